@@ -1,0 +1,16 @@
+/// Why the agent cannot hold a lease. Fatal for the agent: it exits with this message.
+public enum LeaseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Every subnet between SubnetMin and SubnetMax is taken.
+    case networkFull(plan: SubnetPlan<IPv4Address>, leaseCount: Int)
+    /// Other hosts won the race for every subnet we tried, this many times in a row.
+    case tooManyConflicts(attempts: Int)
+
+    public var description: String {
+        switch self {
+        case let .networkFull(plan, leaseCount):
+            "network \(plan.network) is full: no free /\(plan.subnetLength) subnet between SubnetMin \(plan.subnetMin) and SubnetMax \(plan.subnetMax) (\(plan.capacity) subnets, \(leaseCount) leases exist); delete stale leases under the subnets prefix, or widen Network, SubnetMin/SubnetMax or lengthen SubnetLen"
+        case let .tooManyConflicts(attempts):
+            "gave up acquiring a subnet: another host took the chosen subnet \(attempts) times in a row; check for agents sharing a public IP or a registry that rejects writes"
+        }
+    }
+}

@@ -1,0 +1,106 @@
+/// `/run/flannel/subnet.env`: what the host's container runtime reads to set up its bridge,
+/// and what the agent reads back after a restart to ask for the same subnet again.
+public struct SubnetFile: Equatable, Sendable {
+    public var network: IPv4Network
+    /// The host's subnet (masked). Rendered as its first host address: `10.1.82.1/24`.
+    public var subnet: IPv4Network
+    public var ipv6Network: IPv6Network?
+    public var ipv6Subnet: IPv6Network?
+    public var mtu: Int
+    public var ipMasq: Bool
+
+    public init(network: IPv4Network, subnet: IPv4Network, ipv6Network: IPv6Network? = nil,
+                ipv6Subnet: IPv6Network? = nil, mtu: Int, ipMasq: Bool) {
+        self.network = network
+        self.subnet = subnet
+        self.ipv6Network = ipv6Network
+        self.ipv6Subnet = ipv6Subnet
+        self.mtu = mtu
+        self.ipMasq = ipMasq
+    }
+
+    /// The file's text, in upstream's order, `KEY=value` lines, no quotes.
+    public var rendered: String {
+        var lines = [
+            "FLANNEL_NETWORK=\(network)",
+            "FLANNEL_SUBNET=\(subnet.firstHost)/\(subnet.prefixLength)",
+        ]
+        if let ipv6Network { lines.append("FLANNEL_IPV6_NETWORK=\(ipv6Network)") }
+        if let ipv6Subnet { lines.append("FLANNEL_IPV6_SUBNET=\(ipv6Subnet.firstHost)/\(ipv6Subnet.prefixLength)") }
+        lines.append("FLANNEL_MTU=\(mtu)")
+        lines.append("FLANNEL_IPMASQ=\(ipMasq)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A subnet file that cannot be read back. The agent then ignores the file (and says so)
+    /// rather than refusing to start: the file is a hint, etcd is the truth.
+    public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+        public var line: Int?
+        public var reason: String
+        public var description: String {
+            "subnet file: " + (line.map { "line \($0): " } ?? "") + reason
+        }
+    }
+
+    /// Parses a file written by us or by upstream. Blank lines and `#` comments are skipped,
+    /// surrounding quotes are tolerated (hand-edited files), unknown keys are ignored.
+    public static func parse(_ text: String) throws(ParseError) -> SubnetFile {
+        var values: [String: (value: String, line: Int)] = [:]
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingWhitespace()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw ParseError(line: index + 1, reason: "expected KEY=value, found \"\(line)\"")
+            }
+            var value = String(line[line.index(after: equals)...]).trimmingWhitespace()
+            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+                value = String(value.dropFirst().dropLast())
+            }
+            values[String(line[..<equals]).trimmingWhitespace()] = (value, index + 1)
+        }
+        func required(_ key: String) throws(ParseError) -> (value: String, line: Int) {
+            guard let entry = values[key] else { throw ParseError(line: nil, reason: "\(key) is missing") }
+            return entry
+        }
+        func parseNetwork<Address: IPAddress>(_ key: String, as: Address.Type) throws(ParseError) -> IPNetwork<Address>? {
+            guard let entry = values[key] else { return nil }
+            do {
+                return try IPNetwork<Address>(parsing: entry.value)
+            } catch {
+                throw ParseError(line: entry.line, reason: "\(key): \(error)")
+            }
+        }
+        _ = try required("FLANNEL_NETWORK")
+        _ = try required("FLANNEL_SUBNET")
+        guard let network = try parseNetwork("FLANNEL_NETWORK", as: IPv4Address.self),
+              let subnet = try parseNetwork("FLANNEL_SUBNET", as: IPv4Address.self)
+        else { throw ParseError(line: nil, reason: "FLANNEL_NETWORK or FLANNEL_SUBNET is missing") }
+
+        let mtuEntry = try required("FLANNEL_MTU")
+        guard let mtu = Int(mtuEntry.value), mtu > 0 else {
+            throw ParseError(line: mtuEntry.line, reason: "FLANNEL_MTU \"\(mtuEntry.value)\" is not a positive number")
+        }
+        var ipMasq = false
+        if let entry = values["FLANNEL_IPMASQ"] {
+            guard let flag = Bool(entry.value.lowercased()) else {
+                throw ParseError(line: entry.line, reason: "FLANNEL_IPMASQ \"\(entry.value)\" is not true or false")
+            }
+            ipMasq = flag
+        }
+        return SubnetFile(
+            network: network, subnet: subnet,
+            ipv6Network: try parseNetwork("FLANNEL_IPV6_NETWORK", as: IPv6Address.self),
+            ipv6Subnet: try parseNetwork("FLANNEL_IPV6_SUBNET", as: IPv6Address.self),
+            mtu: mtu, ipMasq: ipMasq)
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> String {
+        let text = String(self)
+        guard let start = text.firstIndex(where: { !$0.isWhitespace }),
+              let end = text.lastIndex(where: { !$0.isWhitespace })
+        else { return "" }
+        return String(text[start...end])
+    }
+}

@@ -1,0 +1,48 @@
+/// The name of a lease under `<prefix>/subnets/`: `10.1.82.0-24`, or for dual-stack hosts
+/// `10.12.13.0-24&fd00:12:13::-56`.
+public struct SubnetKey: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var ipv4: IPv4Network
+    public var ipv6: IPv6Network?
+
+    public init(_ ipv4: IPv4Network, ipv6: IPv6Network? = nil) {
+        self.ipv4 = ipv4
+        self.ipv6 = ipv6
+    }
+
+    /// A key that does not parse. Callers skip the entry and report this; it is never fatal.
+    public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+        public var key: String
+        public var reason: String
+        public var description: String { "lease key \"\(key)\" is not a subnet key (\(reason)); skipping it" }
+    }
+
+    public init(parsing text: String) throws(ParseError) {
+        let parts = text.split(separator: "&", omittingEmptySubsequences: false)
+        guard parts.count == 1 || parts.count == 2 else {
+            throw ParseError(key: text, reason: "expected 10.1.82.0-24 or 10.1.82.0-24&fd00:1::-64")
+        }
+        ipv4 = try Self.parseNetwork(String(parts[0]), whole: text)
+        ipv6 = parts.count == 2 ? try Self.parseNetwork(String(parts[1]), whole: text) : nil
+    }
+
+    private static func parseNetwork<Address: IPAddress>(_ part: String, whole: String) throws(ParseError) -> IPNetwork<Address> {
+        guard let dash = part.lastIndex(of: "-") else {
+            throw ParseError(key: whole, reason: "\"\(part)\" has no \"-<prefix length>\"")
+        }
+        let cidr = part[..<dash] + "/" + part[part.index(after: dash)...]
+        do {
+            return try IPNetwork<Address>(parsing: String(cidr), strict: true)
+        } catch {
+            throw ParseError(key: whole, reason: error.reason)
+        }
+    }
+
+    /// The key's text: what etcd stores after `subnets/`.
+    public var description: String {
+        let v4 = "\(ipv4.address)-\(ipv4.prefixLength)"
+        guard let ipv6 else { return v4 }
+        return v4 + "&\(ipv6.address)-\(ipv6.prefixLength)"
+    }
+
+    public static func < (lhs: SubnetKey, rhs: SubnetKey) -> Bool { lhs.ipv4 < rhs.ipv4 }
+}

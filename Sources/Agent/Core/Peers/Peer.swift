@@ -1,0 +1,15 @@
+/// Another host's lease: its subnet and how to reach it.
+public struct Peer: Equatable, Sendable, CustomStringConvertible {
+    public var key: SubnetKey
+    public var attributes: LeaseAttributes
+
+    public init(key: SubnetKey, attributes: LeaseAttributes) {
+        self.key = key
+        self.attributes = attributes
+    }
+
+    public var subnet: IPv4Network { key.ipv4 }
+    public var publicIP: IPv4Address { attributes.publicIP }
+
+    public var description: String { "\(key.ipv4) via \(attributes.publicIP) (\(attributes.effectiveBackendType))" }
+}

@@ -1,0 +1,97 @@
+/// A lease in the registry, parsed.
+public struct LeaseRecord: Equatable, Sendable {
+    public var key: SubnetKey
+    public var attributes: LeaseAttributes
+    /// A key without a TTL: an operator's reservation, never expired, never given a TTL.
+    public var isReservation: Bool
+    /// The revision at which the value was last written (used to renew only what we wrote).
+    public var modRevision: Int64
+
+    public init(key: SubnetKey, attributes: LeaseAttributes, isReservation: Bool, modRevision: Int64) {
+        self.key = key
+        self.attributes = attributes
+        self.isReservation = isReservation
+        self.modRevision = modRevision
+    }
+}
+
+/// An entry under `subnets/` that could not be used: a key that is not a subnet key or a
+/// value that does not decode. Reported, skipped, never fatal.
+public struct MalformedLease: Error, Equatable, Sendable, CustomStringConvertible {
+    public var key: String
+    public var reason: String
+
+    public init(key: String, reason: String) {
+        self.key = key
+        self.reason = reason
+    }
+
+    public var description: String { "skipping lease \(key): \(reason)" }
+}
+
+/// All leases at one revision.
+public struct LeaseListing: Equatable, Sendable {
+    public var records: [LeaseRecord]
+    public var malformed: [MalformedLease]
+    public var revision: Int64
+
+    public init(records: [LeaseRecord], malformed: [MalformedLease] = [], revision: Int64) {
+        self.records = records
+        self.malformed = malformed
+        self.revision = revision
+    }
+}
+
+/// A change to the leases, from the watch.
+public enum LeaseEvent: Equatable, Sendable {
+    case put(LeaseRecord)
+    case delete(SubnetKey)
+    case malformed(MalformedLease)
+}
+
+/// Lease events that happened at one revision.
+public struct LeaseEventBatch: Equatable, Sendable {
+    public var events: [LeaseEvent]
+    public var revision: Int64
+
+    public init(events: [LeaseEvent], revision: Int64) {
+        self.events = events
+        self.revision = revision
+    }
+}
+
+/// How a renewal (or a re-put of a reused lease) went.
+public enum LeaseUpdateOutcome: Equatable, Sendable {
+    /// Written; `modRevision` is the new revision of our key.
+    case updated(modRevision: Int64)
+    /// Our key no longer exists (expired or deleted).
+    case missing
+    /// Another host's value is there now.
+    case heldByOther(LeaseAttributes)
+}
+
+/// How long a subnet key has left.
+public enum LeaseTimeToLive: Equatable, Sendable {
+    case absent
+    case reservation
+    case expires(in: Duration)
+}
+
+/// The agent's view of the shared store: flannel's operations, not etcd's. Implemented over
+/// etcd v3 (`EtcdRegistry` on any `EtcdKV`: gRPC or in-memory) and, later, etcd v2.
+public protocol Registry: Sendable {
+    /// The raw network config document, or nil when `<prefix>/config` does not exist.
+    func networkConfig() async throws -> String?
+    func listLeases() async throws -> LeaseListing
+    /// Creates the lease only if no key exists for the subnet. Returns the new key's mod
+    /// revision, or nil when the subnet is already taken (a lost race).
+    func createLease(_ key: SubnetKey, attributes: LeaseAttributes, ttl: Duration) async throws -> Int64?
+    /// Rewrites our lease with a fresh TTL (nil: keep it a reservation, no TTL), but only if the
+    /// key still holds our value: never resurrects an expired key, never overwrites a peer's.
+    func updateLease(_ key: SubnetKey, attributes: LeaseAttributes, ttl: Duration?, expectedModRevision: Int64) async throws -> LeaseUpdateOutcome
+    func deleteLease(_ key: SubnetKey) async throws
+    func leaseTimeToLive(_ key: SubnetKey) async throws -> LeaseTimeToLive
+    /// Lease changes after `revision`. Ends with `EtcdError.compacted` when the history from
+    /// there is gone: the caller re-lists.
+    func watchLeases(after revision: Int64) -> AsyncThrowingStream<LeaseEventBatch, any Error>
+}

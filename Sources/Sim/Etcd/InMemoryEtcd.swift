@@ -1,0 +1,216 @@
+import Agent
+
+/// etcd v3's semantics, in memory, on time that only moves when told (`advanceTime`).
+///
+/// What matches etcd (and is checked against a real one by the contract suite): one global
+/// revision, starting at 1, bumped once per write transaction (not by reads or no-op
+/// transactions); per-key create/mod revision and version (reset by a delete); prefix ranges
+/// in key order; transactions guarded by version, mod revision or value; leases with a TTL
+/// whose expiry deletes their keys in one revision; watches that replay history from a
+/// revision and then follow; compaction, after which watching from an older revision fails
+/// with the compact revision.
+///
+/// Synchronous and single-threaded: the simulator drives it directly, and
+/// `InMemoryEtcdServer` wraps it for async callers.
+public struct InMemoryEtcd: Sendable {
+    public typealias WatchHandler = @Sendable (WatchBatch) -> Void
+
+    private struct Lease: Sendable {
+        var ttl: Int64
+        var expiresAt: Timestamp
+        var keys: Set<String>
+    }
+
+    private struct Watcher: Sendable {
+        var prefix: String
+        var handler: WatchHandler
+    }
+
+    public private(set) var revision: Int64 = 1
+    public private(set) var compactRevision: Int64 = 0
+    public private(set) var now: Timestamp
+    private var store: [String: KeyValue] = [:]
+    private var leases: [Int64: Lease] = [:]
+    private var nextLeaseID: Int64 = 0x7a1e_0000_0001
+    private var history: [WatchBatch] = []
+    private var watchers: [Int: Watcher] = [:]
+    private var nextWatcherID = 0
+
+    public init(now: Timestamp = .zero) {
+        self.now = now
+    }
+
+    // MARK: Time
+
+    /// Moves time forward, expiring due leases in expiry order (each in its own revision,
+    /// as etcd's lessor revokes them one by one).
+    public mutating func advanceTime(to instant: Timestamp) {
+        guard instant > now else { return }
+        while let (id, lease) = leases.filter({ $0.value.expiresAt <= instant })
+            .min(by: { ($0.value.expiresAt, $0.key) < ($1.value.expiresAt, $1.key) }) {
+            now = max(now, lease.expiresAt)
+            revokeExisting(id)
+        }
+        now = instant
+    }
+
+    /// When the next lease expires, if any: the simulator's next timer.
+    public var nextExpiry: Timestamp? { leases.values.map(\.expiresAt).min() }
+
+    // MARK: KV
+
+    public func range(key: String) -> RangeResult {
+        RangeResult(kvs: store[key].map { [$0] } ?? [], revision: revision)
+    }
+
+    public func range(prefix: String) -> RangeResult {
+        let keys = store.keys.filter { $0.hasPrefix(prefix) }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        return RangeResult(kvs: keys.map { store[$0]! }, revision: revision)
+    }
+
+    public var keyCount: Int { store.count }
+
+    public mutating func put(key: String, value: String, lease: Int64 = 0) throws(EtcdError) -> Int64 {
+        try txn(compare: [], success: [.put(key: key, value: value, lease: lease)], failure: []).revision
+    }
+
+    public mutating func delete(key: String) -> Int64 {
+        (try? txn(compare: [], success: [.delete(key: key)], failure: []).revision) ?? revision
+    }
+
+    public mutating func txn(compare: [TxnCompare], success: [TxnOperation], failure: [TxnOperation]) throws(EtcdError) -> TxnResult {
+        let succeeded = compare.allSatisfy(evaluate)
+        let operations = succeeded ? success : failure
+        // etcd checks every lease first: a put naming an unknown lease fails the whole txn.
+        for case let .put(_, _, lease) in operations where lease != 0 && leases[lease] == nil {
+            throw .leaseNotFound(lease)
+        }
+        let writeRevision = revision + 1
+        var events: [WatchEvent] = []
+        var gets: [KeyValue?] = []
+        for operation in operations {
+            switch operation {
+            case let .get(key):
+                gets.append(store[key])
+            case let .put(key, value, lease):
+                let previous = store[key]
+                if let previous, previous.lease != 0 { leases[previous.lease]?.keys.remove(key) }
+                let kv = KeyValue(key: key, value: value,
+                                  createRevision: previous?.createRevision ?? writeRevision,
+                                  modRevision: writeRevision,
+                                  version: (previous?.version ?? 0) + 1,
+                                  lease: lease)
+                store[key] = kv
+                if lease != 0 { leases[lease]?.keys.insert(key) }
+                events.append(WatchEvent(kind: .put, kv: kv))
+            case let .delete(key):
+                guard let previous = store.removeValue(forKey: key) else { continue }
+                if previous.lease != 0 { leases[previous.lease]?.keys.remove(key) }
+                events.append(WatchEvent(kind: .delete, kv: KeyValue(
+                    key: key, value: "", createRevision: 0, modRevision: writeRevision, version: 0, lease: 0)))
+            }
+        }
+        commit(events)
+        return TxnResult(succeeded: succeeded, revision: revision, gets: gets)
+    }
+
+    private func evaluate(_ compare: TxnCompare) -> Bool {
+        switch compare {
+        case let .versionEquals(key, version): (store[key]?.version ?? 0) == version
+        case let .modRevisionEquals(key, modRevision): (store[key]?.modRevision ?? 0) == modRevision
+        // etcd: a value comparison against a missing key is false.
+        case let .valueEquals(key, value): store[key].map { $0.value == value } ?? false
+        }
+    }
+
+    private mutating func commit(_ events: [WatchEvent]) {
+        guard !events.isEmpty else { return }
+        revision += 1
+        let batch = WatchBatch(events: events, revision: revision)
+        history.append(batch)
+        for id in watchers.keys.sorted() {
+            let watcher = watchers[id]!
+            let matching = batch.events.filter { $0.kv.key.hasPrefix(watcher.prefix) }
+            if !matching.isEmpty { watcher.handler(WatchBatch(events: matching, revision: batch.revision)) }
+        }
+    }
+
+    // MARK: Leases
+
+    public mutating func grantLease(ttl: Int64) throws(EtcdError) -> Int64 {
+        guard ttl > 0 else { throw .invalidRequest("lease TTL must be positive, got \(ttl)") }
+        let id = nextLeaseID
+        nextLeaseID += 1
+        leases[id] = Lease(ttl: ttl, expiresAt: now + .seconds(ttl), keys: [])
+        return id
+    }
+
+    public mutating func revokeLease(_ id: Int64) throws(EtcdError) {
+        guard leases[id] != nil else { throw .leaseNotFound(id) }
+        revokeExisting(id)
+    }
+
+    private mutating func revokeExisting(_ id: Int64) {
+        guard let lease = leases.removeValue(forKey: id) else { return }
+        let keys = lease.keys.sorted()
+        var events: [WatchEvent] = []
+        for key in keys {
+            guard store.removeValue(forKey: key) != nil else { continue }
+            events.append(WatchEvent(kind: .delete, kv: KeyValue(
+                key: key, value: "", createRevision: 0, modRevision: revision + 1, version: 0, lease: 0)))
+        }
+        commit(events)
+    }
+
+    /// Whole seconds left (rounded up), or nil for an unknown lease.
+    public func timeToLive(_ id: Int64) -> Int64? {
+        guard let lease = leases[id] else { return nil }
+        return (lease.expiresAt - now).wholeSecondsRoundedUp
+    }
+
+    public var leaseCount: Int { leases.count }
+
+    // MARK: Watch and compaction
+
+    /// Replays history under `prefix` from `fromRevision` (0: from now on) and registers
+    /// `handler` for what follows. Fails when that history was compacted away.
+    public mutating func watch(prefix: String, fromRevision: Int64, handler: @escaping WatchHandler) throws(EtcdError) -> Int {
+        if fromRevision > 0 && fromRevision < compactRevision {
+            throw .compacted(compactRevision: compactRevision)
+        }
+        for batch in history where batch.revision >= fromRevision {
+            let matching = batch.events.filter { $0.kv.key.hasPrefix(prefix) }
+            if !matching.isEmpty { handler(WatchBatch(events: matching, revision: batch.revision)) }
+        }
+        let id = nextWatcherID
+        nextWatcherID += 1
+        watchers[id] = Watcher(prefix: prefix, handler: handler)
+        return id
+    }
+
+    public mutating func cancelWatch(_ id: Int) {
+        watchers[id] = nil
+    }
+
+    /// Events from `fromRevision` under `prefix`, for pull-style callers (the simulator).
+    public func history(prefix: String, fromRevision: Int64) throws(EtcdError) -> [WatchBatch] {
+        if fromRevision > 0 && fromRevision < compactRevision {
+            throw .compacted(compactRevision: compactRevision)
+        }
+        return history.compactMap { batch in
+            guard batch.revision >= fromRevision else { return nil }
+            let matching = batch.events.filter { $0.kv.key.hasPrefix(prefix) }
+            return matching.isEmpty ? nil : WatchBatch(events: matching, revision: batch.revision)
+        }
+    }
+
+    /// Discards history before `revision`, as `etcdctl compact` does.
+    public mutating func compact(_ revision: Int64) throws(EtcdError) {
+        guard revision <= self.revision else {
+            throw .invalidRequest("compaction revision \(revision) is in the future (current \(self.revision))")
+        }
+        guard revision > compactRevision else { throw .compacted(compactRevision: compactRevision) }
+        compactRevision = revision
+        history.removeAll { $0.revision < revision }
+    }
+}

@@ -23,8 +23,14 @@ public struct InMemoryEtcd: Sendable {
 
     private struct Watcher: Sendable {
         var prefix: String
+        /// Events before this revision are not for this watcher (a watch from the future).
+        var startRevision: Int64
         var handler: WatchHandler
     }
+
+    /// etcd raises shorter TTLs to its minimum (1.5 × election timeout = 1.5 s with default
+    /// settings, rounded up to whole seconds) instead of refusing them.
+    public static let minimumLeaseTTL: Int64 = 2
 
     public private(set) var revision: Int64 = 1
     public private(set) var compactRevision: Int64 = 0
@@ -130,6 +136,7 @@ public struct InMemoryEtcd: Sendable {
         history.append(batch)
         for id in watchers.keys.sorted() {
             let watcher = watchers[id]!
+            guard batch.revision >= watcher.startRevision else { continue }
             let matching = batch.events.filter { $0.kv.key.hasPrefix(watcher.prefix) }
             if !matching.isEmpty { watcher.handler(WatchBatch(events: matching, revision: batch.revision)) }
         }
@@ -138,10 +145,11 @@ public struct InMemoryEtcd: Sendable {
     // MARK: Leases
 
     public mutating func grantLease(ttl: Int64) throws(EtcdError) -> Int64 {
-        guard ttl > 0 else { throw .invalidRequest("lease TTL must be positive, got \(ttl)") }
+        guard ttl <= 9_000_000_000 else { throw .invalidRequest("etcdserver: too large lease TTL") }
+        let granted = max(ttl, Self.minimumLeaseTTL)
         let id = nextLeaseID
         nextLeaseID += 1
-        leases[id] = Lease(ttl: ttl, expiresAt: now + .seconds(ttl), keys: [])
+        leases[id] = Lease(ttl: granted, expiresAt: now + .seconds(granted), keys: [])
         return id
     }
 
@@ -162,10 +170,10 @@ public struct InMemoryEtcd: Sendable {
         commit(events)
     }
 
-    /// Whole seconds left (rounded up), or nil for an unknown lease.
+    /// Whole seconds left (truncated, as etcd reports them), or nil for an unknown lease.
     public func timeToLive(_ id: Int64) -> Int64? {
         guard let lease = leases[id] else { return nil }
-        return (lease.expiresAt - now).wholeSecondsRoundedUp
+        return (lease.expiresAt - now).nanosecondsClamped / 1_000_000_000
     }
 
     public var leaseCount: Int { leases.count }
@@ -178,13 +186,14 @@ public struct InMemoryEtcd: Sendable {
         if fromRevision > 0 && fromRevision < compactRevision {
             throw .compacted(compactRevision: compactRevision)
         }
-        for batch in history where batch.revision >= fromRevision {
+        let start = fromRevision > 0 ? fromRevision : revision + 1
+        for batch in history where batch.revision >= start {
             let matching = batch.events.filter { $0.kv.key.hasPrefix(prefix) }
             if !matching.isEmpty { handler(WatchBatch(events: matching, revision: batch.revision)) }
         }
         let id = nextWatcherID
         nextWatcherID += 1
-        watchers[id] = Watcher(prefix: prefix, handler: handler)
+        watchers[id] = Watcher(prefix: prefix, startRevision: start, handler: handler)
         return id
     }
 

@@ -139,6 +139,7 @@ public struct JSONParser {
 
     private mutating func parseHex4() throws(Error) -> UInt32 {
         guard index + 4 <= bytes.count,
+              bytes[index..<index + 4].allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
               let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
         else { throw error("\\u must be followed by four hex digits") }
         index += 4

@@ -47,7 +47,7 @@ public struct LeaseMachine: Sendable {
         case listLeases
         case createLease(SubnetKey, LeaseAttributes, ttl: Duration)
         case updateLease(SubnetKey, LeaseAttributes, ttl: Duration?, expectedModRevision: Int64)
-        case deleteLease(SubnetKey, reason: String)
+        case deleteLease(SubnetKey, expectedModRevision: Int64, reason: String)
         // Timers.
         case scheduleRenewal(at: Timestamp)
         case scheduleRetry(after: Duration)
@@ -118,7 +118,7 @@ public struct LeaseMachine: Sendable {
         // 1. Our own lease from before: reuse it if it fits the config, else delete it.
         if let unfit = mine.first(where: { !configuration.plan.fits($0.key.ipv4) }) {
             state = .acquiring(pending: .delete(unfit.key), conflicts: conflicts, expected: expected, waitingRetry: false)
-            return [.deleteLease(unfit.key, reason: "it does not fit the network config (\(configuration.plan.network), /\(configuration.plan.subnetLength), \(configuration.plan.subnetMin)–\(configuration.plan.subnetMax))")]
+            return [.deleteLease(unfit.key, expectedModRevision: unfit.modRevision, reason: "it does not fit the network config (\(configuration.plan.network), /\(configuration.plan.subnetLength), \(configuration.plan.subnetMin)–\(configuration.plan.subnetMax))")]
         }
         if let existing = mine.first {
             if existing.isReservation && existing.attributes == ours {
@@ -131,7 +131,8 @@ public struct LeaseMachine: Sendable {
         }
 
         // 2. The subnet we had (subnet file, or the lease we just lost), if it is still free.
-        let taken = listing.records.map(\.key.ipv4)
+        // Keys whose value does not parse still occupy their subnet.
+        let taken = listing.records.map(\.key.ipv4) + listing.malformed.compactMap(\.subnet?.ipv4)
         if let expected, configuration.plan.fits(expected), !taken.contains(where: { $0.overlaps(expected) }) {
             return create(SubnetKey(expected), conflicts: conflicts, expected: expected)
         }
@@ -139,7 +140,7 @@ public struct LeaseMachine: Sendable {
         // 3. A random free subnet among the first candidates.
         let free = configuration.plan.freeSubnets(excluding: taken, limit: configuration.candidateLimit)
         guard !free.isEmpty else {
-            return fail(.networkFull(plan: configuration.plan, leaseCount: listing.records.count))
+            return fail(.networkFull(plan: configuration.plan, leaseCount: taken.count))
         }
         let pick = free[Int.random(in: 0..<free.count, using: &generator)]
         return create(SubnetKey(pick), conflicts: conflicts, expected: expected)

@@ -95,6 +95,25 @@ public struct SubnetFile: Equatable, Sendable {
     }
 }
 
+extension SubnetFile {
+    /// The subnet a previous run held, for asking for it again: only `FLANNEL_SUBNET` is
+    /// needed (as upstream reads it), so a hand-written or older file still gives the hint.
+    /// Returns nil when there is no usable `FLANNEL_SUBNET` line.
+    public static func previousSubnet(in text: String) -> IPv4Network? {
+        for rawLine in text.split(separator: "\n") {
+            let line = rawLine.trimmingWhitespace()
+            guard line.hasPrefix("FLANNEL_SUBNET"), let equals = line.firstIndex(of: "="),
+                  line[..<equals].trimmingWhitespace() == "FLANNEL_SUBNET" else { continue }
+            var value = String(line[line.index(after: equals)...]).trimmingWhitespace()
+            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+                value = String(value.dropFirst().dropLast())
+            }
+            return IPv4Network(value)
+        }
+        return nil
+    }
+}
+
 extension StringProtocol {
     func trimmingWhitespace() -> String {
         let text = String(self)

@@ -34,7 +34,7 @@ public struct IPv6Address: IPAddress {
                     result.append(UInt16(truncatingIfNeeded: v4.bits))
                     continue
                 }
-                guard !piece.isEmpty, piece.count <= 4, let value = UInt16(piece, radix: 16) else {
+                guard !piece.isEmpty, piece.count <= 4, piece.allSatisfy(\.isHexDigit), let value = UInt16(piece, radix: 16) else {
                     throw fail("\"\(piece)\" is not a group of one to four hex digits")
                 }
                 result.append(value)

@@ -56,12 +56,9 @@ public struct PeerTable: Sendable {
         var fresh: [SubnetKey: LeaseAttributes] = [:]
         for record in listing.records { fresh[record.key] = record.attributes }
         var changes: [Change] = listing.malformed.map { .malformed($0) }
-        // A key whose value went bad keeps its last good value (see the type's comment);
-        // we can only tell for keys that still parse, so match on the malformed key text.
-        for problem in listing.malformed {
-            if let key = leases.keys.first(where: { problem.key.hasSuffix("/" + $0.description) }), fresh[key] == nil {
-                fresh[key] = leases[key]
-            }
+        // A key whose value went bad keeps its last good value (see the type's comment).
+        for case let key? in listing.malformed.map(\.subnet) where fresh[key] == nil {
+            fresh[key] = leases[key]
         }
         if let ownKey {
             if let before = leases[ownKey], fresh[ownKey] == nil, before.publicIP == ownPublicIP {
@@ -77,6 +74,8 @@ public struct PeerTable: Sendable {
 
     /// Applies one watch batch.
     public mutating func apply(_ batch: LeaseEventBatch) -> [Change] {
+        // A late batch from a watch that a re-list already covered would undo newer state.
+        guard batch.revision > revision else { return [] }
         var changes: [Change] = []
         for event in batch.events {
             switch event {

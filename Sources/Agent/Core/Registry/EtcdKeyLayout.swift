@@ -5,10 +5,11 @@ public struct EtcdKeyLayout: Equatable, Sendable {
 
     public static let defaultPrefix = "/coreos.com/network"
 
+    /// Trailing slashes are dropped; a missing leading slash is kept missing, because upstream
+    /// joins paths as given and etcd v3 keys "a/config" and "/a/config" are different keys.
     public init(prefix: String = EtcdKeyLayout.defaultPrefix) {
         var trimmed = prefix
         while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
-        if !trimmed.hasPrefix("/") { trimmed = "/" + trimmed }
         self.prefix = trimmed
     }
 
@@ -41,7 +42,7 @@ public struct EtcdKeyLayout: Equatable, Sendable {
             let attributes = try LeaseAttributes.decode(kv.value)
             return .success(LeaseRecord(key: key, attributes: attributes, isReservation: kv.lease == 0, modRevision: kv.modRevision))
         } catch {
-            return .failure(MalformedLease(key: kv.key, reason: error.reason))
+            return .failure(MalformedLease(key: kv.key, reason: error.reason, subnet: key))
         }
     }
 }

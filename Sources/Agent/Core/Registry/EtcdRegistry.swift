@@ -16,32 +16,14 @@ public struct EtcdRegistry<KV: EtcdKV>: Registry {
     }
 
     public func listLeases() async throws -> LeaseListing {
-        let result = try await kv.range(prefix: layout.subnetsPrefix + "/")
-        var records: [LeaseRecord] = []
-        var malformed: [MalformedLease] = []
-        for entry in result.kvs {
-            switch layout.parse(entry) {
-            case let .success(record): records.append(record)
-            case let .failure(problem): malformed.append(problem)
-            }
-        }
-        records.sort { $0.key < $1.key }
-        return LeaseListing(records: records, malformed: malformed, revision: result.revision)
+        LeaseOperations.listing(from: try await kv.range(prefix: layout.subnetsPrefix + "/"), layout: layout)
     }
 
     public func createLease(_ key: SubnetKey, attributes: LeaseAttributes, ttl: Duration) async throws -> Int64? {
-        let etcdKey = layout.leaseKey(key)
-        let lease = try await kv.grantLease(ttl: max(1, ttl.wholeSecondsRoundedUp))
-        let result: TxnResult
-        do {
-            result = try await kv.txn(
-                compare: [.versionEquals(key: etcdKey, 0)],
-                success: [.put(key: etcdKey, value: attributes.encoded, lease: lease)],
-                failure: [])
-        } catch {
-            try? await kv.revokeLease(lease)
-            throw error
-        }
+        let lease = try await kv.grantLease(ttl: LeaseOperations.ttlSeconds(ttl))
+        // After a transport error the transaction may still have committed: the grant is
+        // left to expire rather than revoked, which could delete the key just written.
+        let result = try await run(LeaseOperations.createRequest(key, attributes: attributes, lease: lease, layout: layout))
         guard result.succeeded else {
             try? await kv.revokeLease(lease)
             return nil
@@ -51,39 +33,28 @@ public struct EtcdRegistry<KV: EtcdKV>: Registry {
 
     public func updateLease(_ key: SubnetKey, attributes: LeaseAttributes, ttl: Duration?,
                             expectedModRevision: Int64) async throws -> LeaseUpdateOutcome {
-        let etcdKey = layout.leaseKey(key)
         var expected = expectedModRevision
-        // Two rounds: the second covers a key rewritten with our own value by someone else
-        // (an operator's `etcdctl put`, or our previous incarnation).
+        // Two rounds at most: the second covers a key rewritten with our own value.
         for _ in 0..<2 {
             var lease: Int64 = 0
-            if let ttl { lease = try await kv.grantLease(ttl: max(1, ttl.wholeSecondsRoundedUp)) }
-            let result: TxnResult
-            do {
-                result = try await kv.txn(
-                    compare: [.modRevisionEquals(key: etcdKey, expected)],
-                    success: [.put(key: etcdKey, value: attributes.encoded, lease: lease)],
-                    failure: [.get(key: etcdKey)])
-            } catch {
-                if lease != 0 { try? await kv.revokeLease(lease) }
-                throw error
+            if let ttl { lease = try await kv.grantLease(ttl: LeaseOperations.ttlSeconds(ttl)) }
+            let result = try await run(LeaseOperations.updateRequest(
+                key, attributes: attributes, lease: lease, expectedModRevision: expected, layout: layout))
+            if !result.succeeded && lease != 0 { try? await kv.revokeLease(lease) }
+            switch LeaseOperations.interpretUpdate(result, attributes: attributes, layout: layout) {
+            case let .finished(outcome): return outcome
+            case let .retry(revision): expected = revision
             }
-            if result.succeeded { return .updated(modRevision: result.revision) }
-            if lease != 0 { try? await kv.revokeLease(lease) }
-            guard let current = result.gets.first ?? nil else { return .missing }
-            guard case let .success(record) = layout.parse(current),
-                  record.attributes.publicIP == attributes.publicIP
-            else {
-                let holder = (try? LeaseAttributes.decode(current.value)) ?? LeaseAttributes(publicIP: .any)
-                return .heldByOther(holder)
-            }
-            expected = current.modRevision
         }
-        return .missing
+        throw RegistryContention(key: layout.leaseKey(key))
     }
 
-    public func deleteLease(_ key: SubnetKey) async throws {
-        _ = try await kv.txn(compare: [], success: [.delete(key: layout.leaseKey(key))], failure: [])
+    public func deleteLease(_ key: SubnetKey, expectedModRevision: Int64) async throws {
+        _ = try await run(LeaseOperations.deleteRequest(key, expectedModRevision: expectedModRevision, layout: layout))
+    }
+
+    private func run(_ request: LeaseOperations.TxnRequest) async throws -> TxnResult {
+        try await kv.txn(compare: request.compare, success: request.success, failure: request.failure)
     }
 
     public func leaseTimeToLive(_ key: SubnetKey) async throws -> LeaseTimeToLive {

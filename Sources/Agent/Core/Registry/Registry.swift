@@ -20,10 +20,14 @@ public struct LeaseRecord: Equatable, Sendable {
 public struct MalformedLease: Error, Equatable, Sendable, CustomStringConvertible {
     public var key: String
     public var reason: String
+    /// The subnet, when the key parses but the value does not: the key still exists, so the
+    /// subnet is not free.
+    public var subnet: SubnetKey?
 
-    public init(key: String, reason: String) {
+    public init(key: String, reason: String, subnet: SubnetKey? = nil) {
         self.key = key
         self.reason = reason
+        self.subnet = subnet
     }
 
     public var description: String { "skipping lease \(key): \(reason)" }
@@ -70,6 +74,15 @@ public enum LeaseUpdateOutcome: Equatable, Sendable {
     case heldByOther(LeaseAttributes)
 }
 
+/// A registry answer the agent cannot act on; it retries later.
+public struct RegistryContention: Error, Equatable, Sendable, CustomStringConvertible {
+    public var key: String
+    public init(key: String) { self.key = key }
+    public var description: String {
+        "\(key) keeps being rewritten with our own public IP by someone else; is a second agent running with the same public IP?"
+    }
+}
+
 /// How long a subnet key has left.
 public enum LeaseTimeToLive: Equatable, Sendable {
     case absent
@@ -89,7 +102,9 @@ public protocol Registry: Sendable {
     /// Rewrites our lease with a fresh TTL (nil: keep it a reservation, no TTL), but only if the
     /// key still holds our value: never resurrects an expired key, never overwrites a peer's.
     func updateLease(_ key: SubnetKey, attributes: LeaseAttributes, ttl: Duration?, expectedModRevision: Int64) async throws -> LeaseUpdateOutcome
-    func deleteLease(_ key: SubnetKey) async throws
+    /// Deletes our lease, but only if it is still at `expectedModRevision` (never a lease
+    /// that another host wrote in the meantime).
+    func deleteLease(_ key: SubnetKey, expectedModRevision: Int64) async throws
     func leaseTimeToLive(_ key: SubnetKey) async throws -> LeaseTimeToLive
     /// Lease changes after `revision`. Ends with `EtcdError.compacted` when the history from
     /// there is gone: the caller re-lists.

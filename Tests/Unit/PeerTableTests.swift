@@ -1,0 +1,109 @@
+import Agent
+import Testing
+
+@Suite("Peer table")
+struct PeerTableTests {
+    static let me = Fixtures.ip("192.0.2.10")
+    static let mine = Fixtures.record("10.1.82.0/24", "192.0.2.10")
+    static let a = Fixtures.record("10.1.33.0/24", "192.0.2.11")
+    static let b = Fixtures.record("10.1.71.0/24", "192.0.2.12")
+
+    static func peer(_ record: LeaseRecord) -> Peer { Peer(key: record.key, attributes: record.attributes) }
+
+    @Test func snapshotAddsEveryoneButUsInSubnetOrder() {
+        var table = PeerTable(ownPublicIP: Self.me, ownKey: Self.mine.key)
+        let changes = table.applySnapshot(Fixtures.listing(Self.mine, Self.b, Self.a, revision: 7))
+        #expect(changes == [.added(Self.peer(Self.a)), .added(Self.peer(Self.b))])
+        #expect(table.peers == [Self.peer(Self.a), Self.peer(Self.b)])
+        #expect(table.revision == 7)
+    }
+
+    @Test func watchEventsAddChangeAndRemovePeers() {
+        var table = PeerTable(ownPublicIP: Self.me, ownKey: Self.mine.key)
+        _ = table.applySnapshot(Fixtures.listing(Self.mine, Self.a, revision: 7))
+
+        let moved = Fixtures.record("10.1.33.0/24", "192.0.2.99")
+        let changes = table.apply(LeaseEventBatch(events: [.put(Self.b), .put(moved), .delete(Self.b.key)], revision: 9))
+        #expect(changes == [.added(Self.peer(Self.b)), .changed(from: Self.peer(Self.a), to: Self.peer(moved)), .removed(Self.peer(Self.b))])
+        #expect(table.revision == 9)
+    }
+
+    @Test func renewalsRepeatingTheSameValueChangeNothing() {
+        var table = PeerTable(ownPublicIP: Self.me, ownKey: Self.mine.key)
+        _ = table.applySnapshot(Fixtures.listing(Self.a, revision: 7))
+        var renewed = Self.a
+        renewed.modRevision = 50
+        #expect(table.apply(LeaseEventBatch(events: [.put(renewed), .put(renewed)], revision: 50)).isEmpty)
+    }
+
+    @Test func deleteUsesTheCachedLeaseAndUnknownDeletesAreIgnored() {
+        var table = PeerTable(ownPublicIP: Self.me, ownKey: Self.mine.key)
+        _ = table.applySnapshot(Fixtures.listing(Self.a, revision: 7))
+        #expect(table.apply(LeaseEventBatch(events: [.delete(Self.b.key), .delete(Self.a.key)], revision: 8))
+            == [.removed(Self.peer(Self.a))])
+    }
+
+    @Test func ourOwnKeyIsNeverAPeerButItsFateIsReported() {
+        var table = PeerTable(ownPublicIP: Self.me, ownKey: Self.mine.key)
+        _ = table.applySnapshot(Fixtures.listing(Self.mine, revision: 7))
+        var renewed = Self.mine
+        renewed.modRevision = 8
+        #expect(table.apply(LeaseEventBatch(events: [.put(renewed)], revision: 8)).isEmpty)
+        let thief = Fixtures.record("10.1.82.0/24", "192.0.2.66")
+        #expect(table.apply(LeaseEventBatch(events: [.put(thief)], revision: 9))
+            == [.ownLeaseOverwritten(Self.mine.key, thief.attributes)])
+        #expect(table.apply(LeaseEventBatch(events: [.delete(Self.mine.key)], revision: 10)) == [.ownLeaseRemoved(Self.mine.key)])
+        #expect(table.peers.isEmpty)
+    }
+
+    @Test func relistAfterCompactionDiffsAgainstWhatWeHad() {
+        var table = PeerTable(ownPublicIP: Self.me, ownKey: Self.mine.key)
+        _ = table.applySnapshot(Fixtures.listing(Self.mine, Self.a, revision: 7))
+        let c = Fixtures.record("10.1.90.0/24", "192.0.2.13")
+        let aMoved = Fixtures.record("10.1.33.0/24", "192.0.2.21")
+        // While compacted away: a changed its IP, b came and went, c arrived.
+        let changes = table.applySnapshot(Fixtures.listing(Self.mine, aMoved, c, revision: 40))
+        #expect(changes == [.changed(from: Self.peer(Self.a), to: Self.peer(aMoved)), .added(Self.peer(c))])
+        #expect(table.revision == 40)
+        #expect(table.applySnapshot(Fixtures.listing(Self.mine, c, revision: 41)) == [.removed(Self.peer(aMoved))])
+    }
+
+    @Test func relistReportsOurOwnKeyGone() {
+        var table = PeerTable(ownPublicIP: Self.me, ownKey: Self.mine.key)
+        _ = table.applySnapshot(Fixtures.listing(Self.mine, Self.a, revision: 7))
+        #expect(table.applySnapshot(Fixtures.listing(Self.a, revision: 9)) == [.ownLeaseRemoved(Self.mine.key)])
+    }
+
+    @Test func malformedEntriesAreReportedAndKeepTheLastGoodValue() {
+        var table = PeerTable(ownPublicIP: Self.me, ownKey: Self.mine.key)
+        _ = table.applySnapshot(Fixtures.listing(Self.a, revision: 7))
+        let garbage = MalformedLease(key: "/coreos.com/network/subnets/10.1.33.0-24", reason: "invalid JSON at byte 0",
+                                     subnet: Self.a.key)
+        let badKey = MalformedLease(key: "/coreos.com/network/subnets/bogus", reason: "the key is not a subnet")
+        #expect(table.apply(LeaseEventBatch(events: [.malformed(garbage), .malformed(badKey)], revision: 8))
+            == [.malformed(garbage), .malformed(badKey)])
+        #expect(table.peers == [Self.peer(Self.a)])
+        // The same in a re-list: a value gone bad does not take the working peer away.
+        let changes = table.applySnapshot(LeaseListing(records: [], malformed: [garbage], revision: 12))
+        #expect(changes == [.malformed(garbage)])
+        #expect(table.peers == [Self.peer(Self.a)])
+    }
+
+    @Test func lateBatchesFromBeforeARelistAreIgnored() {
+        var table = PeerTable(ownPublicIP: Self.me, ownKey: Self.mine.key)
+        _ = table.applySnapshot(Fixtures.listing(Self.a, revision: 20))
+        #expect(table.apply(LeaseEventBatch(events: [.put(Self.b), .delete(Self.a.key)], revision: 19)).isEmpty)
+        #expect(table.apply(LeaseEventBatch(events: [.put(Self.b)], revision: 20)).isEmpty)
+        #expect(table.peers == [Self.peer(Self.a)])
+    }
+
+    @Test func ownSubnetChangeTurnsTheOldSubnetIntoAPeer() {
+        // We move from 10.1.82.0 to 10.1.90.0; the old subnet now belongs to another host.
+        var table = PeerTable(ownPublicIP: Self.me, ownKey: Self.mine.key)
+        let newOwner = Fixtures.record("10.1.82.0/24", "192.0.2.30")
+        _ = table.applySnapshot(Fixtures.listing(newOwner, revision: 20))
+        #expect(table.peers.isEmpty)
+        let changes = table.setOwnKey(Fixtures.key("10.1.90.0/24"))
+        #expect(changes == [.added(Self.peer(newOwner))])
+    }
+}

@@ -1,5 +1,27 @@
-/// Every object the lab creates carries this prefix, so `netns-lab clean` can sweep
-/// exactly what the lab made and nothing else. The lab itself arrives with the udp issue.
-public enum LabNames {
+import Foundation
+
+/// Names of lab objects. Every namespace, link and file the lab makes starts with `prefix`
+/// plus a per-run tag, so parallel runs never collide and `netns-lab clean` can sweep exactly
+/// what the lab made. Interface names stay within the kernel's 15 characters.
+public struct LabNames: Sendable {
     public static let prefix = "fl"
+
+    /// The run's tag: "fl" and six hex digits, e.g. "fl3a9c1e".
+    public let run: String
+
+    public init(run: String? = nil) {
+        self.run = run ?? Self.prefix + String(UInt32.random(in: 0...0xFF_FFFF), radix: 16).leftPadded(to: 6)
+    }
+
+    /// A namespace name for `role` ("h1", "etcd", "sw", ...).
+    public func namespace(_ role: String) -> String { "\(run)-\(role)" }
+
+    /// An interface name for `role`, at most 15 characters.
+    public func interface(_ role: String) -> String { String("\(run)\(role)".prefix(15)) }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
 }

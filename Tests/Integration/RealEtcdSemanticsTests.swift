@@ -45,7 +45,7 @@ struct RealEtcdSemanticsTests {
     @Test func revisionsAndVersionsMatchOperationByOperation() throws {
         guard LabGate.requireRoot() else { return }
         let real = try EtcdProcess()
-        defer { real.stop() }
+        defer { real.remove() }
         var fake = InMemoryEtcd()
         let prefix = "/flannel-test/network/subnets/"
         let steps: [(String, [String])] = [
@@ -72,7 +72,7 @@ struct RealEtcdSemanticsTests {
     @Test func leaseExpiryDeletesTheKeyAndTinyTTLsAreRaisedToTheMinimum() throws {
         guard LabGate.requireRoot() else { return }
         let real = try EtcdProcess()
-        defer { real.stop() }
+        defer { real.remove() }
         // etcdctl prints "lease 694d7a... granted with TTL(2s)".
         let grant = try real.etcdctl(["lease", "grant", "1"]).stdout
         #expect(grant.contains("TTL(\(InMemoryEtcd.minimumLeaseTTL)s)"), "etcd said: \(grant)")

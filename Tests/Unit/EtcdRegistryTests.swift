@@ -8,7 +8,7 @@ import Testing
 struct EtcdRegistryTests {
     let server = InMemoryEtcdServer()
     let layout = EtcdKeyLayout(prefix: "/flannel-test/network/")
-    var registry: EtcdRegistry<InMemoryEtcdServer> { EtcdRegistry(kv: server, layout: layout) }
+    var registry: EtcdRegistry { EtcdRegistry(kv: server, layout: layout) }
     let me = LeaseAttributes(publicIP: IPv4Address(10, 12, 10, 200))
 
     @Test func keyLayoutTrimsSlashes() {

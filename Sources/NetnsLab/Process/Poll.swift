@@ -7,6 +7,10 @@ public enum Poll {
         public var what: String
         public var after: Duration
         public var description: String { "timed out after \(after) waiting for \(what)" }
+        public init(what: String, after: Duration) {
+            self.what = what
+            self.after = after
+        }
     }
 
     /// Calls `condition` every `interval` until it returns true or `timeout` passes.

@@ -5,9 +5,21 @@ import Synchronization
 /// contract suite, and `EtcdRegistry`. Thread-safe; time moves only with `advanceTime`.
 public final class InMemoryEtcdServer: EtcdKV {
     private let state: Mutex<InMemoryEtcd>
+    private let auth = Mutex(InMemoryEtcdAuth())
 
     public init(now: Timestamp = .zero) {
         state = Mutex(InMemoryEtcd(now: now))
+    }
+
+    /// Adds a user whose role may read and write everything under each of `prefixes`.
+    public func addUser(_ name: String, password: String, readWritePrefixes: [String]) {
+        auth.withLock { $0.addUser(name, password: password, readWritePrefixes: readWritePrefixes) }
+    }
+
+    /// Authenticates and returns the user's view, which enforces the role's prefixes.
+    public func session(user: String, password: String) throws -> InMemoryEtcdSession {
+        let account = try auth.withLock { auth throws(EtcdError) in try auth.authenticate(user, password: password) }
+        return InMemoryEtcdSession(server: self, user: user, prefixes: account.readWritePrefixes)
     }
 
     /// Runs `body` on the store under the lock (for tests that seed or inspect it).

@@ -2,11 +2,11 @@
 /// version is 0" transaction; list then watch from revision + 1), with upstream's defects
 /// fixed: a lost create race revokes the grant and reports the conflict instead of
 /// failing; renewal only rewrites a key that still holds our value; reservations keep no TTL.
-public struct EtcdRegistry<KV: EtcdKV>: Registry {
-    public let kv: KV
+public struct EtcdRegistry: Registry {
+    public let kv: any EtcdKV
     public let layout: EtcdKeyLayout
 
-    public init(kv: KV, layout: EtcdKeyLayout) {
+    public init(kv: any EtcdKV, layout: EtcdKeyLayout) {
         self.kv = kv
         self.layout = layout
     }

@@ -91,14 +91,29 @@ public enum EtcdError: Error, Equatable, Sendable, CustomStringConvertible {
     case compacted(compactRevision: Int64)
     /// The lease ID is unknown (expired or revoked).
     case leaseNotFound(Int64)
-    /// A request etcd refused as malformed (e.g. a TTL that is not positive).
+    /// A request etcd refused as malformed (e.g. a TTL that is too large).
     case invalidRequest(String)
+    /// The user's role may not touch `key` (or the range starting there).
+    case permissionDenied(key: String, user: String?)
+    /// Wrong user name or password.
+    case authenticationFailed(user: String)
+    /// No endpoint could be reached; the text says which were tried and why each failed.
+    case unavailable(String)
+    /// An endpoint answered something that is not what etcd answers.
+    case badResponse(endpoint: String, reason: String)
 
     public var description: String {
         switch self {
         case let .compacted(revision): "etcd history was compacted at revision \(revision); re-listing"
         case let .leaseNotFound(id): "etcd lease \(String(id, radix: 16)) not found (expired or revoked)"
         case let .invalidRequest(reason): "etcd refused the request: \(reason)"
+        case let .permissionDenied(key, user):
+            "etcd denied access to \(key)" + (user.map { " for user \"\($0)\"" } ?? "")
+                + ": grant the user's role read/write on the flannel prefix (etcdctl role grant-permission <role> --prefix=true readwrite <prefix>/)"
+        case let .authenticationFailed(user):
+            "etcd rejected the credentials of user \"\(user)\": check --etcd-username and the password (--etcd-password-file or FLANNELD_ETCD_PASSWORD)"
+        case let .unavailable(details): "etcd is unavailable: \(details)"
+        case let .badResponse(endpoint, reason): "\(endpoint) answered something etcd would not: \(reason); is it an etcd v3 endpoint?"
         }
     }
 }

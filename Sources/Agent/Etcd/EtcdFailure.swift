@@ -1,0 +1,64 @@
+import GRPCCore
+
+/// Turns gRPC failures into messages a flannel operator can act on. The transport reports TLS
+/// problems as a generic "unavailable"; the real reason is in the error's cause chain.
+enum EtcdFailure {
+    /// Whether another endpoint might do better (the failure is about reaching this one).
+    static func isConnectivity(_ error: RPCError) -> Bool {
+        error.code == .unavailable || error.code == .deadlineExceeded
+    }
+
+    /// One line on why `endpoint` could not be used, with the fix where we know it.
+    static func describe(_ error: any Error, endpoint: EtcdEndpoint, configuration: EtcdClientConfiguration) -> String {
+        let chain = causeChain(error)
+        let lower = chain.lowercased()
+        if lower.contains("certificate_verify_failed") || lower.contains("unable to get local issuer")
+            || lower.contains("self signed") || lower.contains("unknown ca") && !lower.contains("alert") {
+            return configuration.caFile == nil
+                ? "its TLS certificate is signed by an unknown authority; pass the CA with --etcd-cafile"
+                : "its TLS certificate is not signed by the CA in --etcd-cafile \(configuration.caFile!); pass the CA that signed etcd's certificate"
+        }
+        if lower.contains("wrong_version_number") || lower.contains("wrong version number") || lower.contains("packet_length_too_long")
+            || lower.contains("http_request") {
+            return "it does not speak TLS; use http:// for this endpoint"
+        }
+        if lower.contains("alert") || lower.contains("bad_certificate") || lower.contains("certificate_required")
+            || lower.contains("handshake") {
+            return configuration.certFile == nil
+                ? "it refused the TLS handshake; it probably requires a client certificate: pass --etcd-certfile and --etcd-keyfile"
+                : "it refused the TLS handshake with our client certificate (\(configuration.certFile!)); is it signed by a CA that etcd trusts (--trusted-ca-file)?"
+        }
+        if !endpoint.secure && (lower.contains("preface") || lower.contains("connection reset") || lower.contains("closed")) {
+            return "it closed the connection before speaking HTTP/2; if it serves TLS, use https:// (\(short(chain)))"
+        }
+        if lower.contains("connection refused") || lower.contains("econnrefused") {
+            return "connection refused: is etcd running and listening there?"
+        }
+        if let rpc = error as? RPCError, rpc.code == .deadlineExceeded {
+            return "no answer within \(configuration.requestTimeout)"
+        }
+        return short(chain)
+    }
+
+    /// The error and its causes, joined, for matching and for the log.
+    static func causeChain(_ error: any Error) -> String {
+        var parts: [String] = []
+        var current: (any Error)? = error
+        var depth = 0
+        while let error = current, depth < 6 {
+            if let rpc = error as? RPCError {
+                parts.append("\(rpc.code): \(rpc.message)")
+                current = rpc.cause
+            } else {
+                parts.append(String(describing: error))
+                current = nil
+            }
+            depth += 1
+        }
+        return parts.joined(separator: "; caused by ")
+    }
+
+    private static func short(_ text: String) -> String {
+        text.count > 300 ? String(text.prefix(300)) + "…" : text
+    }
+}

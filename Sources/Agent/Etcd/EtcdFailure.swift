@@ -1,3 +1,4 @@
+import Foundation
 import GRPCCore
 
 /// Turns gRPC failures into messages a flannel operator can act on. The transport reports TLS
@@ -12,6 +13,9 @@ enum EtcdFailure {
     static func describe(_ error: any Error, endpoint: EtcdEndpoint, configuration: EtcdClientConfiguration) -> String {
         let chain = causeChain(error)
         let lower = chain.lowercased()
+        if lower.contains("connection refused") || lower.contains("econnrefused") {
+            return "connection refused: is etcd running and listening there?"
+        }
         if lower.contains("certificate_verify_failed") || lower.contains("unable to get local issuer")
             || lower.contains("self signed") || lower.contains("unknown ca") && !lower.contains("alert") {
             return configuration.caFile == nil
@@ -22,22 +26,27 @@ enum EtcdFailure {
             || lower.contains("http_request") {
             return "it does not speak TLS; use http:// for this endpoint"
         }
+        if lower.contains("eof during handshake") {
+            return "it hung up during the TLS handshake without a TLS alert: it most likely does not speak TLS; use http:// for this endpoint [\(tlsReason(chain))]"
+        }
         if lower.contains("alert") || lower.contains("bad_certificate") || lower.contains("certificate_required")
             || lower.contains("handshake") {
             return configuration.certFile == nil
-                ? "it refused the TLS handshake; it probably requires a client certificate: pass --etcd-certfile and --etcd-keyfile"
-                : "it refused the TLS handshake with our client certificate (\(configuration.certFile!)); is it signed by a CA that etcd trusts (--trusted-ca-file)?"
+                ? "it refused the TLS handshake; it probably requires a client certificate: pass --etcd-certfile and --etcd-keyfile [\(tlsReason(chain))]"
+                : "it refused the TLS handshake with our client certificate (\(configuration.certFile!)); is it signed by a CA that etcd trusts (--trusted-ca-file)? [\(tlsReason(chain))]"
         }
         if !endpoint.secure && (lower.contains("preface") || lower.contains("connection reset") || lower.contains("closed")) {
             return "it closed the connection before speaking HTTP/2; if it serves TLS, use https:// (\(short(chain)))"
-        }
-        if lower.contains("connection refused") || lower.contains("econnrefused") {
-            return "connection refused: is etcd running and listening there?"
         }
         if let rpc = error as? RPCError, rpc.code == .deadlineExceeded {
             return "no answer within \(configuration.requestTimeout)"
         }
         return short(chain)
+    }
+
+    /// The innermost part of the chain: the TLS library's own words.
+    static func tlsReason(_ chain: String) -> String {
+        short(chain.components(separatedBy: "; caused by ").last ?? chain)
     }
 
     /// The error and its causes, joined, for matching and for the log.

@@ -1,0 +1,27 @@
+import Foundation
+
+/// Where the etcd password comes from: `--etcd-password-file` (so no secret shows in `ps`),
+/// `--etcd-password`, or `FLANNELD_ETCD_PASSWORD`. The command line wins over the
+/// environment; a file and a password on the command line together are a mistake.
+public enum EtcdPassword {
+    public static func resolve(flag: String?, file: String?, environment: [String: String]) throws(EtcdClientSetupError) -> String? {
+        if let file {
+            guard flag == nil else {
+                throw EtcdClientSetupError(option: "--etcd-password-file", "give either --etcd-password or --etcd-password-file, not both")
+            }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                let reason = FileManager.default.fileExists(atPath: file) ? "is not readable by this user" : "does not exist"
+                throw EtcdClientSetupError(option: "--etcd-password-file", "\(file) \(reason)")
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            // The first line, without its line break: `echo secret > file` must work.
+            let password = String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+                .trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+            guard !password.isEmpty else {
+                throw EtcdClientSetupError(option: "--etcd-password-file", "\(file) is empty; put the password on its first line")
+            }
+            return password
+        }
+        return flag ?? environment["FLANNELD_ETCD_PASSWORD"]
+    }
+}

@@ -120,6 +120,31 @@ struct EtcdRegistryTests {
         #expect(listing.records.count == 3)
     }
 
+    /// A create or renew that committed but whose answer was lost (timeout, dropped
+    /// connection) is repeated by the client, possibly on another endpoint: the repeat must
+    /// recognise its own write instead of revoking the lease it just attached.
+    @Test func aRepeatedCreateOrRenewRecognisesItsOwnEarlierWrite() throws {
+        var etcd = InMemoryEtcd()
+        let key = Fixtures.key("10.1.82.0/24")
+        let lease = try etcd.grantLease(ttl: 60)
+        let create = LeaseOperations.createRequest(key, attributes: me, lease: lease, layout: layout)
+        let first = try etcd.txn(compare: create.compare, success: create.success, failure: create.failure)
+        let repeated = try etcd.txn(compare: create.compare, success: create.success, failure: create.failure)
+        #expect(LeaseOperations.interpretCreate(first, lease: lease) == first.revision)
+        #expect(LeaseOperations.interpretCreate(repeated, lease: lease) == first.revision)
+        // Another host's attempt with its own lease is a lost race.
+        let theirs = try etcd.grantLease(ttl: 60)
+        let other = LeaseOperations.createRequest(key, attributes: me, lease: theirs, layout: layout)
+        #expect(LeaseOperations.interpretCreate(try etcd.txn(compare: other.compare, success: other.success, failure: other.failure), lease: theirs) == nil)
+
+        let renewLease = try etcd.grantLease(ttl: 60)
+        let renew = LeaseOperations.updateRequest(key, attributes: me, lease: renewLease, expectedModRevision: first.revision, layout: layout)
+        let renewed = try etcd.txn(compare: renew.compare, success: renew.success, failure: renew.failure)
+        let again = try etcd.txn(compare: renew.compare, success: renew.success, failure: renew.failure)
+        #expect(LeaseOperations.interpretUpdate(again, attributes: me, lease: renewLease, layout: layout)
+            == .finished(.updated(modRevision: renewed.revision)))
+    }
+
     @Test func deleteRemovesTheLease() async throws {
         let key = Fixtures.key("10.1.82.0/24")
         let revision = try #require(try await registry.createLease(key, attributes: me, ttl: .seconds(60)))

@@ -27,6 +27,8 @@ public final class EtcdV3Client: EtcdKV {
         var watches: [Int: Task<Void, Never>] = [:]
         var nextWatch = 0
         var closed = false
+        /// etcd said authentication is not enabled: send no token (as clientv3 does).
+        var authDisabled = false
     }
 
     public let configuration: EtcdClientConfiguration
@@ -48,10 +50,16 @@ public final class EtcdV3Client: EtcdKV {
             case let .ipv6(address): target = .ipv6(address: address, port: endpoint.port)
             case let .name(host): target = .dns(host: host, port: endpoint.port)
             }
+            // Keepalive notices a dead host or a dropped NAT mapping under a long watch (at or
+            // above etcd's 5 s minimum ping interval); reconnect attempts stay frequent so an
+            // etcd that comes back is used within seconds, not after gRPC's 2-minute backoff.
+            var config = HTTP2ClientTransport.Posix.Config.defaults
+            config.connection.keepalive = .init(time: .seconds(30), timeout: .seconds(10), allowWithoutCalls: true)
+            config.backoff = .init(initial: .milliseconds(100), max: .seconds(5), multiplier: 1.6, jitter: 0.2)
             let transport: HTTP2ClientTransport.Posix
             do {
                 transport = try HTTP2ClientTransport.Posix(
-                    target: target, transportSecurity: endpoint.secure ? security : .plaintext)
+                    target: target, transportSecurity: endpoint.secure ? security : .plaintext, config: config)
             } catch {
                 throw EtcdClientSetupError(option: "--etcd-endpoints", "cannot use \(endpoint): \(EtcdFailure.causeChain(error))")
             }
@@ -61,6 +69,11 @@ public final class EtcdV3Client: EtcdKV {
         runners = connections.map { connection in
             Task { try? await connection.client.runConnections() }
         }
+    }
+
+    /// Forgets the token if it is still `token` (a watch found it stale).
+    func dropToken(_ token: String?) {
+        state.withLock { if $0.token == token { $0.token = nil } }
     }
 
     /// Ends every watch and closes every connection; calls in flight fail.
@@ -121,7 +134,8 @@ public final class EtcdV3Client: EtcdKV {
         key: String,
         _ call: (Client, Metadata) async throws -> T
     ) async throws -> T {
-        let start = state.withLock { $0.preferred }
+        let (start, closed) = state.withLock { ($0.preferred, $0.closed) }
+        guard !closed else { throw CancellationError() }
         var failures: [String] = []
         for offset in 0..<connections.count {
             let index = (start + offset) % connections.count
@@ -134,6 +148,9 @@ public final class EtcdV3Client: EtcdKV {
                 failures.append("\(connection.endpoint) (\(EtcdFailure.describe(error, endpoint: connection.endpoint, configuration: configuration)))")
             } catch let error as RPCError {
                 throw translate(error, key: key, endpoint: connection.endpoint)
+            } catch is RuntimeError {
+                // The gRPC client was stopped: `close()` was called.
+                throw CancellationError()
             }
         }
         throw EtcdError.unavailable("tried " + failures.joined(separator: ", "))
@@ -142,15 +159,23 @@ public final class EtcdV3Client: EtcdKV {
     /// Adds the token (authenticating first if needed) and retries once with a fresh token when
     /// etcd says ours is invalid.
     private func withAuthentication<T: Sendable>(_ connection: Connection, _ call: (Metadata) async throws -> T) async throws -> T {
-        guard configuration.username != nil else { return try await call([:]) }
-        var token = try await currentToken(connection)
+        guard configuration.username != nil, !state.withLock({ $0.authDisabled }) else { return try await call([:]) }
+        guard let token = try await currentToken(connection) else { return try await call([:]) }
         do {
             return try await call(Self.tokenMetadata(token))
-        } catch let error as RPCError where error.code == .unauthenticated || error.message.contains("invalid auth token") {
-            state.withLock { $0.token = nil }
-            token = try await currentToken(connection)
-            return try await call(Self.tokenMetadata(token))
+        } catch let error as RPCError where Self.isStaleToken(error) {
+            // Clear only the token this call used: another task may have fetched a new one.
+            state.withLock { if $0.token == token { $0.token = nil } }
+            let fresh = try await currentToken(connection)
+            return try await call(fresh.map(Self.tokenMetadata) ?? [:])
         }
+    }
+
+    /// etcd's answers to a token it no longer honours: expired or unknown (restarts drop
+    /// simple tokens), or issued before the last user/role change.
+    static func isStaleToken(_ error: RPCError) -> Bool {
+        error.code == .unauthenticated || error.message.contains("invalid auth token")
+            || error.message.contains("auth store is old")
     }
 
     private static func tokenMetadata(_ token: String) -> Metadata {
@@ -159,7 +184,8 @@ public final class EtcdV3Client: EtcdKV {
         return metadata
     }
 
-    private func currentToken(_ connection: Connection) async throws -> String {
+    /// The cached token, or a new one; nil when etcd has authentication turned off.
+    func currentToken(_ connection: Connection) async throws -> String? {
         if let token = state.withLock({ $0.token }) { return token }
         var request = Etcdserverpb_AuthenticateRequest()
         request.name = configuration.username ?? ""
@@ -168,6 +194,9 @@ public final class EtcdV3Client: EtcdKV {
         let response: Etcdserverpb_AuthenticateResponse
         do {
             response = try await auth.authenticate(request, options: callOptions)
+        } catch let error as RPCError where error.message.contains("authentication is not enabled") {
+            state.withLock { $0.authDisabled = true }
+            return nil
         } catch let error as RPCError where error.code == .invalidArgument || error.message.contains("authentication failed") {
             throw EtcdError.authenticationFailed(user: request.name)
         }

@@ -12,11 +12,11 @@ extension InMemoryEtcd {
                                      layout: EtcdKeyLayout) throws(EtcdError) -> Int64? {
         let lease = try grantLease(ttl: LeaseOperations.ttlSeconds(ttl))
         let result = try run(LeaseOperations.createRequest(key, attributes: attributes, lease: lease, layout: layout))
-        guard result.succeeded else {
+        guard let revision = LeaseOperations.interpretCreate(result, lease: lease) else {
             try? revokeLease(lease)
             return nil
         }
-        return result.revision
+        return revision
     }
 
     public mutating func updateLease(_ key: SubnetKey, attributes: LeaseAttributes, ttl: Duration?,
@@ -26,8 +26,9 @@ extension InMemoryEtcd {
             let lease = try ttl.map { ttl throws(EtcdError) in try grantLease(ttl: LeaseOperations.ttlSeconds(ttl)) } ?? 0
             let result = try run(LeaseOperations.updateRequest(
                 key, attributes: attributes, lease: lease, expectedModRevision: expected, layout: layout))
-            if !result.succeeded && lease != 0 { try? revokeLease(lease) }
-            switch LeaseOperations.interpretUpdate(result, attributes: attributes, layout: layout) {
+            let step = LeaseOperations.interpretUpdate(result, attributes: attributes, lease: lease, layout: layout)
+            if case .finished(.updated) = step {} else if lease != 0 { try? revokeLease(lease) }
+            switch step {
             case let .finished(outcome): return outcome
             case let .retry(revision): expected = revision
             }

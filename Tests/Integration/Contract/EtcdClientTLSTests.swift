@@ -60,9 +60,58 @@ struct EtcdClientTLSTests {
                                           user: "flannel-test", password: "wrong")
         let rejected = await Self.failure { _ = try await badPassword.range(key: "/flannel-test/network/config") }
         #expect(rejected.contains("rejected the credentials of user \"flannel-test\""), "\(rejected)")
+
+        // etcd restarts: simple tokens vanish; the client authenticates again by itself.
+        etcd.kill()
+        try etcd.start()
+        #expect(try await registry.networkConfig() == #"{ "Network": "10.1.0.0/16" }"#)
+        // A watch with a token etcd no longer knows refreshes it instead of giving up.
+        etcd.kill()
+        try etcd.start()
+        var watch = registry.watchLeases(after: 0).makeAsyncIterator()
+        _ = try await registry.createLease(SubnetKey(IPv4Network("10.1.83.0/24")!),
+                                           attributes: LeaseAttributes(publicIP: IPv4Address(10, 12, 10, 201)), ttl: .seconds(60))
+        #expect(try await watch.next()?.events.count == 1)
+
         await client.close()
         await nobody.close()
         await badPassword.close()
+    }
+
+    @Test func aUsernameForAnEtcdWithoutAuthIsHarmless() async throws {
+        guard LabGate.requireRoot() else { return }
+        let etcd = try EtcdProcess()
+        defer { etcd.remove() }
+        let client = try Self.client(etcd.clientURL, user: "flannel-test", password: "mypassword")
+        _ = try await client.txn(compare: [], success: [.put(key: "/k", value: "v", lease: 0)], failure: [])
+        #expect(try await client.range(key: "/k").kvs.first?.value == "v")
+        await client.close()
+    }
+
+    @Test func closingTheClientEndsTheWatcherInsteadOfRetryingForever() async throws {
+        guard LabGate.requireRoot() else { return }
+        let etcd = try EtcdProcess()
+        defer { etcd.remove() }
+        let client = try Self.client(etcd.clientURL)
+        let watcher = LeaseWatcher(registry: EtcdRegistry(kv: client, layout: EtcdKeyLayout()))
+        let updates = watcher.updates(after: 1)
+        let drained = Task {
+            var count = 0
+            for await _ in updates { count += 1 }
+            return count
+        }
+        _ = try await client.range(key: "/k")
+        await client.close()
+        let ended = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { _ = await drained.value; return true }
+            group.addTask {
+                try await Task.sleep(for: .seconds(15))
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+        #expect(ended, "the watcher kept retrying a closed client")
     }
 
     @Test func tlsMistakesSayWhatToFix() async throws {

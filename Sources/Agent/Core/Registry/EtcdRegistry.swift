@@ -24,11 +24,11 @@ public struct EtcdRegistry: Registry {
         // After a transport error the transaction may still have committed: the grant is
         // left to expire rather than revoked, which could delete the key just written.
         let result = try await run(LeaseOperations.createRequest(key, attributes: attributes, lease: lease, layout: layout))
-        guard result.succeeded else {
+        guard let revision = LeaseOperations.interpretCreate(result, lease: lease) else {
             try? await kv.revokeLease(lease)
             return nil
         }
-        return result.revision
+        return revision
     }
 
     public func updateLease(_ key: SubnetKey, attributes: LeaseAttributes, ttl: Duration?,
@@ -40,8 +40,9 @@ public struct EtcdRegistry: Registry {
             if let ttl { lease = try await kv.grantLease(ttl: LeaseOperations.ttlSeconds(ttl)) }
             let result = try await run(LeaseOperations.updateRequest(
                 key, attributes: attributes, lease: lease, expectedModRevision: expected, layout: layout))
-            if !result.succeeded && lease != 0 { try? await kv.revokeLease(lease) }
-            switch LeaseOperations.interpretUpdate(result, attributes: attributes, layout: layout) {
+            let step = LeaseOperations.interpretUpdate(result, attributes: attributes, lease: lease, layout: layout)
+            if case .finished(.updated) = step {} else if lease != 0 { try? await kv.revokeLease(lease) }
+            switch step {
             case let .finished(outcome): return outcome
             case let .retry(revision): expected = revision
             }

@@ -8,13 +8,23 @@ public enum LeaseOperations {
         public var failure: [TxnOperation]
     }
 
-    /// "Create only if absent": the key's version must be 0.
+    /// "Create only if absent": the key's version must be 0. On failure the key is read, so
+    /// a retry after an ambiguous error can recognise its own earlier write.
     public static func createRequest(_ key: SubnetKey, attributes: LeaseAttributes, lease: Int64,
                                      layout: EtcdKeyLayout) -> TxnRequest {
         let etcdKey = layout.leaseKey(key)
         return TxnRequest(compare: [.versionEquals(key: etcdKey, 0)],
                           success: [.put(key: etcdKey, value: attributes.encoded, lease: lease)],
-                          failure: [])
+                          failure: [.get(key: etcdKey)])
+    }
+
+    /// The created key's mod revision, or nil when another host holds the subnet. A key that
+    /// already carries `lease` is ours: an earlier attempt committed although its answer was
+    /// lost (a timeout, a dropped connection) and the call was repeated.
+    public static func interpretCreate(_ result: TxnResult, lease: Int64) -> Int64? {
+        if result.succeeded { return result.revision }
+        guard let current = result.gets.first ?? nil, lease != 0, current.lease == lease else { return nil }
+        return current.modRevision
     }
 
     /// "Rewrite only what we wrote": the key's mod revision must be ours; on failure, read
@@ -41,9 +51,12 @@ public enum LeaseOperations {
         case retry(expectedModRevision: Int64)
     }
 
-    public static func interpretUpdate(_ result: TxnResult, attributes: LeaseAttributes, layout: EtcdKeyLayout) -> UpdateStep {
+    public static func interpretUpdate(_ result: TxnResult, attributes: LeaseAttributes, lease: Int64,
+                                       layout: EtcdKeyLayout) -> UpdateStep {
         if result.succeeded { return .finished(.updated(modRevision: result.revision)) }
         guard let current = result.gets.first ?? nil else { return .finished(.missing) }
+        // Our own write from an attempt whose answer was lost (see `interpretCreate`).
+        if lease != 0 && current.lease == lease { return .finished(.updated(modRevision: current.modRevision)) }
         guard case let .success(record) = layout.parse(current), record.attributes.publicIP == attributes.publicIP else {
             let holder = (try? LeaseAttributes.decode(current.value)) ?? LeaseAttributes(publicIP: .any)
             return .finished(.heldByOther(holder))

@@ -1,0 +1,53 @@
+/// The udp backend's data path as pure decisions over bytes: the real proxy calls these for
+/// every packet between the TUN and the UDP socket, and the simulator calls the very same
+/// functions. The wire format is upstream's: the UDP payload is exactly the inner IPv4 packet.
+public enum UDPEncapsulation {
+    public enum DropReason: String, Sendable, CaseIterable {
+        case malformed
+        case ttlExpired = "ttl_expired"
+        case noRoute = "no_route"
+        case oversized
+        case notFromPeer = "not_from_peer"
+    }
+
+    public enum OutboundVerdict: Equatable, Sendable {
+        /// Send the (TTL-decremented, in place) packet to this peer's public IP and the port.
+        case send(to: IPv4Address)
+        /// No peer holds the destination: write the `length`-byte ICMP reply (already in the
+        /// reply buffer) back into the TUN.
+        case reply(length: Int)
+        case drop(DropReason)
+    }
+
+    public enum InboundVerdict: Equatable, Sendable {
+        /// Write the (TTL-decremented, in place) packet into the TUN.
+        case deliver
+        case drop(DropReason)
+    }
+
+    /// A packet read from the TUN. `reply` must hold at least 96 bytes (an ICMP error quoting
+    /// a maximal header).
+    public static func outbound(_ packet: UnsafeMutableRawBufferPointer, routes: PeerRoutes, tunAddress: IPv4Address,
+                                reply: UnsafeMutableRawBufferPointer) -> OutboundVerdict {
+        let ip = IPv4Packet(packet)
+        guard ip.validate() == nil else { return .drop(.malformed) }
+        guard let peer = routes.publicIP(for: ip.destination) else {
+            guard ICMPUnreachable.mayAnswer(ip) else { return .drop(.noRoute) }
+            return .reply(length: ICMPUnreachable.write(replyTo: ip, from: tunAddress, into: reply))
+        }
+        guard ip.decrementTTL() else { return .drop(.ttlExpired) }
+        return .send(to: peer)
+    }
+
+    /// A datagram received on the UDP port from `sender`. `mtu` is flannel0's MTU: a larger
+    /// packet could not be written whole, and is dropped rather than truncated.
+    public static func inbound(_ packet: UnsafeMutableRawBufferPointer, from sender: IPv4Address, routes: PeerRoutes,
+                               mtu: Int) -> InboundVerdict {
+        guard routes.isPeer(sender) else { return .drop(.notFromPeer) }
+        guard packet.count <= mtu else { return .drop(.oversized) }
+        let ip = IPv4Packet(packet)
+        guard ip.validate() == nil else { return .drop(.malformed) }
+        guard ip.decrementTTL() else { return .drop(.ttlExpired) }
+        return .deliver
+    }
+}

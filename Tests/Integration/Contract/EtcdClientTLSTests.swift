@@ -102,16 +102,8 @@ struct EtcdClientTLSTests {
         }
         _ = try await client.range(key: "/k")
         await client.close()
-        let ended = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask { _ = await drained.value; return true }
-            group.addTask {
-                try await Task.sleep(for: .seconds(15))
-                return false
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
-        #expect(ended, "the watcher kept retrying a closed client")
+        // Fails with a timeout if the watcher keeps retrying the closed client.
+        _ = try await withDeadline(.seconds(15), waitingFor: "the watcher to end after close()") { await drained.value }
     }
 
     @Test func tlsMistakesSayWhatToFix() async throws {
@@ -241,15 +233,7 @@ struct EtcdClientTLSTests {
         for index in 6...10 {
             _ = try await registry.createLease(SubnetKey(IPv4Network("10.1.\(index).0/24")!), attributes: me, ttl: .seconds(600))
         }
-        let (keys, interruptions) = try await withThrowingTaskGroup(of: ([String], Int).self) { group in
-            group.addTask { await collector.value }
-            group.addTask {
-                try await Task.sleep(for: .seconds(30))
-                throw Poll.TimedOut(what: "ten lease events", after: .seconds(30))
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
+        let (keys, interruptions) = try await withDeadline(.seconds(30), waitingFor: "ten lease events") { await collector.value }
         #expect(keys == (1...10).map { "10.1.\($0).0-24" })
         #expect(interruptions >= 1)
         collector.cancel()

@@ -1,4 +1,5 @@
 import Foundation
+import NetnsLab
 import Testing
 
 /// Integration tests need root (namespaces) and the lab packages. Outside CI a developer
@@ -18,5 +19,19 @@ enum LabGate {
             return false
         }
         return true
+    }
+}
+
+/// Awaits `body`, failing with `Poll.TimedOut` if it takes longer than `timeout`.
+func withDeadline<T: Sendable>(_ timeout: Duration, waitingFor what: String,
+                               _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw Poll.TimedOut(what: what, after: timeout)
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
     }
 }

@@ -1,6 +1,16 @@
 #include "CLinuxShims.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/if_tun.h>
 
 bool flannel_has_cap_net_admin(void) {
     cap_t caps = cap_get_proc();
@@ -11,4 +21,122 @@ bool flannel_has_cap_net_admin(void) {
     int rc = cap_get_flag(caps, CAP_NET_ADMIN, CAP_EFFECTIVE, &value);
     cap_free(caps);
     return rc == 0 && value == CAP_SET;
+}
+
+int flannel_tun_open(const char *name) {
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        int saved = errno;
+        close(fd);
+        return -saved;
+    }
+    return fd;
+}
+
+static int with_socket(unsigned long request, struct ifreq *ifr) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -errno;
+    }
+    int rc = ioctl(fd, request, ifr);
+    int saved = errno;
+    close(fd);
+    return rc < 0 ? -saved : 0;
+}
+
+static void set_sockaddr(struct sockaddr *target, uint32_t address) {
+    struct sockaddr_in *in = (struct sockaddr_in *)target;
+    memset(in, 0, sizeof(*in));
+    in->sin_family = AF_INET;
+    in->sin_addr.s_addr = address;
+}
+
+int flannel_if_set_ipv4(const char *name, uint32_t address, uint32_t netmask) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    set_sockaddr(&ifr.ifr_addr, address);
+    int rc = with_socket(SIOCSIFADDR, &ifr);
+    if (rc < 0) {
+        return rc;
+    }
+    set_sockaddr(&ifr.ifr_netmask, netmask);
+    return with_socket(SIOCSIFNETMASK, &ifr);
+}
+
+int flannel_if_set_mtu(const char *name, int mtu) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    ifr.ifr_mtu = mtu;
+    return with_socket(SIOCSIFMTU, &ifr);
+}
+
+int flannel_if_get_mtu(const char *name) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    int rc = with_socket(SIOCGIFMTU, &ifr);
+    return rc < 0 ? rc : ifr.ifr_mtu;
+}
+
+int flannel_if_up(const char *name) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    int rc = with_socket(SIOCGIFFLAGS, &ifr);
+    if (rc < 0) {
+        return rc;
+    }
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    return with_socket(SIOCSIFFLAGS, &ifr);
+}
+
+static int route_request(unsigned long request, const char *name, uint32_t destination, uint32_t netmask) {
+    struct rtentry route;
+    memset(&route, 0, sizeof(route));
+    set_sockaddr(&route.rt_dst, destination);
+    set_sockaddr(&route.rt_genmask, netmask);
+    set_sockaddr(&route.rt_gateway, 0);
+    route.rt_flags = RTF_UP;
+    char device[IFNAMSIZ];
+    memset(device, 0, sizeof(device));
+    strncpy(device, name, IFNAMSIZ - 1);
+    route.rt_dev = device;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -errno;
+    }
+    int rc = ioctl(fd, request, &route);
+    int saved = errno;
+    close(fd);
+    return rc < 0 ? -saved : 0;
+}
+
+int flannel_route_add_dev(const char *name, uint32_t destination, uint32_t netmask) {
+    return route_request(SIOCADDRT, name, destination, netmask);
+}
+
+int flannel_route_del_dev(const char *name, uint32_t destination, uint32_t netmask) {
+    return route_request(SIOCDELRT, name, destination, netmask);
+}
+
+int flannel_socket_set_buffers(int fd, int bytes) {
+    int rc = 0;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) < 0) {
+        rc = -errno;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) < 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) < 0) {
+        rc = -errno;
+    }
+    return rc;
 }

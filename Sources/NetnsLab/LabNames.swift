@@ -13,6 +13,13 @@ public struct LabNames: Sendable {
         self.run = run ?? Self.prefix + String(UInt32.random(in: 0...0xFF_FFFF), radix: 16).leftPadded(to: 6)
     }
 
+    /// Whether `name` is a namespace some lab run made ("fl" + six hex digits + "-").
+    public static func isLabNamespace(_ name: String) -> Bool {
+        let characters = Array(name)
+        guard characters.count > 9, name.hasPrefix(prefix), characters[8] == "-" else { return false }
+        return characters[2..<8].allSatisfy { $0.isHexDigit && !$0.isUppercase }
+    }
+
     /// A namespace name for `role` ("h1", "etcd", "sw", ...).
     public func namespace(_ role: String) -> String { "\(run)-\(role)" }
 

@@ -1,12 +1,31 @@
 import Agent
 import Foundation
+import Logging
 
-// The agent's command line, etcd client and data path arrive with the udp/lab issue; until
-// then this binary only says what it is, rather than pretending to run.
-let arguments = CommandLine.arguments.dropFirst()
-if arguments.contains(where: { $0 == "--version" || $0 == "-version" }) {
-    print("flanneld \(AgentVersion.current) (core only: no etcd client or data path yet)")
-} else {
-    print("flanneld \(AgentVersion.current): this build has the lease/peer core only; the daemon (etcd client, udp backend) is not built yet.")
-    exit(2)
+// flanneld: upstream's command line (`-flag` or `--flag`, FLANNELD_* fallback), then the
+// daemon. Exit 0 on SIGTERM/SIGINT, 1 with one clear line on a fatal error, 2 on bad flags.
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = ProcessInfo.processInfo.environment["FLANNELD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    return handler
+}
+let logger = Logger(label: "flanneld")
+let environment = ProcessInfo.processInfo.environment
+
+let options: FlanneldOptions
+do {
+    options = try FlanneldOptions.parseUpstream(Array(CommandLine.arguments.dropFirst()), environment: environment)
+} catch {
+    FlanneldOptions.exit(withError: error)
+}
+if options.version {
+    print("flanneld \(AgentVersion.current) (Swift; etcd v3, udp backend)")
+    exit(0)
+}
+do {
+    try await FlanneldDaemon(options: options, environment: environment, logger: logger).run()
+    exit(0)
+} catch {
+    logger.critical("\(error)")
+    exit(1)
 }

@@ -1,0 +1,34 @@
+import CLinuxShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The udp backend's TUN device (`flannel0`): created without packet information, given
+/// our subnet's address as a /32, the MTU, brought up, and routed the whole network.
+public final class TUNDevice: Sendable {
+    public let name: String
+    public let fd: Int32
+
+    public init(name: String) throws(SystemError) {
+        self.name = name
+        fd = try SystemError.check(flannel_tun_open(name), "TUNSETIFF", name)
+    }
+
+    /// Address = subnet base /32, MTU, up, and a route for `network` through the device.
+    public func configure(address: IPv4Address, mtu: Int, network: IPv4Network) throws(SystemError) {
+        try SystemError.check(flannel_if_set_ipv4(name, address.bits.bigEndian, UInt32.max.bigEndian), "SIOCSIFADDR", "\(name) \(address)/32")
+        try SystemError.check(flannel_if_set_mtu(name, Int32(mtu)), "SIOCSIFMTU", "\(name) mtu \(mtu)")
+        try SystemError.check(flannel_if_up(name), "SIOCSIFFLAGS", "\(name) up")
+        let result = flannel_route_add_dev(name, network.address.bits.bigEndian, Self.mask(network.prefixLength).bigEndian)
+        // EEXIST: the route survived from our previous run; it is the one we want.
+        if result < 0 && -result != EEXIST {
+            try SystemError.check(result, "SIOCADDRT", "\(network) dev \(name)")
+        }
+    }
+
+    static func mask(_ length: Int) -> UInt32 { length == 0 ? 0 : ~UInt32(0) << (32 - length) }
+
+    public func close() {
+        _ = Glibc.close(fd)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Moves packets between the TUN and the UDP socket on two dedicated OS threads (never the
+/// cooperative pool), running the pure packet code (`UDPEncapsulation`) on each. Buffers are
+/// allocated once per thread. Peer routes are swapped in whole when the peer table changes.
+public final class UDPProxy: Sendable {
+    public struct Counters: Sendable, Equatable {
+        public var packetsOut = 0, bytesOut = 0, packetsIn = 0, bytesIn = 0, icmpReplies = 0
+        public var drops: [UDPEncapsulation.DropReason: Int] = [:]
+    }
+
+    private let tun: TUNDevice
+    private let socket: UDPSocket
+    private let tunAddress: IPv4Address
+    private let mtu: Int
+    private let port: Int
+    private let routes = Mutex(PeerRoutes())
+    private let counters = Mutex(Counters())
+    private let stopping = Atomic<Bool>(false)
+
+    public init(tun: TUNDevice, socket: UDPSocket, tunAddress: IPv4Address, mtu: Int, port: Int) {
+        self.tun = tun
+        self.socket = socket
+        self.tunAddress = tunAddress
+        self.mtu = mtu
+        self.port = port
+    }
+
+    public func setPeers(_ peers: [Peer]) {
+        let table = PeerRoutes(peers)
+        routes.withLock { $0 = table }
+    }
+
+    public var snapshot: Counters { counters.withLock { $0 } }
+
+    public func start() {
+        let outbound = Thread { [self] in runOutbound() }
+        outbound.name = "flannel-tun-to-udp"
+        outbound.start()
+        let inbound = Thread { [self] in runInbound() }
+        inbound.name = "flannel-udp-to-tun"
+        inbound.start()
+    }
+
+    /// Asks both threads to stop; they notice within their poll interval (200 ms).
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+    }
+
+    private func wait(_ fd: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while !stopping.load(ordering: .relaxed) {
+            let ready = poll(&descriptor, 1, 200)
+            if ready > 0 { return true }
+        }
+        return false
+    }
+
+    private func count(_ reason: UDPEncapsulation.DropReason) {
+        counters.withLock { $0.drops[reason, default: 0] += 1 }
+    }
+
+    private func runOutbound() {
+        let packet = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
+        let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 8)
+        defer {
+            packet.deallocate()
+            reply.deallocate()
+        }
+        while wait(tun.fd) {
+            let length = read(tun.fd, packet.baseAddress, packet.count)
+            guard length > 0 else { continue }
+            let bytes = UnsafeMutableRawBufferPointer(rebasing: packet[0..<length])
+            let table = routes.withLock { $0 }
+            switch UDPEncapsulation.outbound(bytes, routes: table, tunAddress: tunAddress, reply: reply) {
+            case let .send(peer):
+                var destination = UDPSocket.socketAddress(peer, port)
+                let sent = withUnsafePointer(to: &destination) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(socket.fd, bytes.baseAddress, length, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+                if sent == length {
+                    counters.withLock { $0.packetsOut += 1; $0.bytesOut += length }
+                }
+            case let .reply(replyLength):
+                _ = write(tun.fd, reply.baseAddress, replyLength)
+                counters.withLock { $0.icmpReplies += 1 }
+            case let .drop(reason):
+                count(reason)
+            }
+        }
+    }
+
+    private func runInbound() {
+        let packet = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
+        defer { packet.deallocate() }
+        var sender = sockaddr_in()
+        while wait(socket.fd) {
+            var senderLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let length = withUnsafeMutablePointer(to: &sender) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    recvfrom(socket.fd, packet.baseAddress, packet.count, 0, $0, &senderLength)
+                }
+            }
+            guard length > 0 else { continue }
+            let from = IPv4Address(bits: UInt32(bigEndian: sender.sin_addr.s_addr))
+            let bytes = UnsafeMutableRawBufferPointer(rebasing: packet[0..<length])
+            let table = routes.withLock { $0 }
+            switch UDPEncapsulation.inbound(bytes, from: from, routes: table, mtu: mtu) {
+            case .deliver:
+                if write(tun.fd, bytes.baseAddress, length) == length {
+                    counters.withLock { $0.packetsIn += 1; $0.bytesIn += length }
+                }
+            case let .drop(reason):
+                count(reason)
+            }
+        }
+    }
+}

@@ -1,0 +1,281 @@
+import CLinuxShims
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// The agent on a real host: etcd, lease, udp data path, subnet.env, peers, signals.
+/// Start-up order: capabilities, options, interface, config (waiting until it is there and
+/// valid), lease, data path, subnet file, peers.
+public struct FlanneldDaemon {
+    public let options: FlanneldOptions
+    public let environment: [String: String]
+    let logger: Logger
+    let stopRequested = StopFlag()
+
+    public init(options: FlanneldOptions, environment: [String: String], logger: Logger) {
+        self.options = options
+        self.environment = environment
+        self.logger = logger
+    }
+
+    public struct Fatal: Error, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Runs until SIGTERM/SIGINT (exit 0) or a fatal error (thrown).
+    public func run() async throws {
+        // Everything that happens arrives as one stream of events; signals are caught from
+        // the start so that a stop during start-up is a clean exit too.
+        enum Event: Sendable {
+            case watch(LeaseWatcher.Update)
+            case lease(LeaseDriver.Notification)
+            case signal(Int32)
+        }
+        let (events, sink) = AsyncStream.makeStream(of: Event.self)
+        var eventIterator = events.makeAsyncIterator()
+        let stopRequested = self.stopRequested
+        let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler {
+                stopRequested.request()
+                sink.yield(.signal(number))
+            }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
+
+        guard flannel_has_cap_net_admin() else {
+            throw Fatal("flanneld needs CAP_NET_ADMIN to create flannel0 and its routes: run it as root (or `setcap cap_net_admin+ep` on the binary)")
+        }
+        let endpoints = try EtcdEndpoint.parseList(options.etcdEndpoints)
+        let password = try EtcdPassword.resolve(flag: options.etcdPassword, file: options.etcdPasswordFile, environment: environment)
+        let ttl = try LeaseTTLText.parse(options.subnetLeaseTTL)
+        guard (1...1439).contains(options.subnetLeaseRenewMargin) else {
+            throw Fatal("--subnet-lease-renew-margin: \(options.subnetLeaseRenewMargin) is out of range; use 1 to 1439 (minutes)")
+        }
+        let selection = InterfaceSelection(ifaces: options.iface, ifaceRegexes: options.ifaceRegex,
+                                           canReach: options.ifaceCanReach, publicIP: options.publicIP)
+        let (external, publicIP) = try selection.select(
+            from: NetworkInterface.all(), defaultRoute: NetworkInterface.defaultRouteInterfaceName(),
+            routeSource: NetworkInterface.sourceAddress(toward:))
+        logger.info("using interface \(external.name) with address \(external.address); public IP \(publicIP)")
+
+        let client = try EtcdV3Client(configuration: EtcdClientConfiguration(
+            endpoints: endpoints, caFile: options.etcdCAFile, certFile: options.etcdCertFile, keyFile: options.etcdKeyFile,
+            username: options.etcdUsername, password: password))
+        let layout = EtcdKeyLayout(prefix: options.etcdPrefix)
+        let registry = EtcdRegistry(kv: client, layout: layout)
+
+        let config: NetworkConfig
+        do {
+            config = try await waitForConfig(registry, layout: layout)
+        } catch is Stopped {
+            logger.info("stopping while waiting for the network config")
+            await client.close()
+            return
+        }
+        guard let plan = config.ipv4 else { throw Fatal("network config: IPv4 is disabled; this agent needs an IPv4 Network") }
+        guard case let .udp(port) = config.backend else {
+            throw Fatal("network config: backend \(config.backend.typeName) is not built into this agent yet; use {\"Type\": \"udp\"}")
+        }
+        let mtu = external.mtu - 28
+
+        // The lease.
+        let previous = SubnetFileWriter.previousSubnet(at: options.subnetFile)
+        let driver = LeaseDriver(
+            configuration: .init(plan: plan, attributes: LeaseAttributes(publicIP: publicIP), ttl: ttl,
+                                 renewMargin: .seconds(options.subnetLeaseRenewMargin * 60), previousSubnet: previous),
+            registry: registry, logger: logger,
+            notify: { sink.yield(.lease($0)) })
+        await driver.start()
+        var lease: HeldLease?
+        while lease == nil, let event = await eventIterator.next() {
+            switch event {
+            case let .lease(.acquired(held)): lease = held
+            case let .lease(.drifted(from, to)):
+                logger.error("SUBNET CHANGED: this host had \(from), it now holds \(to); containers on \(from) must be restarted")
+            case let .lease(.failed(error)): throw Fatal("\(error)")
+            case .signal:
+                logger.info("stopping before a lease was acquired")
+                await driver.stop()
+                await client.close()
+                return
+            case .lease, .watch: break
+            }
+        }
+        guard var held = lease else { throw Fatal("the lease could not be acquired") }
+        logger.info("acquired lease \(held.subnet) (\(held.isReservation ? "reservation, no TTL" : "TTL \(options.subnetLeaseTTL)")) at \(layout.leaseKey(held.key))")
+
+        // The data path.
+        let tun = try TUNDevice(name: "flannel0")
+        try tun.configure(address: held.subnet.address, mtu: mtu, network: plan.network)
+        let socket = try UDPSocket(address: external.address, port: port)
+        let proxy = UDPProxy(tun: tun, socket: socket, tunAddress: held.subnet.address, mtu: mtu, port: port)
+        proxy.start()
+        logger.info("udp backend: flannel0 \(held.subnet.address)/32 MTU \(mtu), route \(plan.network) dev flannel0, UDP \(external.address):\(port)")
+
+        let subnetFile = SubnetFile(network: plan.network, subnet: held.subnet, mtu: mtu, ipMasq: options.ipMasq)
+        try SubnetFileWriter.write(subnetFile, to: options.subnetFile)
+        logger.info("wrote \(options.subnetFile): FLANNEL_SUBNET=\(held.subnet.firstHost)/\(held.subnet.prefixLength) FLANNEL_MTU=\(mtu)")
+
+        // Peers.
+        var table = PeerTable(ownPublicIP: publicIP, ownKey: held.key)
+        let listing = try await retrying("listing leases") { try await registry.listLeases() }
+        apply(table.applySnapshot(listing), proxy: proxy, table: table, driver: driver)
+        let updates = LeaseWatcher(registry: registry).updates(after: listing.revision)
+        let watchTask = Task { for await update in updates { sink.yield(.watch(update)) } }
+        defer { watchTask.cancel() }
+
+        logger.info("ready")
+
+        while let event = await eventIterator.next() {
+            switch event {
+            case let .watch(.events(batch)):
+                apply(table.apply(batch), proxy: proxy, table: table, driver: driver)
+            case let .watch(.resynced(listing)):
+                logger.notice("etcd history was compacted; re-listed \(listing.records.count) leases at revision \(listing.revision)")
+                apply(table.applySnapshot(listing), proxy: proxy, table: table, driver: driver)
+            case let .watch(.interrupted(reason, retryIn)):
+                logger.warning("lease watch interrupted: \(reason); retrying in \(retryIn) (forwarding continues)")
+            case let .watch(.resumed(revision)):
+                logger.notice("lease watch resumed after revision \(revision)")
+            case let .lease(.renewed(renewed)):
+                held = renewed
+                logger.debug("renewed lease \(renewed.subnet)")
+            case let .lease(.lost(key, holder)):
+                let holderText = holder.map { ": now held by \($0)" } ?? ""
+                logger.warning("lost lease \(key.ipv4)\(holderText); acquiring again")
+            case let .lease(.drifted(from, to)):
+                logger.error("SUBNET CHANGED: this host had \(from), it now holds \(to); containers on \(from) must be restarted")
+            case let .lease(.acquired(newLease)):
+                if newLease.subnet != held.subnet {
+                    try tun.configure(address: newLease.subnet.address, mtu: mtu, network: plan.network)
+                    try SubnetFileWriter.write(SubnetFile(network: plan.network, subnet: newLease.subnet, mtu: mtu, ipMasq: options.ipMasq),
+                                               to: options.subnetFile)
+                }
+                held = newLease
+                apply(table.setOwnKey(newLease.key), proxy: proxy, table: table, driver: driver)
+            case let .lease(.failed(error)):
+                proxy.stop()
+                throw Fatal("\(error)")
+            case let .signal(number):
+                logger.info("received \(number == SIGTERM ? "SIGTERM" : "SIGINT"); stopping (the lease \(held.subnet) stays until its TTL runs out)")
+                // The process exits right after: no graceful gRPC shutdown to wait for.
+                proxy.stop()
+                await driver.stop()
+                tun.close()
+                socket.close()
+                return
+            }
+        }
+    }
+
+    /// Logs and programs peer changes; hands our own lease's fate to the lease driver.
+    private func apply(_ changes: [PeerTable.Change], proxy: UDPProxy, table: PeerTable, driver: LeaseDriver) {
+        var routesChanged = false
+        for change in changes {
+            switch change {
+            case let .added(peer):
+                logger.info("peer added: \(peer)")
+                routesChanged = true
+            case let .changed(old, new):
+                logger.info("peer changed: \(old) → \(new)")
+                routesChanged = true
+            case let .removed(peer):
+                logger.info("peer removed: \(peer)")
+                routesChanged = true
+            case let .malformed(problem):
+                logger.warning("\(problem)")
+            case .ownLeaseRemoved:
+                Task { await driver.ownLeaseRemoved() }
+            case let .ownLeaseOverwritten(_, holder):
+                Task { await driver.ownLeaseOverwritten(by: holder) }
+            }
+        }
+        if routesChanged { proxy.setPeers(table.peers) }
+    }
+
+    /// Reads the network config, waiting (and saying what for) until it exists and is valid.
+    private func waitForConfig(_ registry: EtcdRegistry, layout: EtcdKeyLayout) async throws -> NetworkConfig {
+        var lastProblem: String?
+        var delay = Duration.milliseconds(500)
+        while true {
+            let problem: String
+            do {
+                if let text = try await registry.networkConfig() {
+                    do {
+                        let config = try NetworkConfig.decode(text)
+                        if lastProblem != nil { logger.info("network config found at \(layout.configKey)") }
+                        return config
+                    } catch {
+                        problem = "\(error) (at \(layout.configKey)); waiting for a valid config"
+                    }
+                } else {
+                    problem = "waiting for the network config at \(layout.configKey), e.g. etcdctl put \(layout.configKey) '{\"Network\": \"10.1.0.0/16\"}'"
+                }
+            } catch let error as EtcdError {
+                switch error {
+                case .permissionDenied, .authenticationFailed: throw Fatal("\(error)")
+                default: problem = "\(error); retrying"
+                }
+            }
+            if problem != lastProblem {
+                logger.warning("\(problem)")
+                lastProblem = problem
+            }
+            try await pause(delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+
+    struct Stopped: Error {}
+
+    /// Sleeps in short steps so a stop request is honoured within a quarter second.
+    private func pause(_ duration: Duration) async throws {
+        let deadline = ContinuousClock.now + duration
+        while ContinuousClock.now < deadline {
+            if stopRequested.isRequested { throw Stopped() }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        if stopRequested.isRequested { throw Stopped() }
+    }
+
+    private func retrying<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        var delay = Duration.milliseconds(200)
+        while true {
+            do {
+                return try await body()
+            } catch let error as EtcdError where error.isTransient {
+                logger.warning("\(what) failed: \(error); retrying in \(delay)")
+                try await pause(delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+}
+
+extension EtcdError {
+    /// Worth retrying: etcd may come back; the others need an operator.
+    var isTransient: Bool {
+        switch self {
+        case .unavailable, .compacted, .leaseNotFound: true
+        default: false
+        }
+    }
+}
+
+extension FlanneldDaemon {
+    /// Never reached while the event stream lives: the loop above returns or throws.
+    static let streamEnded = Fatal("internal: the event stream ended")
+}
+
+/// Set by the signal handler, read by loops that sleep.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func request() { flag.store(true, ordering: .relaxed) }
+    var isRequested: Bool { flag.load(ordering: .relaxed) }
+}

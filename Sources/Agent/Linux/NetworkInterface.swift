@@ -1,0 +1,69 @@
+import CLinuxShims
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A host interface with its first IPv4 address, as the agent chooses its public side.
+public struct NetworkInterface: Equatable, Sendable, CustomStringConvertible {
+    public var name: String
+    public var address: IPv4Address
+    public var mtu: Int
+
+    public var description: String { "\(name) (\(address), MTU \(mtu))" }
+
+    /// Interfaces that are up and have an IPv4 address, in kernel order.
+    public static func all() -> [NetworkInterface] {
+        var head: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&head) == 0 else { return [] }
+        defer { freeifaddrs(head) }
+        var result: [NetworkInterface] = []
+        var cursor = head
+        while let entry = cursor?.pointee {
+            defer { cursor = entry.ifa_next }
+            guard let socketAddress = entry.ifa_addr, socketAddress.pointee.sa_family == sa_family_t(AF_INET),
+                  entry.ifa_flags & UInt32(IFF_UP) != 0 else { continue }
+            let name = String(cString: entry.ifa_name)
+            guard !result.contains(where: { $0.name == name }) else { continue }
+            let address = socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                IPv4Address(bits: UInt32(bigEndian: $0.pointee.sin_addr.s_addr))
+            }
+            let mtu = Int(flannel_if_get_mtu(name))
+            result.append(NetworkInterface(name: name, address: address, mtu: max(mtu, 0)))
+        }
+        return result
+    }
+
+    /// The interface of the IPv4 default route (from /proc/net/route), if any.
+    public static func defaultRouteInterfaceName() -> String? {
+        guard let table = try? String(contentsOfFile: "/proc/net/route", encoding: .utf8) else { return nil }
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if fields.count > 7, fields[1] == "00000000", fields[7] == "00000000" { return String(fields[0]) }
+        }
+        return nil
+    }
+
+    /// The local address the kernel would use to reach `destination` (a connected UDP
+    /// socket sends nothing).
+    public static func sourceAddress(toward destination: IPv4Address) -> IPv4Address? {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var remote = sockaddr_in()
+        remote.sin_family = sa_family_t(AF_INET)
+        remote.sin_port = UInt16(9).bigEndian
+        remote.sin_addr.s_addr = destination.bits.bigEndian
+        let connected = withUnsafePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        var local = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { return nil }
+        return IPv4Address(bits: UInt32(bigEndian: local.sin_addr.s_addr))
+    }
+}

@@ -1,0 +1,126 @@
+import Agent
+import Foundation
+import Synchronization
+
+/// Fake hosts from network namespaces, wired like this:
+///
+/// ```
+///            <run>-sw (bridge br0: the underlay, 192.0.2.0/24)
+///        ┌──────────┼──────────────┬──────────────┐
+///   <run>-etcd    <run>-h1       <run>-h2   …  (eth0 192.0.2.2, .11, .12, …)
+///   etcd :2379    flanneld       flanneld
+///                 docker0        docker0       (from each host's subnet.env)
+///                 <run>-h1c1     <run>-h2c1    (containers behind veths)
+/// ```
+///
+/// Every namespace and link name starts with the run's tag, so `Lab.clean()` removes exactly
+/// what labs made; nothing is added to the root namespace but the processes themselves.
+public final class Lab: Sendable {
+    public let names: LabNames
+    public let directory: URL
+    public let switchNamespace: Namespace
+    public let etcdNamespace: Namespace
+    public static let etcdAddress = IPv4Address(192, 0, 2, 2)
+    public var etcdEndpoint: String { "http://\(Self.etcdAddress):2379" }
+    private let etcd: BackgroundProcess
+    private let hostsState = Mutex<[LabHost]>([])
+
+    public var hosts: [LabHost] { hostsState.withLock { $0 } }
+
+    public init(names: LabNames = LabNames()) throws {
+        self.names = names
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(names.run)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        switchNamespace = Namespace(name: names.namespace("sw"))
+        etcdNamespace = Namespace(name: names.namespace("etcd"))
+        let dataDirectory = directory.appendingPathComponent("etcd-data").path
+        etcd = BackgroundProcess(
+            command: etcdNamespace.command([
+                "etcd", "--name", "lab", "--data-dir", dataDirectory,
+                "--listen-client-urls", "http://\(Self.etcdAddress):2379", "--advertise-client-urls", "http://\(Self.etcdAddress):2379",
+                "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+                "--initial-cluster", "lab=http://127.0.0.1:2380", "--log-level", "warn",
+            ]),
+            logFile: directory.appendingPathComponent("etcd.log"))
+        do {
+            try CommandRunner.check(["ip", "netns", "add", switchNamespace.name])
+            try switchNamespace.ip(["link", "add", "br0", "type", "bridge"])
+            try switchNamespace.ip(["link", "set", "br0", "up"])
+            try plug(etcdNamespace, address: Self.etcdAddress, role: "etcd")
+            try etcd.start()
+            try Poll.until("etcd in \(etcdNamespace) to answer", timeout: .seconds(20), interval: .milliseconds(100)) {
+                guard etcd.isRunning else { throw EtcdProcess.StartFailure(reason: etcd.log) }
+                return (try? etcdctl(["endpoint", "health", "--command-timeout=1s"]))?.succeeded ?? false
+            }
+        } catch {
+            destroy()
+            throw error
+        }
+    }
+
+    /// A new namespace with `eth0` on the switch at `address`.
+    private func plug(_ namespace: Namespace, address: IPv4Address, role: String) throws {
+        try CommandRunner.check(["ip", "netns", "add", namespace.name])
+        try namespace.ip(["link", "set", "lo", "up"])
+        let port = names.interface(role)
+        try CommandRunner.check(["ip", "link", "add", port, "netns", switchNamespace.name, "type", "veth", "peer", "name", "eth0", "netns", namespace.name])
+        try switchNamespace.ip(["link", "set", port, "master", "br0", "up"])
+        try namespace.ip(["addr", "add", "\(address)/24", "dev", "eth0"])
+        try namespace.ip(["link", "set", "eth0", "up"])
+    }
+
+    /// etcdctl (v3) inside the etcd namespace.
+    @discardableResult
+    public func etcdctl(_ arguments: [String]) throws -> CommandResult {
+        try CommandRunner.check(etcdNamespace.command(["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", etcdEndpoint] + arguments))
+    }
+
+    /// Host `index` (1, 2, …): `eth0` at 192.0.2.(10 + index), forwarding on, a default route.
+    @discardableResult
+    public func addHost(_ index: Int) throws -> LabHost {
+        let namespace = Namespace(name: names.namespace("h\(index)"))
+        let address = IPv4Address(192, 0, 2, UInt8(10 + index))
+        try plug(namespace, address: address, role: "h\(index)")
+        try namespace.check(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        // A default route inside the lab only: the agent picks its interface from it.
+        try namespace.ip(["route", "add", "default", "via", "192.0.2.1", "dev", "eth0", "onlink"])
+        let host = LabHost(lab: self, index: index, namespace: namespace, address: address,
+                           directory: directory.appendingPathComponent("h\(index)"))
+        try FileManager.default.createDirectory(at: host.directory, withIntermediateDirectories: true)
+        hostsState.withLock { $0.append(host) }
+        return host
+    }
+
+    /// Stops every process and deletes every namespace of this run, and the run's files.
+    public func destroy() {
+        for host in hosts { host.stopAgent() }
+        etcd.stop()
+        Self.deleteNamespaces(matching: names.run)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Removes the namespaces of every lab run (`netns-lab clean`), also after a crash. Only
+    /// names of the lab's own form (`fl` + six hex digits + `-`) are touched.
+    @discardableResult
+    public static func clean() -> [String] {
+        deleteNamespaces(matching: nil)
+    }
+
+    @discardableResult
+    private static func deleteNamespaces(matching run: String?) -> [String] {
+        guard let listing = try? CommandRunner.run(["ip", "netns", "list"]).stdout else { return [] }
+        var removed: [String] = []
+        for line in listing.split(separator: "\n") {
+            let name = String(line.split(separator: " ").first ?? "")
+            let ours = run.map { name.hasPrefix($0 + "-") } ?? LabNames.isLabNamespace(name)
+            guard ours else { continue }
+            // Processes inside (agents, etcd) die with their namespace's links, not with it:
+            // kill them first.
+            if let pids = try? CommandRunner.run(["ip", "netns", "pids", name]).stdout {
+                for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+            }
+            if (try? CommandRunner.run(["ip", "netns", "del", name]))?.succeeded == true { removed.append(name) }
+        }
+        return removed
+    }
+}

@@ -1,0 +1,79 @@
+import Agent
+import Foundation
+import Synchronization
+
+/// One fake host of a lab: its namespace, its agent, its docker0 and containers.
+public final class LabHost: Sendable {
+    public let index: Int
+    public let namespace: Namespace
+    public let address: IPv4Address
+    public let directory: URL
+    private unowned let lab: Lab
+    private let agentState = Mutex<BackgroundProcess?>(nil)
+    private let containerCount = Mutex(0)
+
+    init(lab: Lab, index: Int, namespace: Namespace, address: IPv4Address, directory: URL) {
+        self.lab = lab
+        self.index = index
+        self.namespace = namespace
+        self.address = address
+        self.directory = directory
+    }
+
+    public var subnetFilePath: String { directory.appendingPathComponent("subnet.env").path }
+    public var agent: BackgroundProcess? { agentState.withLock { $0 } }
+
+    /// Starts the real flanneld binary in this host's namespace.
+    public func startAgent(binary: String, arguments: [String] = []) throws {
+        let process = BackgroundProcess(
+            command: namespace.command([binary, "--etcd-endpoints=\(lab.etcdEndpoint)", "--subnet-file=\(subnetFilePath)"] + arguments),
+            logFile: directory.appendingPathComponent("flanneld.log"))
+        try process.start()
+        agentState.withLock { $0 = process }
+    }
+
+    @discardableResult
+    public func stopAgent() -> Duration {
+        agentState.withLock { $0 }?.stop() ?? .zero
+    }
+
+    /// Waits for the agent's subnet.env and parses it.
+    public func waitForSubnetFile(timeout: Duration = .seconds(30)) throws -> SubnetFile {
+        var file: SubnetFile?
+        try Poll.until("\(namespace)'s subnet.env", timeout: timeout, interval: .milliseconds(100)) {
+            if let agent, !agent.isRunning {
+                throw Poll.TimedOut(what: "\(namespace)'s agent, which exited: \(agent.log.suffix(600))", after: .zero)
+            }
+            guard let text = try? String(contentsOfFile: subnetFilePath, encoding: .utf8) else { return false }
+            file = try? SubnetFile.parse(text)
+            return file != nil
+        }
+        return file!
+    }
+
+    /// A container: a namespace behind a veth on docker0 (created from subnet.env the first
+    /// time, as docker does with `--bip` and `--mtu`), addressed .2, .3, … of the host's subnet.
+    public func addContainer() throws -> (namespace: Namespace, address: IPv4Address) {
+        let subnet = try SubnetFile.parse(String(contentsOfFile: subnetFilePath, encoding: .utf8))
+        let number = containerCount.withLock { count -> Int in
+            count += 1
+            return count
+        }
+        if number == 1 {
+            try namespace.ip(["link", "add", "docker0", "type", "bridge"])
+            try namespace.ip(["addr", "add", "\(subnet.subnet.firstHost)/\(subnet.subnet.prefixLength)", "dev", "docker0"])
+            try namespace.ip(["link", "set", "docker0", "mtu", String(subnet.mtu), "up"])
+        }
+        let container = Namespace(name: "\(namespace.name)c\(number)")
+        let address = IPv4Address(bits: subnet.subnet.address.bits + UInt32(1 + number))
+        try CommandRunner.check(["ip", "netns", "add", container.name])
+        try container.ip(["link", "set", "lo", "up"])
+        let hostSide = "veth\(number)"
+        try CommandRunner.check(["ip", "link", "add", hostSide, "netns", namespace.name, "type", "veth", "peer", "name", "eth0", "netns", container.name])
+        try namespace.ip(["link", "set", hostSide, "master", "docker0", "up"])
+        try container.ip(["addr", "add", "\(address)/\(subnet.subnet.prefixLength)", "dev", "eth0"])
+        try container.ip(["link", "set", "eth0", "mtu", String(subnet.mtu), "up"])
+        try container.ip(["route", "add", "default", "via", subnet.subnet.firstHost.description])
+        return (container, address)
+    }
+}

@@ -106,6 +106,12 @@ public final class Lab: Sendable {
         deleteNamespaces(matching: nil)
     }
 
+    /// Removes one run's namespaces (a Ctrl-C'd demo cleaning up after itself).
+    @discardableResult
+    public static func clean(run: String) -> [String] {
+        deleteNamespaces(matching: run)
+    }
+
     @discardableResult
     private static func deleteNamespaces(matching run: String?) -> [String] {
         guard let listing = try? CommandRunner.run(["ip", "netns", "list"]).stdout else { return [] }

@@ -1,0 +1,102 @@
+import Agent
+import Foundation
+
+/// `netns-lab demo`: scenario S1 from nothing, printing the walkthrough's tables from real
+/// data: the hosts, the path of one ping through veth, docker0, flannel0 and eth0, and the
+/// leases as etcdctl shows them. Cleans up after itself.
+public struct SeedPingDemo {
+    public var flanneld: String
+    /// Adds docker's default masquerade rule on each host (`-s <subnet> ! -o docker0 -j
+    /// MASQUERADE`), which reproduces the walkthrough's flannel0 row.
+    public var dockerMasquerade: Bool
+    public var output: (String) -> Void
+
+    public init(flanneld: String, dockerMasquerade: Bool, output: @escaping (String) -> Void) {
+        self.flanneld = flanneld
+        self.dockerMasquerade = dockerMasquerade
+        self.output = output
+    }
+
+    public func run(names: LabNames = LabNames()) throws {
+        let lab = try Lab(names: names)
+        defer {
+            lab.destroy()
+            output("[6/6] removed the lab \(lab.names.run) (namespaces, processes, files)")
+        }
+        output("[1/6] lab \(lab.names.run): switch \(lab.switchNamespace), etcd at \(lab.etcdEndpoint) in \(lab.etcdNamespace)")
+        let config = #"{ "Network": "10.1.0.0/16" }"#
+        try lab.etcdctl(["put", "/coreos.com/network/config", config])
+        output("[2/6] etcdctl put /coreos.com/network/config '\(config)'")
+
+        let hosts = try (1...2).map { try lab.addHost($0) }
+        for host in hosts { try host.startAgent(binary: flanneld) }
+        let files = try hosts.map { try $0.waitForSubnetFile() }
+        output("[3/6] flanneld running on " + zip(hosts, files).map { "h\($0.index) (\($0.address)) → \($1.subnet)" }.joined(separator: ", "))
+
+        let containers = try hosts.map { try $0.addContainer() }
+        if dockerMasquerade {
+            for (host, file) in zip(hosts, files) {
+                try host.namespace.check(["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", file.subnet.description,
+                                          "!", "-o", "docker0", "-j", "MASQUERADE"])
+            }
+        }
+        output("[4/6] docker0 and one container on each host (mode: \(dockerMasquerade ? "docker's default masquerade rule on each host" : "no masquerade: container addresses survive end to end"))")
+
+        output("")
+        output("| host | public interface | flannel0 | docker0 | container |")
+        output("|---|---|---|---|---|")
+        for (index, host) in hosts.enumerated() {
+            let file = files[index]
+            output("| h\(host.index) | eth0:\(host.address) | \(file.subnet.address)/32 | \(file.subnet.firstHost)/\(file.subnet.prefixLength) | veth1:\(containers[index].address)/\(file.subnet.prefixLength) |")
+        }
+
+        // One echo request, captured on every device it crosses on host 1.
+        let captures: [(String, [String])] = [
+            ("veth1", ["-i", "veth1", "icmp"]),
+            ("docker0", ["-i", "docker0", "icmp"]),
+            ("flannel0", ["-i", "flannel0", "icmp"]),
+            ("eth0", ["-i", "eth0", "udp", "port", "8285"]),
+        ]
+        var running: [(String, BackgroundProcess)] = []
+        for (device, filter) in captures {
+            let process = BackgroundProcess(command: hosts[0].namespace.command(["tcpdump", "-l", "-n", "-c", "1"] + filter),
+                                            logFile: lab.directory.appendingPathComponent("capture-\(device).txt"))
+            try process.start()
+            running.append((device, process))
+        }
+        for (_, process) in running {
+            try Poll.until("tcpdump to listen", timeout: .seconds(5)) { process.log.contains("listening on") }
+        }
+        let ping = try containers[0].namespace.run(["ping", "-c", "3", "-W", "2", containers[1].address.description])
+        for (_, process) in running {
+            try? Poll.until("a capture", timeout: .seconds(3)) { !process.isRunning }
+            process.stop(grace: .milliseconds(100))
+        }
+        output("")
+        output("[5/6] ping -c 3 \(containers[1].address) from h1's container:")
+        for line in ping.stdout.split(separator: "\n") where line.contains("bytes from") || line.contains("packet loss") {
+            output("    \(line)")
+        }
+        output("")
+        output("| device | captured on h1 |")
+        output("|---|---|")
+        for (device, process) in running {
+            let line = process.log.split(separator: "\n").first { $0.contains(" IP ") } ?? "(nothing captured)"
+            output("| \(device) | \(Self.flow(String(line))) |")
+        }
+        output("")
+        output("$ etcdctl get --prefix /coreos.com/network/subnets")
+        for line in try lab.etcdctl(["get", "--prefix", "/coreos.com/network/subnets"]).stdout.split(separator: "\n") {
+            output("    \(line)")
+        }
+        output("")
+    }
+
+    /// "12:00:00.000 IP 10.1.62.2 > 10.1.61.2: ICMP echo request, ..." → the part after "IP ".
+    static func flow(_ line: String) -> String {
+        guard let range = line.range(of: " IP ") else { return line }
+        let rest = String(line[range.upperBound...])
+        if rest.contains(": UDP") { return rest }
+        return String(rest.split(separator: ",").first ?? Substring(rest))
+    }
+}

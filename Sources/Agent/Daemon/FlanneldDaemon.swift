@@ -32,6 +32,7 @@ public struct FlanneldDaemon {
             case watch(LeaseWatcher.Update)
             case lease(LeaseDriver.Notification)
             case signal(Int32)
+            case tick
         }
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         var eventIterator = events.makeAsyncIterator()
@@ -64,6 +65,18 @@ public struct FlanneldDaemon {
             routeSource: NetworkInterface.sourceAddress(toward:))
         logger.info("using interface \(external.name) with address \(external.address); public IP \(publicIP)")
 
+        let health = HealthServer()
+        if options.healthzPort != 0 {
+            do {
+                try await health.start(host: options.healthzIP, port: options.healthzPort)
+                logger.info("health endpoints on http://\(options.healthzIP):\(options.healthzPort)/healthz and /readyz")
+            } catch {
+                throw Fatal("--healthz-ip/--healthz-port: cannot listen on \(options.healthzIP):\(options.healthzPort): \(error)")
+            }
+        }
+        defer { health.stop() }
+        health.setNotReady("waiting for the network config")
+
         let client = try EtcdV3Client(configuration: EtcdClientConfiguration(
             endpoints: endpoints, caFile: options.etcdCAFile, certFile: options.etcdCertFile, keyFile: options.etcdKeyFile,
             username: options.etcdUsername, password: password))
@@ -85,6 +98,7 @@ public struct FlanneldDaemon {
         let mtu = external.mtu - 28
 
         // The lease.
+        health.setNotReady("acquiring a subnet lease")
         let previous = SubnetFileWriter.previousSubnet(at: options.subnetFile)
         let driver = LeaseDriver(
             configuration: .init(plan: plan, attributes: LeaseAttributes(publicIP: publicIP), ttl: ttl,
@@ -104,7 +118,7 @@ public struct FlanneldDaemon {
                 await driver.stop()
                 await client.close()
                 return
-            case .lease, .watch: break
+            case .lease, .watch, .tick: break
             }
         }
         guard var held = lease else { throw Fatal("the lease could not be acquired") }
@@ -130,7 +144,17 @@ public struct FlanneldDaemon {
         let watchTask = Task { for await update in updates { sink.yield(.watch(update)) } }
         defer { watchTask.cancel() }
 
+        health.setNotReady(nil)
         logger.info("ready")
+        // Drops are counted per packet and summarised here, so bad traffic never floods the log.
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(10))
+                sink.yield(.tick)
+            }
+        }
+        defer { ticker.cancel() }
+        var reportedDrops: [UDPEncapsulation.DropReason: Int] = [:]
 
         while let event = await eventIterator.next() {
             switch event {
@@ -162,6 +186,16 @@ public struct FlanneldDaemon {
             case let .lease(.failed(error)):
                 proxy.stop()
                 throw Fatal("\(error)")
+            case .tick:
+                let drops = proxy.snapshot.drops
+                if drops != reportedDrops {
+                    let summary = UDPEncapsulation.DropReason.allCases.compactMap { reason -> String? in
+                        let new = drops[reason, default: 0] - reportedDrops[reason, default: 0]
+                        return new > 0 ? "\(reason.rawValue)=\(new)" : nil
+                    }.joined(separator: " ")
+                    logger.notice("udp backend dropped packets in the last 10 s: \(summary)")
+                    reportedDrops = drops
+                }
             case let .signal(number):
                 logger.info("received \(number == SIGTERM ? "SIGTERM" : "SIGINT"); stopping (the lease \(held.subnet) stays until its TTL runs out)")
                 // The process exits right after: no graceful gRPC shutdown to wait for.

@@ -69,6 +69,16 @@ public final class Lab: Sendable {
         try namespace.ip(["link", "set", "eth0", "up"])
     }
 
+    /// Stops the lab's etcd (an outage); `startEtcd()` brings it back on the same data.
+    public func stopEtcd() { etcd.stop() }
+
+    public func startEtcd() throws {
+        try etcd.start()
+        try Poll.until("etcd in \(etcdNamespace) to answer", timeout: .seconds(20), interval: .milliseconds(100)) {
+            (try? etcdctl(["endpoint", "health", "--command-timeout=1s"]))?.succeeded ?? false
+        }
+    }
+
     /// etcdctl (v3) inside the etcd namespace.
     @discardableResult
     public func etcdctl(_ arguments: [String]) throws -> CommandResult {

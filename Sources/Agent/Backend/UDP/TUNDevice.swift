@@ -16,6 +16,9 @@ public final class TUNDevice: Sendable {
 
     /// Address = subnet base /32, MTU, up, and a route for `network` through the device.
     public func configure(address: IPv4Address, mtu: Int, network: IPv4Network) throws(SystemError) {
+        // IPv4 only, as in the walkthrough's `ip addr show flannel0`: no link-local address,
+        // no router solicitations for the proxy to read and discard.
+        disableIPv6()
         try SystemError.check(flannel_if_set_ipv4(name, address.bits.bigEndian, UInt32.max.bigEndian), "SIOCSIFADDR", "\(name) \(address)/32")
         try SystemError.check(flannel_if_set_mtu(name, Int32(mtu)), "SIOCSIFMTU", "\(name) mtu \(mtu)")
         try SystemError.check(flannel_if_up(name), "SIOCSIFFLAGS", "\(name) up")
@@ -24,6 +27,14 @@ public final class TUNDevice: Sendable {
         if result < 0 && -result != EEXIST {
             try SystemError.check(result, "SIOCADDRT", "\(network) dev \(name)")
         }
+    }
+
+    private func disableIPv6() {
+        let path = "/proc/sys/net/ipv6/conf/\(name)/disable_ipv6"
+        let fd = open(path, O_WRONLY)
+        guard fd >= 0 else { return }
+        _ = write(fd, "1", 1)
+        _ = Glibc.close(fd)
     }
 
     static func mask(_ length: Int) -> UInt32 { length == 0 ? 0 : ~UInt32(0) << (32 - length) }

@@ -22,6 +22,14 @@ struct AgentBadInputTests {
         #expect(!badCert.stderr.contains("mypassword"))
     }
 
+    @Test func withoutCapNetAdminItSaysHowToRunIt() throws {
+        guard LabGate.requireRoot() else { return }
+        let result = try CommandRunner.run(["capsh", "--drop=cap_net_admin", "--", "-c", "\(SeedPingTests.flanneld) --iface=lo"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("flanneld needs CAP_NET_ADMIN"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "one clear line: \(result.stderr)")
+    }
+
     @Test func waitsForEtcdThenForAValidConfigSayingWhatItWaitsFor() throws {
         guard LabGate.requireRoot() else { return }
         let lab = try Lab()

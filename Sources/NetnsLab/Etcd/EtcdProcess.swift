@@ -32,7 +32,7 @@ public final class EtcdProcess: Sendable {
     public let peerPort: Int
     public let dataDirectory: URL
     public let logFile: URL
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<BackgroundProcess?>(nil)
     /// "user:password" for etcdctl once auth is enabled.
     private let adminCredentials = Mutex<String?>(nil)
 
@@ -77,21 +77,13 @@ public final class EtcdProcess: Sendable {
         if options.enableV2 { arguments.append("--enable-v2") }
         arguments += options.extraArguments
 
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        child.arguments = arguments
-        let log = try FileHandle(forWritingTo: logFile)
-        log.seekToEndOfFile()
-        child.standardOutput = log
-        child.standardError = log
-        child.standardInput = FileHandle.nullDevice
-        try child.run()
+        let child = BackgroundProcess(command: arguments, logFile: logFile)
+        try child.start()
         process.withLock { $0 = child }
         do {
             try Poll.until("etcd at \(clientURL) to answer", timeout: timeout, interval: .milliseconds(100)) {
                 guard child.isRunning else {
-                    let output = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-                    throw StartFailure(reason: "etcd exited with status \(child.terminationStatus): \(output.suffix(800))")
+                    throw StartFailure(reason: "etcd exited with status \(child.exitStatus ?? -1): \(child.log.suffix(800))")
                 }
                 return (try? CommandRunner.run(etcdctlCommand(["--command-timeout=1s", "endpoint", "health"])))?.succeeded ?? false
             }
@@ -134,23 +126,12 @@ public final class EtcdProcess: Sendable {
 
     /// Stops etcd (SIGTERM, then SIGKILL after 5 s); data and ports are kept for `start()`.
     public func stop() {
-        signal(SIGTERM, graceful: true)
+        process.withLock { $0 }?.stop(grace: .seconds(5))
     }
 
     /// Kills etcd at once (SIGKILL), as a crash would.
     public func kill() {
-        signal(SIGKILL, graceful: false)
-    }
-
-    private func signal(_ number: Int32, graceful: Bool) {
-        guard let child = process.withLock({ $0 }), child.isRunning else { return }
-        Foundation.kill(child.processIdentifier, number)
-        if graceful {
-            let deadline = ContinuousClock.now + .seconds(5)
-            while child.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            if child.isRunning { Foundation.kill(child.processIdentifier, SIGKILL) }
-        }
-        child.waitUntilExit()
+        process.withLock { $0 }?.kill()
     }
 
     /// Stops etcd and removes its data dir and log.

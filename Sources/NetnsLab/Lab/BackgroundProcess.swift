@@ -39,15 +39,22 @@ public final class BackgroundProcess: Sendable {
 
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
+    /// SIGKILL at once, as a crash would, and reap the process.
+    public func kill() {
+        guard let child = process.withLock({ $0 }), child.isRunning else { return }
+        Foundation.kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+    }
+
     /// SIGTERM, then SIGKILL after `grace`. Returns how long the process took to exit.
     @discardableResult
     public func stop(grace: Duration = .seconds(3)) -> Duration {
         guard let child = process.withLock({ $0 }), child.isRunning else { return .zero }
         let clock = ContinuousClock()
         let start = clock.now
-        kill(child.processIdentifier, SIGTERM)
+        Foundation.kill(child.processIdentifier, SIGTERM)
         while child.isRunning && clock.now - start < grace { Thread.sleep(forTimeInterval: 0.01) }
-        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        if child.isRunning { Foundation.kill(child.processIdentifier, SIGKILL) }
         child.waitUntilExit()
         return clock.now - start
     }

@@ -51,8 +51,8 @@ struct PeerTableTests {
         #expect(table.apply(LeaseEventBatch(events: [.put(renewed)], revision: 8)).isEmpty)
         let thief = Fixtures.record("10.1.82.0/24", "192.0.2.66")
         #expect(table.apply(LeaseEventBatch(events: [.put(thief)], revision: 9))
-            == [.ownLeaseOverwritten(Self.mine.key, thief.attributes)])
-        #expect(table.apply(LeaseEventBatch(events: [.delete(Self.mine.key)], revision: 10)) == [.ownLeaseRemoved(Self.mine.key)])
+            == [.ownLeaseOverwritten(Self.mine.key, thief.attributes, revision: 9)])
+        #expect(table.apply(LeaseEventBatch(events: [.delete(Self.mine.key)], revision: 10)) == [.ownLeaseRemoved(Self.mine.key, revision: 10)])
         #expect(table.peers.isEmpty)
     }
 
@@ -71,7 +71,7 @@ struct PeerTableTests {
     @Test func relistReportsOurOwnKeyGone() {
         var table = PeerTable(ownPublicIP: Self.me, ownKey: Self.mine.key)
         _ = table.applySnapshot(Fixtures.listing(Self.mine, Self.a, revision: 7))
-        #expect(table.applySnapshot(Fixtures.listing(Self.a, revision: 9)) == [.ownLeaseRemoved(Self.mine.key)])
+        #expect(table.applySnapshot(Fixtures.listing(Self.a, revision: 9)) == [.ownLeaseRemoved(Self.mine.key, revision: 9)])
     }
 
     @Test func malformedEntriesAreReportedAndKeepTheLastGoodValue() {

@@ -33,6 +33,7 @@ public struct FlanneldDaemon {
             case lease(LeaseDriver.Notification)
             case signal(Int32)
             case tick
+            case dataPathFailed(String)
         }
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         var eventIterator = events.makeAsyncIterator()
@@ -43,6 +44,9 @@ public struct FlanneldDaemon {
             source.setEventHandler {
                 stopRequested.request()
                 sink.yield(.signal(number))
+                // Whatever phase we are in (an etcd call may be stuck on its deadline), the
+                // process is gone within a second; the lease stays, flannel0 goes with the fd.
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(800)) { exit(0) }
             }
             source.resume()
             return source
@@ -64,6 +68,9 @@ public struct FlanneldDaemon {
             from: NetworkInterface.all(), defaultRoute: NetworkInterface.defaultRouteInterfaceName(),
             routeSource: NetworkInterface.sourceAddress(toward:))
         logger.info("using interface \(external.name) with address \(external.address); public IP \(publicIP)")
+        guard external.mtu >= 68 + 28 else {
+            throw Fatal("interface \(external.name) reports MTU \(external.mtu); flannel0 needs at least 96 (68 + 28 of encapsulation)")
+        }
 
         let health = HealthServer()
         if options.healthzPort != 0 {
@@ -105,7 +112,8 @@ public struct FlanneldDaemon {
                                  renewMargin: .seconds(options.subnetLeaseRenewMargin * 60), previousSubnet: previous),
             registry: registry, logger: logger,
             notify: { sink.yield(.lease($0)) })
-        await driver.start()
+        // Not awaited: a signal must be seen while the first acquisition talks to etcd.
+        Task { await driver.start() }
         var lease: HeldLease?
         while lease == nil, let event = await eventIterator.next() {
             switch event {
@@ -118,7 +126,7 @@ public struct FlanneldDaemon {
                 await driver.stop()
                 await client.close()
                 return
-            case .lease, .watch, .tick: break
+            case .lease, .watch, .tick, .dataPathFailed: break
             }
         }
         guard var held = lease else { throw Fatal("the lease could not be acquired") }
@@ -128,7 +136,8 @@ public struct FlanneldDaemon {
         let tun = try TUNDevice(name: "flannel0")
         try tun.configure(address: held.subnet.address, mtu: mtu, network: plan.network)
         let socket = try UDPSocket(address: external.address, port: port)
-        let proxy = UDPProxy(tun: tun, socket: socket, tunAddress: held.subnet.address, mtu: mtu, port: port)
+        let proxy = UDPProxy(tun: tun, socket: socket, tunAddress: held.subnet.address, mtu: mtu, port: port,
+                             onFailure: { sink.yield(.dataPathFailed($0)) })
         proxy.start()
         logger.info("udp backend: flannel0 \(held.subnet.address)/32 MTU \(mtu), route \(plan.network) dev flannel0, UDP \(external.address):\(port)")
 
@@ -138,8 +147,30 @@ public struct FlanneldDaemon {
 
         // Peers.
         var table = PeerTable(ownPublicIP: publicIP, ownKey: held.key)
-        let listing = try await retrying("listing leases") { try await registry.listLeases() }
-        apply(table.applySnapshot(listing), proxy: proxy, table: table, driver: driver)
+        let listing: LeaseListing
+        do {
+            listing = try await retrying("listing leases") { try await registry.listLeases() }
+        } catch is Stopped {
+            logger.info("stopping before the peers were listed (the lease \(held.subnet) stays until its TTL runs out)")
+            proxy.stop()
+            return
+        }
+        // Our own lease's fate goes to the lease driver in order, through one stream.
+        let (ownLeaseEvents, ownLeaseSink) = AsyncStream.makeStream(of: PeerTable.Change.self)
+        let ownLeaseTask = Task {
+            for await change in ownLeaseEvents {
+                switch change {
+                case .ownLeaseRemoved: await driver.ownLeaseRemoved()
+                case let .ownLeaseOverwritten(_, holder, _): await driver.ownLeaseOverwritten(by: holder)
+                default: break
+                }
+            }
+        }
+        defer { ownLeaseTask.cancel() }
+        let apply = { (changes: [PeerTable.Change], table: PeerTable, held: HeldLease) in
+            self.apply(changes, proxy: proxy, table: table, held: held, ownLease: ownLeaseSink)
+        }
+        apply(table.applySnapshot(listing), table, held)
         let updates = LeaseWatcher(registry: registry).updates(after: listing.revision)
         let watchTask = Task { for await update in updates { sink.yield(.watch(update)) } }
         defer { watchTask.cancel() }
@@ -159,10 +190,10 @@ public struct FlanneldDaemon {
         while let event = await eventIterator.next() {
             switch event {
             case let .watch(.events(batch)):
-                apply(table.apply(batch), proxy: proxy, table: table, driver: driver)
+                apply(table.apply(batch), table, held)
             case let .watch(.resynced(listing)):
                 logger.notice("etcd history was compacted; re-listed \(listing.records.count) leases at revision \(listing.revision)")
-                apply(table.applySnapshot(listing), proxy: proxy, table: table, driver: driver)
+                apply(table.applySnapshot(listing), table, held)
             case let .watch(.interrupted(reason, retryIn)):
                 logger.warning("lease watch interrupted: \(reason); retrying in \(retryIn) (forwarding continues)")
             case let .watch(.resumed(revision)):
@@ -171,6 +202,7 @@ public struct FlanneldDaemon {
                 held = renewed
                 logger.debug("renewed lease \(renewed.subnet)")
             case let .lease(.lost(key, holder)):
+                health.setNotReady("the lease \(key.ipv4) was lost; acquiring again")
                 let holderText = holder.map { ": now held by \($0)" } ?? ""
                 logger.warning("lost lease \(key.ipv4)\(holderText); acquiring again")
             case let .lease(.drifted(from, to)):
@@ -178,14 +210,19 @@ public struct FlanneldDaemon {
             case let .lease(.acquired(newLease)):
                 if newLease.subnet != held.subnet {
                     try tun.configure(address: newLease.subnet.address, mtu: mtu, network: plan.network)
+                    proxy.setTunAddress(newLease.subnet.address)
                     try SubnetFileWriter.write(SubnetFile(network: plan.network, subnet: newLease.subnet, mtu: mtu, ipMasq: options.ipMasq),
                                                to: options.subnetFile)
                 }
                 held = newLease
-                apply(table.setOwnKey(newLease.key), proxy: proxy, table: table, driver: driver)
+                health.setNotReady(nil)
+                apply(table.setOwnKey(newLease.key), table, held)
             case let .lease(.failed(error)):
                 proxy.stop()
                 throw Fatal("\(error)")
+            case let .dataPathFailed(reason):
+                health.setNotReady("data path failed: \(reason)")
+                throw Fatal("udp backend: \(reason); exiting so that the service manager restarts the agent")
             case .tick:
                 let drops = proxy.snapshot.drops
                 if drops != reportedDrops {
@@ -198,18 +235,20 @@ public struct FlanneldDaemon {
                 }
             case let .signal(number):
                 logger.info("received \(number == SIGTERM ? "SIGTERM" : "SIGINT"); stopping (the lease \(held.subnet) stays until its TTL runs out)")
-                // The process exits right after: no graceful gRPC shutdown to wait for.
+                // The process exits right after: no graceful gRPC shutdown to wait for, and the
+                // fds stay open until exit so that no proxy thread touches a reused number.
                 proxy.stop()
                 await driver.stop()
-                tun.close()
-                socket.close()
                 return
             }
         }
     }
 
-    /// Logs and programs peer changes; hands our own lease's fate to the lease driver.
-    private func apply(_ changes: [PeerTable.Change], proxy: UDPProxy, table: PeerTable, driver: LeaseDriver) {
+    /// Logs and programs peer changes; hands our own lease's fate to the lease driver (in
+    /// order), ignoring news about our key older than our last write (a resumed watch can
+    /// replay the delete of a lease we have since re-created).
+    private func apply(_ changes: [PeerTable.Change], proxy: UDPProxy, table: PeerTable, held: HeldLease,
+                       ownLease: AsyncStream<PeerTable.Change>.Continuation) {
         var routesChanged = false
         for change in changes {
             switch change {
@@ -224,10 +263,8 @@ public struct FlanneldDaemon {
                 routesChanged = true
             case let .malformed(problem):
                 logger.warning("\(problem)")
-            case .ownLeaseRemoved:
-                Task { await driver.ownLeaseRemoved() }
-            case let .ownLeaseOverwritten(_, holder):
-                Task { await driver.ownLeaseOverwritten(by: holder) }
+            case let .ownLeaseRemoved(_, revision), let .ownLeaseOverwritten(_, _, revision):
+                if revision > held.modRevision { ownLease.yield(change) }
             }
         }
         if routesChanged { proxy.setPeers(table.peers) }

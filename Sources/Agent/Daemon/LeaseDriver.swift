@@ -18,6 +18,7 @@ public actor LeaseDriver {
     private let origin: ContinuousClock.Instant
     private var generator = SystemRandomNumberGenerator()
     private var timer: Task<Void, Never>?
+    private var stopped = false
     private let notify: @Sendable (Notification) async -> Void
 
     public init(configuration: LeaseMachine.Configuration, registry: any Registry, logger: Logger,
@@ -40,14 +41,16 @@ public actor LeaseDriver {
     public func ownLeaseOverwritten(by holder: LeaseAttributes) async { await run(machine.ownLeaseOverwritten(by: holder, now: now)) }
     public var lease: HeldLease? { machine.lease }
 
+    /// Cancels the timer and ignores everything after: no new registry call, no new timer.
     public func stop() {
+        stopped = true
         timer?.cancel()
         timer = nil
     }
 
     private func run(_ initial: [LeaseMachine.Action]) async {
         var pending = initial
-        while !pending.isEmpty {
+        while !pending.isEmpty && !stopped {
             let action = pending.removeFirst()
             pending += await perform(action)
         }
@@ -112,12 +115,16 @@ public actor LeaseDriver {
     private func renewalDue() async { await run(machine.renewalDue(now: now)) }
     private func retryDue() async { await run(machine.retryDue(now: now)) }
 
+    /// One timer at a time (each is scheduled by a state change that makes the previous one
+    /// moot). The timer task only sleeps; the work it triggers runs in a task of its own, so
+    /// replacing the timer never cancels a registry call in flight.
     private func schedule(at deadline: ContinuousClock.Instant, _ body: @escaping @Sendable (LeaseDriver) async -> Void) {
+        guard !stopped else { return }
         timer?.cancel()
         timer = Task { [weak self] in
             do { try await Task.sleep(until: deadline, clock: ContinuousClock()) } catch { return }
             guard let self else { return }
-            await body(self)
+            Task { await body(self) }
         }
     }
 }

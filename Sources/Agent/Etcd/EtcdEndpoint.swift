@@ -26,7 +26,9 @@ public struct EtcdEndpoint: Hashable, Sendable, CustomStringConvertible {
         public var entry: String
         public var reason: String
         public var description: String {
-            "--etcd-endpoints: \"\(entry)\" \(reason); expected a comma-separated list like https://10.12.10.209:2379,https://10.12.10.200:2379"
+            // Never echo credentials someone put into a URL.
+            let shown = entry.contains("@") ? "<redacted>@" + (entry.split(separator: "@").last.map(String.init) ?? "") : entry
+            return "--etcd-endpoints: \"\(shown)\" \(reason); expected a comma-separated list like https://10.12.10.209:2379,https://10.12.10.200:2379"
         }
     }
 
@@ -65,6 +67,9 @@ public struct EtcdEndpoint: Hashable, Sendable, CustomStringConvertible {
             authority = authority[..<slash]
         }
         guard !authority.isEmpty else { throw ParseError(entry: entry, reason: "has no host") }
+        guard !authority.contains("@") else {
+            throw ParseError(entry: entry, reason: "carries credentials; use --etcd-username and --etcd-password-file instead")
+        }
 
         var hostText: Substring
         var portText: Substring?

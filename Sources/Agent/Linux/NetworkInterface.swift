@@ -12,7 +12,7 @@ public struct NetworkInterface: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(name) (\(address), MTU \(mtu))" }
 
-    /// Interfaces that are up and have an IPv4 address, in kernel order.
+    /// Interfaces that are up, one entry per IPv4 address, in kernel order.
     public static func all() -> [NetworkInterface] {
         var head: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&head) == 0 else { return [] }
@@ -24,7 +24,7 @@ public struct NetworkInterface: Equatable, Sendable, CustomStringConvertible {
             guard let socketAddress = entry.ifa_addr, socketAddress.pointee.sa_family == sa_family_t(AF_INET),
                   entry.ifa_flags & UInt32(IFF_UP) != 0 else { continue }
             let name = String(cString: entry.ifa_name)
-            guard !result.contains(where: { $0.name == name }) else { continue }
+            // Every address counts (secondary addresses too): `--iface=<address>` may name any.
             let address = socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
                 IPv4Address(bits: UInt32(bigEndian: $0.pointee.sin_addr.s_addr))
             }

@@ -65,12 +65,19 @@ struct SeedPingTests {
         let captured = capture.log
         #expect(captured.contains("\(hosts[0].address).8285 > \(hosts[1].address).8285: UDP, length 84"), "\(captured)")
 
-        // Upstream's wire format: the UDP payload is the bare inner IPv4 packet.
         // SIGTERM: exit 0 within a second, the lease stays, flannel0 goes.
         let took = hosts[1].stopAgent()
         #expect(hosts[1].agent?.exitStatus == 0)
         #expect(took < .seconds(1), "flanneld took \(took) to stop")
         #expect(try lab.etcdctl(["get", "--prefix", "/coreos.com/network/subnets/"]).stdout.contains("\(hosts[1].address)"))
         #expect(!(try hosts[1].namespace.run(["ip", "link", "show", "flannel0"]).succeeded))
+
+        // flannel0 deleted under the agent: it exits 1 saying why (no silent spinning), so
+        // the service manager restarts it.
+        try hosts[0].namespace.ip(["link", "del", "flannel0"])
+        let agent = try #require(hosts[0].agent)
+        try Poll.until("the agent to exit after losing flannel0", timeout: .seconds(10)) { !agent.isRunning }
+        #expect(agent.exitStatus == 1)
+        #expect(agent.log.contains("udp backend:"), "\(agent.log.suffix(500))")
     }
 }

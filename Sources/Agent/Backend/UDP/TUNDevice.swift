@@ -30,10 +30,16 @@ public final class TUNDevice: Sendable {
     }
 
     private func disableIPv6() {
-        let path = "/proc/sys/net/ipv6/conf/\(name)/disable_ipv6"
+        writeSysctl("/proc/sys/net/ipv6/conf/\(name)/disable_ipv6", "1")
+        // The proxy's ICMP errors come from flannel0's own address; without this the kernel
+        // drops them as martians and `ping` times out instead of saying "unreachable".
+        writeSysctl("/proc/sys/net/ipv4/conf/\(name)/accept_local", "1")
+    }
+
+    private func writeSysctl(_ path: String, _ value: String) {
         let fd = open(path, O_WRONLY)
         guard fd >= 0 else { return }
-        _ = write(fd, "1", 1)
+        _ = value.withCString { write(fd, $0, strlen($0)) }
         _ = Glibc.close(fd)
     }
 

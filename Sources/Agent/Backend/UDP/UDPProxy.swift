@@ -15,17 +15,23 @@ public final class UDPProxy: Sendable {
 
     private let tun: TUNDevice
     private let socket: UDPSocket
-    private let tunAddress: IPv4Address
+    /// flannel0's address, the source of ICMP errors; changes with the lease (drift).
+    private let tunAddress: Mutex<IPv4Address>
+    /// Called once, from a proxy thread, when the data path cannot go on (flannel0 deleted).
+    private let onFailure: @Sendable (String) -> Void
+    private let failed = Atomic<Bool>(false)
     private let mtu: Int
     private let port: Int
     private let routes = Mutex(PeerRoutes())
     private let counters = Mutex(Counters())
     private let stopping = Atomic<Bool>(false)
 
-    public init(tun: TUNDevice, socket: UDPSocket, tunAddress: IPv4Address, mtu: Int, port: Int) {
+    public init(tun: TUNDevice, socket: UDPSocket, tunAddress: IPv4Address, mtu: Int, port: Int,
+                onFailure: @escaping @Sendable (String) -> Void) {
         self.tun = tun
         self.socket = socket
-        self.tunAddress = tunAddress
+        self.tunAddress = Mutex(tunAddress)
+        self.onFailure = onFailure
         self.mtu = mtu
         self.port = port
     }
@@ -33,6 +39,10 @@ public final class UDPProxy: Sendable {
     public func setPeers(_ peers: [Peer]) {
         let table = PeerRoutes(peers)
         routes.withLock { $0 = table }
+    }
+
+    public func setTunAddress(_ address: IPv4Address) {
+        tunAddress.withLock { $0 = address }
     }
 
     public var snapshot: Counters { counters.withLock { $0 } }
@@ -51,13 +61,39 @@ public final class UDPProxy: Sendable {
         stopping.store(true, ordering: .relaxed)
     }
 
-    private func wait(_ fd: Int32) -> Bool {
+    /// Waits until `fd` is readable. False when stopping, or when the device or socket is
+    /// gone (POLLERR/POLLHUP/POLLNVAL), which is reported once through `onFailure`.
+    private func wait(_ fd: Int32, _ what: String) -> Bool {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         while !stopping.load(ordering: .relaxed) {
             let ready = poll(&descriptor, 1, 200)
-            if ready > 0 { return true }
+            if ready > 0 {
+                if descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
+                    fail("\(what) reported an error (was it deleted?)")
+                    return false
+                }
+                return true
+            }
+            if ready < 0 && errno != EINTR {
+                fail("poll on \(what) failed: errno \(errno)")
+                return false
+            }
         }
         return false
+    }
+
+    /// A read failed: EAGAIN/EINTR are retried, anything else ends the data path.
+    private func readFailed(_ what: String) -> Bool {
+        let code = errno
+        if code == EAGAIN || code == EINTR { return false }
+        fail("reading \(what) failed: \(String(cString: strerror(code))) (errno \(code))")
+        return true
+    }
+
+    private func fail(_ reason: String) {
+        guard !failed.exchange(true, ordering: .relaxed) else { return }
+        stopping.store(true, ordering: .relaxed)
+        onFailure(reason)
     }
 
     private func count(_ reason: UDPEncapsulation.DropReason) {
@@ -71,12 +107,16 @@ public final class UDPProxy: Sendable {
             packet.deallocate()
             reply.deallocate()
         }
-        while wait(tun.fd) {
+        while wait(tun.fd, tun.name) {
             let length = read(tun.fd, packet.baseAddress, packet.count)
-            guard length > 0 else { continue }
+            guard length > 0 else {
+                if length < 0 && readFailed(tun.name) { return }
+                continue
+            }
             let bytes = UnsafeMutableRawBufferPointer(rebasing: packet[0..<length])
             let table = routes.withLock { $0 }
-            switch UDPEncapsulation.outbound(bytes, routes: table, tunAddress: tunAddress, reply: reply) {
+            let source = tunAddress.withLock { $0 }
+            switch UDPEncapsulation.outbound(bytes, routes: table, tunAddress: source, reply: reply) {
             case let .send(peer):
                 var destination = UDPSocket.socketAddress(peer, port)
                 let sent = withUnsafePointer(to: &destination) {
@@ -86,10 +126,15 @@ public final class UDPProxy: Sendable {
                 }
                 if sent == length {
                     counters.withLock { $0.packetsOut += 1; $0.bytesOut += length }
+                } else {
+                    count(.sendFailed)
                 }
             case let .reply(replyLength):
-                _ = write(tun.fd, reply.baseAddress, replyLength)
-                counters.withLock { $0.icmpReplies += 1 }
+                if write(tun.fd, reply.baseAddress, replyLength) == replyLength {
+                    counters.withLock { $0.icmpReplies += 1 }
+                } else {
+                    count(.tunWriteFailed)
+                }
             case let .drop(reason):
                 count(reason)
             }
@@ -100,14 +145,17 @@ public final class UDPProxy: Sendable {
         let packet = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
         defer { packet.deallocate() }
         var sender = sockaddr_in()
-        while wait(socket.fd) {
+        while wait(socket.fd, "the UDP socket") {
             var senderLength = socklen_t(MemoryLayout<sockaddr_in>.size)
             let length = withUnsafeMutablePointer(to: &sender) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     recvfrom(socket.fd, packet.baseAddress, packet.count, 0, $0, &senderLength)
                 }
             }
-            guard length > 0 else { continue }
+            guard length > 0 else {
+                if length < 0 && readFailed("the UDP socket") { return }
+                continue
+            }
             let from = IPv4Address(bits: UInt32(bigEndian: sender.sin_addr.s_addr))
             let bytes = UnsafeMutableRawBufferPointer(rebasing: packet[0..<length])
             let table = routes.withLock { $0 }
@@ -115,6 +163,8 @@ public final class UDPProxy: Sendable {
             case .deliver:
                 if write(tun.fd, bytes.baseAddress, length) == length {
                     counters.withLock { $0.packetsIn += 1; $0.bytesIn += length }
+                } else {
+                    count(.tunWriteFailed)
                 }
             case let .drop(reason):
                 count(reason)

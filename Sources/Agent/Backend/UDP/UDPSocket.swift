@@ -12,8 +12,7 @@ public final class UDPSocket: Sendable {
     public init(address: IPv4Address, port: Int, bufferBytes: Int = 8 << 20) throws(SystemError) {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemError(call: "socket", object: "udp \(address):\(port)", errno: errno) }
-        var reuse: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        // No SO_REUSEADDR: a second agent on this port must fail loudly, not share datagrams.
         _ = flannel_socket_set_buffers(fd, Int32(bufferBytes))
         var local = Self.socketAddress(address, port)
         let bound = withUnsafePointer(to: &local) {

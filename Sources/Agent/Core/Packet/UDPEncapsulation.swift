@@ -8,6 +8,10 @@ public enum UDPEncapsulation {
         case noRoute = "no_route"
         case oversized
         case notFromPeer = "not_from_peer"
+        /// The kernel refused to send the datagram (no buffer space, message too long, firewall).
+        case sendFailed = "send_failed"
+        /// The kernel refused the packet written into the TUN.
+        case tunWriteFailed = "tun_write_failed"
     }
 
     public enum OutboundVerdict: Equatable, Sendable {

@@ -12,10 +12,10 @@ public struct PeerTable: Sendable {
         case changed(from: Peer, to: Peer)
         case removed(Peer)
         case malformed(MalformedLease)
-        /// Our key was deleted (expired or removed): for the lease machine.
-        case ownLeaseRemoved(SubnetKey)
-        /// Another host's value was written under our key: for the lease machine.
-        case ownLeaseOverwritten(SubnetKey, LeaseAttributes)
+        /// Our key was deleted (expired or removed), as seen at `revision`: for the lease machine.
+        case ownLeaseRemoved(SubnetKey, revision: Int64)
+        /// Another host's value was written under our key at `revision`: for the lease machine.
+        case ownLeaseOverwritten(SubnetKey, LeaseAttributes, revision: Int64)
     }
 
     /// Every lease we know of, ours included, by key.
@@ -62,9 +62,9 @@ public struct PeerTable: Sendable {
         }
         if let ownKey {
             if let before = leases[ownKey], fresh[ownKey] == nil, before.publicIP == ownPublicIP {
-                changes.append(.ownLeaseRemoved(ownKey))
+                changes.append(.ownLeaseRemoved(ownKey, revision: listing.revision))
             } else if let now = fresh[ownKey], now.publicIP != ownPublicIP, leases[ownKey] != now {
-                changes.append(.ownLeaseOverwritten(ownKey, now))
+                changes.append(.ownLeaseOverwritten(ownKey, now, revision: listing.revision))
             }
         }
         leases = fresh
@@ -87,7 +87,7 @@ public struct PeerTable: Sendable {
                 leases[record.key] = record.attributes
                 if record.key == ownKey {
                     if record.attributes.publicIP != ownPublicIP {
-                        changes.append(.ownLeaseOverwritten(record.key, record.attributes))
+                        changes.append(.ownLeaseOverwritten(record.key, record.attributes, revision: batch.revision))
                     }
                     continue
                 }
@@ -100,7 +100,7 @@ public struct PeerTable: Sendable {
             case let .delete(key):
                 guard let previous = leases.removeValue(forKey: key) else { continue }
                 if key == ownKey {
-                    changes.append(.ownLeaseRemoved(key))
+                    changes.append(.ownLeaseRemoved(key, revision: batch.revision))
                 } else {
                     changes.append(.removed(Peer(key: key, attributes: previous)))
                 }

@@ -339,11 +339,6 @@ extension EtcdError {
     }
 }
 
-extension FlanneldDaemon {
-    /// Never reached while the event stream lives: the loop above returns or throws.
-    static let streamEnded = Fatal("internal: the event stream ended")
-}
-
 /// Set by the signal handler, read by loops that sleep.
 final class StopFlag: Sendable {
     private let flag = Atomic<Bool>(false)

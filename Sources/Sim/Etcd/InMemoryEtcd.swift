@@ -183,14 +183,8 @@ public struct InMemoryEtcd: Sendable {
     /// Replays history under `prefix` from `fromRevision` (0: from now on) and registers
     /// `handler` for what follows. Fails when that history was compacted away.
     public mutating func watch(prefix: String, fromRevision: Int64, handler: @escaping WatchHandler) throws(EtcdError) -> Int {
-        if fromRevision > 0 && fromRevision < compactRevision {
-            throw .compacted(compactRevision: compactRevision)
-        }
         let start = fromRevision > 0 ? fromRevision : revision + 1
-        for batch in history where batch.revision >= start {
-            let matching = batch.events.filter { $0.kv.key.hasPrefix(prefix) }
-            if !matching.isEmpty { handler(WatchBatch(events: matching, revision: batch.revision)) }
-        }
+        for batch in try history(prefix: prefix, fromRevision: start) { handler(batch) }
         let id = nextWatcherID
         nextWatcherID += 1
         watchers[id] = Watcher(prefix: prefix, startRevision: start, handler: handler)

@@ -7,22 +7,44 @@ import Glibc
 /// Moves packets between the TUN and the UDP socket on two dedicated OS threads (never the
 /// cooperative pool), running the pure packet code (`UDPEncapsulation`) on each. Buffers are
 /// allocated once per thread. Peer routes are swapped in whole when the peer table changes.
+/// Per packet, each thread takes one lock (the current routes); its counters are its own and
+/// are published every 256 packets and whenever it goes idle.
 public final class UDPProxy: Sendable {
     public struct Counters: Sendable, Equatable {
         public var packetsOut = 0, bytesOut = 0, packetsIn = 0, bytesIn = 0, icmpReplies = 0
         public var drops: [UDPEncapsulation.DropReason: Int] = [:]
+
+        mutating func add(_ other: Counters) {
+            packetsOut += other.packetsOut
+            bytesOut += other.bytesOut
+            packetsIn += other.packetsIn
+            bytesIn += other.bytesIn
+            icmpReplies += other.icmpReplies
+            for (reason, count) in other.drops { drops[reason, default: 0] += count }
+        }
+    }
+
+    /// What a packet's fate depends on, swapped together.
+    struct Path: Sendable {
+        var routes = PeerRoutes()
+        /// flannel0's address, the source of ICMP errors; changes with the lease (drift).
+        var tunAddress: IPv4Address
+    }
+
+    /// One thread's counts not yet published.
+    struct Tally {
+        var counters = Counters()
+        var pending = 0
     }
 
     private let tun: TUNDevice
     private let socket: UDPSocket
-    /// flannel0's address, the source of ICMP errors; changes with the lease (drift).
-    private let tunAddress: Mutex<IPv4Address>
+    private let path: Mutex<Path>
     /// Called once, from a proxy thread, when the data path cannot go on (flannel0 deleted).
     private let onFailure: @Sendable (String) -> Void
     private let failed = Atomic<Bool>(false)
     private let mtu: Int
     private let port: Int
-    private let routes = Mutex(PeerRoutes())
     private let counters = Mutex(Counters())
     private let stopping = Atomic<Bool>(false)
 
@@ -30,7 +52,7 @@ public final class UDPProxy: Sendable {
                 onFailure: @escaping @Sendable (String) -> Void) {
         self.tun = tun
         self.socket = socket
-        self.tunAddress = Mutex(tunAddress)
+        path = Mutex(Path(tunAddress: tunAddress))
         self.onFailure = onFailure
         self.mtu = mtu
         self.port = port
@@ -38,11 +60,11 @@ public final class UDPProxy: Sendable {
 
     public func setPeers(_ peers: [Peer]) {
         let table = PeerRoutes(peers)
-        routes.withLock { $0 = table }
+        path.withLock { $0.routes = table }
     }
 
     public func setTunAddress(_ address: IPv4Address) {
-        tunAddress.withLock { $0 = address }
+        path.withLock { $0.tunAddress = address }
     }
 
     public var snapshot: Counters { counters.withLock { $0 } }
@@ -61,12 +83,14 @@ public final class UDPProxy: Sendable {
         stopping.store(true, ordering: .relaxed)
     }
 
-    /// Waits until `fd` is readable. False when stopping, or when the device or socket is
-    /// gone (POLLERR/POLLHUP/POLLNVAL), which is reported once through `onFailure`.
-    private func wait(_ fd: Int32, _ what: String) -> Bool {
+    /// Waits until `fd` is readable, publishing `tally` while idle. False when stopping, or
+    /// when the device or socket is gone (POLLERR/POLLHUP/POLLNVAL), which is reported once
+    /// through `onFailure`.
+    private func wait(_ fd: Int32, _ what: String, _ tally: inout Tally) -> Bool {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         while !stopping.load(ordering: .relaxed) {
             let ready = poll(&descriptor, 1, 200)
+            if ready == 0 { publish(&tally) }
             if ready > 0 {
                 if descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
                     fail("\(what) reported an error (was it deleted?)")
@@ -96,27 +120,37 @@ public final class UDPProxy: Sendable {
         onFailure(reason)
     }
 
-    private func count(_ reason: UDPEncapsulation.DropReason) {
-        counters.withLock { $0.drops[reason, default: 0] += 1 }
+    private func publish(_ tally: inout Tally) {
+        guard tally.pending > 0 else { return }
+        let local = tally.counters
+        counters.withLock { $0.add(local) }
+        tally = Tally()
+    }
+
+    private func record(_ tally: inout Tally, _ update: (inout Counters) -> Void) {
+        update(&tally.counters)
+        tally.pending += 1
+        if tally.pending >= 256 { publish(&tally) }
     }
 
     private func runOutbound() {
         let packet = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
         let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 8)
+        var tally = Tally()
         defer {
+            publish(&tally)
             packet.deallocate()
             reply.deallocate()
         }
-        while wait(tun.fd, tun.name) {
+        while wait(tun.fd, tun.name, &tally) {
             let length = read(tun.fd, packet.baseAddress, packet.count)
             guard length > 0 else {
                 if length < 0 && readFailed(tun.name) { return }
                 continue
             }
             let bytes = UnsafeMutableRawBufferPointer(rebasing: packet[0..<length])
-            let table = routes.withLock { $0 }
-            let source = tunAddress.withLock { $0 }
-            switch UDPEncapsulation.outbound(bytes, routes: table, tunAddress: source, reply: reply) {
+            let current = path.withLock { $0 }
+            switch UDPEncapsulation.outbound(bytes, routes: current.routes, tunAddress: current.tunAddress, reply: reply) {
             case let .send(peer):
                 var destination = UDPSocket.socketAddress(peer, port)
                 let sent = withUnsafePointer(to: &destination) {
@@ -125,27 +159,31 @@ public final class UDPProxy: Sendable {
                     }
                 }
                 if sent == length {
-                    counters.withLock { $0.packetsOut += 1; $0.bytesOut += length }
+                    record(&tally) { $0.packetsOut += 1; $0.bytesOut += length }
                 } else {
-                    count(.sendFailed)
+                    record(&tally) { $0.drops[.sendFailed, default: 0] += 1 }
                 }
             case let .reply(replyLength):
                 if write(tun.fd, reply.baseAddress, replyLength) == replyLength {
-                    counters.withLock { $0.icmpReplies += 1 }
+                    record(&tally) { $0.icmpReplies += 1 }
                 } else {
-                    count(.tunWriteFailed)
+                    record(&tally) { $0.drops[.tunWriteFailed, default: 0] += 1 }
                 }
             case let .drop(reason):
-                count(reason)
+                record(&tally) { $0.drops[reason, default: 0] += 1 }
             }
         }
     }
 
     private func runInbound() {
         let packet = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
-        defer { packet.deallocate() }
+        var tally = Tally()
+        defer {
+            publish(&tally)
+            packet.deallocate()
+        }
         var sender = sockaddr_in()
-        while wait(socket.fd, "the UDP socket") {
+        while wait(socket.fd, "the UDP socket", &tally) {
             var senderLength = socklen_t(MemoryLayout<sockaddr_in>.size)
             let length = withUnsafeMutablePointer(to: &sender) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -158,16 +196,16 @@ public final class UDPProxy: Sendable {
             }
             let from = IPv4Address(bits: UInt32(bigEndian: sender.sin_addr.s_addr))
             let bytes = UnsafeMutableRawBufferPointer(rebasing: packet[0..<length])
-            let table = routes.withLock { $0 }
-            switch UDPEncapsulation.inbound(bytes, from: from, routes: table, mtu: mtu) {
+            let routes = path.withLock { $0.routes }
+            switch UDPEncapsulation.inbound(bytes, from: from, routes: routes, mtu: mtu) {
             case .deliver:
                 if write(tun.fd, bytes.baseAddress, length) == length {
-                    counters.withLock { $0.packetsIn += 1; $0.bytesIn += length }
+                    record(&tally) { $0.packetsIn += 1; $0.bytesIn += length }
                 } else {
-                    count(.tunWriteFailed)
+                    record(&tally) { $0.drops[.tunWriteFailed, default: 0] += 1 }
                 }
             case let .drop(reason):
-                count(reason)
+                record(&tally) { $0.drops[reason, default: 0] += 1 }
             }
         }
     }

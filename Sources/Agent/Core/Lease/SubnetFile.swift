@@ -70,11 +70,12 @@ public struct SubnetFile: Equatable, Sendable {
                 throw ParseError(line: entry.line, reason: "\(key): \(error)")
             }
         }
-        _ = try required("FLANNEL_NETWORK")
-        _ = try required("FLANNEL_SUBNET")
-        guard let network = try parseNetwork("FLANNEL_NETWORK", as: IPv4Address.self),
-              let subnet = try parseNetwork("FLANNEL_SUBNET", as: IPv4Address.self)
-        else { throw ParseError(line: nil, reason: "FLANNEL_NETWORK or FLANNEL_SUBNET is missing") }
+        guard let network = try parseNetwork("FLANNEL_NETWORK", as: IPv4Address.self) else {
+            throw ParseError(line: nil, reason: "FLANNEL_NETWORK is missing")
+        }
+        guard let subnet = try parseNetwork("FLANNEL_SUBNET", as: IPv4Address.self) else {
+            throw ParseError(line: nil, reason: "FLANNEL_SUBNET is missing")
+        }
 
         let mtuEntry = try required("FLANNEL_MTU")
         guard let mtu = Int(mtuEntry.value), mtu > 0 else {

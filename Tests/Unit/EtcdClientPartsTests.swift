@@ -1,6 +1,7 @@
 @testable import Agent
 import EtcdProto
 import Foundation
+import GRPCCore
 import Testing
 
 @Suite("etcd client parts (no server)")
@@ -62,6 +63,22 @@ struct EtcdClientPartsTests {
         let batches = EtcdV3Client.batches([event("/a", 5), event("/b", 6), event("/c", 6, delete: true), event("/d", 7)])
         #expect(batches.map(\.revision) == [5, 6, 7])
         #expect(batches[1].events.map(\.kind) == [.put, .delete])
+    }
+
+    /// Both ways a plaintext etcd answers an https:// endpoint (seen on this machine) get the
+    /// same advice; a plain endpoint to a TLS server gets the opposite one.
+    @Test func tlsMismatchMessages() throws {
+        let configuration = EtcdClientConfiguration(endpoints: [])
+        let secure = try EtcdEndpoint.parse("https://127.0.0.1:2379")
+        let plain = try EtcdEndpoint.parse("http://127.0.0.1:2379")
+        let reset = RPCError(code: .unavailable, message: "The server accepted the TCP connection but closed the connection before completing the HTTP/2 connection preface.",
+                             cause: RPCError(code: .unavailable, message: "read(descriptor:pointer:size:): Connection reset by peer (errno: 104)"))
+        let eof = RPCError(code: .unavailable, message: "Could not establish a connection",
+                           cause: RPCError(code: .unavailable, message: "handshakeFailed(NIOSSL.BoringSSLError.sslError([Error:  EOF during handshake]))"))
+        for error in [reset, eof] {
+            #expect(EtcdFailure.describe(error, endpoint: secure, configuration: configuration).contains("does not speak TLS; use http://"))
+        }
+        #expect(EtcdFailure.describe(reset, endpoint: plain, configuration: configuration).contains("use https://"))
     }
 
     @Test func passwordSources() throws {

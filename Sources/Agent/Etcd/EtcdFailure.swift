@@ -26,7 +26,11 @@ enum EtcdFailure {
             || lower.contains("http_request") {
             return "it does not speak TLS; use http:// for this endpoint"
         }
-        if lower.contains("eof during handshake") {
+        // A plaintext server given an https:// endpoint either hangs up at once (EOF) or resets
+        // the connection when our ClientHello arrives; a TLS server that refuses us sends an
+        // alert instead (matched below).
+        if lower.contains("eof during handshake")
+            || (endpoint.secure && !lower.contains("alert") && (lower.contains("connection reset") || lower.contains("preface"))) {
             return "it hung up during the TLS handshake without a TLS alert: it most likely does not speak TLS; use http:// for this endpoint [\(tlsReason(chain))]"
         }
         if lower.contains("alert") || lower.contains("bad_certificate") || lower.contains("certificate_required")

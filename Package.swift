@@ -98,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["Agent", "Sim", "EtcdProto", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            dependencies: ["Agent", "Sim", "NetnsLab", "EtcdProto", .product(name: "GRPCCore", package: "grpc-swift-2")],
             path: "Tests/Unit",
             swiftSettings: strictSwift
         ),

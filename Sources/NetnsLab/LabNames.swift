@@ -20,6 +20,11 @@ public struct LabNames: Sendable {
         return characters[2..<8].allSatisfy { $0.isHexDigit && !$0.isUppercase }
     }
 
+    /// Whether `name` is a run tag ("fl" + six hex digits), e.g. the name of a run's directory.
+    public static func isRunTag(_ name: String) -> Bool {
+        name.count == 8 && isLabNamespace(name + "-x")
+    }
+
     /// A namespace name for `role` ("h1", "etcd", "sw", ...).
     public func namespace(_ role: String) -> String { "\(run)-\(role)" }
 

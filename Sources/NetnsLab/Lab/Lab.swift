@@ -101,6 +101,15 @@ public final class Lab: Sendable {
         return host
     }
 
+    /// `gso_max_segs 1` on every host's underlay veth, both ends: a veth otherwise hands GSO
+    /// super-packets through whole, which no real NIC does, and inflates every figure.
+    public func forceUnderlaySegmentation() throws {
+        for host in hosts {
+            try host.namespace.ip(["link", "set", "dev", "eth0", "gso_max_segs", "1"])
+            try switchNamespace.ip(["link", "set", "dev", names.interface("h\(host.index)"), "gso_max_segs", "1"])
+        }
+    }
+
     /// Stops every process and deletes every namespace of this run, and the run's files.
     public func destroy() {
         for host in hosts { host.stopAgent() }
@@ -136,6 +145,12 @@ public final class Lab: Sendable {
                 for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
             }
             if (try? CommandRunner.run(["ip", "netns", "del", name]))?.succeeded == true { removed.append(name) }
+        }
+        // The runs' files (logs, etcd data, subnet.env) go too.
+        let temporary = FileManager.default.temporaryDirectory
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
+        for entry in entries where run.map({ entry == $0 }) ?? LabNames.isRunTag(entry) {
+            if (try? FileManager.default.removeItem(at: temporary.appendingPathComponent(entry))) != nil { removed.append(temporary.appendingPathComponent(entry).path) }
         }
         return removed
     }

@@ -4,6 +4,10 @@ public struct Namespace: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { name }
 
+    public init(name: String) {
+        self.name = name
+    }
+
     /// `ip netns exec <name> <command…>`.
     public func command(_ arguments: [String]) -> [String] {
         ["ip", "netns", "exec", name] + arguments

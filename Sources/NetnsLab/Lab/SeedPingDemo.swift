@@ -18,22 +18,19 @@ public struct SeedPingDemo {
     }
 
     public func run(names: LabNames = LabNames()) throws {
-        let lab = try Lab(names: names)
+        var step = 0
+        let bringUp = try LabBringUp(flanneld: flanneld).run(names: names) { line in
+            step += 1
+            output("[\(step)/6] \(line)")
+        }
+        let lab = bringUp.lab
         defer {
             lab.destroy()
             output("[6/6] removed the lab \(lab.names.run) (namespaces, processes, files)")
         }
-        output("[1/6] lab \(lab.names.run): switch \(lab.switchNamespace), etcd at \(lab.etcdEndpoint) in \(lab.etcdNamespace)")
-        let config = #"{ "Network": "10.1.0.0/16" }"#
-        try lab.etcdctl(["put", "/coreos.com/network/config", config])
-        output("[2/6] etcdctl put /coreos.com/network/config '\(config)'")
-
-        let hosts = try (1...2).map { try lab.addHost($0) }
-        for host in hosts { try host.startAgent(binary: flanneld) }
-        let files = try hosts.map { try $0.waitForSubnetFile() }
-        output("[3/6] flanneld running on " + zip(hosts, files).map { "h\($0.index) (\($0.address)) → \($1.subnet)" }.joined(separator: ", "))
-
-        let containers = try hosts.map { try $0.addContainer() }
+        let hosts = bringUp.hosts
+        let files = bringUp.subnetFiles
+        let containers = bringUp.containers.map { $0[0] }
         if dockerMasquerade {
             for (host, file) in zip(hosts, files) {
                 try host.namespace.check(["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", file.subnet.description,

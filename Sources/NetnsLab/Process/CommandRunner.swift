@@ -47,6 +47,19 @@ public enum CommandRunner {
         return result
     }
 
+    /// Runs `arguments` with this process's stdout and stderr (output the user should see as
+    /// it comes: ping, tcpdump). Returns the exit status.
+    public static func passthrough(_ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        fflush(nil)
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     /// Whether `name` is an executable on PATH.
     public static func isInstalled(_ name: String) -> Bool {
         (try? run(["sh", "-c", "command -v \(name)"]))?.succeeded ?? false

@@ -1,0 +1,198 @@
+import Agent
+import Foundation
+
+/// `netns-lab bench --backend udp`: one lab, four data paths between a container on h1 and
+/// one on h2, measured in the same run, pass after pass: flanneld's udp backend, the plain
+/// read/sendto loop (`PlainUDPLoop`, upstream's design), plain kernel routes (host-gw by
+/// hand) and the underlay itself (eth0 to eth0). Underlay segmentation is forced on every
+/// veth. Per path: iperf3 with one and four streams, ping RTT, real loss from the kernel's
+/// drop counters, and the forwarding process's CPU and RSS.
+public struct UDPBench {
+    public var flanneld: String
+    /// The netns-lab binary, which runs the baseline (`netns-lab plain-loop`).
+    public var netnsLab: String
+    public var seconds = 5
+    public var passes = 3
+    public var output: (String) -> Void
+
+    public init(flanneld: String, netnsLab: String, output: @escaping (String) -> Void) {
+        self.flanneld = flanneld
+        self.netnsLab = netnsLab
+        self.output = output
+    }
+
+    public func run(names: LabNames = LabNames()) throws -> UDPBenchReport {
+        let bringUp = try LabBringUp(flanneld: flanneld).run(names: names) { output("  \($0)") }
+        let lab = bringUp.lab
+        defer { lab.destroy() }
+        try lab.forceUnderlaySegmentation()
+        let world = World(lab: lab, hosts: bringUp.hosts, files: bringUp.subnetFiles,
+                          containers: bringUp.containers.map { $0[0] }, flanneld: flanneld, netnsLab: netnsLab)
+        try world.startIperfServers()
+        var samples: [UDPBenchReport.Path: [UDPBenchReport.Sample]] = [:]
+        var active: UDPBenchReport.Path? = .flanneld
+        for pass in 1...max(1, passes) {
+            for path in UDPBenchReport.Path.allCases {
+                if active != path {
+                    if let active { try world.deactivate(active) }
+                    try world.activate(path)
+                    active = path
+                }
+                let sample = try world.measure(path, seconds: seconds)
+                samples[path, default: []].append(sample)
+                output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt %.3f ms, drops %d of %d datagrams",
+                              pass, passes, path.title, sample.single.bitsPerSecond / 1e9, sample.multi.bitsPerSecond / 1e9,
+                              sample.rttMilliseconds, sample.drops, sample.datagrams))
+            }
+        }
+        return UDPBenchReport(samples: samples, seconds: seconds, passes: passes)
+    }
+
+    /// The lab and how each path is switched on, off and measured.
+    struct World {
+        let lab: Lab
+        let hosts: [LabHost]
+        let files: [SubnetFile]
+        let containers: [(namespace: Namespace, address: IPv4Address)]
+        let flanneld: String
+        let netnsLab: String
+        private let loops: [BackgroundProcess]
+
+        init(lab: Lab, hosts: [LabHost], files: [SubnetFile], containers: [(namespace: Namespace, address: IPv4Address)],
+             flanneld: String, netnsLab: String) {
+            self.lab = lab
+            self.hosts = hosts
+            self.files = files
+            self.containers = containers
+            self.flanneld = flanneld
+            self.netnsLab = netnsLab
+            loops = (0..<2).map { index in
+                let peer = 1 - index
+                return BackgroundProcess(
+                    command: hosts[index].namespace.command([
+                        netnsLab, "plain-loop", "--address", files[index].subnet.address.description,
+                        "--network", files[index].network.description, "--mtu", String(files[index].mtu),
+                        "--listen", hosts[index].address.description,
+                        "--peer", "\(files[peer].subnet)=\(hosts[peer].address)",
+                    ]),
+                    logFile: hosts[index].directory.appendingPathComponent("plain-loop.log"))
+            }
+        }
+
+        func startIperfServers() throws {
+            for namespace in [hosts[1].namespace, containers[1].namespace] {
+                let server = BackgroundProcess(command: namespace.command(["iperf3", "-s", "--forceflush"]),
+                                               logFile: lab.directory.appendingPathComponent("iperf3-\(namespace.name).log"))
+                try server.start()
+                try Poll.until("iperf3 to listen in \(namespace)", timeout: .seconds(10)) { server.log.contains("listening") }
+            }
+        }
+
+        func activate(_ path: UDPBenchReport.Path) throws {
+            switch path {
+            case .flanneld:
+                for host in hosts { try host.startAgent(binary: flanneld) }
+            case .plainLoop:
+                for loop in loops { try loop.start() }
+            case .kernelRoutes:
+                for index in 0..<2 {
+                    try hosts[index].namespace.ip(["route", "add", files[1 - index].subnet.description,
+                                                   "via", hosts[1 - index].address.description, "dev", "eth0"])
+                }
+            case .underlay:
+                break
+            }
+            let (source, target) = endpoints(path)
+            try Poll.until("\(path.title) to carry a ping from \(source) to \(target)", timeout: .seconds(30), interval: .milliseconds(200)) {
+                try source.run(["ping", "-c", "1", "-W", "1", target.description]).succeeded
+            }
+        }
+
+        func deactivate(_ path: UDPBenchReport.Path) throws {
+            switch path {
+            case .flanneld:
+                for host in hosts { host.stopAgent() }
+            case .plainLoop:
+                for loop in loops { loop.stop() }
+            case .kernelRoutes:
+                for index in 0..<2 {
+                    try hosts[index].namespace.ip(["route", "del", files[1 - index].subnet.description])
+                }
+            case .underlay:
+                return
+            }
+            for host in hosts {
+                try Poll.until("flannel0 to go from \(host.namespace)", timeout: .seconds(10)) {
+                    !(try host.namespace.run(["ip", "link", "show", "flannel0"]).succeeded)
+                }
+            }
+        }
+
+        /// Who sends and to which address: container to container, or eth0 to eth0.
+        func endpoints(_ path: UDPBenchReport.Path) -> (Namespace, IPv4Address) {
+            path == .underlay ? (hosts[0].namespace, hosts[1].address) : (containers[0].namespace, containers[1].address)
+        }
+
+        /// The processes that forward this path's packets in user space.
+        func forwarders(_ path: UDPBenchReport.Path) -> [Int32] {
+            let name: String
+            switch path {
+            case .flanneld: name = "flanneld"
+            case .plainLoop: name = "netns-lab"
+            case .kernelRoutes, .underlay: return []
+            }
+            return hosts.flatMap { RunningLab.processes(named: name, in: $0.namespace) }
+        }
+
+        func measure(_ path: UDPBenchReport.Path, seconds: Int) throws -> UDPBenchReport.Sample {
+            let (source, target) = endpoints(path)
+            let ping = try source.check(["ping", "-q", "-c", "20", "-i", "0.05", "-W", "2", target.description])
+            let rtt = BenchProbes.pingAverage(ping.stdout) ?? 0
+            let before = counters()
+            let processes = forwarders(path)
+            let ticksBefore = processes.compactMap { Self.cpuTicks($0) }.reduce(0, +)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let single = try iperf(source, target, seconds: seconds, streams: 1)
+            let wall = clock.now - start
+            let ticksAfter = processes.compactMap { Self.cpuTicks($0) }.reduce(0, +)
+            let rss = processes.compactMap { pid in
+                (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)).flatMap(BenchProbes.residentKilobytes)
+            }.max()
+            let multi = try iperf(source, target, seconds: seconds, streams: 4)
+            let after = counters()
+            let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+            return UDPBenchReport.Sample(
+                single: single, multi: multi, rttMilliseconds: rtt,
+                drops: after.drops - before.drops, datagrams: after.datagrams - before.datagrams,
+                cpuSeconds: processes.isEmpty ? nil : Double(ticksAfter - ticksBefore) / ticksPerSecond,
+                wallSeconds: Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18,
+                residentKilobytes: rss)
+        }
+
+        func iperf(_ source: Namespace, _ target: IPv4Address, seconds: Int, streams: Int) throws -> BenchProbes.IperfResult {
+            let result = try source.run(["timeout", String(seconds + 30), "iperf3", "-c", target.description,
+                                         "-t", String(seconds), "-P", String(streams), "-J", "--connect-timeout", "5000"])
+            return try BenchProbes.iperf(json: result.stdout)
+        }
+
+        /// Both hosts' real losses (UDP buffer overflows, flannel0's dropped packets) and the
+        /// UDP datagrams they sent.
+        func counters() -> (drops: Int, datagrams: Int) {
+            var drops = 0, datagrams = 0
+            for host in hosts {
+                let snmp = BenchProbes.snmp((try? host.namespace.run(["cat", "/proc/net/snmp"]).stdout) ?? "", protocol: "Udp")
+                drops += (snmp["RcvbufErrors"] ?? 0) + (snmp["SndbufErrors"] ?? 0)
+                datagrams += snmp["OutDatagrams"] ?? 0
+                if let link = try? host.namespace.run(["ip", "-s", "-j", "link", "show", "flannel0"]), link.succeeded {
+                    drops += BenchProbes.linkDrops(json: link.stdout) ?? 0
+                }
+            }
+            return (drops, datagrams)
+        }
+
+        static func cpuTicks(_ pid: Int32) -> Int? {
+            (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).flatMap(BenchProbes.cpuTicks)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// What `netns-lab bench --backend udp` measured, and the markdown it prints and records:
+/// medians over the passes, ratios to the plain loop and to the underlay, loss summed.
+public struct UDPBenchReport: Sendable {
+    public enum Path: String, CaseIterable, Sendable {
+        case flanneld, plainLoop, kernelRoutes, underlay
+
+        public var title: String {
+            switch self {
+            case .flanneld: "flanneld udp"
+            case .plainLoop: "plain read/sendto loop"
+            case .kernelRoutes: "plain kernel routes"
+            case .underlay: "underlay eth0↔eth0"
+            }
+        }
+    }
+
+    public struct Sample: Sendable {
+        public var single: BenchProbes.IperfResult
+        public var multi: BenchProbes.IperfResult
+        public var rttMilliseconds: Double
+        /// UDP receive/send buffer overflows and flannel0 drops on both hosts, during both iperf runs.
+        public var drops: Int
+        public var datagrams: Int
+        /// CPU time of the forwarding processes (both hosts) during the single-stream run.
+        public var cpuSeconds: Double?
+        public var wallSeconds: Double
+        public var residentKilobytes: Int?
+    }
+
+    public var samples: [Path: [Sample]]
+    public var seconds: Int
+    public var passes: Int
+
+    public init(samples: [Path: [Sample]], seconds: Int, passes: Int) {
+        self.samples = samples
+        self.seconds = seconds
+        self.passes = passes
+    }
+
+    public func median(_ path: Path, _ value: (Sample) -> Double?) -> Double? {
+        let values = (samples[path] ?? []).compactMap(value)
+        return values.isEmpty ? nil : BenchProbes.median(values)
+    }
+
+    public func singleStream(_ path: Path) -> Double? { median(path) { $0.single.bitsPerSecond } }
+    public func fourStreams(_ path: Path) -> Double? { median(path) { $0.multi.bitsPerSecond } }
+
+    /// flanneld's single-stream throughput over the plain loop's (the issue's floor: ≥ 0.9).
+    public var flanneldOverPlainLoop: Double? {
+        guard let ours = singleStream(.flanneld), let plain = singleStream(.plainLoop), plain > 0 else { return nil }
+        return ours / plain
+    }
+
+    public var markdown: String {
+        var lines = [
+            "| path | 1 stream | × plain loop | × underlay | 4 streams | × plain loop | RTT | real loss | TCP retransmits | forwarder CPU | CPU per Gbit | forwarder RSS |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for path in Path.allCases where samples[path] != nil {
+            let single = singleStream(path) ?? 0
+            let multi = fourStreams(path) ?? 0
+            let drops = samples[path]!.map(\.drops).reduce(0, +)
+            let datagrams = samples[path]!.map(\.datagrams).reduce(0, +)
+            let loss = datagrams > 0
+                ? String(format: "%d of %d (%.3f %%)", drops, datagrams, 100 * Double(drops) / Double(datagrams))
+                : (drops == 0 ? "0" : "\(drops) drops")
+            let retransmits = median(path) { Double($0.single.retransmits + $0.multi.retransmits) } ?? 0
+            let cpuShare = median(path) { sample in sample.cpuSeconds.map { $0 / sample.wallSeconds } }
+            let cpuPerGbit = median(path) { sample in
+                sample.cpuSeconds.map { $0 / max(sample.single.bitsPerSecond * sample.wallSeconds / 1e9, 1e-9) }
+            }
+            let rss = median(path) { $0.residentKilobytes.map(Double.init) }
+            lines.append("| \(path.title) | \(Self.gbit(single)) | \(ratio(single, .plainLoop, singleStream)) | \(ratio(single, .underlay, singleStream)) "
+                + "| \(Self.gbit(multi)) | \(ratio(multi, .plainLoop, fourStreams)) | \(String(format: "%.3f ms", median(path) { $0.rttMilliseconds } ?? 0)) "
+                + "| \(loss) | \(Int(retransmits)) | \(cpuShare.map { String(format: "%.0f %%", $0 * 100) } ?? "kernel") "
+                + "| \(cpuPerGbit.map { String(format: "%.2f s", $0) } ?? "-") | \(rss.map { String(format: "%.1f MB", $0 / 1024) } ?? "-") |")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public var verdict: String {
+        guard let ratio = flanneldOverPlainLoop else { return "flanneld udp vs plain loop: not measured" }
+        return String(format: "flanneld udp / plain loop, 1 stream: %.2f× (floor ≥ 0.90×): %@", ratio, ratio >= 0.9 ? "met" : "NOT MET")
+    }
+
+    private func ratio(_ value: Double, _ base: Path, _ metric: (Path) -> Double?) -> String {
+        guard let reference = metric(base), reference > 0 else { return "-" }
+        return String(format: "%.2f×", value / reference)
+    }
+
+    static func gbit(_ bitsPerSecond: Double) -> String { String(format: "%.2f Gbit/s", bitsPerSecond / 1e9) }
+}

@@ -1,0 +1,169 @@
+import Agent
+import Foundation
+
+/// A lab that is up (made by `netns-lab up`, or left by a crashed run), found again from its
+/// namespaces: the kernel is the record of what exists, so `status`, `ping`, `capture` and
+/// `down` work from any shell, after the command that built the lab has exited.
+public struct RunningLab: Sendable {
+    public struct Host: Sendable {
+        public let index: Int
+        public let namespace: Namespace
+        public var containers: [Namespace]
+        public var name: String { "h\(index)" }
+    }
+
+    public struct SelectionError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let run: String
+    public let hosts: [Host]
+    public let hasEtcd: Bool
+
+    public var directory: URL { FileManager.default.temporaryDirectory.appendingPathComponent(run) }
+    public var etcdNamespace: Namespace { Namespace(name: "\(run)-etcd") }
+
+    /// Every lab whose namespaces exist, by run tag.
+    public static func all() -> [RunningLab] {
+        let listing = (try? CommandRunner.run(["ip", "netns", "list"]).stdout) ?? ""
+        let names = listing.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+        return parse(namespaces: names)
+    }
+
+    /// Groups namespace names of the lab's form into labs (pure, for tests).
+    static func parse(namespaces names: [String]) -> [RunningLab] {
+        var byRun: [String: [String]] = [:]
+        for name in names where LabNames.isLabNamespace(name) {
+            byRun[String(name.prefix(8)), default: []].append(String(name.dropFirst(9)))
+        }
+        return byRun.keys.sorted().map { run in
+            let roles = byRun[run]!
+            var hosts: [Int: Host] = [:]
+            for role in roles {
+                guard let (host, container) = parseRole(role) else { continue }
+                var entry = hosts[host] ?? Host(index: host, namespace: Namespace(name: "\(run)-h\(host)"), containers: [])
+                if container != nil { entry.containers.append(Namespace(name: "\(run)-\(role)")) }
+                hosts[host] = entry
+            }
+            let sorted = hosts.keys.sorted().map { key in
+                var host = hosts[key]!
+                host.containers.sort { $0.name.count != $1.name.count ? $0.name.count < $1.name.count : $0.name < $1.name }
+                return host
+            }
+            return RunningLab(run: run, hosts: sorted, hasEtcd: roles.contains("etcd"))
+        }
+    }
+
+    /// "h2" → (2, nil); "h2c1" → (2, 1).
+    static func parseRole(_ role: String) -> (Int, Int?)? {
+        guard role.hasPrefix("h") else { return nil }
+        let parts = role.dropFirst().split(separator: "c", omittingEmptySubsequences: false)
+        guard let host = Int(parts[0]) else { return nil }
+        if parts.count == 1 { return (host, nil) }
+        guard parts.count == 2, let container = Int(parts[1]) else { return nil }
+        return (host, container)
+    }
+
+    /// The lab named `run`, or the only one up.
+    public static func select(run: String?) throws -> RunningLab {
+        let labs = all()
+        if let run {
+            guard let lab = labs.first(where: { $0.run == run }) else {
+                throw SelectionError(description: "no lab \(run) is up (up: \(labs.map(\.run).joined(separator: ", ").nilIfEmpty ?? "none")); start one with `netns-lab up`")
+            }
+            return lab
+        }
+        switch labs.count {
+        case 0: throw SelectionError(description: "no lab is up; start one with `netns-lab up`")
+        case 1: return labs[0]
+        default: throw SelectionError(description: "several labs are up (\(labs.map(\.run).joined(separator: ", "))); say which with --run")
+        }
+    }
+
+    /// The namespace of an endpoint: "h1" (a host), "h1c1" (a container), "etcd".
+    public func namespace(of endpoint: String) throws -> Namespace {
+        if endpoint == "etcd", hasEtcd { return etcdNamespace }
+        let known = hosts.flatMap { host in [host.name] + host.containers.map { String($0.name.dropFirst(run.count + 1)) } }
+        guard known.contains(endpoint) else {
+            throw SelectionError(description: "no \(endpoint) in lab \(run): its hosts and containers are \(known.joined(separator: ", "))")
+        }
+        return Namespace(name: "\(run)-\(endpoint)")
+    }
+
+    /// The IPv4 address of an endpoint's eth0.
+    public func address(of endpoint: String) throws -> IPv4Address {
+        let namespace = try namespace(of: endpoint)
+        let output = try namespace.run(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).stdout
+        guard let address = Self.firstAddress(inIPOneLine: output) else {
+            throw SelectionError(description: "\(endpoint) (\(namespace)) has no IPv4 address on eth0")
+        }
+        return address
+    }
+
+    /// "2: eth0    inet 192.0.2.11/24 brd …" → 192.0.2.11.
+    static func firstAddress(inIPOneLine text: String) -> IPv4Address? {
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard let index = words.firstIndex(of: "inet"), index + 1 < words.count else { return nil }
+        return IPv4Address(String(words[index + 1].split(separator: "/")[0]))
+    }
+
+    /// Processes in `namespace` whose command name is `name` (from /proc/<pid>/comm).
+    public static func processes(named name: String, in namespace: Namespace) -> [Int32] {
+        let pids = (try? CommandRunner.run(["ip", "netns", "pids", namespace.name]).stdout) ?? ""
+        return pids.split(separator: "\n").compactMap { Int32($0) }.filter { pid in
+            let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+            return comm.trimmingCharacters(in: .whitespacesAndNewlines) == name
+        }
+    }
+
+    /// A readable report: etcd, each host's agent, subnet, flannel0 and containers, the leases.
+    public func status() -> String {
+        var lines = ["lab \(run) (files in \(directory.path))"]
+        if hasEtcd {
+            let health = try? CommandRunner.run(etcdNamespace.command(
+                ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", "http://\(Lab.etcdAddress):2379", "endpoint", "health", "--command-timeout=2s"]))
+            lines.append("etcd http://\(Lab.etcdAddress):2379 in \(etcdNamespace): \(health?.succeeded == true ? "healthy" : "not answering")")
+        } else {
+            lines.append("etcd: no etcd namespace")
+        }
+        lines.append("")
+        lines.append("| host | eth0 | flanneld | subnet.env | flannel0 | containers |")
+        lines.append("|---|---|---|---|---|---|")
+        for host in hosts {
+            let eth0 = (try? address(of: host.name)).map { $0.description } ?? "-"
+            let pids = Self.processes(named: "flanneld", in: host.namespace)
+            let agent = pids.isEmpty ? "not running" : "running (pid \(pids.map(String.init).joined(separator: ", ")))"
+            let subnetPath = directory.appendingPathComponent(host.name).appendingPathComponent("subnet.env").path
+            let subnet = (try? String(contentsOfFile: subnetPath, encoding: .utf8)).flatMap { try? SubnetFile.parse($0) }
+            let subnetText = subnet.map { "\($0.subnet) mtu \($0.mtu)" } ?? "-"
+            let link = (try? host.namespace.run(["ip", "-o", "link", "show", "dev", "flannel0"]))
+            let flannel0 = link?.succeeded == true ? Self.linkSummary(link!.stdout) : "absent"
+            let containers = host.containers.map { container -> String in
+                let role = String(container.name.dropFirst(run.count + 1))
+                return "\(role) \((try? address(of: role)).map { $0.description } ?? "-")"
+            }
+            lines.append("| \(host.name) | \(eth0) | \(agent) | \(subnetText) | \(flannel0) | \(containers.joined(separator: ", ").nilIfEmpty ?? "-") |")
+        }
+        if hasEtcd, let leases = try? CommandRunner.run(etcdNamespace.command(
+            ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", "http://\(Lab.etcdAddress):2379", "get", "--prefix", "/coreos.com/network/subnets", "--command-timeout=2s"])),
+            leases.succeeded {
+            lines.append("")
+            lines.append("$ etcdctl get --prefix /coreos.com/network/subnets")
+            lines += leases.stdout.split(separator: "\n").map { "    \($0)" }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// "5: flannel0: <POINTOPOINT,…,UP,LOWER_UP> mtu 1472 qdisc …" → "up, mtu 1472".
+    static func linkSummary(_ line: String) -> String {
+        let words = line.split(separator: " ")
+        let mtu = words.firstIndex(of: "mtu").flatMap { $0 + 1 < words.count ? String(words[$0 + 1]) : nil } ?? "?"
+        let flags = words.first { $0.hasPrefix("<") } ?? ""
+        let up = flags.contains(",UP") || flags.contains("<UP")
+        return "\(up ? "up" : "down"), mtu \(mtu)"
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}

@@ -1,0 +1,134 @@
+import Agent
+import ArgumentParser
+import Foundation
+import NetnsLab
+
+extension NetnsLabCommand {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Throughput, RTT, real loss and CPU of a backend's data path, side by side with baselines, in one run.",
+            discussion: """
+                For --backend udp: flanneld's udp backend, a plain read/sendto TUN↔UDP loop (upstream's design), plain
+                kernel routes and the underlay, container to container between two lab hosts, with underlay segmentation
+                forced (gso_max_segs 1). Medians of --passes runs; the table is appended to --record (BENCHMARKS.md).
+                Build with `swift build -c release` first: debug builds measure the compiler, not the design.
+                """)
+
+        @Option(help: "The backend to measure (udp; vxlan and host-gw come with their backends)")
+        var backend = "udp"
+
+        @Option(help: "Seconds per iperf3 run")
+        var seconds = 5
+
+        @Option(help: "Passes over all paths (medians are reported)")
+        var passes = 3
+
+        @Option(help: "Markdown file the results are appended to")
+        var record = "BENCHMARKS.md"
+
+        @Flag(help: "Print only; do not append to --record")
+        var noRecord = false
+
+        @Option(help: "Path of the flanneld binary (default: next to netns-lab)")
+        var flanneld: String?
+
+        func validate() throws {
+            guard backend == "udp" else {
+                throw ValidationError("--backend \(backend): only udp can be benchmarked so far (vxlan and host-gw are not built yet); use --backend udp")
+            }
+            guard (1...120).contains(seconds) else { throw ValidationError("--seconds must be 1…120, got \(seconds)") }
+            guard (1...20).contains(passes) else { throw ValidationError("--passes must be 1…20, got \(passes)") }
+        }
+
+        func run() throws {
+            try LabCommandSupport.requireRoot()
+            for tool in ["iperf3", "tcpdump", "ping"] where !CommandRunner.isInstalled(tool) {
+                throw LabCommandError("\(tool) is not installed; run lab/setup (or apt-get install iperf3 iputils-ping tcpdump)")
+            }
+            var bench = UDPBench(flanneld: try LabCommandSupport.flanneld(flanneld),
+                                 netnsLab: LabCommandSupport.siblingBinary("netns-lab")) { print($0) }
+            bench.seconds = seconds
+            bench.passes = passes
+            let names = LabNames()
+            let sources = LabCommandSupport.cleanUpOnSignals(run: names.run)
+            defer { sources.forEach { $0.cancel() } }
+            print("bench --backend udp: \(passes) passes × 4 paths, iperf3 \(seconds) s with 1 and 4 streams (\(Self.buildConfiguration) build)")
+            let report = try bench.run(names: names)
+            let section = Self.section(report, command: "netns-lab bench --backend udp --seconds \(seconds) --passes \(passes)")
+            print("")
+            print(section)
+            guard !noRecord else { return }
+            let url = URL(fileURLWithPath: record)
+            if !FileManager.default.fileExists(atPath: url.path) {
+                try "# Benchmarks\n\nMeasured numbers, newest last, each with the command that produced it.\n".write(to: url, atomically: true, encoding: .utf8)
+            }
+            let handle = try FileHandle(forWritingTo: url)
+            handle.seekToEndOfFile()
+            handle.write(Data(("\n" + section + "\n").utf8))
+            try handle.close()
+            print("appended to \(url.path)")
+        }
+
+        static var buildConfiguration: String {
+            #if DEBUG
+            "debug"
+            #else
+            "release"
+            #endif
+        }
+
+        static func section(_ report: UDPBenchReport, command: String) -> String {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime]
+            let kernel = (try? CommandRunner.run(["uname", "-r"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? "?"
+            return """
+                ## udp backend, \(formatter.string(from: Date())) UTC
+
+                `\(command)` — \(buildConfiguration) build, kernel \(kernel), \(ProcessInfo.processInfo.activeProcessorCount) CPUs.
+                Container to container across two lab hosts (underlay: eth0 ↔ eth0), underlay segmentation forced
+                (`gso_max_segs 1`) on every underlay veth; medians of \(report.passes) passes of \(report.seconds) s;
+                real loss = UDP buffer overflows + flannel0 drops on both hosts, summed over all passes.
+
+                \(report.markdown)
+
+                \(report.verdict)
+                """
+        }
+    }
+
+    struct PlainLoop: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "plain-loop",
+            abstract: "The bench's baseline: a plain read/sendto TUN↔UDP loop, upstream flannel's udp proxy design.",
+            shouldDisplay: false)
+
+        @Option(help: "flannel0's address (the subnet's base)")
+        var address: String
+
+        @Option(help: "The whole flannel network, routed to flannel0")
+        var network: String
+
+        @Option(help: "flannel0's MTU")
+        var mtu = 1472
+
+        @Option(help: "Local address to bind UDP 8285 on")
+        var listen: String
+
+        @Option(help: "A peer, SUBNET=PUBLICIP (repeatable)")
+        var peer: [String] = []
+
+        func run() throws {
+            guard let ownAddress = IPv4Address(address), let flannelNetwork = IPv4Network(network), let local = IPv4Address(listen) else {
+                throw ValidationError("--address, --network and --listen must be IPv4 addresses / networks")
+            }
+            let routes = try peer.map { text -> PlainUDPLoop.Route in
+                let parts = text.split(separator: "=")
+                guard parts.count == 2, let subnet = IPv4Network(String(parts[0])), let ip = IPv4Address(String(parts[1])) else {
+                    throw ValidationError("--peer \(text): expected SUBNET=PUBLICIP, e.g. 10.1.15.0/24=192.0.2.12")
+                }
+                return PlainUDPLoop.Route(subnet: subnet, peer: ip)
+            }
+            try PlainUDPLoop(address: ownAddress, network: flannelNetwork, mtu: mtu, listen: local, routes: routes).run()
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Agent
+@testable import NetnsLab
+import Testing
+
+/// The bench reads numbers from iperf3, ping and the kernel; a misread number would make every
+/// ratio it prints wrong, so each parser is checked against output captured from those tools.
+@Suite("Bench probes and report")
+struct BenchProbesTests {
+    @Test func iperfJSONGivesReceivedThroughputAndRetransmits() throws {
+        let json = """
+            {"start":{},"intervals":[],"end":{"sum_sent":{"bytes":593494016,"bits_per_second":949567812.5,"retransmits":1284},
+            "sum_received":{"bytes":592093184,"bits_per_second":945900111.9}}}
+            """
+        let result = try BenchProbes.iperf(json: json)
+        #expect(result == BenchProbes.IperfResult(bitsPerSecond: 945900111.9, retransmits: 1284))
+    }
+
+    @Test func iperfErrorsAndGarbageAreReportedNotZero() {
+        #expect(throws: BenchProbes.ParseError.self) { try BenchProbes.iperf(json: #"{"start":{},"error":"unable to connect to server: Connection refused"}"#) }
+        #expect(throws: BenchProbes.ParseError.self) { try BenchProbes.iperf(json: "iperf3: error - unable to connect") }
+        #expect(throws: BenchProbes.ParseError.self) { try BenchProbes.iperf(json: #"{"end":{}}"#) }
+    }
+
+    @Test func pingSummaryGivesTheAverage() {
+        let output = """
+            PING 10.1.52.2 (10.1.52.2) 56(84) bytes of data.
+
+            --- 10.1.52.2 ping statistics ---
+            20 packets transmitted, 20 received, 0% packet loss, time 1026ms
+            rtt min/avg/max/mdev = 0.045/0.061/0.089/0.012 ms
+            """
+        #expect(BenchProbes.pingAverage(output) == 0.061)
+        #expect(BenchProbes.pingAverage("100% packet loss") == nil)
+    }
+
+    @Test func snmpCountersArePairedByName() {
+        let text = """
+            Ip: Forwarding DefaultTTL
+            Ip: 1 64
+            Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
+            Udp: 6527 0 17 6529 15 2 0 0 0
+            UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
+            UdpLite: 0 0 0 0 0 0 0 0 0
+            """
+        let udp = BenchProbes.snmp(text, protocol: "Udp")
+        #expect(udp["OutDatagrams"] == 6529)
+        #expect(udp["RcvbufErrors"] == 15)
+        #expect(udp["SndbufErrors"] == 2)
+        #expect(BenchProbes.snmp(text, protocol: "Tcp").isEmpty)
+    }
+
+    @Test func linkDropsAddBothDirections() {
+        let json = #"[{"ifindex":5,"ifname":"flannel0","mtu":1472,"stats64":{"rx":{"bytes":10,"packets":1,"errors":0,"dropped":3},"tx":{"bytes":20,"packets":2,"errors":0,"dropped":4096}}}]"#
+        #expect(BenchProbes.linkDrops(json: json) == 4099)
+        #expect(BenchProbes.linkDrops(json: "Device \"flannel0\" does not exist.") == nil)
+    }
+
+    @Test func cpuTicksCountFromTheCommandNamesClosingParenthesis() {
+        // comm may hold spaces and parentheses; utime=250, stime=31.
+        let stat = "4242 (flannel (x) d) S 1 4242 4242 0 -1 4194560 1500 0 0 0 250 31 0 0 20 0 3 0 12345 100000 2500"
+        #expect(BenchProbes.cpuTicks(stat: stat) == 281)
+        #expect(BenchProbes.cpuTicks(stat: "garbage") == nil)
+    }
+
+    @Test func residentSizeComesFromVmRSS() {
+        #expect(BenchProbes.residentKilobytes(status: "Name:\tflanneld\nVmPeak:\t  9000 kB\nVmRSS:\t   40144 kB\n") == 40144)
+        #expect(BenchProbes.residentKilobytes(status: "Name:\tkthreadd\n") == nil)
+    }
+
+    @Test func medianOfOddAndEvenCounts() {
+        #expect(BenchProbes.median([3, 1, 2]) == 2)
+        #expect(BenchProbes.median([4, 1, 3, 2]) == 2.5)
+        #expect(BenchProbes.median([]) == 0)
+    }
+
+    static func sample(_ gbit: Double, drops: Int = 0, datagrams: Int = 0, cpu: Double? = nil) -> UDPBenchReport.Sample {
+        UDPBenchReport.Sample(single: .init(bitsPerSecond: gbit * 1e9, retransmits: 10), multi: .init(bitsPerSecond: gbit * 2e9, retransmits: 5),
+                              rttMilliseconds: 0.2, drops: drops, datagrams: datagrams, cpuSeconds: cpu, wallSeconds: 5, residentKilobytes: cpu == nil ? nil : 20480)
+    }
+
+    @Test func reportTakesMediansComputesRatiosAndSumsLoss() {
+        let report = UDPBenchReport(samples: [
+            .flanneld: [Self.sample(0.9, drops: 1, datagrams: 1000, cpu: 5), Self.sample(1.0, drops: 2, datagrams: 1000, cpu: 5), Self.sample(5.0, datagrams: 1000, cpu: 5)],
+            .plainLoop: [Self.sample(0.8, drops: 100, datagrams: 1000, cpu: 4)],
+            .underlay: [Self.sample(2.0)],
+        ], seconds: 5, passes: 3)
+        #expect(report.singleStream(.flanneld) == 1.0e9)
+        #expect(report.flanneldOverPlainLoop == 1.25)
+        let rows = report.markdown.split(separator: "\n")
+        let ours = rows.first { $0.hasPrefix("| flanneld udp |") } ?? ""
+        #expect(ours.contains("| 1.00 Gbit/s | 1.25× | 0.50× | 2.00 Gbit/s | 1.25× |"), "\(ours)")
+        #expect(ours.contains("| 3 of 3000 (0.100 %) |"), "\(ours)")
+        #expect(ours.contains("| 100 % |"), "\(ours)")
+        #expect(ours.contains("| 20.0 MB |"), "\(ours)")
+        let underlay = rows.first { $0.hasPrefix("| underlay") } ?? ""
+        #expect(underlay.contains("| 0 | 15 | kernel |"), "\(underlay)")
+        #expect(!report.markdown.contains("plain kernel routes"), "a path that was not measured gets no row")
+        #expect(report.verdict.hasSuffix("1.25× (floor ≥ 0.90×): met"))
+        let slow = UDPBenchReport(samples: [.flanneld: [Self.sample(0.5)], .plainLoop: [Self.sample(1.0)]], seconds: 1, passes: 1)
+        #expect(slow.verdict.hasSuffix("NOT MET"))
+    }
+
+    @Test func runningLabsAreFoundFromNamespaceNames() throws {
+        let labs = RunningLab.parse(namespaces: [
+            "fl0a1b2c-sw", "fl0a1b2c-etcd", "fl0a1b2c-h2", "fl0a1b2c-h1", "fl0a1b2c-h1c10", "fl0a1b2c-h1c2", "fl0a1b2c-h1c1",
+            "ffffffff-h1", "fl-etcd-1234", "other", "fl99aabb-h1",
+        ])
+        #expect(labs.map(\.run) == ["fl0a1b2c", "fl99aabb"])
+        #expect(labs[0].hasEtcd && !labs[1].hasEtcd)
+        #expect(labs[0].hosts.map(\.name) == ["h1", "h2"])
+        #expect(labs[0].hosts[0].containers.map(\.name) == ["fl0a1b2c-h1c1", "fl0a1b2c-h1c2", "fl0a1b2c-h1c10"])
+        #expect(throws: RunningLab.SelectionError.self) { try labs[0].namespace(of: "h3") }
+        #expect(try labs[0].namespace(of: "h1c2").name == "fl0a1b2c-h1c2")
+        #expect(RunningLab.parseRole("h12c3")! == (12, 3))
+        #expect(RunningLab.parseRole("sw") == nil)
+        #expect(RunningLab.parseRole("hx") == nil)
+    }
+
+    @Test func addressesAndLinkStateFromIPOneLineOutput() {
+        #expect(RunningLab.firstAddress(inIPOneLine: "2: eth0    inet 192.0.2.11/24 scope global eth0\\       valid_lft forever") == IPv4Address(192, 0, 2, 11))
+        #expect(RunningLab.firstAddress(inIPOneLine: "") == nil)
+        #expect(RunningLab.linkSummary("5: flannel0: <POINTOPOINT,MULTICAST,NOARP,UP,LOWER_UP> mtu 1472 qdisc fq_codel state UNKNOWN") == "up, mtu 1472")
+        #expect(RunningLab.linkSummary("5: flannel0: <POINTOPOINT,MULTICAST,NOARP> mtu 1472 qdisc noop state DOWN") == "down, mtu 1472")
+        #expect(LabNames.isRunTag("fl0a1b2c"))
+        #expect(!LabNames.isRunTag("fl0a1b2c-h1"))
+        #expect(!LabNames.isRunTag("fl-etcd-"))
+    }
+}

@@ -31,9 +31,3 @@ public struct LabNames: Sendable {
     /// An interface name for `role`, at most 15 characters.
     public func interface(_ role: String) -> String { String("\(run)\(role)".prefix(15)) }
 }
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-}

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import NetnsLab
 
 extension NetnsLabCommand {
@@ -17,9 +16,9 @@ extension NetnsLabCommand {
             try LabCommandSupport.requireRoot()
             let binary = try LabCommandSupport.flanneld(flanneld)
             let names = LabNames()
-            let sources = LabCommandSupport.cleanUpOnSignals(run: names.run)
-            defer { sources.forEach { $0.cancel() } }
-            try SeedPingDemo(flanneld: binary, dockerMasquerade: dockerMasquerade) { print($0) }.run(names: names)
+            try LabCommandSupport.interruptible(run: names.run) {
+                try SeedPingDemo(flanneld: binary, dockerMasquerade: dockerMasquerade) { print($0) }.run(names: names)
+            }
         }
     }
 }

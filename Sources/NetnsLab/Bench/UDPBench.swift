@@ -26,30 +26,32 @@ public struct UDPBench {
         let lab = bringUp.lab
         defer { lab.destroy() }
         try lab.forceUnderlaySegmentation()
-        let world = World(lab: lab, hosts: bringUp.hosts, files: bringUp.subnetFiles,
+        let paths = BenchPaths(lab: lab, hosts: bringUp.hosts, files: bringUp.subnetFiles,
                           containers: bringUp.containers.map { $0[0] }, flanneld: flanneld, netnsLab: netnsLab)
-        try world.startIperfServers()
+        try paths.startIperfServers()
         var samples: [UDPBenchReport.Path: [UDPBenchReport.Sample]] = [:]
+        // flanneld already runs (it made the leases); wait until it carries traffic, like every other path.
         var active: UDPBenchReport.Path? = .flanneld
+        try paths.waitUntilCarrying(.flanneld)
         for pass in 1...max(1, passes) {
             for path in UDPBenchReport.Path.allCases {
                 if active != path {
-                    if let active { try world.deactivate(active) }
-                    try world.activate(path)
+                    if let active { try paths.deactivate(active) }
+                    try paths.activate(path)
                     active = path
                 }
-                let sample = try world.measure(path, seconds: seconds)
+                let sample = try paths.measure(path, seconds: seconds)
                 samples[path, default: []].append(sample)
-                output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt %.3f ms, drops %d of %d datagrams",
+                output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt %.3f ms, drops: flannel0 %d, udp buffers %d, of %d datagrams",
                               pass, passes, path.title, sample.single.bitsPerSecond / 1e9, sample.multi.bitsPerSecond / 1e9,
-                              sample.rttMilliseconds, sample.drops, sample.datagrams))
+                              sample.rttMilliseconds, sample.tunDrops, sample.socketDrops, sample.datagrams))
             }
         }
         return UDPBenchReport(samples: samples, seconds: seconds, passes: passes)
     }
 
-    /// The lab and how each path is switched on, off and measured.
-    struct World {
+    /// The four paths through one lab: how each is switched on, off and measured.
+    struct BenchPaths {
         let lab: Lab
         let hosts: [LabHost]
         let files: [SubnetFile]
@@ -102,9 +104,22 @@ public struct UDPBench {
             case .underlay:
                 break
             }
+            try waitUntilCarrying(path)
+        }
+
+        /// Until a ping gets through; a forwarder that died meanwhile is reported with its log.
+        func waitUntilCarrying(_ path: UDPBenchReport.Path) throws {
             let (source, target) = endpoints(path)
             try Poll.until("\(path.title) to carry a ping from \(source) to \(target)", timeout: .seconds(30), interval: .milliseconds(200)) {
-                try source.run(["ping", "-c", "1", "-W", "1", target.description]).succeeded
+                let forwarders: [BackgroundProcess] = switch path {
+                case .flanneld: hosts.compactMap(\.agent)
+                case .plainLoop: loops
+                case .kernelRoutes, .underlay: []
+                }
+                if let dead = forwarders.first(where: { !$0.isRunning }) {
+                    throw BenchFailure(description: "\(path.title) stopped (\(dead.logFile.path)): \(dead.log.suffix(600))")
+                }
+                return try source.run(["ping", "-c", "1", "-W", "1", target.description]).succeeded
             }
         }
 
@@ -147,8 +162,10 @@ public struct UDPBench {
         func measure(_ path: UDPBenchReport.Path, seconds: Int) throws -> UDPBenchReport.Sample {
             let (source, target) = endpoints(path)
             let ping = try source.check(["ping", "-q", "-c", "20", "-i", "0.05", "-W", "2", target.description])
-            let rtt = BenchProbes.pingAverage(ping.stdout) ?? 0
-            let before = counters()
+            guard let rtt = BenchProbes.pingAverage(ping.stdout) else {
+                throw BenchFailure(description: "no RTT summary in ping's output over \(path.title): \(ping.stdout)")
+            }
+            let before = try counters()
             let processes = forwarders(path)
             let ticksBefore = processes.compactMap { Self.cpuTicks($0) }.reduce(0, +)
             let clock = ContinuousClock()
@@ -160,39 +177,60 @@ public struct UDPBench {
                 (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)).flatMap(BenchProbes.residentKilobytes)
             }.max()
             let multi = try iperf(source, target, seconds: seconds, streams: 4)
-            let after = counters()
+            let after = try counters()
             let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
             return UDPBenchReport.Sample(
                 single: single, multi: multi, rttMilliseconds: rtt,
-                drops: after.drops - before.drops, datagrams: after.datagrams - before.datagrams,
+                tunDrops: after.tunDrops - before.tunDrops, socketDrops: after.socketDrops - before.socketDrops,
+                datagrams: after.datagrams - before.datagrams,
                 cpuSeconds: processes.isEmpty ? nil : Double(ticksAfter - ticksBefore) / ticksPerSecond,
                 wallSeconds: Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18,
                 residentKilobytes: rss)
         }
 
+        /// One iperf3 run; "the server is busy" (the previous test not yet torn down) is retried.
         func iperf(_ source: Namespace, _ target: IPv4Address, seconds: Int, streams: Int) throws -> BenchProbes.IperfResult {
-            let result = try source.run(["timeout", String(seconds + 30), "iperf3", "-c", target.description,
-                                         "-t", String(seconds), "-P", String(streams), "-J", "--connect-timeout", "5000"])
-            return try BenchProbes.iperf(json: result.stdout)
+            var outcome: Result<BenchProbes.IperfResult, any Error> = .failure(BenchFailure(description: "iperf3 never ran"))
+            try Poll.until("iperf3 to \(target) to find the server free", timeout: .seconds(20), interval: .milliseconds(500)) {
+                let result = try source.run(["timeout", String(seconds + 30), "iperf3", "-c", target.description,
+                                             "-t", String(seconds), "-P", String(streams), "-J", "--connect-timeout", "5000"])
+                outcome = Result { try BenchProbes.iperf(json: result.stdout) }
+                if case let .failure(error) = outcome, "\(error)".contains("busy") { return false }
+                return true
+            }
+            return try outcome.get()
         }
 
-        /// Both hosts' real losses (UDP buffer overflows, flannel0's dropped packets) and the
-        /// UDP datagrams they sent.
-        func counters() -> (drops: Int, datagrams: Int) {
-            var drops = 0, datagrams = 0
+        /// Both hosts' real losses, by where they happen (flannel0's queue, the UDP socket
+        /// buffers), and the UDP datagrams they sent. A counter that cannot be read fails the
+        /// bench rather than turning into a made-up difference.
+        func counters() throws -> (tunDrops: Int, socketDrops: Int, datagrams: Int) {
+            var tunDrops = 0, socketDrops = 0, datagrams = 0
             for host in hosts {
-                let snmp = BenchProbes.snmp((try? host.namespace.run(["cat", "/proc/net/snmp"]).stdout) ?? "", protocol: "Udp")
-                drops += (snmp["RcvbufErrors"] ?? 0) + (snmp["SndbufErrors"] ?? 0)
-                datagrams += snmp["OutDatagrams"] ?? 0
-                if let link = try? host.namespace.run(["ip", "-s", "-j", "link", "show", "flannel0"]), link.succeeded {
-                    drops += BenchProbes.linkDrops(json: link.stdout) ?? 0
+                let snmp = BenchProbes.snmp(try host.namespace.check(["cat", "/proc/net/snmp"]).stdout, protocol: "Udp")
+                guard let received = snmp["RcvbufErrors"], let sent = snmp["SndbufErrors"], let out = snmp["OutDatagrams"] else {
+                    throw BenchFailure(description: "no Udp RcvbufErrors/SndbufErrors/OutDatagrams in \(host.namespace)'s /proc/net/snmp")
+                }
+                socketDrops += received + sent
+                datagrams += out
+                let link = try host.namespace.run(["ip", "-s", "-j", "link", "show", "flannel0"])
+                if link.succeeded {
+                    guard let drops = BenchProbes.linkDrops(json: link.stdout) else {
+                        throw BenchFailure(description: "no drop counters for flannel0 in \(host.namespace): \(link.stdout.prefix(200))")
+                    }
+                    tunDrops += drops
                 }
             }
-            return (drops, datagrams)
+            return (tunDrops, socketDrops, datagrams)
         }
 
         static func cpuTicks(_ pid: Int32) -> Int? {
             (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).flatMap(BenchProbes.cpuTicks)
         }
     }
+}
+
+/// The bench could not measure what it set out to, and says why.
+public struct BenchFailure: Error, CustomStringConvertible {
+    public var description: String
 }

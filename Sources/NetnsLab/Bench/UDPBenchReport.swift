@@ -20,8 +20,11 @@ public struct UDPBenchReport: Sendable {
         public var single: BenchProbes.IperfResult
         public var multi: BenchProbes.IperfResult
         public var rttMilliseconds: Double
-        /// UDP receive/send buffer overflows and flannel0 drops on both hosts, during both iperf runs.
-        public var drops: Int
+        /// flannel0's dropped packets (its queue to the forwarder full), both hosts, both iperf runs.
+        public var tunDrops: Int
+        /// UDP receive/send buffer overflows, both hosts, both iperf runs.
+        public var socketDrops: Int
+        /// UDP datagrams sent by both hosts (the tunnel's packets), both iperf runs.
         public var datagrams: Int
         /// CPU time of the forwarding processes (both hosts) during the single-stream run.
         public var cpuSeconds: Double?
@@ -55,17 +58,20 @@ public struct UDPBenchReport: Sendable {
 
     public var markdown: String {
         var lines = [
-            "| path | 1 stream | × plain loop | × underlay | 4 streams | × plain loop | RTT | real loss | TCP retransmits | forwarder CPU | CPU per Gbit | forwarder RSS |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| path | 1 stream | × plain loop | × underlay | 4 streams | × plain loop | RTT | flannel0 drops | UDP buffer drops | real loss | TCP retransmits | forwarder CPU (both hosts, 1 stream) | CPU per Gbit | forwarder RSS |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for path in Path.allCases where samples[path] != nil {
             let single = singleStream(path) ?? 0
             let multi = fourStreams(path) ?? 0
-            let drops = samples[path]!.map(\.drops).reduce(0, +)
+            let tunDrops = samples[path]!.map(\.tunDrops).reduce(0, +)
+            let socketDrops = samples[path]!.map(\.socketDrops).reduce(0, +)
             let datagrams = samples[path]!.map(\.datagrams).reduce(0, +)
-            let loss = datagrams > 0
-                ? String(format: "%d of %d (%.3f %%)", drops, datagrams, 100 * Double(drops) / Double(datagrams))
-                : (drops == 0 ? "0" : "\(drops) drops")
+            let userSpace = path == .flanneld || path == .plainLoop
+            // Packets dropped at flannel0 never became datagrams: they count in the total.
+            let offered = datagrams + tunDrops
+            let loss = !userSpace ? "- (kernel path)"
+                : offered > 0 ? String(format: "%.3f %% of %d", 100 * Double(tunDrops + socketDrops) / Double(offered), offered) : "0"
             let retransmits = median(path) { Double($0.single.retransmits + $0.multi.retransmits) } ?? 0
             let cpuShare = median(path) { sample in sample.cpuSeconds.map { $0 / sample.wallSeconds } }
             let cpuPerGbit = median(path) { sample in
@@ -74,7 +80,7 @@ public struct UDPBenchReport: Sendable {
             let rss = median(path) { $0.residentKilobytes.map(Double.init) }
             lines.append("| \(path.title) | \(Self.gbit(single)) | \(ratio(single, .plainLoop, singleStream)) | \(ratio(single, .underlay, singleStream)) "
                 + "| \(Self.gbit(multi)) | \(ratio(multi, .plainLoop, fourStreams)) | \(String(format: "%.3f ms", median(path) { $0.rttMilliseconds } ?? 0)) "
-                + "| \(loss) | \(Int(retransmits)) | \(cpuShare.map { String(format: "%.0f %%", $0 * 100) } ?? "kernel") "
+                + "| \(userSpace ? String(tunDrops) : "-") | \(userSpace ? String(socketDrops) : "-") | \(loss) | \(Int(retransmits)) | \(cpuShare.map { String(format: "%.0f %%", $0 * 100) } ?? "kernel") "
                 + "| \(cpuPerGbit.map { String(format: "%.2f s", $0) } ?? "-") | \(rss.map { String(format: "%.1f MB", $0 / 1024) } ?? "-") |")
         }
         return lines.joined(separator: "\n")

@@ -13,6 +13,7 @@ public final class BackgroundProcess: Sendable {
     }
 
     public func start() throws {
+        try LabInterruption.check()
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         child.arguments = command

@@ -21,6 +21,8 @@ public final class Lab: Sendable {
     public let switchNamespace: Namespace
     public let etcdNamespace: Namespace
     public static let etcdAddress = IPv4Address(192, 0, 2, 2)
+    /// The file that marks a directory as a lab run's.
+    static let marker = ".netns-lab-run"
     public var etcdEndpoint: String { "http://\(Self.etcdAddress):2379" }
     private let etcd: BackgroundProcess
     private let hostsState = Mutex<[LabHost]>([])
@@ -31,6 +33,8 @@ public final class Lab: Sendable {
         self.names = names
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(names.run)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // `netns-lab clean` deletes only directories that carry this marker.
+        _ = FileManager.default.createFile(atPath: directory.appendingPathComponent(Self.marker).path, contents: Data(names.run.utf8))
         switchNamespace = Namespace(name: names.namespace("sw"))
         etcdNamespace = Namespace(name: names.namespace("etcd"))
         let dataDirectory = directory.appendingPathComponent("etcd-data").path
@@ -133,7 +137,7 @@ public final class Lab: Sendable {
 
     @discardableResult
     private static func deleteNamespaces(matching run: String?) -> [String] {
-        guard let listing = try? CommandRunner.run(["ip", "netns", "list"]).stdout else { return [] }
+        guard let listing = try? CommandRunner.run(["ip", "netns", "list"], duringCleanup: true).stdout else { return [] }
         var removed: [String] = []
         for line in listing.split(separator: "\n") {
             let name = String(line.split(separator: " ").first ?? "")
@@ -141,15 +145,16 @@ public final class Lab: Sendable {
             guard ours else { continue }
             // Processes inside (agents, etcd) die with their namespace's links, not with it:
             // kill them first.
-            if let pids = try? CommandRunner.run(["ip", "netns", "pids", name]).stdout {
+            if let pids = try? CommandRunner.run(["ip", "netns", "pids", name], duringCleanup: true).stdout {
                 for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
             }
-            if (try? CommandRunner.run(["ip", "netns", "del", name]))?.succeeded == true { removed.append(name) }
+            if (try? CommandRunner.run(["ip", "netns", "del", name], duringCleanup: true))?.succeeded == true { removed.append(name) }
         }
         // The runs' files (logs, etcd data, subnet.env) go too.
         let temporary = FileManager.default.temporaryDirectory
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
-        for entry in entries where run.map({ entry == $0 }) ?? LabNames.isRunTag(entry) {
+        for entry in entries where run.map({ entry == $0 }) ?? LabNames.isRunTag(entry)
+            && FileManager.default.fileExists(atPath: temporary.appendingPathComponent(entry).appendingPathComponent(marker).path) {
             if (try? FileManager.default.removeItem(at: temporary.appendingPathComponent(entry))) != nil { removed.append(temporary.appendingPathComponent(entry).path) }
         }
         return removed

@@ -163,7 +163,3 @@ public struct RunningLab: Sendable {
         return "\(up ? "up" : "down"), mtu \(mtu)"
     }
 }
-
-extension String {
-    var nilIfEmpty: String? { isEmpty ? nil : self }
-}

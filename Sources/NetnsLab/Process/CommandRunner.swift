@@ -5,8 +5,10 @@ import Foundation
 /// block on a full pipe while we wait for it.
 public enum CommandRunner {
     /// Runs `arguments` (the first is looked up on PATH) to completion.
+    /// After Ctrl-C nothing new starts, except cleanup (`duringCleanup`).
     @discardableResult
-    public static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
+    public static func run(_ arguments: [String], environment: [String: String]? = nil, duringCleanup: Bool = false) throws -> CommandResult {
+        if !duringCleanup { try LabInterruption.check() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -48,7 +50,8 @@ public enum CommandRunner {
     }
 
     /// Runs `arguments` with this process's stdout and stderr (output the user should see as
-    /// it comes: ping, tcpdump). Returns the exit status.
+    /// it comes: ping, tcpdump). Returns the exit status. Ctrl-C and SIGTERM are passed on:
+    /// the child runs in a process group of its own, which the terminal's signal misses.
     public static func passthrough(_ arguments: [String]) throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -56,7 +59,16 @@ public enum CommandRunner {
         process.standardInput = FileHandle.nullDevice
         fflush(nil)
         try process.run()
+        let pid = process.processIdentifier
+        let forwarding = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { kill(pid, number) }
+            source.resume()
+            return source
+        }
         process.waitUntilExit()
+        forwarding.forEach { $0.cancel() }
         return process.terminationStatus
     }
 

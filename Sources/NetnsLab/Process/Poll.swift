@@ -19,6 +19,7 @@ public enum Poll {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while true {
+            try LabInterruption.check()
             if try condition() { return }
             guard clock.now < deadline else { throw TimedOut(what: what, after: timeout) }
             Thread.sleep(forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))

@@ -1,0 +1,7 @@
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}

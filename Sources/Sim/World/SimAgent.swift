@@ -1,0 +1,247 @@
+import Agent
+
+/// flanneld on a simulated host: the real `LeaseMachine`, `PeerTable` and packet code, wired
+/// the way `FlanneldDaemon` and `LeaseDriver` wire them, with etcd calls and timers going
+/// through the world (latency, faults, virtual time) instead of the network and the clock.
+public final class SimAgent {
+    public let host: SimHost
+    unowned let world: SimWorld
+    let generation: Int
+    public private(set) var machine: LeaseMachine?
+    public private(set) var table: PeerTable
+    public private(set) var held: HeldLease?
+    /// What the udp proxy forwards with (swapped whole on every peer change, as the real one).
+    public private(set) var routes = PeerRoutes()
+    public private(set) var exitReason: String?
+    public private(set) var renewals = 0
+    private var network: IPv4Network?
+    /// One timer at a time, as LeaseDriver: a newer one makes the older moot.
+    private var timerToken = 0
+    private var watchBackoff: Duration = .milliseconds(100)
+    private var waitingLogged = false
+
+    init(host: SimHost, world: SimWorld) {
+        self.host = host
+        self.world = world
+        generation = host.generation
+        table = PeerTable(ownPublicIP: host.publicIP)
+    }
+
+    var isCurrent: Bool { host.agent === self && host.generation == generation }
+
+    func start() {
+        world.record("\(host.name) agent started (subnet.env: \(host.subnetFile.map { "\($0.subnet)" } ?? "none"))")
+        fetchConfig()
+    }
+
+    // MARK: Config
+
+    private func fetchConfig() {
+        let layout = world.layout
+        world.etcdCall(host, { etcd in etcd.range(key: layout.configKey).kvs.first?.value }) { [self] result in
+            switch result {
+            case let .success(text?):
+                do {
+                    guard let plan = try NetworkConfig.decode(text).ipv4 else {
+                        return waitForConfig("the config at \(layout.configKey) has no IPv4 Network")
+                    }
+                    begin(plan)
+                } catch {
+                    waitForConfig("the config at \(layout.configKey) is invalid: \(error)")
+                }
+            case .success(nil):
+                waitForConfig("waiting for the network config at \(layout.configKey)")
+            case .failure:
+                world.after(.seconds(1), self) { $0.fetchConfig() }
+            }
+        }
+    }
+
+    private func waitForConfig(_ message: String) {
+        if !waitingLogged { world.record("\(host.name) \(message)") }
+        waitingLogged = true
+        world.after(.seconds(1), self) { $0.fetchConfig() }
+    }
+
+    private func begin(_ plan: SubnetPlan<IPv4Address>) {
+        network = plan.network
+        let previous = host.subnetFile.flatMap { $0.network == plan.network ? $0.subnet : nil }
+        var machine = LeaseMachine(configuration: .init(
+            plan: plan, attributes: LeaseAttributes(publicIP: host.publicIP), ttl: world.options.leaseTTL,
+            renewMargin: world.options.renewMargin, previousSubnet: previous))
+        let actions = machine.start()
+        self.machine = machine
+        perform(actions)
+    }
+
+    // MARK: Lease machine actions
+
+    private func step(_ event: (inout LeaseMachine, Timestamp) -> [LeaseMachine.Action]) {
+        guard isCurrent, var machine else { return }
+        let actions = event(&machine, world.now)
+        self.machine = machine
+        perform(actions)
+    }
+
+    private func perform(_ actions: [LeaseMachine.Action]) {
+        for action in actions {
+            guard isCurrent else { return }
+            switch action {
+            case .listLeases:
+                let layout = world.layout, publicIP = host.publicIP, broken = world.options.brokenAllocator
+                world.etcdCall(host, { etcd in
+                    var listing = etcd.listLeases(layout: layout)
+                    if broken { listing.records.removeAll { $0.attributes.publicIP != publicIP } }
+                    return listing
+                }) { [self] result in
+                    switch result {
+                    case let .success(listing): step { machine, now in machine.leasesListed(listing, now: now, using: &world.random) }
+                    case .failure: step { machine, now in machine.operationFailed(now: now) }
+                    }
+                }
+            case let .createLease(key, attributes, ttl):
+                let layout = world.layout, broken = world.options.brokenAllocator
+                world.etcdCall(host, { etcd in
+                    if broken {
+                        let lease = try etcd.grantLease(ttl: LeaseOperations.ttlSeconds(ttl))
+                        return Optional(try etcd.put(key: layout.leaseKey(key), value: attributes.encoded, lease: lease))
+                    }
+                    return try etcd.createLease(key, attributes: attributes, ttl: ttl, layout: layout)
+                }) { [self] result in
+                    switch result {
+                    case let .success(revision): step { machine, now in machine.createCompleted(modRevision: revision, now: now) }
+                    case .failure: step { machine, now in machine.operationFailed(now: now) }
+                    }
+                }
+            case let .updateLease(key, attributes, ttl, expected):
+                let layout = world.layout
+                world.etcdCall(host, { etcd in
+                    try etcd.updateLease(key, attributes: attributes, ttl: ttl, expectedModRevision: expected, layout: layout)
+                }) { [self] result in
+                    switch result {
+                    case let .success(outcome): step { machine, now in machine.updateCompleted(outcome, now: now) }
+                    case .failure: step { machine, now in machine.operationFailed(now: now) }
+                    }
+                }
+            case let .deleteLease(key, expected, reason):
+                let layout = world.layout
+                world.record("\(host.name) deleting its old lease \(key.ipv4): \(reason)")
+                world.etcdCall(host, { etcd in etcd.deleteLease(key, expectedModRevision: expected, layout: layout) }) { [self] result in
+                    switch result {
+                    case .success: step { machine, now in machine.deleteCompleted(now: now) }
+                    case .failure: step { machine, now in machine.operationFailed(now: now) }
+                    }
+                }
+            case let .scheduleRenewal(at):
+                timerToken += 1
+                let token = timerToken
+                world.at(at, self) { agent in
+                    guard agent.timerToken == token else { return }
+                    agent.step { machine, now in machine.renewalDue(now: now) }
+                }
+            case let .scheduleRetry(after):
+                timerToken += 1
+                let token = timerToken
+                world.after(after, self) { agent in
+                    guard agent.timerToken == token else { return }
+                    agent.step { machine, now in machine.retryDue(now: now) }
+                }
+            case let .leaseAcquired(lease):
+                acquired(lease)
+            case let .leaseRenewed(lease):
+                held = lease
+                renewals += 1
+            case let .leaseLost(key, holder):
+                world.record("\(host.name) lost its lease \(key.ipv4)\(holder.map { " (now held by \($0))" } ?? "")")
+            case let .subnetDrifted(from, to):
+                world.record("\(host.name) SUBNET DRIFT \(from) -> \(to)")
+                world.drifts.append(SimWorld.Drift(host: host.index, from: from, to: to, at: world.now))
+            case let .failed(error):
+                world.record("\(host.name) agent exits: \(error)")
+                exitReason = "\(error)"
+                world.agentExited(host)
+            }
+        }
+    }
+
+    private func acquired(_ lease: HeldLease) {
+        let first = held == nil
+        let moved = held?.key != lease.key
+        held = lease
+        guard moved, let network else { return }
+        let subnet = lease.key.ipv4
+        let mtu = host.underlayMTU - 28
+        host.subnetFile = SubnetFile(network: network, subnet: subnet, mtu: mtu, ipMasq: false)
+        host.tunnel = SimHost.Tunnel(address: subnet.address, mtu: mtu, network: network)
+        world.record("\(host.name) lease \(subnet) acquired (flannel0 \(subnet.address)/32 mtu \(mtu); subnet.env written)")
+        world.leaseAcquired(by: host)
+        apply(table.setOwnKey(lease.key))
+        if first { syncPeers() }
+    }
+
+    // MARK: Peers
+
+    /// List, then watch from the listing's revision, as FlanneldDaemon does.
+    private func syncPeers() {
+        let layout = world.layout
+        world.etcdCall(host, { etcd in etcd.listLeases(layout: layout) }) { [self] result in
+            switch result {
+            case let .success(listing):
+                apply(table.applySnapshot(listing))
+                watchBackoff = .milliseconds(100)
+                world.openWatch(self, after: table.revision)
+            case .failure:
+                world.after(backoff(), self) { $0.syncPeers() }
+            }
+        }
+    }
+
+    func watchDelivered(_ batch: WatchBatch) {
+        guard isCurrent else { return }
+        watchBackoff = .milliseconds(100)
+        apply(table.apply(EtcdRegistry.leaseEvents(batch, layout: world.layout)))
+    }
+
+    /// The watch broke (etcd gone, partition): resume after the last revision we saw.
+    func watchBroken() {
+        guard isCurrent else { return }
+        world.after(backoff(), self) { agent in agent.world.openWatch(agent, after: agent.table.revision) }
+    }
+
+    /// The revision we would resume from was compacted: re-list and diff.
+    func watchCompacted() {
+        guard isCurrent else { return }
+        world.record("\(host.name) watch revision \(table.revision + 1) compacted; re-listing")
+        syncPeers()
+    }
+
+    private func backoff() -> Duration {
+        let current = watchBackoff
+        watchBackoff = min(watchBackoff * 2, .seconds(5))
+        return current
+    }
+
+    private func apply(_ changes: [PeerTable.Change]) {
+        var routesChanged = false
+        for change in changes {
+            switch change {
+            case let .added(peer):
+                world.record("\(host.name) route \(peer.subnet) via \(peer.publicIP) added")
+                routesChanged = true
+            case let .changed(from, to):
+                world.record("\(host.name) route \(to.subnet) via \(to.publicIP) (was via \(from.publicIP))")
+                routesChanged = true
+            case let .removed(peer):
+                world.record("\(host.name) route \(peer.subnet) via \(peer.publicIP) removed")
+                routesChanged = true
+            case let .malformed(problem):
+                world.record("\(host.name) skipping malformed lease: \(problem)")
+            case let .ownLeaseRemoved(_, revision):
+                if let held, revision > held.modRevision { step { machine, now in machine.ownLeaseRemoved(now: now) } }
+            case let .ownLeaseOverwritten(_, holder, revision):
+                if let held, revision > held.modRevision { step { machine, now in machine.ownLeaseOverwritten(by: holder, now: now) } }
+            }
+        }
+        if routesChanged { routes = PeerRoutes(table.peers) }
+    }
+}

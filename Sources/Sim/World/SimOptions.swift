@@ -1,0 +1,23 @@
+import Agent
+
+/// How a simulated world is built: the network config and the agents' settings.
+public struct SimOptions: Sendable {
+    public var networkConfig = #"{ "Network": "10.1.0.0/16" }"#
+    public var leaseTTL: Duration = .seconds(24 * 3600)
+    public var renewMargin: Duration = .seconds(3600)
+    /// etcd request latency, each way, drawn uniformly.
+    public var etcdLatency: ClosedRange<Double> = 0.0005...0.003
+    /// How long a request to an unreachable etcd takes to fail.
+    public var requestTimeout: Duration = .seconds(5)
+    /// How long a broken watch takes to notice (keepalive) before it reconnects.
+    public var watchBreakDetection: Duration = .seconds(2)
+    /// Underlay one-way latency per datagram.
+    public var underlayLatency: Duration = .microseconds(50)
+    /// Keep every trace line (small runs) or only the hash (large runs).
+    public var keepsTrace = true
+    /// A deliberately broken agent build for the chaos tests: the allocator ignores other
+    /// hosts' leases and writes its key unconditionally (no create-if-absent).
+    public var brokenAllocator = false
+
+    public init() {}
+}

@@ -1,0 +1,148 @@
+import Agent
+
+/// The data path: containers, each host's kernel (docker0, forwarding, the flannel0 route),
+/// the agent's udp proxy running the real `UDPEncapsulation` on the real bytes, and the
+/// underlay switch with its faults.
+extension SimWorld {
+    public enum PingOutcome: Equatable, Sendable, CustomStringConvertible {
+        case reply(ttl: UInt8)
+        case unreachable(code: UInt8, from: IPv4Address)
+        case timeout
+
+        public var description: String {
+            switch self {
+            case let .reply(ttl): "reply ttl=\(ttl)"
+            case let .unreachable(code, from): "unreachable (code \(code)) from \(from)"
+            case .timeout: "timeout"
+            }
+        }
+    }
+
+    enum Ingress { case bridge, tunnel }
+
+    /// One echo request from `container` (on `host`) to `destination`; runs the world until
+    /// the answer comes or `timeout` passes.
+    public func ping(from host: SimHost, container: Int = 0, to destination: IPv4Address,
+                     timeout: Duration = .seconds(2)) -> PingOutcome {
+        guard container < host.containers.count else { return .timeout }
+        let source = host.containers[container]
+        pingSequence &+= 1
+        let identity = PingIdentity(identifier: UInt16(truncatingIfNeeded: host.index), sequence: pingSequence)
+        let packet = SimPacket.echo(request: true, from: source.address, to: destination,
+                                    identifier: identity.identifier, sequence: identity.sequence)
+        scheduler.schedule(after: .microseconds(5)) { [unowned self] in hostReceive(host, packet, from: .bridge) }
+        run(until: { pingOutcomes[identity] != nil }, timeout: timeout)
+        let outcome = pingOutcomes.removeValue(forKey: identity) ?? .timeout
+        record("ping \(source.name) \(source.address) -> \(destination): \(outcome)")
+        return outcome
+    }
+
+    /// A UDP datagram from `container` to `destination`: `.unreachable` when an ICMP error
+    /// about it comes back, `.timeout` otherwise (nothing answers UDP probes).
+    public func probeUDP(from host: SimHost, container: Int = 0, to destination: IPv4Address,
+                         timeout: Duration = .seconds(1)) -> PingOutcome {
+        guard container < host.containers.count else { return .timeout }
+        let source = host.containers[container]
+        pingSequence &+= 1
+        let identity = PingIdentity(identifier: 40000 + UInt16(truncatingIfNeeded: host.index), sequence: pingSequence)
+        let packet = SimPacket.udp(from: source.address, to: destination, sourcePort: identity.identifier, destinationPort: identity.sequence)
+        scheduler.schedule(after: .microseconds(5)) { [unowned self] in hostReceive(host, packet, from: .bridge) }
+        run(until: { pingOutcomes[identity] != nil }, timeout: timeout)
+        let outcome = pingOutcomes.removeValue(forKey: identity) ?? .timeout
+        record("udp probe \(source.name) \(source.address) -> \(destination): \(outcome)")
+        return outcome
+    }
+
+    /// A host's kernel receiving an IPv4 packet from docker0 or from flannel0.
+    func hostReceive(_ host: SimHost, _ packet: [UInt8], from ingress: Ingress) {
+        var packet = packet
+        let destination = SimPacket.destination(packet)
+        if let bridge = host.bridge, bridge.contains(destination) {
+            // Container to container on one host is bridged (no TTL change); from flannel0 it is routed.
+            if ingress == .tunnel {
+                guard SimPacket.forward(&packet) else { return drop(host, "ttl expired in the kernel") }
+            }
+            guard let container = host.container(at: destination) else { return drop(host, "no container \(destination)") }
+            scheduler.schedule(after: .microseconds(5)) { [unowned self] in containerReceive(host, container, packet) }
+        } else if let tunnel = host.tunnel, tunnel.network.contains(destination), let agent = host.agent {
+            guard ingress == .bridge else { return drop(host, "flannel0 packet routed back to flannel0") }
+            guard SimPacket.forward(&packet) else { return drop(host, "ttl expired in the kernel") }
+            // The proxy reads it from flannel0: the real outbound code on the real bytes.
+            var reply = [UInt8](repeating: 0, count: 128)
+            let verdict = packet.withUnsafeMutableBytes { bytes in
+                reply.withUnsafeMutableBytes { UDPEncapsulation.outbound(bytes, routes: agent.routes, tunAddress: tunnel.address, reply: $0) }
+            }
+            switch verdict {
+            case let .send(peer):
+                underlaySend(from: host, to: peer, packet)
+            case let .reply(length):
+                let icmp = Array(reply[0..<length])
+                scheduler.schedule(after: .microseconds(5)) { [unowned self] in hostReceive(host, icmp, from: .tunnel) }
+            case let .drop(reason):
+                drop(host, "proxy: \(reason.rawValue)")
+            }
+        } else {
+            drop(host, "no route to \(destination)")
+        }
+    }
+
+    /// The underlay: one switch; faults decide loss, duplication, delay and partitions.
+    func underlaySend(from host: SimHost, to publicIP: IPv4Address, _ payload: [UInt8]) {
+        statistics.datagramsSent += 1
+        record("\(host.name) eth0 \(host.publicIP).8285 > \(publicIP).8285: UDP, length \(payload.count)")
+        guard let target = hosts.first(where: { $0.publicIP == publicIP }),
+              !faults.blockedLinks.contains(.init(from: host.index, to: target.index)) else {
+            statistics.datagramsLost += 1
+            return
+        }
+        if faults.loss > 0, Double.random(in: 0..<1, using: &random) < faults.loss {
+            statistics.datagramsLost += 1
+            return
+        }
+        let copies = faults.duplication > 0 && Double.random(in: 0..<1, using: &random) < faults.duplication ? 2 : 1
+        for _ in 0..<copies {
+            var delay = options.underlayLatency
+            if faults.jitter > .zero { delay += uniform(0...(Double(faults.jitter.components.attoseconds) / 1e18 + Double(faults.jitter.components.seconds))) }
+            scheduler.schedule(after: delay) { [unowned self] in udpReceive(target, from: host.publicIP, payload) }
+        }
+    }
+
+    /// A datagram on the agent's UDP port 8285: the real inbound code, then into flannel0.
+    func udpReceive(_ host: SimHost, from sender: IPv4Address, _ payload: [UInt8]) {
+        guard let agent = host.agent, let tunnel = host.tunnel else { return drop(host, "udp 8285: nobody listening") }
+        var packet = payload
+        let verdict = packet.withUnsafeMutableBytes { UDPEncapsulation.inbound($0, from: sender, routes: agent.routes, mtu: tunnel.mtu) }
+        switch verdict {
+        case .deliver: hostReceive(host, packet, from: .tunnel)
+        case let .drop(reason): drop(host, "proxy: \(reason.rawValue)")
+        }
+    }
+
+    func containerReceive(_ host: SimHost, _ container: SimHost.Container, _ packet: [UInt8]) {
+        if packet[9] == 17 { return record("\(container.name) received a UDP datagram from \(SimPacket.source(packet))") }
+        guard let type = SimPacket.icmpType(packet), let identity = SimPacket.echoIdentity(packet) else { return }
+        switch type {
+        case 8:
+            let reply = SimPacket.echo(request: false, from: container.address, to: SimPacket.source(packet),
+                                       identifier: identity.identifier, sequence: identity.sequence)
+            scheduler.schedule(after: .microseconds(5)) { [unowned self] in hostReceive(host, reply, from: .bridge) }
+        case 0:
+            pingOutcomes[PingIdentity(identifier: identity.identifier, sequence: identity.sequence)] = .reply(ttl: SimPacket.ttl(packet))
+        case 3:
+            pingOutcomes[PingIdentity(identifier: identity.identifier, sequence: identity.sequence)] =
+                .unreachable(code: SimPacket.icmpCode(packet) ?? 0, from: SimPacket.source(packet))
+        default:
+            break
+        }
+    }
+
+    func drop(_ host: SimHost, _ reason: String) {
+        statistics.drops[reason, default: 0] += 1
+        record("\(host.name) drop: \(reason)")
+    }
+}
+
+struct PingIdentity: Hashable {
+    var identifier: UInt16
+    var sequence: UInt16
+}

@@ -1,0 +1,46 @@
+import Agent
+
+/// The global invariants, judged once faults have healed and the settle time has passed:
+/// every running agent holds a subnet of its own that etcd says is its; every agent's routes
+/// are exactly the other live leases (nothing missing, nothing stale); every pair of
+/// containers on hosts with running agents can ping.
+extension SimWorld {
+    public func checkSettled(pings: Bool = true) {
+        guard violations.isEmpty else { return }
+        let live = etcd.listLeases(layout: layout).records
+        let running = hosts.filter { $0.agent != nil }
+        var holders: [IPv4Network: String] = [:]
+        for host in running {
+            guard let agent = host.agent, let held = agent.held else {
+                if host.agent?.machine?.isFailed != true { violation("\(host.name)'s agent runs but holds no lease") }
+                continue
+            }
+            let subnet = held.key.ipv4
+            if let other = holders[subnet] { violation("\(host.name) and \(other) both hold \(subnet)") }
+            holders[subnet] = host.name
+            let record = live.first { $0.key == held.key }
+            if record?.attributes.publicIP != host.publicIP {
+                violation("\(host.name) holds \(subnet) but etcd says \(record.map { "it is \($0.attributes.publicIP)'s" } ?? "it is free")")
+            }
+            let expected = Set(live.filter { $0.key != held.key }.map(\.key.ipv4))
+            let actual = Set(agent.table.peers.map(\.subnet))
+            let missing = expected.subtracting(actual).sorted(), stale = actual.subtracting(expected).sorted()
+            if !missing.isEmpty || !stale.isEmpty {
+                violation("\(host.name)'s routes differ from etcd: missing \(missing.map(\.description)), stale \(stale.map(\.description))")
+            }
+        }
+        guard pings, violations.isEmpty else { return }
+        for source in running where source.agent?.held != nil {
+            for target in running where target !== source && target.agent?.held != nil {
+                for (index, container) in source.containers.enumerated() where source.bridge == source.subnetFile?.subnet {
+                    guard let destination = target.containers.first, target.bridge == target.subnetFile?.subnet else { continue }
+                    guard violations.isEmpty else { return }
+                    let outcome = ping(from: source, container: index, to: destination.address)
+                    if case .reply = outcome {} else {
+                        violation("\(container.name) -> \(destination.name) (\(destination.address)): \(outcome)")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,342 @@
+import Agent
+
+/// One simulated cluster: virtual clock, one seeded generator for every random choice, the
+/// in-memory etcd, hosts on an underlay switch, faults, and the trace. Everything happens on
+/// one thread as events of the scheduler; the same seed gives the same run, event by event.
+public final class SimWorld {
+    public struct Drift: Sendable, Equatable {
+        public var host: Int
+        public var from: IPv4Network
+        public var to: IPv4Network
+        public var at: Timestamp
+    }
+
+    public struct Statistics: Sendable {
+        public var etcdRequests = 0
+        public var etcdRequestsFailed = 0
+        public var datagramsSent = 0
+        public var datagramsLost = 0
+        public var leaseCreates = 0
+        public var drops: [String: Int] = [:]
+    }
+
+    public let options: SimOptions
+    public let seed: UInt64
+    public let scheduler = SimScheduler()
+    public var random: SeededGenerator
+    public internal(set) var etcd = InMemoryEtcd()
+    public let layout = EtcdKeyLayout()
+    public private(set) var hosts: [SimHost] = []
+    public internal(set) var faults = SimFaults() {
+        didSet { faultsChanged(from: oldValue) }
+    }
+    public internal(set) var trace: SimTrace
+    public internal(set) var drifts: [Drift] = []
+    public internal(set) var statistics = Statistics()
+    /// Broken invariants seen so far (checked continuously and at settle points).
+    public internal(set) var violations: [String] = []
+
+    // etcd's own time stands still while it is down (its leases are refreshed on restart).
+    private var etcdDowntime: Duration = .zero
+    private var etcdDownSince: Timestamp?
+    private var expiryCheckAt: Timestamp?
+
+    struct Watch {
+        var next: Int64
+        var lastDelivery: Timestamp
+    }
+    private var watches: [Int: Watch] = [:]
+    private var leaseOwners: [SubnetKey: IPv4Address] = [:]
+    var pingSequence: UInt16 = 0
+    var pingOutcomes: [PingIdentity: PingOutcome] = [:]
+
+    public init(seed: UInt64, options: SimOptions = SimOptions()) {
+        self.seed = seed
+        self.options = options
+        random = SeededGenerator(seed: seed)
+        trace = SimTrace(keepsLines: options.keepsTrace)
+    }
+
+    public var now: Timestamp { scheduler.now }
+
+    public func record(_ text: String) {
+        trace.record(now, text)
+    }
+
+    // MARK: Building
+
+    /// Host `index` (1, 2, …) at 192.0.2.(10 + index) for the first 240, then onward through
+    /// 198.18.0.0/15 for large clusters.
+    @discardableResult
+    public func addHost() -> SimHost {
+        let index = hosts.count + 1
+        let address = index <= 240 ? IPv4Address(192, 0, 2, UInt8(10 + index)) : IPv4Address(bits: IPv4Address(198, 18, 0, 0).bits + UInt32(index))
+        let host = SimHost(index: index, publicIP: address)
+        hosts.append(host)
+        return host
+    }
+
+    public func host(_ index: Int) -> SimHost { hosts[index - 1] }
+
+    public func writeNetworkConfig(_ text: String) {
+        syncEtcdTime()
+        _ = try? etcd.put(key: layout.configKey, value: text)
+        etcdChanged()
+    }
+
+    public func startAgent(_ host: SimHost) {
+        guard host.agent == nil else { return }
+        let agent = SimAgent(host: host, world: self)
+        host.agent = agent
+        agent.start()
+    }
+
+    /// The agent process dies (SIGKILL, a crash, or SIGTERM: udp keeps the lease either way);
+    /// flannel0 goes with it, subnet.env and docker0 stay.
+    public func stopAgent(_ host: SimHost, reason: String = "stopped") {
+        guard host.agent != nil else { return }
+        record("\(host.name) agent \(reason); flannel0 removed")
+        host.agent = nil
+        host.generation += 1
+        host.tunnel = nil
+        watches[host.index] = nil
+    }
+
+    func agentExited(_ host: SimHost) {
+        stopAgent(host, reason: "exited")
+    }
+
+    /// One more container on `host` (the next free address of its docker0 subnet).
+    @discardableResult
+    public func addContainer(on host: SimHost) -> SimHost.Container? {
+        guard let bridge = host.bridge ?? host.subnetFile?.subnet else { return nil }
+        host.bridge = bridge
+        let used = Set(host.containers.map(\.address))
+        var number = 1
+        while used.contains(IPv4Address(bits: bridge.address.bits + UInt32(1 + number))) { number += 1 }
+        let container = SimHost.Container(name: "\(host.name)c\(host.containers.count + 1)", address: IPv4Address(bits: bridge.address.bits + UInt32(1 + number)))
+        host.containers.append(container)
+        record("\(container.name) started with \(container.address)")
+        return container
+    }
+
+    public func removeContainer(_ container: SimHost.Container, from host: SimHost) {
+        host.containers.removeAll { $0 == container }
+        record("\(container.name) (\(container.address)) deleted")
+    }
+
+    /// Containers behind docker0, addressed from subnet.env as docker does (.2, .3, …).
+    /// Called again after a drift it re-creates them in the new subnet (the walkthrough's
+    /// "IP drift" of a redeployed container).
+    public func deployContainers(on host: SimHost, count: Int = 1) {
+        guard let file = host.subnetFile else { return }
+        let old = host.containers
+        host.bridge = file.subnet
+        host.containers = (1...max(1, count)).map { number in
+            SimHost.Container(name: "\(host.name)c\(number)", address: IPv4Address(bits: file.subnet.address.bits + UInt32(1 + number)))
+        }
+        for (before, after) in zip(old, host.containers) where before.address != after.address {
+            record("\(after.name) redeployed: \(before.address) -> \(after.address)")
+        }
+    }
+
+    // MARK: Time
+
+    func at(_ time: Timestamp, _ agent: SimAgent, _ body: @escaping (SimAgent) -> Void) {
+        scheduler.schedule(at: time) { [weak agent] in
+            guard let agent, agent.isCurrent else { return }
+            body(agent)
+        }
+    }
+
+    func after(_ delay: Duration, _ agent: SimAgent, _ body: @escaping (SimAgent) -> Void) {
+        at(now + delay, agent, body)
+    }
+
+    /// Runs the world for `duration` of virtual time.
+    public func run(for duration: Duration) {
+        scheduler.run(until: now + duration)
+    }
+
+    /// Runs until `condition` holds (checked after every event) or `timeout` passes; true if it held.
+    @discardableResult
+    public func run(until condition: () -> Bool, timeout: Duration) -> Bool {
+        let deadline = now + timeout
+        if condition() { return true }
+        while now < deadline {
+            scheduler.run(until: min(deadline, now + .milliseconds(10)))
+            if condition() { return true }
+        }
+        return false
+    }
+
+    func uniform(_ range: ClosedRange<Double>) -> Duration {
+        .nanoseconds(Int64(Double.random(in: range, using: &random) * 1e9))
+    }
+
+    // MARK: etcd
+
+    var etcdReachable: (SimHost) -> Bool {
+        { [unowned self] host in !faults.etcdDown && !faults.cutFromEtcd.contains(host.index) }
+    }
+
+    /// One request from `host` to etcd and its answer, each way with latency; unreachable
+    /// etcd means a timeout. An answer lost on the way back still left its effect in etcd.
+    func etcdCall<T>(_ host: SimHost, _ operation: @escaping (inout InMemoryEtcd) throws -> T,
+                     completion: @escaping (Result<T, any Error>) -> Void) {
+        let generation = host.generation
+        let deliver = { [unowned self] (result: Result<T, any Error>) in
+            guard host.generation == generation, host.agent != nil else { return }
+            if case .failure = result { statistics.etcdRequestsFailed += 1 }
+            completion(result)
+        }
+        let timeout = options.requestTimeout
+        guard etcdReachable(host) else {
+            scheduler.schedule(after: timeout) { deliver(.failure(EtcdError.unavailable("etcd unreachable (simulated)"))) }
+            return
+        }
+        let out = uniform(options.etcdLatency)
+        scheduler.schedule(after: out) { [unowned self] in
+            guard etcdReachable(host) else {
+                scheduler.schedule(after: timeout - out) { deliver(.failure(EtcdError.unavailable("etcd unreachable (simulated)"))) }
+                return
+            }
+            syncEtcdTime()
+            statistics.etcdRequests += 1
+            let result = Result { try operation(&etcd) }
+            etcdChanged()
+            let back = uniform(options.etcdLatency)
+            scheduler.schedule(after: back) { [unowned self] in
+                if etcdReachable(host) {
+                    deliver(result)
+                } else {
+                    scheduler.schedule(after: timeout - out - back) { deliver(.failure(EtcdError.unavailable("answer lost (simulated)"))) }
+                }
+            }
+        }
+    }
+
+    func syncEtcdTime() {
+        guard etcdDownSince == nil else { return }
+        etcd.advanceTime(to: now - etcdDowntime)
+    }
+
+    private var notifiedRevision: Int64 = 0
+
+    /// After anything that may have changed etcd: deliver watch events, check the leases, and
+    /// make sure the next lease expiry has a timer.
+    func etcdChanged() {
+        if etcd.revision != notifiedRevision {
+            notifiedRevision = etcd.revision
+            checkLiveLeases()
+            deliverWatches()
+        }
+        // While etcd is down its time stands still: no expiry until it is back.
+        if etcdDownSince == nil, let next = etcd.nextExpiry {
+            let due = next + etcdDowntime
+            if expiryCheckAt.map({ due < $0 || $0 < now }) ?? true {
+                expiryCheckAt = due
+                scheduler.schedule(at: due) { [unowned self] in
+                    if expiryCheckAt == due { expiryCheckAt = nil }
+                    syncEtcdTime()
+                    etcdChanged()
+                }
+            }
+        }
+    }
+
+    func openWatch(_ agent: SimAgent, after revision: Int64) {
+        let host = agent.host
+        guard etcdReachable(host) else {
+            after(options.watchBreakDetection, agent) { $0.watchBroken() }
+            return
+        }
+        watches[host.index] = Watch(next: revision + 1, lastDelivery: now)
+        deliverWatches()
+    }
+
+    private func deliverWatches() {
+        for host in hosts {
+            guard var watch = watches[host.index], let agent = host.agent else { continue }
+            let batches: [WatchBatch]
+            do {
+                batches = try etcd.history(prefix: layout.subnetsPrefix + "/", fromRevision: watch.next)
+            } catch {
+                watches[host.index] = nil
+                after(uniform(options.etcdLatency), agent) { $0.watchCompacted() }
+                continue
+            }
+            for batch in batches {
+                let time = max(now + uniform(options.etcdLatency), watch.lastDelivery)
+                watch.lastDelivery = time
+                watch.next = batch.revision + 1
+                at(time, agent) { $0.watchDelivered(batch) }
+            }
+            watches[host.index] = watch
+        }
+    }
+
+    private func faultsChanged(from old: SimFaults) {
+        if faults.etcdDown != old.etcdDown {
+            if faults.etcdDown {
+                syncEtcdTime()
+                etcdDownSince = now
+            } else if let since = etcdDownSince {
+                etcdDowntime += now - since
+                etcdDownSince = nil
+                etcdChanged()
+            }
+        }
+        // Watches of hosts that lost etcd break; the agents notice after the keepalive.
+        for host in hosts where watches[host.index] != nil && !etcdReachable(host) {
+            watches[host.index] = nil
+            if let agent = host.agent { after(options.watchBreakDetection, agent) { $0.watchBroken() } }
+        }
+    }
+
+    /// Compacts etcd's history up to its current revision (etcdctl compact).
+    public func compactEtcd() {
+        let revision = etcd.revision
+        try? etcd.compact(revision)
+        record("etcd compacted at revision \(revision)")
+    }
+
+    // MARK: Invariants
+
+    /// After every change to etcd: no two live leases overlap, and a live lease never changes
+    /// hands without being deleted or expiring first (an agent overwrote another's lease).
+    private func checkLiveLeases() {
+        let records = etcd.listLeases(layout: layout).records
+        let subnets = records.map(\.key.ipv4).sorted()
+        for (a, b) in zip(subnets, subnets.dropFirst()) where a.overlaps(b) {
+            violation("live leases overlap: \(a) and \(b)")
+        }
+        var owners: [SubnetKey: IPv4Address] = [:]
+        for record in records {
+            owners[record.key] = record.attributes.publicIP
+            if let before = leaseOwners[record.key], before != record.attributes.publicIP {
+                violation("the live lease \(record.key.ipv4) of \(before) was overwritten by \(record.attributes.publicIP)")
+            }
+        }
+        leaseOwners = owners
+    }
+
+    func leaseAcquired(by host: SimHost) {
+        statistics.leaseCreates += 1
+        guard let mine = host.agent?.held?.key.ipv4 else { return }
+        for other in hosts where other !== host {
+            if let theirs = other.agent?.held?.key.ipv4, theirs.overlaps(mine), other.agent?.exitReason == nil {
+                // Another running agent believes it holds the same subnet: allowed only for as
+                // long as it takes that agent to learn it lost it; recorded, then judged at settle.
+                record("\(host.name) and \(other.name) both believe they hold \(mine)")
+            }
+        }
+    }
+
+    func violation(_ text: String) {
+        violations.append("\(SimTrace.format(now)) \(text)")
+        record("INVARIANT BROKEN: \(text)")
+        // The first broken invariant ends the run: what follows would only repeat it.
+        scheduler.halt()
+    }
+}

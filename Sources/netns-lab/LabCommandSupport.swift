@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import NetnsLab
+
+/// What the commands share: the root check, finding binaries, Ctrl-C handling, lab lookup.
+enum LabCommandSupport {
+    static func requireRoot() throws {
+        guard getuid() == 0 else {
+            throw LabCommandError("netns-lab needs root (network namespaces, etcd, TUN devices): run it with sudo")
+        }
+    }
+
+    /// The flanneld binary: `--flanneld`, else the one next to netns-lab.
+    static func flanneld(_ option: String?) throws -> String {
+        let binary = option ?? siblingBinary("flanneld")
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw LabCommandError("flanneld not found at \(binary); build it (swift build) or pass --flanneld")
+        }
+        return binary
+    }
+
+    static func siblingBinary(_ name: String) -> String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    /// Runs a job that builds the lab `run`. Ctrl-C or SIGTERM raises `LabInterruption` and
+    /// kills the run's processes; the job then fails out of its current step and its own
+    /// cleanup removes the lab (on this thread, so nothing is created behind the cleanup's
+    /// back). Exits 130 after an interruption.
+    static func interruptible<T>(run: String, _ job: () throws -> T) throws -> T {
+        let sources = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                LabInterruption.raise()
+                killProcesses(of: run)
+            }
+            source.resume()
+            return source
+        }
+        defer {
+            sources.forEach { $0.cancel() }
+            signal(SIGINT, SIG_DFL)
+            signal(SIGTERM, SIG_DFL)
+        }
+        do {
+            return try job()
+        } catch {
+            guard LabInterruption.isRaised else { throw error }
+            Lab.clean(run: run)
+            print("interrupted: removed the lab \(run)")
+            throw ExitCode(130)
+        }
+    }
+
+    private static func killProcesses(of run: String) {
+        let listing = (try? CommandRunner.run(["ip", "netns", "list"], duringCleanup: true).stdout) ?? ""
+        for name in listing.split(separator: "\n").compactMap({ $0.split(separator: " ").first }) where name.hasPrefix(run + "-") {
+            let pids = (try? CommandRunner.run(["ip", "netns", "pids", String(name)], duringCleanup: true).stdout) ?? ""
+            for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+        }
+    }
+
+    static func select(_ run: String?) throws -> RunningLab {
+        try userFacing { try RunningLab.select(run: run) }
+    }
+
+    /// A lab lookup error as a command-line error: its message, no type names.
+    static func userFacing<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as RunningLab.SelectionError {
+            throw LabCommandError(error.description)
+        }
+    }
+}

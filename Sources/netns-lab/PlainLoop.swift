@@ -1,0 +1,45 @@
+import Agent
+import ArgumentParser
+import Foundation
+import NetnsLab
+
+extension NetnsLabCommand {
+    struct PlainLoop: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "plain-loop",
+            abstract: "The bench's baseline: a plain read/sendto TUN↔UDP loop, upstream flannel's udp proxy design.",
+            shouldDisplay: false)
+
+        @Option(help: "flannel0's address (the subnet's base)")
+        var address: String
+
+        @Option(help: "The whole flannel network, routed to flannel0")
+        var network: String
+
+        @Option(help: "flannel0's MTU")
+        var mtu = 1472
+
+        @Option(help: "Local address to bind UDP 8285 on")
+        var listen: String
+
+        @Option(help: "A peer, SUBNET=PUBLICIP (repeatable)")
+        var peer: [String] = []
+
+        func run() throws {
+            // Started by the bench, whose signal handling may have left SIGTERM ignored.
+            signal(SIGTERM, SIG_DFL)
+            signal(SIGINT, SIG_DFL)
+            guard let ownAddress = IPv4Address(address), let flannelNetwork = IPv4Network(network), let local = IPv4Address(listen) else {
+                throw LabCommandError("--address, --network and --listen must be IPv4 addresses / networks")
+            }
+            let routes = try peer.map { text -> PlainUDPLoop.Route in
+                let parts = text.split(separator: "=")
+                guard parts.count == 2, let subnet = IPv4Network(String(parts[0])), let ip = IPv4Address(String(parts[1])) else {
+                    throw LabCommandError("--peer \(text): expected SUBNET=PUBLICIP, e.g. 10.1.15.0/24=192.0.2.12")
+                }
+                return PlainUDPLoop.Route(subnet: subnet, peer: ip)
+            }
+            try PlainUDPLoop(address: ownAddress, network: flannelNetwork, mtu: mtu, listen: local, routes: routes).run()
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Agent
+import Sim
+import Testing
+
+/// The simulator's scenarios on fixed seeds, each run twice (same seed, same trace hash), the
+/// chaos run over 200 seeds judged by the invariants, and proof that the invariants catch a
+/// broken allocator.
+@Suite("Simulator scenarios")
+struct SimScenarioTests {
+    static let scenarios = SimScenario.catalogue.filter { $0.name != "chaos" }
+
+    @Test(arguments: scenarios.map(\.name))
+    func scenarioPassesAndIsDeterministic(name: String) throws {
+        let scenario = try #require(SimScenario.named(name))
+        for seed: UInt64 in [1, 2, 3, 42] {
+            let first = scenario.run(seed: seed)
+            #expect(first.passed, "\(first.summary)")
+            let second = scenario.run(seed: seed)
+            #expect(second.world.trace.hash == first.world.trace.hash,
+                    "\(name) seed \(seed) is not deterministic: \(first.world.trace.hashText) vs \(second.world.trace.hashText); replay: \(first.replayCommand)")
+        }
+    }
+
+    @Test func seedPingMatchesTheWalkthrough() {
+        let run = SimScenario.seedPing.run(seed: 7)
+        let text = run.world.trace.lines.joined(separator: "\n")
+        #expect(text.contains("lease 10.1."), "\(text)")
+        #expect(text.contains("reply ttl=60"))
+        #expect(text.contains("192.0.2.11.8285 > 192.0.2.12.8285: UDP, length 84"))
+        #expect(run.world.hosts.allSatisfy { $0.tunnel?.mtu == 1472 })
+    }
+
+    @Test func differentSeedsMakeDifferentRuns() {
+        let hashes = Set((1...5).map { SimScenario.chaos.run(seed: UInt64($0), keepsTrace: false).world.trace.hash })
+        #expect(hashes.count == 5)
+    }
+
+    @Test func chaosOver200SeedsKeepsEveryInvariant() {
+        var failed: [String] = []
+        for seed in UInt64(1)...200 {
+            let run = SimScenario.chaos.run(seed: seed, keepsTrace: false)
+            if !run.passed { failed.append(run.summary) }
+            // Determinism on a sample of the seeds (all of them would double the time).
+            if seed % 25 == 0 {
+                let again = SimScenario.chaos.run(seed: seed, keepsTrace: false)
+                #expect(again.world.trace.hash == run.world.trace.hash, "chaos seed \(seed) is not deterministic; replay: \(run.replayCommand)")
+            }
+        }
+        #expect(failed.isEmpty, "\(failed.joined(separator: "\n"))")
+    }
+
+    @Test func chaosCatchesAnAllocatorThatIgnoresExistingLeases() {
+        let runs = (UInt64(1)...50).map { SimScenario.chaosWithBrokenAllocator.run(seed: $0, keepsTrace: false) }
+        let caught = runs.filter { !$0.passed }
+        #expect(caught.count >= 10, "only \(caught.count) of 50 seeds caught the broken allocator")
+        #expect(caught.contains { $0.allFailures.contains { $0.contains("was overwritten by") } })
+        // The same seeds with the real allocator are clean.
+        #expect((UInt64(1)...50).allSatisfy { SimScenario.chaos.run(seed: $0, keepsTrace: false).passed })
+    }
+
+    @Test func schedulerRunsSameInstantEventsInTheOrderScheduled() {
+        let scheduler = SimScheduler()
+        var order: [Int] = []
+        scheduler.schedule(at: .seconds(2)) { order.append(3) }
+        scheduler.schedule(at: .seconds(1)) { order.append(1) }
+        scheduler.schedule(at: .seconds(1)) { order.append(2) }
+        scheduler.run(until: .seconds(1))
+        #expect(order == [1, 2])
+        #expect(scheduler.now == .seconds(1))
+        scheduler.run(until: .seconds(10))
+        #expect(order == [1, 2, 3])
+        #expect(scheduler.now == .seconds(10))
+    }
+
+    @Test func aFailingRunNamesItsSeedAndTheReplayCommand() {
+        let failing = SimScenario(id: "T", name: "always-fails", summary: "test") { run in
+            run.expect(false, "the thing that must hold")
+        }
+        let run = failing.run(seed: 99)
+        #expect(!run.passed)
+        #expect(run.summary.contains("seed 99: FAILED"))
+        #expect(run.summary.contains("the thing that must hold"))
+        #expect(run.summary.contains("replay: swift run flannel-sim run always-fails --seed 99 --trace"))
+    }
+}

@@ -60,6 +60,12 @@ public struct InMemoryEtcd: Sendable {
         now = instant
     }
 
+    /// What etcd does to every lease when it starts again (its lessor's promote): each gets its
+    /// full TTL from now, so an outage never expires a lease by itself.
+    public mutating func refreshAllLeases() {
+        for id in leases.keys { leases[id]!.expiresAt = now + .seconds(leases[id]!.ttl) }
+    }
+
     /// When the next lease expires, if any: the simulator's next timer.
     public var nextExpiry: Timestamp? { leases.values.map(\.expiresAt).min() }
 

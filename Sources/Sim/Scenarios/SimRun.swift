@@ -13,14 +13,15 @@ public final class SimRun {
 
     /// Records a failed expectation (with the virtual time) unless `condition` holds.
     public func expect(_ condition: Bool, _ message: @autoclosure () -> String) {
-        guard !condition else { return }
+        // After a broken invariant the world stands still: what follows would be its echo.
+        guard !condition, !world.scheduler.isHalted else { return }
         let text = "\(SimTrace.format(world.now)) \(message())"
         failures.append(text)
         world.record("EXPECTATION FAILED: \(message())")
     }
 
     /// Every failure: the scenario's own expectations and the world's broken invariants.
-    public var allFailures: [String] { failures + world.violations }
+    public var allFailures: [String] { world.violations + failures }
     public var passed: Bool { allFailures.isEmpty }
 
     public var replayCommand: String {

@@ -190,7 +190,8 @@ extension SimScenario {
 
     public static let etcdOutage = SimScenario(
         id: "S9", name: "etcd-outage",
-        summary: "etcd stops for 5 minutes with traffic flowing: forwarding continues, agents reconnect, no lease churn, bounded retries"
+        summary: "etcd stops for 5 minutes (leases of 60 s) with traffic flowing: forwarding continues, agents reconnect, no lease churn, a newcomer is seen",
+        options: shortLeases
     ) { run in
         let world = run.world
         let hosts = run.cluster(hosts: 2)
@@ -214,6 +215,13 @@ extension SimScenario {
         let failed = world.statistics.etcdRequestsFailed - failedBefore
         world.record("requests failed during the outage: \(failed)")
         run.expect(failed <= 200, "bounded retries during 5 minutes: \(failed) failed requests")
+        let newcomer = world.addHost()
+        world.startAgent(newcomer)
+        world.run(until: { newcomer.agent?.held != nil }, timeout: .seconds(30))
+        let learned = world.run(until: { hosts.allSatisfy { $0.agent?.table.peers.contains { $0.key == newcomer.agent?.held?.key } == true } },
+                                timeout: .seconds(30))
+        run.expect(learned, "h1 and h2 learn a lease taken after the outage (their watches reconnected)")
+        world.deployContainers(on: newcomer)
         run.settleAndCheck(after: .seconds(10))
     }
 

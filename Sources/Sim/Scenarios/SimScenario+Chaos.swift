@@ -28,8 +28,13 @@ extension SimScenario {
             case 2:
                 let a = pick(), b = pick()
                 if a !== b {
-                    world.faults.blockedLinks.formUnion([.init(from: a.index, to: b.index), .init(from: b.index, to: a.index)])
-                    world.record("fault: \(a.name) <-> \(b.name) partitioned")
+                    if Bool.random(using: &world.random) {
+                        world.faults.blockedLinks.formUnion([.init(from: a.index, to: b.index), .init(from: b.index, to: a.index)])
+                        world.record("fault: \(a.name) <-> \(b.name) partitioned")
+                    } else {
+                        world.faults.blockedLinks.insert(.init(from: a.index, to: b.index))
+                        world.record("fault: \(a.name) -> \(b.name) cut (one way)")
+                    }
                 }
             case 3:
                 world.faults.loss = 0.2

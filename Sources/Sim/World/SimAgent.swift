@@ -65,7 +65,8 @@ public final class SimAgent {
 
     private func begin(_ plan: SubnetPlan<IPv4Address>) {
         network = plan.network
-        let previous = host.subnetFile.flatMap { $0.network == plan.network ? $0.subnet : nil }
+        // As the daemon: the subnet named by the subnet.env text, whatever its network.
+        let previous = host.subnetFileText.flatMap { SubnetFile.previousSubnet(in: $0) }
         var machine = LeaseMachine(configuration: .init(
             plan: plan, attributes: LeaseAttributes(publicIP: host.publicIP), ttl: world.options.leaseTTL,
             renewMargin: world.options.renewMargin, previousSubnet: previous))
@@ -100,6 +101,7 @@ public final class SimAgent {
                     }
                 }
             case let .createLease(key, attributes, ttl):
+                world.statistics.leaseCreates += 1
                 let layout = world.layout, broken = world.options.brokenAllocator
                 world.etcdCall(host, { etcd in
                     if broken {

@@ -20,8 +20,13 @@ public final class SimHost {
     public var name: String { "h\(index)" }
     public let underlayMTU = 1500
 
-    /// subnet.env: written by the agent, read back by the next agent after a restart.
-    public internal(set) var subnetFile: SubnetFile?
+    /// subnet.env's text: written by the agent, read back by the next agent after a restart.
+    public internal(set) var subnetFileText: String?
+    /// subnet.env parsed.
+    public internal(set) var subnetFile: SubnetFile? {
+        get { subnetFileText.flatMap { try? SubnetFile.parse($0) } }
+        set { subnetFileText = newValue?.rendered }
+    }
     /// flannel0 and its network route; they exist while the agent's data path does.
     public internal(set) var tunnel: Tunnel?
     /// docker0's subnet, fixed when the containers were created (from subnet.env, as docker's --bip).

@@ -27,6 +27,7 @@ extension SimWorld {
         guard container < host.containers.count else { return .timeout }
         let source = host.containers[container]
         pingSequence &+= 1
+        pingOutcomes.removeAll()  // late or duplicated answers to earlier probes
         let identity = PingIdentity(identifier: UInt16(truncatingIfNeeded: host.index), sequence: pingSequence)
         let packet = SimPacket.echo(request: true, from: source.address, to: destination,
                                     identifier: identity.identifier, sequence: identity.sequence)
@@ -44,6 +45,7 @@ extension SimWorld {
         guard container < host.containers.count else { return .timeout }
         let source = host.containers[container]
         pingSequence &+= 1
+        pingOutcomes.removeAll()
         let identity = PingIdentity(identifier: 40000 + UInt16(truncatingIfNeeded: host.index), sequence: pingSequence)
         let packet = SimPacket.udp(from: source.address, to: destination, sourcePort: identity.identifier, destinationPort: identity.sequence)
         scheduler.schedule(after: .microseconds(5)) { [unowned self] in hostReceive(host, packet, from: .bridge) }
@@ -65,7 +67,7 @@ extension SimWorld {
             guard let container = host.container(at: destination) else { return drop(host, "no container \(destination)") }
             scheduler.schedule(after: .microseconds(5)) { [unowned self] in containerReceive(host, container, packet) }
         } else if let tunnel = host.tunnel, tunnel.network.contains(destination), let agent = host.agent {
-            guard ingress == .bridge else { return drop(host, "flannel0 packet routed back to flannel0") }
+            // From flannel0 too (a peer with a stale route): Linux routes it back out flannel0.
             guard SimPacket.forward(&packet) else { return drop(host, "ttl expired in the kernel") }
             // The proxy reads it from flannel0: the real outbound code on the real bytes.
             var reply = [UInt8](repeating: 0, count: 128)

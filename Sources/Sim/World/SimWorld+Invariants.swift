@@ -22,6 +22,15 @@ extension SimWorld {
             if record?.attributes.publicIP != host.publicIP {
                 violation("\(host.name) holds \(subnet) but etcd says \(record.map { "it is \($0.attributes.publicIP)'s" } ?? "it is free")")
             }
+            // What the proxy forwards with must match etcd too.
+            let others = live.filter { $0.key != held.key }
+            let misrouted = others.filter { agent.routes.publicIP(for: $0.key.ipv4.address) != $0.attributes.publicIP }
+            if !misrouted.isEmpty || agent.routes.count != others.count {
+                violation("\(host.name)'s proxy routes differ from etcd (\(agent.routes.count) routes, \(others.count) leases; wrong: \(misrouted.map { "\($0.key.ipv4)" }))")
+            }
+            if host.bridge != nil, host.bridge != held.key.ipv4 {
+                violation("\(host.name)'s docker0 is \(host.bridge!) but its lease is \(subnet)")
+            }
             let expected = Set(live.filter { $0.key != held.key }.map(\.key.ipv4))
             let actual = Set(agent.table.peers.map(\.subnet))
             let missing = expected.subtracting(actual).sorted(), stale = actual.subtracting(expected).sorted()
@@ -32,8 +41,8 @@ extension SimWorld {
         guard pings, violations.isEmpty else { return }
         for source in running where source.agent?.held != nil {
             for target in running where target !== source && target.agent?.held != nil {
-                for (index, container) in source.containers.enumerated() where source.bridge == source.subnetFile?.subnet {
-                    guard let destination = target.containers.first, target.bridge == target.subnetFile?.subnet else { continue }
+                for (index, container) in source.containers.enumerated() {
+                    guard let destination = target.containers.first else { continue }
                     guard violations.isEmpty else { return }
                     let outcome = ping(from: source, container: index, to: destination.address)
                     if case .reply = outcome {} else {

@@ -36,7 +36,8 @@ public final class SimWorld {
     /// Broken invariants seen so far (checked continuously and at settle points).
     public internal(set) var violations: [String] = []
 
-    // etcd's own time stands still while it is down (its leases are refreshed on restart).
+    // etcd's own time stands still while it is down; on restart every lease gets its full TTL
+    // again (etcd's lessor promote).
     private var etcdDowntime: Duration = .zero
     private var etcdDownSince: Timestamp?
     private var expiryCheckAt: Timestamp?
@@ -284,6 +285,9 @@ public final class SimWorld {
             } else if let since = etcdDownSince {
                 etcdDowntime += now - since
                 etcdDownSince = nil
+                syncEtcdTime()
+                etcd.refreshAllLeases()
+                expiryCheckAt = nil
                 etcdChanged()
             }
         }
@@ -322,7 +326,6 @@ public final class SimWorld {
     }
 
     func leaseAcquired(by host: SimHost) {
-        statistics.leaseCreates += 1
         guard let mine = host.agent?.held?.key.ipv4 else { return }
         for other in hosts where other !== host {
             if let theirs = other.agent?.held?.key.ipv4, theirs.overlaps(mine), other.agent?.exitReason == nil {

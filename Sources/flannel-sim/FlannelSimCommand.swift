@@ -8,7 +8,7 @@ struct FlannelSimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flannel-sim",
         abstract: "The deterministic flannel world: scenarios on virtual time, every random choice from one seed.",
-        subcommands: [List.self, Run.self, Chaos.self])
+        subcommands: [List.self, Run.self, Chaos.self, Bench.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The scenarios, with what each must show.")
@@ -78,6 +78,97 @@ struct FlannelSimCommand: ParsableCommand {
             }
             print("chaos: \(high - low + 1) seeds, \(failed.count) failed\(failed.isEmpty ? "" : ": \(failed.map(String.init).joined(separator: ", "))") in \(clock.now - start)")
             if !failed.isEmpty { throw ExitCode(1) }
+        }
+    }
+
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "S13: N hosts join 10.0.0.0/8 and live for hours with churn; wall time, simulated s per wall s, etcd requests, convergence, memory.",
+            discussion: "Build with `swift build -c release` first. The table is appended to --record (BENCHMARKS.md).")
+
+        @Option(help: "Cluster sizes, comma-separated")
+        var hosts = "1000,10000"
+
+        @Option(help: "Simulated hours")
+        var hours = 24
+
+        @Option(help: "The seed")
+        var seed: UInt64 = 1
+
+        @Option(help: "Markdown file the results are appended to")
+        var record = "BENCHMARKS.md"
+
+        @Flag(help: "Print only; do not append to --record")
+        var noRecord = false
+
+        func run() throws {
+            let sizes = hosts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !sizes.isEmpty, sizes.allSatisfy({ (1...60_000).contains($0) }) else {
+                throw ValidationError("--hosts must be sizes between 1 and 60000, comma-separated, got \(hosts)")
+            }
+            guard (1...240).contains(hours) else { throw ValidationError("--hours must be 1…240, got \(hours)") }
+            var rows: [String] = []
+            let clock = ContinuousClock()
+            for size in sizes {
+                let start = clock.now
+                let scale = SimScaleRun(hosts: size, hours: hours, seed: seed)
+                let outcome = scale.run { hour, run in
+                    if hour == 1 || hour % 6 == 0 || hour == hours {
+                        print("  \(size) hosts: hour \(hour)/\(hours) simulated after \(Self.seconds(clock.now - start)) s wall, \(run.world.statistics.etcdRequests) etcd requests")
+                    }
+                }
+                let wall = Self.seconds(clock.now - start)
+                let simulated = Self.seconds(outcome.simulated)
+                let row = String(format: "| %d | %d h | %.1f s | %.0f | %.1f | %@ | %d | %@ | %@ |",
+                                 size, hours, wall, simulated / max(wall, 0.001), outcome.requestsPerHostHour,
+                                 outcome.convergence.map { String(format: "%.0f s", Self.seconds($0)) } ?? "not within 1 h",
+                                 outcome.liveLeases, Self.peakMemory(), outcome.violations.isEmpty ? "none" : "\(outcome.violations.count): \(outcome.violations[0])")
+                print(row)
+                rows.append(row)
+            }
+            let section = """
+                ## simulator scale (S13), \(Date().formatted(.iso8601))
+
+                `flannel-sim bench --hosts \(hosts) --hours \(hours) --seed \(seed)` — \(Self.buildConfiguration) build, \(ProcessInfo.processInfo.activeProcessorCount) CPUs, one thread.
+                Hosts join 10.0.0.0/8 (/24 subnets) over the first 5 minutes, 24 h TTL; every hour 2 % of the agents crash
+                and return a minute later, 1 % leave for good and as many new hosts join. Convergence: until every agent
+                holds a lease and sees every other. Peak memory is the process's (VmHWM) after that size ran.
+
+                | hosts | simulated | wall | simulated s per wall s | etcd requests per host per hour | convergence | live leases at the end | peak memory | broken invariants |
+                |---|---|---|---|---|---|---|---|---|
+                \(rows.joined(separator: "\n"))
+                """
+            print("")
+            print(section)
+            guard !noRecord else { return }
+            let url = URL(fileURLWithPath: record)
+            if !FileManager.default.fileExists(atPath: url.path) {
+                try "# Benchmarks\n\nMeasured numbers, newest last, each with the command that produced it.\n".write(to: url, atomically: true, encoding: .utf8)
+            }
+            let handle = try FileHandle(forWritingTo: url)
+            handle.seekToEndOfFile()
+            handle.write(Data(("\n" + section + "\n").utf8))
+            try handle.close()
+            print("appended to \(url.path)")
+        }
+
+        static func seconds(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+
+        static func peakMemory() -> String {
+            let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            let kilobytes = line.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) }
+            return kilobytes.map { String(format: "%.0f MB", Double($0) / 1024) } ?? "?"
+        }
+
+        static var buildConfiguration: String {
+            #if DEBUG
+            "debug"
+            #else
+            "release"
+            #endif
         }
     }
 }

@@ -41,6 +41,9 @@ struct SimScenarioTests {
             let run = SimScenario.chaos.run(seed: seed, keepsTrace: false)
             if !run.passed { failed.append(run.summary) }
             // Determinism on a sample of the seeds (all of them would double the time).
+            // The world's decoded index of live leases (what agents list) is what etcd holds.
+            #expect(run.world.liveListing(revision: run.world.etcd.revision) == run.world.etcd.listLeases(layout: run.world.layout),
+                     "chaos seed \(seed): the listing index differs from etcd")
             if seed % 25 == 0 {
                 let again = SimScenario.chaos.run(seed: seed, keepsTrace: false)
                 #expect(again.world.trace.hash == run.world.trace.hash, "chaos seed \(seed) is not deterministic; replay: \(run.replayCommand)")

@@ -21,6 +21,12 @@ public struct InMemoryEtcd: Sendable {
         var keys: Set<String>
     }
 
+    private struct ExpiryEntry: Sendable {
+        var expiresAt: Timestamp
+        var id: Int64
+        func precedes(_ other: ExpiryEntry) -> Bool { (expiresAt, id) < (other.expiresAt, other.id) }
+    }
+
     private struct Watcher: Sendable {
         var prefix: String
         /// Events before this revision are not for this watcher (a watch from the future).
@@ -37,6 +43,9 @@ public struct InMemoryEtcd: Sendable {
     public private(set) var now: Timestamp
     private var store: [String: KeyValue] = [:]
     private var leases: [Int64: Lease] = [:]
+    /// Leases by expiry, a min-heap of (expiresAt, id); an entry whose lease is gone or has
+    /// a different expiry is stale and skipped. Keeps expiry O(log n) for large simulations.
+    private var expiries: [ExpiryEntry] = []
     private var nextLeaseID: Int64 = 0x7a1e_0000_0001
     private var history: [WatchBatch] = []
     private var watchers: [Int: Watcher] = [:]
@@ -52,22 +61,63 @@ public struct InMemoryEtcd: Sendable {
     /// as etcd's lessor revokes them one by one).
     public mutating func advanceTime(to instant: Timestamp) {
         guard instant > now else { return }
-        while let (id, lease) = leases.filter({ $0.value.expiresAt <= instant })
-            .min(by: { ($0.value.expiresAt, $0.key) < ($1.value.expiresAt, $1.key) }) {
-            now = max(now, lease.expiresAt)
-            revokeExisting(id)
+        while let first = validFirstExpiry(), first.expiresAt <= instant {
+            popExpiry()
+            now = max(now, first.expiresAt)
+            revokeExisting(first.id)
         }
         now = instant
+    }
+
+    private mutating func validFirstExpiry() -> ExpiryEntry? {
+        while let first = expiries.first {
+            if leases[first.id]?.expiresAt == first.expiresAt { return first }
+            popExpiry()
+        }
+        return nil
+    }
+
+    private mutating func pushExpiry(_ entry: ExpiryEntry) {
+        expiries.append(entry)
+        var child = expiries.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard expiries[child].precedes(expiries[parent]) else { break }
+            expiries.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func popExpiry() {
+        let last = expiries.removeLast()
+        guard !expiries.isEmpty else { return }
+        expiries[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < expiries.count, expiries[left].precedes(expiries[smallest]) { smallest = left }
+            if right < expiries.count, expiries[right].precedes(expiries[smallest]) { smallest = right }
+            guard smallest != parent else { break }
+            expiries.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 
     /// What etcd does to every lease when it starts again (its lessor's promote): each gets its
     /// full TTL from now, so an outage never expires a lease by itself.
     public mutating func refreshAllLeases() {
-        for id in leases.keys { leases[id]!.expiresAt = now + .seconds(leases[id]!.ttl) }
+        expiries = []
+        for id in leases.keys.sorted() {
+            leases[id]!.expiresAt = now + .seconds(leases[id]!.ttl)
+            pushExpiry(ExpiryEntry(expiresAt: leases[id]!.expiresAt, id: id))
+        }
     }
 
     /// When the next lease expires, if any: the simulator's next timer.
-    public var nextExpiry: Timestamp? { leases.values.map(\.expiresAt).min() }
+    public var nextExpiry: Timestamp? {
+        mutating get { validFirstExpiry()?.expiresAt }
+    }
 
     // MARK: KV
 
@@ -156,6 +206,7 @@ public struct InMemoryEtcd: Sendable {
         let id = nextLeaseID
         nextLeaseID += 1
         leases[id] = Lease(ttl: granted, expiresAt: now + .seconds(granted), keys: [])
+        pushExpiry(ExpiryEntry(expiresAt: now + .seconds(granted), id: id))
         return id
     }
 
@@ -206,8 +257,13 @@ public struct InMemoryEtcd: Sendable {
         if fromRevision > 0 && fromRevision < compactRevision {
             throw .compacted(compactRevision: compactRevision)
         }
-        return history.compactMap { batch in
-            guard batch.revision >= fromRevision else { return nil }
+        // History is in revision order: find the start by bisection (large simulations ask often).
+        var low = 0, high = history.count
+        while low < high {
+            let middle = (low + high) / 2
+            if history[middle].revision < fromRevision { low = middle + 1 } else { high = middle }
+        }
+        return history[low...].compactMap { batch in
             let matching = batch.events.filter { $0.kv.key.hasPrefix(prefix) }
             return matching.isEmpty ? nil : WatchBatch(events: matching, revision: batch.revision)
         }

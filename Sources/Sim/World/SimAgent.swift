@@ -10,8 +10,16 @@ public final class SimAgent {
     public private(set) var machine: LeaseMachine?
     public private(set) var table: PeerTable
     public private(set) var held: HeldLease?
-    /// What the udp proxy forwards with (swapped whole on every peer change, as the real one).
-    public private(set) var routes = PeerRoutes()
+    /// What the udp proxy forwards with: the real one swaps in `PeerRoutes(table.peers)` on
+    /// every peer change; here it is built when next needed (large runs change peers often
+    /// and forward rarely).
+    public var routes: PeerRoutes {
+        if let cachedRoutes { return cachedRoutes }
+        let built = PeerRoutes(table.peers)
+        cachedRoutes = built
+        return built
+    }
+    private var cachedRoutes: PeerRoutes? = PeerRoutes()
     public private(set) var exitReason: String?
     public private(set) var renewals = 0
     private var network: IPv4Network?
@@ -89,9 +97,9 @@ public final class SimAgent {
             guard isCurrent else { return }
             switch action {
             case .listLeases:
-                let layout = world.layout, publicIP = host.publicIP, broken = world.options.brokenAllocator
+                let world = self.world, publicIP = host.publicIP, broken = world.options.brokenAllocator
                 world.etcdCall(host, { etcd in
-                    var listing = etcd.listLeases(layout: layout)
+                    var listing = world.liveListing(revision: etcd.revision)
                     if broken { listing.records.removeAll { $0.attributes.publicIP != publicIP } }
                     return listing
                 }) { [self] result in
@@ -102,24 +110,14 @@ public final class SimAgent {
                 }
             case let .createLease(key, attributes, ttl):
                 world.statistics.leaseCreates += 1
-                let layout = world.layout, broken = world.options.brokenAllocator
-                world.etcdCall(host, { etcd in
-                    if broken {
-                        let lease = try etcd.grantLease(ttl: LeaseOperations.ttlSeconds(ttl))
-                        return Optional(try etcd.put(key: layout.leaseKey(key), value: attributes.encoded, lease: lease))
-                    }
-                    return try etcd.createLease(key, attributes: attributes, ttl: ttl, layout: layout)
-                }) { [self] result in
+                createLease(key, attributes, ttl: ttl) { [self] result in
                     switch result {
                     case let .success(revision): step { machine, now in machine.createCompleted(modRevision: revision, now: now) }
                     case .failure: step { machine, now in machine.operationFailed(now: now) }
                     }
                 }
             case let .updateLease(key, attributes, ttl, expected):
-                let layout = world.layout
-                world.etcdCall(host, { etcd in
-                    try etcd.updateLease(key, attributes: attributes, ttl: ttl, expectedModRevision: expected, layout: layout)
-                }) { [self] result in
+                updateLease(key, attributes, ttl: ttl, expected: expected, round: 0) { [self] result in
                     switch result {
                     case let .success(outcome): step { machine, now in machine.updateCompleted(outcome, now: now) }
                     case .failure: step { machine, now in machine.operationFailed(now: now) }
@@ -166,6 +164,68 @@ public final class SimAgent {
         }
     }
 
+    // MARK: Registry calls, step by step as EtcdRegistry makes them
+
+    /// Grant, then the create-if-absent transaction, then (lost race) revoke: each its own
+    /// request, each of which can time out or lose its answer on its own.
+    private func createLease(_ key: SubnetKey, _ attributes: LeaseAttributes, ttl: Duration,
+                             completion: @escaping (Result<Int64?, any Error>) -> Void) {
+        let layout = world.layout, broken = world.options.brokenAllocator
+        world.etcdCall(host, { etcd in try etcd.grantLease(ttl: LeaseOperations.ttlSeconds(ttl)) }) { [self] granted in
+            guard case let .success(lease) = granted else { return completion(granted.map { _ in nil }) }
+            if broken {
+                return world.etcdCall(host, { etcd in Optional(try etcd.put(key: layout.leaseKey(key), value: attributes.encoded, lease: lease)) },
+                                      completion: completion)
+            }
+            let request = LeaseOperations.createRequest(key, attributes: attributes, lease: lease, layout: layout)
+            world.etcdCall(host, { etcd in try etcd.txn(compare: request.compare, success: request.success, failure: request.failure) }) { [self] answer in
+                switch answer {
+                case let .failure(error):
+                    // The transaction may have committed: the grant is left to expire, as upstream.
+                    completion(.failure(error))
+                case let .success(result):
+                    if let revision = LeaseOperations.interpretCreate(result, lease: lease) { return completion(.success(revision)) }
+                    world.etcdCall(host, { etcd in try etcd.revokeLease(lease) }) { _ in completion(.success(nil)) }
+                }
+            }
+        }
+    }
+
+    /// (Grant,) the rewrite-only-what-we-wrote transaction, (revoke on failure); a second
+    /// round when the key holds our own value at another revision.
+    private func updateLease(_ key: SubnetKey, _ attributes: LeaseAttributes, ttl: Duration?, expected: Int64, round: Int,
+                             completion: @escaping (Result<LeaseUpdateOutcome, any Error>) -> Void) {
+        let layout = world.layout
+        let transact = { [self] (lease: Int64) in
+            let request = LeaseOperations.updateRequest(key, attributes: attributes, lease: lease, expectedModRevision: expected, layout: layout)
+            world.etcdCall(host, { etcd in try etcd.txn(compare: request.compare, success: request.success, failure: request.failure) }) { [self] answer in
+                guard case let .success(result) = answer else { return completion(answer.map { _ in .updated(modRevision: 0) }) }
+                let outcome = LeaseOperations.interpretUpdate(result, attributes: attributes, lease: lease, layout: layout)
+                let finish = { [self] in
+                    switch outcome {
+                    case let .finished(done): completion(.success(done))
+                    case let .retry(revision):
+                        if round == 0 {
+                            updateLease(key, attributes, ttl: ttl, expected: revision, round: 1, completion: completion)
+                        } else {
+                            completion(.failure(RegistryContention(key: layout.leaseKey(key))))
+                        }
+                    }
+                }
+                if case .finished(.updated) = outcome { return finish() }
+                guard lease != 0 else { return finish() }
+                world.etcdCall(host, { etcd in try etcd.revokeLease(lease) }) { _ in finish() }
+            }
+        }
+        guard let ttl else { return transact(0) }
+        world.etcdCall(host, { etcd in try etcd.grantLease(ttl: LeaseOperations.ttlSeconds(ttl)) }) { granted in
+            switch granted {
+            case let .success(lease): transact(lease)
+            case let .failure(error): completion(.failure(error))
+            }
+        }
+    }
+
     private func acquired(_ lease: HeldLease) {
         let first = held == nil
         let moved = held?.key != lease.key
@@ -185,8 +245,8 @@ public final class SimAgent {
 
     /// List, then watch from the listing's revision, as FlanneldDaemon does.
     private func syncPeers() {
-        let layout = world.layout
-        world.etcdCall(host, { etcd in etcd.listLeases(layout: layout) }) { [self] result in
+        let world = self.world
+        world.etcdCall(host, { etcd in world.liveListing(revision: etcd.revision) }) { [self] result in
             switch result {
             case let .success(listing):
                 apply(table.applySnapshot(listing))
@@ -198,10 +258,10 @@ public final class SimAgent {
         }
     }
 
-    func watchDelivered(_ batch: WatchBatch) {
+    func watchDelivered(_ batch: LeaseEventBatch) {
         guard isCurrent else { return }
         watchBackoff = .milliseconds(100)
-        apply(table.apply(EtcdRegistry.leaseEvents(batch, layout: world.layout)))
+        apply(table.apply(batch))
     }
 
     /// The watch broke (etcd gone, partition): resume after the last revision we saw.
@@ -228,13 +288,13 @@ public final class SimAgent {
         for change in changes {
             switch change {
             case let .added(peer):
-                world.record("\(host.name) route \(peer.subnet) via \(peer.publicIP) added")
+                if world.options.tracesDetail { world.record("\(host.name) route \(peer.subnet) via \(peer.publicIP) added") }
                 routesChanged = true
             case let .changed(from, to):
-                world.record("\(host.name) route \(to.subnet) via \(to.publicIP) (was via \(from.publicIP))")
+                if world.options.tracesDetail { world.record("\(host.name) route \(to.subnet) via \(to.publicIP) (was via \(from.publicIP))") }
                 routesChanged = true
             case let .removed(peer):
-                world.record("\(host.name) route \(peer.subnet) via \(peer.publicIP) removed")
+                if world.options.tracesDetail { world.record("\(host.name) route \(peer.subnet) via \(peer.publicIP) removed") }
                 routesChanged = true
             case let .malformed(problem):
                 world.record("\(host.name) skipping malformed lease: \(problem)")
@@ -244,6 +304,6 @@ public final class SimAgent {
                 if let held, revision > held.modRevision { step { machine, now in machine.ownLeaseOverwritten(by: holder, now: now) } }
             }
         }
-        if routesChanged { routes = PeerRoutes(table.peers) }
+        if routesChanged { cachedRoutes = nil }
     }
 }

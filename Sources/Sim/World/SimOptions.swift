@@ -15,6 +15,9 @@ public struct SimOptions: Sendable {
     public var underlayLatency: Duration = .microseconds(50)
     /// Keep every trace line (small runs) or only the hash (large runs).
     public var keepsTrace = true
+    /// Trace every route change and datagram (scenarios), or only leases, drifts, faults and
+    /// agents (the bench's thousands of hosts).
+    public var tracesDetail = true
     /// A deliberately broken agent build for the chaos tests: the allocator ignores other
     /// hosts' leases and writes its key unconditionally (no create-if-absent).
     public var brokenAllocator = false

@@ -91,7 +91,7 @@ extension SimWorld {
     /// The underlay: one switch; faults decide loss, duplication, delay and partitions.
     func underlaySend(from host: SimHost, to publicIP: IPv4Address, _ payload: [UInt8]) {
         statistics.datagramsSent += 1
-        record("\(host.name) eth0 \(host.publicIP).8285 > \(publicIP).8285: UDP, length \(payload.count)")
+        if options.tracesDetail { record("\(host.name) eth0 \(host.publicIP).8285 > \(publicIP).8285: UDP, length \(payload.count)") }
         guard let target = hosts.first(where: { $0.publicIP == publicIP }),
               !faults.blockedLinks.contains(.init(from: host.index, to: target.index)) else {
             statistics.datagramsLost += 1

@@ -42,11 +42,17 @@ public final class SimWorld {
     private var etcdDownSince: Timestamp?
     private var expiryCheckAt: Timestamp?
 
-    struct Watch {
-        var next: Int64
-        var lastDelivery: Timestamp
-    }
-    private var watches: [Int: Watch] = [:]
+    /// Per watching host, the next revision it needs; `watchers` holds their indices, sorted.
+    private var watches: [Int: Int64] = [:]
+    private var watchers: [Int] = []
+    private var distributedRevision: Int64 = 0
+    private var lastDelivery: Timestamp = .zero
+    private var cachedListing: LeaseListing?
+    // The decoded live leases, kept from etcd's events (see `liveListing`).
+    private var liveKeys: [SubnetKey] = []
+    private var liveRecords: [SubnetKey: LeaseRecord] = [:]
+    private var liveKeyOf: [String: SubnetKey] = [:]
+    private var liveMalformed: [String: MalformedLease] = [:]
     private var leaseOwners: [SubnetKey: IPv4Address] = [:]
     var pingSequence: UInt16 = 0
     var pingOutcomes: [PingIdentity: PingOutcome] = [:]
@@ -100,7 +106,7 @@ public final class SimWorld {
         host.agent = nil
         host.generation += 1
         host.tunnel = nil
-        watches[host.index] = nil
+        setWatch(host.index, next: nil)
     }
 
     func agentExited(_ host: SimHost) {
@@ -222,15 +228,19 @@ public final class SimWorld {
         etcd.advanceTime(to: now - etcdDowntime)
     }
 
-    private var notifiedRevision: Int64 = 0
-
-    /// After anything that may have changed etcd: deliver watch events, check the leases, and
-    /// make sure the next lease expiry has a timer.
+    /// After anything that may have changed etcd: hand the new events to the watchers, check
+    /// the leases, and make sure the next lease expiry has a timer. Each batch is decoded once
+    /// and delivered to every watcher by one event (thousands of hosts watch).
     func etcdChanged() {
-        if etcd.revision != notifiedRevision {
-            notifiedRevision = etcd.revision
-            checkLiveLeases()
-            deliverWatches()
+        if etcd.revision != distributedRevision {
+            let fresh = (try? etcd.history(prefix: layout.subnetsPrefix + "/", fromRevision: distributedRevision + 1)) ?? []
+            distributedRevision = etcd.revision
+            if !fresh.isEmpty {
+                index(fresh)
+                let batches = fresh.map { EtcdRegistry.leaseEvents($0, layout: layout) }
+                checkLiveLeases(batches)
+                broadcast(batches)
+            }
         }
         // While etcd is down its time stands still: no expiry until it is back.
         if etcdDownSince == nil, let next = etcd.nextExpiry {
@@ -246,34 +256,108 @@ public final class SimWorld {
         }
     }
 
+    /// The listing at etcd's current revision (`revision`), built from the decoded index
+    /// rather than by decoding every value again: what `LeaseOperations.listing` returns for
+    /// a range over `subnets/`, however many hosts ask.
+    public func liveListing(revision: Int64) -> LeaseListing {
+        if let cachedListing, cachedListing.revision == revision { return cachedListing }
+        let listing = LeaseListing(records: liveKeys.map { liveRecords[$0]! },
+                                   malformed: liveMalformed.keys.sorted().map { liveMalformed[$0]! }, revision: revision)
+        cachedListing = listing
+        return listing
+    }
+
+    /// Keeps the decoded index of live leases up to date from etcd's events.
+    private func index(_ batches: [WatchBatch]) {
+        for batch in batches {
+            for event in batch.events {
+                if let old = liveKeyOf[event.kv.key] {
+                    liveRecords[old] = nil
+                    liveKeyOf[event.kv.key] = nil
+                    liveKeys.remove(at: position(of: old))
+                }
+                liveMalformed[event.kv.key] = nil
+                guard event.kind == .put else { continue }
+                switch layout.parse(event.kv) {
+                case let .success(record):
+                    let position = position(of: record.key)
+                    if position < liveKeys.count, liveKeys[position] == record.key {
+                        // Two etcd keys for one subnet cannot happen (the key is the subnet).
+                        liveKeyOf = liveKeyOf.filter { $0.value != record.key }
+                    } else {
+                        liveKeys.insert(record.key, at: position)
+                    }
+                    liveRecords[record.key] = record
+                    liveKeyOf[event.kv.key] = record.key
+                case let .failure(problem):
+                    liveMalformed[event.kv.key] = problem
+                }
+            }
+        }
+    }
+
+    private func position(of key: SubnetKey) -> Int {
+        var low = 0, high = liveKeys.count
+        while low < high {
+            let middle = (low + high) / 2
+            if liveKeys[middle] < key { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// Watch events reach watchers in revision order: every delivery (broadcast or catch-up)
+    /// is scheduled no earlier than the one before.
+    private func nextDeliveryTime() -> Timestamp {
+        lastDelivery = max(now + uniform(options.etcdLatency), lastDelivery)
+        return lastDelivery
+    }
+
+    private func broadcast(_ batches: [LeaseEventBatch]) {
+        guard !watchers.isEmpty else { return }
+        scheduler.schedule(at: nextDeliveryTime()) { [unowned self] in
+            for index in watchers {
+                guard let next = watches[index], let agent = hosts[index - 1].agent else { continue }
+                for batch in batches where batch.revision >= next {
+                    agent.watchDelivered(batch)
+                }
+                watches[index] = max(next, batches.last!.revision + 1)
+            }
+        }
+    }
+
     func openWatch(_ agent: SimAgent, after revision: Int64) {
         let host = agent.host
         guard etcdReachable(host) else {
             after(options.watchBreakDetection, agent) { $0.watchBroken() }
             return
         }
-        watches[host.index] = Watch(next: revision + 1, lastDelivery: now)
-        deliverWatches()
+        let missed: [WatchBatch]
+        do {
+            missed = try etcd.history(prefix: layout.subnetsPrefix + "/", fromRevision: revision + 1)
+        } catch {
+            after(uniform(options.etcdLatency), agent) { $0.watchCompacted() }
+            return
+        }
+        // Caught up to etcd's revision by the catch-up delivery; broadcasts take it from there.
+        setWatch(host.index, next: etcd.revision + 1)
+        if !missed.isEmpty {
+            let batches = missed.map { EtcdRegistry.leaseEvents($0, layout: layout) }
+            at(nextDeliveryTime(), agent) { agent in batches.forEach { agent.watchDelivered($0) } }
+        }
     }
 
-    private func deliverWatches() {
-        for host in hosts {
-            guard var watch = watches[host.index], let agent = host.agent else { continue }
-            let batches: [WatchBatch]
-            do {
-                batches = try etcd.history(prefix: layout.subnetsPrefix + "/", fromRevision: watch.next)
-            } catch {
-                watches[host.index] = nil
-                after(uniform(options.etcdLatency), agent) { $0.watchCompacted() }
-                continue
+    private func setWatch(_ index: Int, next: Int64?) {
+        let existed = watches[index] != nil
+        watches[index] = next
+        if next != nil && !existed {
+            var low = 0, high = watchers.count
+            while low < high {
+                let middle = (low + high) / 2
+                if watchers[middle] < index { low = middle + 1 } else { high = middle }
             }
-            for batch in batches {
-                let time = max(now + uniform(options.etcdLatency), watch.lastDelivery)
-                watch.lastDelivery = time
-                watch.next = batch.revision + 1
-                at(time, agent) { $0.watchDelivered(batch) }
-            }
-            watches[host.index] = watch
+            watchers.insert(index, at: low)
+        } else if next == nil && existed {
+            watchers.removeAll { $0 == index }
         }
     }
 
@@ -293,7 +377,7 @@ public final class SimWorld {
         }
         // Watches of hosts that lost etcd break; the agents notice after the keepalive.
         for host in hosts where watches[host.index] != nil && !etcdReachable(host) {
-            watches[host.index] = nil
+            setWatch(host.index, next: nil)
             if let agent = host.agent { after(options.watchBreakDetection, agent) { $0.watchBroken() } }
         }
     }
@@ -309,20 +393,27 @@ public final class SimWorld {
 
     /// After every change to etcd: no two live leases overlap, and a live lease never changes
     /// hands without being deleted or expiring first (an agent overwrote another's lease).
-    private func checkLiveLeases() {
-        let records = etcd.listLeases(layout: layout).records
-        let subnets = records.map(\.key.ipv4).sorted()
-        for (a, b) in zip(subnets, subnets.dropFirst()) where a.overlaps(b) {
-            violation("live leases overlap: \(a) and \(b)")
-        }
-        var owners: [SubnetKey: IPv4Address] = [:]
-        for record in records {
-            owners[record.key] = record.attributes.publicIP
-            if let before = leaseOwners[record.key], before != record.attributes.publicIP {
-                violation("the live lease \(record.key.ipv4) of \(before) was overwritten by \(record.attributes.publicIP)")
+    /// Incremental, from the change's events.
+    private func checkLiveLeases(_ batches: [LeaseEventBatch]) {
+        for batch in batches {
+            for event in batch.events {
+                switch event {
+                case let .put(record):
+                    let owner = record.attributes.publicIP
+                    if let before = leaseOwners[record.key] {
+                        if before != owner { violation("the live lease \(record.key.ipv4) of \(before) was overwritten by \(owner)") }
+                    } else if leaseOwners.keys.contains(where: { $0.ipv4.overlaps(record.key.ipv4) }) {
+                        // Distinct keys overlap only when their lengths differ (a config change).
+                        violation("live leases overlap: \(record.key.ipv4) and another")
+                    }
+                    leaseOwners[record.key] = owner
+                case let .delete(key):
+                    leaseOwners[key] = nil
+                case .malformed:
+                    break
+                }
             }
         }
-        leaseOwners = owners
     }
 
     func leaseAcquired(by host: SimHost) {

@@ -37,6 +37,9 @@ public struct PeerTable: Sendable {
         }
     }
 
+    /// How many peers, without building the sorted list.
+    public var peerCount: Int { leases.count - (ownKey.map { leases[$0] != nil ? 1 : 0 } ?? 0) }
+
     public func peer(for key: SubnetKey) -> Peer? {
         guard key != ownKey, let attributes = leases[key] else { return nil }
         return Peer(key: key, attributes: attributes)

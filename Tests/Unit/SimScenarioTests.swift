@@ -61,6 +61,25 @@ struct SimScenarioTests {
         #expect((UInt64(1)...50).allSatisfy { SimScenario.chaos.run(seed: $0, keepsTrace: false).passed })
     }
 
+    @Test func aPausedAgentLosesItsLeaseAndTakesItBack() {
+        let scenario = SimScenario(id: "T", name: "pause", summary: "test", options: SimScenario.shortLeases) { run in
+            let world = run.world
+            let hosts = run.cluster(hosts: 2)
+            let subnet = hosts[1].agent?.held?.key
+            world.pauseAgent(hosts[1], for: .seconds(100))
+            world.run(for: .seconds(5))
+            run.expect(world.ping(from: hosts[0], to: hosts[1].containers[0].address) == .timeout, "a frozen proxy forwards nothing")
+            world.run(for: .seconds(90))
+            run.expect(world.etcd.listLeases(layout: world.layout).records.allSatisfy { $0.key != subnet }, "the lease expired meanwhile")
+            world.run(for: .seconds(30))
+            run.expect(hosts[1].agent?.held?.key == subnet, "after the pause h2 takes its subnet back")
+            run.expectPing(hosts[0], hosts[1])
+            run.settleAndCheck(after: .seconds(10))
+        }
+        let run = scenario.run(seed: 5)
+        #expect(run.passed, "\(run.summary)")
+    }
+
     @Test func schedulerRunsSameInstantEventsInTheOrderScheduled() {
         let scheduler = SimScheduler()
         var order: [Int] = []

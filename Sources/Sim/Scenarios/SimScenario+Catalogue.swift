@@ -8,7 +8,7 @@ extension SimScenario {
         reservation, allocationRace, etcdOutage, watchCompaction, partition, chaos,
     ]
 
-    static let shortLeases: @Sendable (SimOptions) -> SimOptions = { options in
+    public static let shortLeases: @Sendable (SimOptions) -> SimOptions = { options in
         var options = options
         options.leaseTTL = .seconds(60)
         options.renewMargin = .seconds(30)

@@ -35,6 +35,12 @@ public final class SimHost {
     public internal(set) var agent: SimAgent?
     /// Bumped whenever the agent process goes away, so late answers to a dead agent are dropped.
     public internal(set) var generation = 0
+    /// The agent process is frozen (SIGSTOP, a VM pause) until then: its timers, answers and
+    /// watch events wait, its proxy forwards nothing. What a clock jump means to an agent whose
+    /// timers run on a monotonic clock.
+    public internal(set) var pausedUntil: Timestamp?
+
+    func isPaused(at now: Timestamp) -> Bool { pausedUntil.map { $0 > now } ?? false }
 
     init(index: Int, publicIP: IPv4Address) {
         self.index = index

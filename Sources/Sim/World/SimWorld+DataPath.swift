@@ -67,6 +67,7 @@ extension SimWorld {
             guard let container = host.container(at: destination) else { return drop(host, "no container \(destination)") }
             scheduler.schedule(after: .microseconds(5)) { [unowned self] in containerReceive(host, container, packet) }
         } else if let tunnel = host.tunnel, tunnel.network.contains(destination), let agent = host.agent {
+            guard !host.isPaused(at: now) else { return drop(host, "flannel0: the agent is paused") }
             // From flannel0 too (a peer with a stale route): Linux routes it back out flannel0.
             guard SimPacket.forward(&packet) else { return drop(host, "ttl expired in the kernel") }
             // The proxy reads it from flannel0: the real outbound code on the real bytes.
@@ -112,6 +113,7 @@ extension SimWorld {
     /// A datagram on the agent's UDP port 8285: the real inbound code, then into flannel0.
     func udpReceive(_ host: SimHost, from sender: IPv4Address, _ payload: [UInt8]) {
         guard let agent = host.agent, let tunnel = host.tunnel else { return drop(host, "udp 8285: nobody listening") }
+        guard !host.isPaused(at: now) else { return drop(host, "udp 8285: the agent is paused") }
         var packet = payload
         let verdict = packet.withUnsafeMutableBytes { UDPEncapsulation.inbound($0, from: sender, routes: agent.routes, mtu: tunnel.mtu) }
         switch verdict {

@@ -150,10 +150,18 @@ public final class SimWorld {
     // MARK: Time
 
     func at(_ time: Timestamp, _ agent: SimAgent, _ body: @escaping (SimAgent) -> Void) {
-        scheduler.schedule(at: time) { [weak agent] in
+        scheduler.schedule(at: time) { [weak agent, unowned self] in
             guard let agent, agent.isCurrent else { return }
+            if let until = agent.host.pausedUntil, until > now { return at(until, agent, body) }
             body(agent)
         }
+    }
+
+    /// Freezes `host`'s agent for `duration` (see `SimHost.pausedUntil`).
+    public func pauseAgent(_ host: SimHost, for duration: Duration) {
+        guard host.agent != nil else { return }
+        host.pausedUntil = now + duration
+        record("\(host.name) agent paused for \(duration)")
     }
 
     func after(_ delay: Duration, _ agent: SimAgent, _ body: @escaping (SimAgent) -> Void) {
@@ -192,8 +200,12 @@ public final class SimWorld {
     func etcdCall<T>(_ host: SimHost, _ operation: @escaping (inout InMemoryEtcd) throws -> T,
                      completion: @escaping (Result<T, any Error>) -> Void) {
         let generation = host.generation
-        let deliver = { [unowned self] (result: Result<T, any Error>) in
+        var deliver: ((Result<T, any Error>) -> Void)!
+        deliver = { [unowned self] (result: Result<T, any Error>) in
             guard host.generation == generation, host.agent != nil else { return }
+            if let until = host.pausedUntil, until > now {
+                return scheduler.schedule(at: until) { deliver(result) }
+            }
             if case .failure = result { statistics.etcdRequestsFailed += 1 }
             completion(result)
         }
@@ -317,8 +329,11 @@ public final class SimWorld {
         scheduler.schedule(at: nextDeliveryTime()) { [unowned self] in
             for index in watchers {
                 guard let next = watches[index], let agent = hosts[index - 1].agent else { continue }
-                for batch in batches where batch.revision >= next {
-                    agent.watchDelivered(batch)
+                let due = batches.filter { $0.revision >= next }
+                if agent.host.isPaused(at: now) {
+                    at(now, agent) { agent in due.forEach { agent.watchDelivered($0) } }
+                } else {
+                    due.forEach { agent.watchDelivered($0) }
                 }
                 watches[index] = max(next, batches.last!.revision + 1)
             }

@@ -1,5 +1,5 @@
 import Agent
-import Sim
+@testable import Sim
 import Testing
 
 /// The simulator's scenarios on fixed seeds, each run twice (same seed, same trace hash), the
@@ -78,6 +78,47 @@ struct SimScenarioTests {
         }
         let run = scenario.run(seed: 5)
         #expect(run.passed, "\(run.summary)")
+    }
+
+    @Test func anExtendedPauseKeepsWatchEventsInOrder() {
+        let scenario = SimScenario(id: "T", name: "pause-twice", summary: "test") { run in
+            let world = run.world
+            let hosts = run.cluster(hosts: 2)
+            world.pauseAgent(hosts[1], for: .seconds(10))
+            let third = world.addHost()
+            world.startAgent(third)
+            world.run(for: .seconds(5))
+            world.pauseAgent(hosts[1], for: .seconds(20))  // extended while events wait
+            let fourth = world.addHost()
+            world.startAgent(fourth)
+            world.run(for: .seconds(30))
+            let others = Set([hosts[0], third, fourth].compactMap { $0.agent?.held?.key })
+            run.expect(Set(hosts[1].agent?.table.peers.map(\.key) ?? []) == others, "h2 saw every lease taken while it was paused")
+            world.deployContainers(on: third)
+            world.deployContainers(on: fourth)
+            run.settleAndCheck(after: .seconds(10))
+        }
+        for seed: UInt64 in 1...5 {
+            let run = scenario.run(seed: seed)
+            #expect(run.passed, "\(run.summary)")
+        }
+    }
+
+    @Test func theListingIndexMatchesEtcdWithOddKeys() {
+        let world = SimWorld(seed: 1)
+        let prefix = world.layout.subnetsPrefix + "/"
+        for (key, value) in [("10.1.5.0-24", #"{"PublicIP":"192.0.2.1"}"#), ("10.1.5.0-24&fd00::-64", #"{"PublicIP":"192.0.2.2"}"#),
+                             ("10.1.6.0-24", "garbage"), ("not-a-key", #"{"PublicIP":"192.0.2.4"}"#), ("10.1.7.0-24", #"{"PublicIP":"192.0.2.3"}"#)] {
+            _ = try? world.etcd.put(key: prefix + key, value: value)
+        }
+        world.writeNetworkConfig(world.options.networkConfig)
+        #expect(world.liveListing(revision: world.etcd.revision) == world.etcd.listLeases(layout: world.layout))
+        _ = world.etcd.delete(key: prefix + "10.1.5.0-24")
+        _ = try? world.etcd.put(key: prefix + "10.1.6.0-24", value: #"{"PublicIP":"192.0.2.5"}"#)
+        world.writeNetworkConfig(world.options.networkConfig)
+        let listing = world.liveListing(revision: world.etcd.revision)
+        #expect(listing == world.etcd.listLeases(layout: world.layout))
+        #expect(listing.records.map(\.attributes.publicIP.description) == ["192.0.2.2", "192.0.2.5", "192.0.2.3"])
     }
 
     @Test func schedulerRunsSameInstantEventsInTheOrderScheduled() {

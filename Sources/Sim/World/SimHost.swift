@@ -39,6 +39,8 @@ public final class SimHost {
     /// watch events wait, its proxy forwards nothing. What a clock jump means to an agent whose
     /// timers run on a monotonic clock.
     public internal(set) var pausedUntil: Timestamp?
+    /// Work that arrived while the agent was paused, in arrival order.
+    var deferred: [() -> Void] = []
 
     func isPaused(at now: Timestamp) -> Bool { pausedUntil.map { $0 > now } ?? false }
 

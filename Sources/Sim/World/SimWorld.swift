@@ -48,10 +48,9 @@ public final class SimWorld {
     private var distributedRevision: Int64 = 0
     private var lastDelivery: Timestamp = .zero
     private var cachedListing: LeaseListing?
-    // The decoded live leases, kept from etcd's events (see `liveListing`).
-    private var liveKeys: [SubnetKey] = []
-    private var liveRecords: [SubnetKey: LeaseRecord] = [:]
-    private var liveKeyOf: [String: SubnetKey] = [:]
+    // The decoded live leases by etcd key, kept from etcd's events (see `liveListing`).
+    private var liveOrder: [(subnet: IPv4Network, etcdKey: String)] = []
+    private var liveRecords: [String: LeaseRecord] = [:]
     private var liveMalformed: [String: MalformedLease] = [:]
     private var leaseOwners: [SubnetKey: IPv4Address] = [:]
     var pingSequence: UInt16 = 0
@@ -106,6 +105,8 @@ public final class SimWorld {
         host.agent = nil
         host.generation += 1
         host.tunnel = nil
+        host.pausedUntil = nil
+        host.deferred = []
         setWatch(host.index, next: nil)
     }
 
@@ -152,15 +153,34 @@ public final class SimWorld {
     func at(_ time: Timestamp, _ agent: SimAgent, _ body: @escaping (SimAgent) -> Void) {
         scheduler.schedule(at: time) { [weak agent, unowned self] in
             guard let agent, agent.isCurrent else { return }
-            if let until = agent.host.pausedUntil, until > now { return at(until, agent, body) }
-            body(agent)
+            runOrDefer(agent.host) { [weak agent] in
+                guard let agent, agent.isCurrent else { return }
+                body(agent)
+            }
+        }
+    }
+
+    /// Runs `work` for `host`'s agent now, or, while it is paused (or earlier work still
+    /// waits), queues it: a paused process handles what piled up in the order it arrived.
+    func runOrDefer(_ host: SimHost, _ work: @escaping () -> Void) {
+        guard host.isPaused(at: now) || !host.deferred.isEmpty else { return work() }
+        host.deferred.append(work)
+        if host.deferred.count == 1 { scheduleDrain(host) }
+    }
+
+    private func scheduleDrain(_ host: SimHost) {
+        let generation = host.generation
+        scheduler.schedule(at: host.pausedUntil ?? now) { [unowned self] in
+            guard host.generation == generation else { return }
+            if host.isPaused(at: now) { return scheduleDrain(host) }  // the pause was extended
+            while !host.deferred.isEmpty { host.deferred.removeFirst()() }
         }
     }
 
     /// Freezes `host`'s agent for `duration` (see `SimHost.pausedUntil`).
     public func pauseAgent(_ host: SimHost, for duration: Duration) {
         guard host.agent != nil else { return }
-        host.pausedUntil = now + duration
+        host.pausedUntil = max(host.pausedUntil ?? now, now + duration)
         record("\(host.name) agent paused for \(duration)")
     }
 
@@ -200,14 +220,12 @@ public final class SimWorld {
     func etcdCall<T>(_ host: SimHost, _ operation: @escaping (inout InMemoryEtcd) throws -> T,
                      completion: @escaping (Result<T, any Error>) -> Void) {
         let generation = host.generation
-        var deliver: ((Result<T, any Error>) -> Void)!
-        deliver = { [unowned self] (result: Result<T, any Error>) in
-            guard host.generation == generation, host.agent != nil else { return }
-            if let until = host.pausedUntil, until > now {
-                return scheduler.schedule(at: until) { deliver(result) }
+        let deliver = { [unowned self] (result: Result<T, any Error>) in
+            runOrDefer(host) { [unowned self] in
+                guard host.generation == generation, host.agent != nil else { return }
+                if case .failure = result { statistics.etcdRequestsFailed += 1 }
+                completion(result)
             }
-            if case .failure = result { statistics.etcdRequestsFailed += 1 }
-            completion(result)
         }
         let timeout = options.requestTimeout
         guard etcdReachable(host) else {
@@ -221,6 +239,8 @@ public final class SimWorld {
                 return
             }
             syncEtcdTime()
+            // Expiries that time brought are indexed before the request reads anything.
+            etcdChanged()
             statistics.etcdRequests += 1
             let result = Result { try operation(&etcd) }
             etcdChanged()
@@ -245,7 +265,13 @@ public final class SimWorld {
     /// and delivered to every watcher by one event (thousands of hosts watch).
     func etcdChanged() {
         if etcd.revision != distributedRevision {
-            let fresh = (try? etcd.history(prefix: layout.subnetsPrefix + "/", fromRevision: distributedRevision + 1)) ?? []
+            let fresh: [WatchBatch]
+            do {
+                fresh = try etcd.history(prefix: layout.subnetsPrefix + "/", fromRevision: distributedRevision + 1)
+            } catch {
+                fresh = []
+                violation("the simulator lost etcd events before revision \(etcd.revision): \(error)")
+            }
             distributedRevision = etcd.revision
             if !fresh.isEmpty {
                 index(fresh)
@@ -270,10 +296,10 @@ public final class SimWorld {
 
     /// The listing at etcd's current revision (`revision`), built from the decoded index
     /// rather than by decoding every value again: what `LeaseOperations.listing` returns for
-    /// a range over `subnets/`, however many hosts ask.
+    /// a range over `subnets/` (records by subnet, then etcd key), however many hosts ask.
     public func liveListing(revision: Int64) -> LeaseListing {
         if let cachedListing, cachedListing.revision == revision { return cachedListing }
-        let listing = LeaseListing(records: liveKeys.map { liveRecords[$0]! },
+        let listing = LeaseListing(records: liveOrder.map { liveRecords[$0.etcdKey]! },
                                    malformed: liveMalformed.keys.sorted().map { liveMalformed[$0]! }, revision: revision)
         cachedListing = listing
         return listing
@@ -283,36 +309,29 @@ public final class SimWorld {
     private func index(_ batches: [WatchBatch]) {
         for batch in batches {
             for event in batch.events {
-                if let old = liveKeyOf[event.kv.key] {
-                    liveRecords[old] = nil
-                    liveKeyOf[event.kv.key] = nil
-                    liveKeys.remove(at: position(of: old))
+                let etcdKey = event.kv.key
+                if let old = liveRecords.removeValue(forKey: etcdKey) {
+                    liveOrder.remove(at: position(of: (old.key.ipv4, etcdKey)))
                 }
-                liveMalformed[event.kv.key] = nil
+                liveMalformed[etcdKey] = nil
                 guard event.kind == .put else { continue }
                 switch layout.parse(event.kv) {
                 case let .success(record):
-                    let position = position(of: record.key)
-                    if position < liveKeys.count, liveKeys[position] == record.key {
-                        // Two etcd keys for one subnet cannot happen (the key is the subnet).
-                        liveKeyOf = liveKeyOf.filter { $0.value != record.key }
-                    } else {
-                        liveKeys.insert(record.key, at: position)
-                    }
-                    liveRecords[record.key] = record
-                    liveKeyOf[event.kv.key] = record.key
+                    liveOrder.insert((record.key.ipv4, etcdKey), at: position(of: (record.key.ipv4, etcdKey)))
+                    liveRecords[etcdKey] = record
                 case let .failure(problem):
-                    liveMalformed[event.kv.key] = problem
+                    liveMalformed[etcdKey] = problem
                 }
             }
         }
+        cachedListing = nil
     }
 
-    private func position(of key: SubnetKey) -> Int {
-        var low = 0, high = liveKeys.count
+    private func position(of entry: (subnet: IPv4Network, etcdKey: String)) -> Int {
+        var low = 0, high = liveOrder.count
         while low < high {
             let middle = (low + high) / 2
-            if liveKeys[middle] < key { low = middle + 1 } else { high = middle }
+            if (liveOrder[middle].subnet, liveOrder[middle].etcdKey) < (entry.subnet, entry.etcdKey) { low = middle + 1 } else { high = middle }
         }
         return low
     }
@@ -330,12 +349,11 @@ public final class SimWorld {
             for index in watchers {
                 guard let next = watches[index], let agent = hosts[index - 1].agent else { continue }
                 let due = batches.filter { $0.revision >= next }
-                if agent.host.isPaused(at: now) {
-                    at(now, agent) { agent in due.forEach { agent.watchDelivered($0) } }
-                } else {
+                runOrDefer(agent.host) { [weak agent] in
+                    guard let agent, agent.isCurrent else { return }
                     due.forEach { agent.watchDelivered($0) }
                 }
-                watches[index] = max(next, batches.last!.revision + 1)
+                if watches[index] != nil { watches[index] = max(next, batches.last!.revision + 1) }
             }
         }
     }
@@ -380,6 +398,7 @@ public final class SimWorld {
         if faults.etcdDown != old.etcdDown {
             if faults.etcdDown {
                 syncEtcdTime()
+                etcdChanged()
                 etcdDownSince = now
             } else if let since = etcdDownSince {
                 etcdDowntime += now - since
@@ -399,6 +418,7 @@ public final class SimWorld {
 
     /// Compacts etcd's history up to its current revision (etcdctl compact).
     public func compactEtcd() {
+        etcdChanged()
         let revision = etcd.revision
         try? etcd.compact(revision)
         record("etcd compacted at revision \(revision)")
@@ -424,8 +444,9 @@ public final class SimWorld {
                     leaseOwners[record.key] = owner
                 case let .delete(key):
                     leaseOwners[key] = nil
-                case .malformed:
-                    break
+                case let .malformed(problem):
+                    // A good lease overwritten with a bad value has no owner any more.
+                    if let subnet = problem.subnet { leaseOwners[subnet] = nil }
                 }
             }
         }

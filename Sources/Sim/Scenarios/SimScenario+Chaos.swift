@@ -5,7 +5,7 @@ import Agent
 extension SimScenario {
     public static let chaos = SimScenario(
         id: "chaos", name: "chaos",
-        summary: "2–6 hosts, 10 minutes of random faults (etcd cuts and outages, partitions both and one way, loss, duplication, reordering, compaction, crashes, agent pauses), then heal, settle, check",
+        summary: "2–6 hosts, 10 minutes of random faults (etcd cuts, outages, lost and slow etcd messages, partitions both and one way, loss, duplication, reordering, compaction, crashes, agent pauses), then heal, settle, check",
         options: shortLeases
     ) { run in
         let world = run.world
@@ -17,7 +17,7 @@ extension SimScenario {
         func pick() -> SimHost { hosts[Int.random(in: 0..<hosts.count, using: &world.random)] }
 
         for _ in 0..<30 {
-            switch Int.random(in: 0..<11, using: &world.random) {
+            switch Int.random(in: 0..<12, using: &world.random) {
             case 0:
                 let host = pick()
                 world.faults.cutFromEtcd.insert(host.index)
@@ -57,6 +57,10 @@ extension SimScenario {
             case 8:
                 world.faults.cutFromEtcd = []
                 world.record("fault: etcd reachable again from every host")
+            case 10:
+                world.faults.etcdLoss = 0.3
+                world.faults.etcdDelay = .seconds(2)
+                world.record("fault: 30 % of etcd requests or answers lost, up to 2 s extra delay")
             case 9:
                 // Longer than the TTL at times: the lease expires while the agent is frozen.
                 world.pauseAgent(pick(), for: .seconds(Int64.random(in: 5...90, using: &world.random)))

@@ -22,10 +22,15 @@ public struct SimFaults: Sendable {
     public var duplication = 0.0
     /// Extra random delay per datagram, up to this much (reorders datagrams).
     public var jitter: Duration = .zero
+    /// Per etcd request: probability that the request or its answer is lost (the client
+    /// times out; a lost answer still left its effect in etcd), and extra delay up to this much.
+    public var etcdLoss = 0.0
+    public var etcdDelay: Duration = .zero
 
     public init() {}
 
     public var isClear: Bool {
         !etcdDown && cutFromEtcd.isEmpty && blockedLinks.isEmpty && loss == 0 && duplication == 0 && jitter == .zero
+            && etcdLoss == 0 && etcdDelay == .zero
     }
 }

@@ -232,9 +232,10 @@ public final class SimWorld {
             scheduler.schedule(after: timeout) { deliver(.failure(EtcdError.unavailable("etcd unreachable (simulated)"))) }
             return
         }
-        let out = uniform(options.etcdLatency)
+        let out = uniform(options.etcdLatency) + extraEtcdDelay()
+        let requestLost = faults.etcdLoss > 0 && Double.random(in: 0..<1, using: &random) < faults.etcdLoss
         scheduler.schedule(after: out) { [unowned self] in
-            guard etcdReachable(host) else {
+            guard etcdReachable(host), !requestLost else {
                 scheduler.schedule(after: timeout - out) { deliver(.failure(EtcdError.unavailable("etcd unreachable (simulated)"))) }
                 return
             }
@@ -244,15 +245,20 @@ public final class SimWorld {
             statistics.etcdRequests += 1
             let result = Result { try operation(&etcd) }
             etcdChanged()
-            let back = uniform(options.etcdLatency)
+            let back = uniform(options.etcdLatency) + extraEtcdDelay()
+            let answerLost = faults.etcdLoss > 0 && Double.random(in: 0..<1, using: &random) < faults.etcdLoss
             scheduler.schedule(after: back) { [unowned self] in
-                if etcdReachable(host) {
+                if etcdReachable(host) && !answerLost {
                     deliver(result)
                 } else {
                     scheduler.schedule(after: timeout - out - back) { deliver(.failure(EtcdError.unavailable("answer lost (simulated)"))) }
                 }
             }
         }
+    }
+
+    private func extraEtcdDelay() -> Duration {
+        faults.etcdDelay > .zero ? uniform(0...(Double(faults.etcdDelay.components.seconds) + Double(faults.etcdDelay.components.attoseconds) / 1e18)) : .zero
     }
 
     func syncEtcdTime() {

@@ -55,6 +55,11 @@ extension SimWorld {
         return outcome
     }
 
+    /// A datagram from anyone (`sender`) to `host`'s UDP port 8285, e.g. garbage.
+    public func sendDatagram(to host: SimHost, from sender: IPv4Address, _ payload: [UInt8]) {
+        scheduler.schedule(after: options.underlayLatency) { [unowned self] in udpReceive(host, from: sender, payload) }
+    }
+
     /// A host's kernel receiving an IPv4 packet from docker0 or from flannel0.
     func hostReceive(_ host: SimHost, _ packet: [UInt8], from ingress: Ingress) {
         var packet = packet

@@ -34,7 +34,7 @@ enum LabCommandSupport {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 LabInterruption.raise()
-                killProcesses(of: run)
+                Lab.killProcesses(run: run)
             }
             source.resume()
             return source
@@ -51,14 +51,6 @@ enum LabCommandSupport {
             Lab.clean(run: run)
             print("interrupted: removed the lab \(run)")
             throw ExitCode(130)
-        }
-    }
-
-    private static func killProcesses(of run: String) {
-        let listing = (try? CommandRunner.run(["ip", "netns", "list"], duringCleanup: true).stdout) ?? ""
-        for name in listing.split(separator: "\n").compactMap({ $0.split(separator: " ").first }) where name.hasPrefix(run + "-") {
-            let pids = (try? CommandRunner.run(["ip", "netns", "pids", String(name)], duringCleanup: true).stdout) ?? ""
-            for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
         }
     }
 

@@ -129,6 +129,20 @@ public final class Lab: Sendable {
         deleteNamespaces(matching: nil)
     }
 
+    /// SIGKILLs every process in the run's namespaces, leaving the namespaces (an interrupted
+    /// job then fails out of its step and removes the lab itself).
+    public static func killProcesses(run: String) {
+        let listing = (try? CommandRunner.run(["ip", "netns", "list"], duringCleanup: true).stdout) ?? ""
+        for name in listing.split(separator: "\n").compactMap({ $0.split(separator: " ").first }) where name.hasPrefix(run + "-") {
+            killProcesses(in: String(name))
+        }
+    }
+
+    private static func killProcesses(in namespace: String) {
+        let pids = (try? CommandRunner.run(["ip", "netns", "pids", namespace], duringCleanup: true).stdout) ?? ""
+        for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+    }
+
     /// Removes one run's namespaces (a Ctrl-C'd demo cleaning up after itself).
     @discardableResult
     public static func clean(run: String) -> [String] {
@@ -145,9 +159,7 @@ public final class Lab: Sendable {
             guard ours else { continue }
             // Processes inside (agents, etcd) die with their namespace's links, not with it:
             // kill them first.
-            if let pids = try? CommandRunner.run(["ip", "netns", "pids", name], duringCleanup: true).stdout {
-                for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
-            }
+            killProcesses(in: name)
             if (try? CommandRunner.run(["ip", "netns", "del", name], duringCleanup: true))?.succeeded == true { removed.append(name) }
         }
         // The runs' files (logs, etcd data, subnet.env) go too.

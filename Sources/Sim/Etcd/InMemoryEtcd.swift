@@ -21,7 +21,7 @@ public struct InMemoryEtcd: Sendable {
         var keys: Set<String>
     }
 
-    private struct ExpiryEntry: Sendable {
+    private struct ExpiryEntry: Sendable, HeapOrdered {
         var expiresAt: Timestamp
         var id: Int64
         func precedes(_ other: ExpiryEntry) -> Bool { (expiresAt, id) < (other.expiresAt, other.id) }
@@ -45,7 +45,7 @@ public struct InMemoryEtcd: Sendable {
     private var leases: [Int64: Lease] = [:]
     /// Leases by expiry, a min-heap of (expiresAt, id); an entry whose lease is gone or has
     /// a different expiry is stale and skipped. Keeps expiry O(log n) for large simulations.
-    private var expiries: [ExpiryEntry] = []
+    private var expiries = MinHeap<ExpiryEntry>()
     private var nextLeaseID: Int64 = 0x7a1e_0000_0001
     private var history: [WatchBatch] = []
     private var watchers: [Int: Watcher] = [:]
@@ -62,7 +62,7 @@ public struct InMemoryEtcd: Sendable {
     public mutating func advanceTime(to instant: Timestamp) {
         guard instant > now else { return }
         while let first = validFirstExpiry(), first.expiresAt <= instant {
-            popExpiry()
+            expiries.popFirst()
             now = max(now, first.expiresAt)
             revokeExisting(first.id)
         }
@@ -72,45 +72,18 @@ public struct InMemoryEtcd: Sendable {
     private mutating func validFirstExpiry() -> ExpiryEntry? {
         while let first = expiries.first {
             if leases[first.id]?.expiresAt == first.expiresAt { return first }
-            popExpiry()
+            expiries.popFirst()
         }
         return nil
-    }
-
-    private mutating func pushExpiry(_ entry: ExpiryEntry) {
-        expiries.append(entry)
-        var child = expiries.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard expiries[child].precedes(expiries[parent]) else { break }
-            expiries.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func popExpiry() {
-        let last = expiries.removeLast()
-        guard !expiries.isEmpty else { return }
-        expiries[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < expiries.count, expiries[left].precedes(expiries[smallest]) { smallest = left }
-            if right < expiries.count, expiries[right].precedes(expiries[smallest]) { smallest = right }
-            guard smallest != parent else { break }
-            expiries.swapAt(parent, smallest)
-            parent = smallest
-        }
     }
 
     /// What etcd does to every lease when it starts again (its lessor's promote): each gets its
     /// full TTL from now, so an outage never expires a lease by itself.
     public mutating func refreshAllLeases() {
-        expiries = []
+        expiries.removeAll()
         for id in leases.keys.sorted() {
             leases[id]!.expiresAt = now + .seconds(leases[id]!.ttl)
-            pushExpiry(ExpiryEntry(expiresAt: leases[id]!.expiresAt, id: id))
+            expiries.push(ExpiryEntry(expiresAt: leases[id]!.expiresAt, id: id))
         }
     }
 
@@ -206,7 +179,7 @@ public struct InMemoryEtcd: Sendable {
         let id = nextLeaseID
         nextLeaseID += 1
         leases[id] = Lease(ttl: granted, expiresAt: now + .seconds(granted), keys: [])
-        pushExpiry(ExpiryEntry(expiresAt: now + .seconds(granted), id: id))
+        expiries.push(ExpiryEntry(expiresAt: now + .seconds(granted), id: id))
         return id
     }
 

@@ -23,7 +23,6 @@ public final class SimAgent {
     public private(set) var exitReason: String?
     public private(set) var renewals = 0
     private var network: IPv4Network?
-    /// One timer at a time, as LeaseDriver: a newer one makes the older moot.
     private var timerToken = 0
     private var watchBackoff: Duration = .milliseconds(100)
     private var waitingLogged = false
@@ -133,19 +132,9 @@ public final class SimAgent {
                     }
                 }
             case let .scheduleRenewal(at):
-                timerToken += 1
-                let token = timerToken
-                world.at(at, self) { agent in
-                    guard agent.timerToken == token else { return }
-                    agent.step { machine, now in machine.renewalDue(now: now) }
-                }
+                setTimer(at: at) { machine, now in machine.renewalDue(now: now) }
             case let .scheduleRetry(after):
-                timerToken += 1
-                let token = timerToken
-                world.after(after, self) { agent in
-                    guard agent.timerToken == token else { return }
-                    agent.step { machine, now in machine.retryDue(now: now) }
-                }
+                setTimer(at: world.now + after) { machine, now in machine.retryDue(now: now) }
             case let .leaseAcquired(lease):
                 acquired(lease)
             case let .leaseRenewed(lease):
@@ -164,6 +153,16 @@ public final class SimAgent {
         }
     }
 
+    /// One timer at a time, as LeaseDriver: a newer one makes the older moot.
+    private func setTimer(at time: Timestamp, _ event: @escaping (inout LeaseMachine, Timestamp) -> [LeaseMachine.Action]) {
+        timerToken += 1
+        let token = timerToken
+        world.at(time, self) { agent in
+            guard agent.timerToken == token else { return }
+            agent.step(event)
+        }
+    }
+
     // MARK: Registry calls, step by step as EtcdRegistry makes them
 
     /// Grant, then the create-if-absent transaction, then (lost race) revoke: each its own
@@ -172,7 +171,11 @@ public final class SimAgent {
                              completion: @escaping (Result<Int64?, any Error>) -> Void) {
         let layout = world.layout, broken = world.options.brokenAllocator
         world.etcdCall(host, { etcd in try etcd.grantLease(ttl: LeaseOperations.ttlSeconds(ttl)) }) { [self] granted in
-            guard case let .success(lease) = granted else { return completion(granted.map { _ in nil }) }
+            let lease: Int64
+            switch granted {
+            case let .success(value): lease = value
+            case let .failure(error): return completion(.failure(error))
+            }
             if broken {
                 return world.etcdCall(host, { etcd in Optional(try etcd.put(key: layout.leaseKey(key), value: attributes.encoded, lease: lease)) },
                                       completion: completion)
@@ -199,7 +202,11 @@ public final class SimAgent {
         let transact = { [self] (lease: Int64) in
             let request = LeaseOperations.updateRequest(key, attributes: attributes, lease: lease, expectedModRevision: expected, layout: layout)
             world.etcdCall(host, { etcd in try etcd.txn(compare: request.compare, success: request.success, failure: request.failure) }) { [self] answer in
-                guard case let .success(result) = answer else { return completion(answer.map { _ in .updated(modRevision: 0) }) }
+                let result: TxnResult
+                switch answer {
+                case let .success(value): result = value
+                case let .failure(error): return completion(.failure(error))
+                }
                 let outcome = LeaseOperations.interpretUpdate(result, attributes: attributes, lease: lease, layout: layout)
                 let finish = { [self] in
                     switch outcome {

@@ -4,7 +4,7 @@ import Agent
 /// to the next; two events at the same instant run in the order they were scheduled, so a run
 /// depends only on its seed. One thread, no clock.
 public final class SimScheduler {
-    struct Entry {
+    struct Entry: HeapOrdered {
         var time: Timestamp
         var sequence: UInt64
         var action: () -> Void
@@ -16,7 +16,7 @@ public final class SimScheduler {
 
     public private(set) var now: Timestamp = .zero
     public private(set) var eventsRun = 0
-    private var heap: [Entry] = []
+    private var heap = MinHeap<Entry>()
     private var sequence: UInt64 = 0
 
     public init() {}
@@ -30,14 +30,7 @@ public final class SimScheduler {
 
     public func schedule(at time: Timestamp, _ action: @escaping () -> Void) {
         sequence += 1
-        heap.append(Entry(time: max(time, now), sequence: sequence, action: action))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].precedes(heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
+        heap.push(Entry(time: max(time, now), sequence: sequence, action: action))
     }
 
     public func schedule(after delay: Duration, _ action: @escaping () -> Void) {
@@ -47,30 +40,11 @@ public final class SimScheduler {
     /// Runs every event due at or before `time`, then sets the clock to `time`.
     public func run(until time: Timestamp) {
         while !isHalted, let first = heap.first, first.time <= time {
-            let entry = pop()
+            let entry = heap.popFirst()!
             now = entry.time
             eventsRun += 1
             entry.action()
         }
         now = max(now, time)
-    }
-
-    private func pop() -> Entry {
-        let first = heap[0]
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var smallest = parent
-                if left < heap.count, heap[left].precedes(heap[smallest]) { smallest = left }
-                if right < heap.count, heap[right].precedes(heap[smallest]) { smallest = right }
-                guard smallest != parent else { break }
-                heap.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
-        return first
     }
 }

@@ -99,16 +99,22 @@ public struct FlanneldDaemon {
             return
         }
         guard let plan = config.ipv4 else { throw Fatal("network config: IPv4 is disabled; this agent needs an IPv4 Network") }
-        guard case let .udp(port) = config.backend else {
-            throw Fatal("network config: backend \(config.backend.typeName) is not built into this agent yet; use {\"Type\": \"udp\"}")
+        // The backend's device comes before the lease: vxlan's lease carries the device's MAC.
+        let backend: BackendSetup
+        do {
+            backend = try BackendSetup.prepare(config.backend, external: external, publicIP: publicIP, network: plan.network, logger: logger)
+        } catch let error as BackendSetup.Refusal {
+            throw Fatal(error.description)
+        } catch {
+            throw Fatal("\(config.backend.typeName) backend: \(error)")
         }
-        let mtu = external.mtu - 28
+        let mtu = backend.mtu
 
         // The lease.
         health.setNotReady("acquiring a subnet lease")
         let previous = SubnetFileWriter.previousSubnet(at: options.subnetFile)
         let driver = LeaseDriver(
-            configuration: .init(plan: plan, attributes: LeaseAttributes(publicIP: publicIP), ttl: ttl,
+            configuration: .init(plan: plan, attributes: backend.leaseAttributes, ttl: ttl,
                                  renewMargin: .seconds(options.subnetLeaseRenewMargin * 60), previousSubnet: previous),
             registry: registry, logger: logger,
             notify: { sink.yield(.lease($0)) })
@@ -133,13 +139,8 @@ public struct FlanneldDaemon {
         logger.info("acquired lease \(held.subnet) (\(held.isReservation ? "reservation, no TTL" : "TTL \(options.subnetLeaseTTL)")) at \(layout.leaseKey(held.key))")
 
         // The data path.
-        let tun = try TUNDevice(name: "flannel0")
-        try tun.configure(address: held.subnet.address, mtu: mtu, network: plan.network)
-        let socket = try UDPSocket(address: external.address, port: port)
-        let proxy = UDPProxy(tun: tun, socket: socket, tunAddress: held.subnet.address, mtu: mtu, port: port,
-                             onFailure: { sink.yield(.dataPathFailed($0)) })
-        proxy.start()
-        logger.info("udp backend: flannel0 \(held.subnet.address)/32 MTU \(mtu), route \(plan.network) dev flannel0, UDP \(external.address):\(port)")
+        let dataPath = try backend.start(subnet: held.subnet, network: plan.network, external: external,
+                                         onFailure: { sink.yield(.dataPathFailed($0)) })
 
         let subnetFile = SubnetFile(network: plan.network, subnet: held.subnet, mtu: mtu, ipMasq: options.ipMasq)
         try SubnetFileWriter.write(subnetFile, to: options.subnetFile)
@@ -152,7 +153,7 @@ public struct FlanneldDaemon {
             listing = try await retrying("listing leases") { try await registry.listLeases() }
         } catch is Stopped {
             logger.info("stopping before the peers were listed (the lease \(held.subnet) stays until its TTL runs out)")
-            proxy.stop()
+            dataPath.stop()
             return
         }
         // Our own lease's fate goes to the lease driver in order, through one stream.
@@ -168,7 +169,7 @@ public struct FlanneldDaemon {
         }
         defer { ownLeaseTask.cancel() }
         let apply = { (changes: [PeerTable.Change], table: PeerTable, held: HeldLease) in
-            self.apply(changes, proxy: proxy, table: table, held: held, ownLease: ownLeaseSink)
+            self.apply(changes, dataPath: dataPath, table: table, held: held, ownLease: ownLeaseSink)
         }
         apply(table.applySnapshot(listing), table, held)
         let updates = LeaseWatcher(registry: registry).updates(after: listing.revision)
@@ -185,8 +186,6 @@ public struct FlanneldDaemon {
             }
         }
         defer { ticker.cancel() }
-        var reportedDrops: [UDPEncapsulation.DropReason: Int] = [:]
-
         while let event = await eventIterator.next() {
             switch event {
             case let .watch(.events(batch)):
@@ -209,8 +208,7 @@ public struct FlanneldDaemon {
                 logger.error("SUBNET CHANGED: this host had \(from), it now holds \(to); containers on \(from) must be restarted")
             case let .lease(.acquired(newLease)):
                 if newLease.subnet != held.subnet {
-                    try tun.configure(address: newLease.subnet.address, mtu: mtu, network: plan.network)
-                    proxy.setTunAddress(newLease.subnet.address)
+                    try dataPath.move(to: newLease.subnet, network: plan.network)
                     try SubnetFileWriter.write(SubnetFile(network: plan.network, subnet: newLease.subnet, mtu: mtu, ipMasq: options.ipMasq),
                                                to: options.subnetFile)
                 }
@@ -218,26 +216,18 @@ public struct FlanneldDaemon {
                 health.setNotReady(nil)
                 apply(table.setOwnKey(newLease.key), table, held)
             case let .lease(.failed(error)):
-                proxy.stop()
+                dataPath.stop()
                 throw Fatal("\(error)")
             case let .dataPathFailed(reason):
                 health.setNotReady("data path failed: \(reason)")
-                throw Fatal("udp backend: \(reason); exiting so that the service manager restarts the agent")
+                throw Fatal("\(config.backend.typeName) backend: \(reason); exiting so that the service manager restarts the agent")
             case .tick:
-                let drops = proxy.snapshot.drops
-                if drops != reportedDrops {
-                    let summary = UDPEncapsulation.DropReason.allCases.compactMap { reason -> String? in
-                        let new = drops[reason, default: 0] - reportedDrops[reason, default: 0]
-                        return new > 0 ? "\(reason.rawValue)=\(new)" : nil
-                    }.joined(separator: " ")
-                    logger.notice("udp backend dropped packets in the last 10 s: \(summary)")
-                    reportedDrops = drops
-                }
+                dataPath.tick(peers: table.peers)
             case let .signal(number):
                 logger.info("received \(number == SIGTERM ? "SIGTERM" : "SIGINT"); stopping (the lease \(held.subnet) stays until its TTL runs out)")
                 // The process exits right after: no graceful gRPC shutdown to wait for, and the
                 // fds stay open until exit so that no proxy thread touches a reused number.
-                proxy.stop()
+                dataPath.stop()
                 await driver.stop()
                 return
             }
@@ -247,16 +237,18 @@ public struct FlanneldDaemon {
     /// Logs and programs peer changes; hands our own lease's fate to the lease driver (in
     /// order), ignoring news about our key older than our last write (a resumed watch can
     /// replay the delete of a lease we have since re-created).
-    private func apply(_ changes: [PeerTable.Change], proxy: UDPProxy, table: PeerTable, held: HeldLease,
+    private func apply(_ changes: [PeerTable.Change], dataPath: DataPath, table: PeerTable, held: HeldLease,
                        ownLease: AsyncStream<PeerTable.Change>.Continuation) {
         var routesChanged = false
         for change in changes {
             switch change {
             case let .added(peer):
                 logger.info("peer added: \(peer)")
+                if let reason = dataPath.ignoreReason(peer) { logger.warning("peer \(peer.subnet) ignored: \(reason)") }
                 routesChanged = true
             case let .changed(old, new):
                 logger.info("peer changed: \(old) → \(new)")
+                if let reason = dataPath.ignoreReason(new) { logger.warning("peer \(new.subnet) ignored: \(reason)") }
                 routesChanged = true
             case let .removed(peer):
                 logger.info("peer removed: \(peer)")
@@ -267,7 +259,7 @@ public struct FlanneldDaemon {
                 if revision > held.modRevision { ownLease.yield(change) }
             }
         }
-        if routesChanged { proxy.setPeers(table.peers) }
+        if routesChanged { dataPath.setPeers(table.peers) }
     }
 
     /// Reads the network config, waiting (and saying what for) until it exists and is valid.

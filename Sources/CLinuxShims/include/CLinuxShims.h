@@ -3,6 +3,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/if_link.h>
+#include <linux/if_addr.h>
+#include <linux/neighbour.h>
 
 /// Whether the calling process has CAP_NET_ADMIN in its effective set (libcap).
 /// Returns false when the capability state cannot be read.
@@ -33,5 +38,9 @@ int flannel_route_del_dev(const char *name, uint32_t destination, uint32_t netma
 
 /// Sets SO_RCVBUFFORCE/SO_SNDBUFFORCE (falling back to the unforced options). Returns 0 or -errno.
 int flannel_socket_set_buffers(int fd, int bytes);
+
+/// Opens a NETLINK_ROUTE socket bound to a kernel-chosen port, with extended acks (the
+/// kernel's error text) and capped acks enabled where supported. Returns the fd, or -errno.
+int flannel_netlink_open(void);
 
 #endif

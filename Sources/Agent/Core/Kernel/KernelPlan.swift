@@ -1,0 +1,112 @@
+/// The steps that take the kernel from what it has to what the peers need: stale entries
+/// removed first (routes before the entries they use), then each peer's missing entries in
+/// programming order. Each peer's steps are applied together: when one fails, the ones
+/// before it are undone, so no half-programmed peer is left behind.
+public struct KernelPlan: Equatable, Sendable {
+    public var removals: [KernelStep]
+    public var additions: [PeerSteps]
+
+    public struct PeerSteps: Equatable, Sendable {
+        public var subnet: IPv4Network
+        public var steps: [KernelStep]
+    }
+
+    public var isEmpty: Bool { removals.isEmpty && additions.isEmpty }
+    public var stepCount: Int { removals.count + additions.reduce(0) { $0 + $1.steps.count } }
+
+    /// Diffs `desired` against `current` (already narrowed to the backend's scope).
+    public static func make(desired: [KernelPeerProgram], current: KernelTables) -> KernelPlan {
+        let desiredRouteDestinations = Set(desired.map(\.route.destination))
+        let desiredNeighbours = Set(desired.compactMap(\.neighbour))
+        let desiredNeighbourKeys = Set(desiredNeighbours.map { NeighbourKey($0) })
+        let desiredFDB = Set(desired.compactMap(\.fdb))
+
+        var removals: [KernelStep] = []
+        // A route to a destination we still want is overwritten by its replacement instead.
+        for route in current.routes.sorted() where !desiredRouteDestinations.contains(route.destination) {
+            removals.append(.deleteRoute(route))
+        }
+        for entry in current.fdb.sorted() where !desiredFDB.contains(entry) {
+            removals.append(.deleteFDB(entry))
+        }
+        for entry in current.neighbours.sorted() where !desiredNeighbourKeys.contains(NeighbourKey(entry)) {
+            removals.append(.deleteNeighbour(entry))
+        }
+
+        let currentRoutes = Set(current.routes)
+        let currentNeighbours = Set(current.neighbours)
+        let currentFDB = Set(current.fdb)
+        var additions: [PeerSteps] = []
+        for program in desired.sorted(by: { $0.subnet < $1.subnet }) {
+            var steps: [KernelStep] = []
+            if let neighbour = program.neighbour, !currentNeighbours.contains(neighbour) {
+                steps.append(.replaceNeighbour(neighbour))
+            }
+            if let fdb = program.fdb, !currentFDB.contains(fdb) {
+                steps.append(.appendFDB(fdb))
+            }
+            if !currentRoutes.contains(program.route) {
+                steps.append(.replaceRoute(program.route))
+            }
+            if !steps.isEmpty { additions.append(PeerSteps(subnet: program.subnet, steps: steps)) }
+        }
+        return KernelPlan(removals: removals, additions: additions)
+    }
+
+    /// What happened when a plan was applied.
+    public struct Outcome: Equatable, Sendable {
+        public var applied: [KernelStep] = []
+        public var failures: [Failure] = []
+        /// Steps taken back because a later step for the same peer failed.
+        public var undone: [KernelStep] = []
+
+        public struct Failure: Equatable, Sendable, CustomStringConvertible {
+            public var step: KernelStep
+            public var reason: String
+            public var description: String { "\(step): \(reason)" }
+        }
+    }
+
+    /// Applies the plan through `apply` (netlink on a host, tables in the simulator).
+    /// A failed removal is reported and the rest go on; a failed addition undoes that
+    /// peer's earlier steps and moves on to the next peer. The next resync retries.
+    public func execute(_ apply: (KernelStep) throws -> Void) -> Outcome {
+        var outcome = Outcome()
+        for step in removals {
+            do {
+                try apply(step)
+                outcome.applied.append(step)
+            } catch {
+                outcome.failures.append(.init(step: step, reason: "\(error)"))
+            }
+        }
+        for peer in additions {
+            var done: [KernelStep] = []
+            for step in peer.steps {
+                do {
+                    try apply(step)
+                    done.append(step)
+                } catch {
+                    outcome.failures.append(.init(step: step, reason: "\(error)"))
+                    for earlier in done.reversed() {
+                        if (try? apply(earlier.undo)) != nil { outcome.undone.append(earlier) }
+                    }
+                    done = []
+                    break
+                }
+            }
+            outcome.applied += done
+        }
+        return outcome
+    }
+
+    /// A neighbour entry's identity: one MAC per address and device.
+    private struct NeighbourKey: Hashable {
+        var device: Int
+        var address: IPv4Address
+        init(_ entry: KernelNeighbour) {
+            device = entry.device.index
+            address = entry.address
+        }
+    }
+}

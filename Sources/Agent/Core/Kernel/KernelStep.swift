@@ -1,0 +1,35 @@
+/// One change to the kernel's tables, as a kernel backend makes it.
+public enum KernelStep: Hashable, Sendable, CustomStringConvertible {
+    /// Create or overwrite the neighbour entry for the address.
+    case replaceNeighbour(KernelNeighbour)
+    case deleteNeighbour(KernelNeighbour)
+    /// Append a forwarding entry (one MAC may have several destinations; we keep one).
+    case appendFDB(KernelFDBEntry)
+    case deleteFDB(KernelFDBEntry)
+    /// Create or overwrite the route to the destination.
+    case replaceRoute(KernelRoute)
+    case deleteRoute(KernelRoute)
+
+    public var description: String {
+        switch self {
+        case let .replaceNeighbour(entry): "add \(entry)"
+        case let .deleteNeighbour(entry): "delete \(entry)"
+        case let .appendFDB(entry): "add \(entry)"
+        case let .deleteFDB(entry): "delete \(entry)"
+        case let .replaceRoute(route): "add route \(route)"
+        case let .deleteRoute(route): "delete route \(route)"
+        }
+    }
+
+    /// The step that takes this one back (used when a later step for the same peer fails).
+    public var undo: KernelStep {
+        switch self {
+        case let .replaceNeighbour(entry): .deleteNeighbour(entry)
+        case let .deleteNeighbour(entry): .replaceNeighbour(entry)
+        case let .appendFDB(entry): .deleteFDB(entry)
+        case let .deleteFDB(entry): .appendFDB(entry)
+        case let .replaceRoute(route): .deleteRoute(route)
+        case let .deleteRoute(route): .replaceRoute(route)
+        }
+    }
+}

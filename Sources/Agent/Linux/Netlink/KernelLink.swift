@@ -1,0 +1,31 @@
+/// A network device as `RTM_GETLINK` reports it, with the vxlan settings when it is one.
+public struct KernelLink: Equatable, Sendable, CustomStringConvertible {
+    public var device: KernelDevice
+    public var mtu: Int
+    public var isUp: Bool
+    public var mac: MACAddress?
+    /// `IFLA_INFO_KIND`: "vxlan", "veth", "bridge", "tun", ... (nil for plain devices).
+    public var kind: String?
+    public var vxlan: VXLAN?
+
+    public struct VXLAN: Equatable, Sendable {
+        public var vni: Int
+        public var local: IPv4Address?
+        public var port: Int
+        /// The underlay device's index (`dev` in `ip link add ... type vxlan`).
+        public var underlayIndex: Int?
+        public var learning: Bool
+    }
+
+    public var name: String { device.name }
+    public var index: Int { device.index }
+
+    public var description: String {
+        var text = "\(device.name) (index \(device.index), MTU \(mtu), \(isUp ? "up" : "down")"
+        if let mac { text += ", \(mac)" }
+        if let vxlan {
+            text += ", vxlan id \(vxlan.vni) local \(vxlan.local.map { "\($0)" } ?? "none") port \(vxlan.port)"
+        }
+        return text + ")"
+    }
+}

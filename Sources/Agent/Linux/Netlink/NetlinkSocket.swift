@@ -1,0 +1,134 @@
+import CLinuxShims
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A NETLINK_ROUTE socket: one request at a time, each acknowledged (or refused) before the
+/// next, dumps read to their end. Used from any task; the mutex keeps requests apart.
+public final class NetlinkSocket: Sendable {
+    private let fd: Int32
+    private let state = Mutex<UInt32>(0)  // last sequence number
+
+    public init() throws(SystemError) {
+        fd = try SystemError.check(flannel_netlink_open(), "socket(AF_NETLINK)", "NETLINK_ROUTE")
+    }
+
+    deinit { close(fd) }
+
+    /// Sends a request with NLM_F_ACK and waits for the kernel's answer.
+    func request(_ build: (UInt32) -> NetlinkMessage, operation: @autoclosure () -> String) throws(NetlinkError) {
+        let outcome: Result<Void, NetlinkError> = state.withLock { sequence in
+            sequence &+= 1
+            let expected = sequence
+            do throws(NetlinkError) {
+                try send(build(expected).finished, operation: operation)
+                try receive(sequence: expected, operation: operation) { _, _ in }
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try outcome.get()
+    }
+
+    /// Sends a dump request and returns every answer message as (type, payload).
+    func dump(_ build: (UInt32) -> NetlinkMessage, operation: @autoclosure () -> String) throws(NetlinkError) -> [(type: Int, payload: ArraySlice<UInt8>)] {
+        // A dump that raced with a change is marked interrupted; read it again (a few times).
+        var attempts = 0
+        while true {
+            attempts += 1
+            let outcome: Result<([(type: Int, payload: ArraySlice<UInt8>)], Bool), NetlinkError> = state.withLock { sequence in
+                sequence &+= 1
+                let expected = sequence
+                var messages: [(type: Int, payload: ArraySlice<UInt8>)] = []
+                var interrupted = false
+                do throws(NetlinkError) {
+                    try send(build(expected).finished, operation: operation)
+                    try receive(sequence: expected, operation: operation) { type, payload, flags in
+                        if flags & Int(NLM_F_DUMP_INTR) != 0 { interrupted = true }
+                        messages.append((type, payload))
+                    }
+                    return .success((messages, interrupted))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let (messages, interrupted) = try outcome.get()
+            if !interrupted || attempts >= 5 { return messages }
+        }
+    }
+
+    private func send(_ bytes: [UInt8], operation: () -> String) throws(NetlinkError) {
+        while true {
+            let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+            if sent == bytes.count { return }
+            if sent < 0 && errno == EINTR { continue }
+            throw NetlinkError(operation: operation(), errno: sent < 0 ? errno : EMSGSIZE)
+        }
+    }
+
+    private func receive(sequence: UInt32, operation: () -> String,
+                         _ handle: (Int, ArraySlice<UInt8>) -> Void) throws(NetlinkError) {
+        try receive(sequence: sequence, operation: operation) { type, payload, _ in handle(type, payload) }
+    }
+
+    /// Reads until the acknowledgement or the end of the dump for `sequence`; messages for
+    /// older sequence numbers (answers to a request that timed out) are skipped.
+    private func receive(sequence: UInt32, operation: () -> String,
+                         _ handle: (Int, ArraySlice<UInt8>, Int) -> Void) throws(NetlinkError) {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            var count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK) | Int32(MSG_TRUNC)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw NetlinkError(operation: operation(), errno: errno)
+            }
+            if count > buffer.count { buffer = [UInt8](repeating: 0, count: count) }
+            count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw NetlinkError(operation: operation(), errno: errno)
+            }
+            var offset = 0
+            while offset + 16 <= count {
+                let all = buffer[0..<count]
+                let length = Int(NetlinkAttributes.u32(all, offset) ?? 0)
+                let type = Int(NetlinkAttributes.u16(all, offset + 4) ?? 0)
+                let flags = Int(NetlinkAttributes.u16(all, offset + 6) ?? 0)
+                let messageSequence = NetlinkAttributes.u32(all, offset + 8) ?? 0
+                guard length >= 16, offset + length <= count else { break }
+                let payload = all[(offset + 16)..<(offset + length)]
+                offset += (length + 3) & ~3
+                guard messageSequence == sequence else { continue }
+                switch type {
+                case Int(NLMSG_ERROR):
+                    let code = Int32(bitPattern: NetlinkAttributes.u32(payload, payload.startIndex) ?? 0)
+                    if code == 0 { return }
+                    throw NetlinkError(operation: operation(), errno: 0 - code,
+                                       kernelMessage: Self.extendedAckMessage(payload, flags: flags))
+                case Int(NLMSG_DONE):
+                    let code = Int32(bitPattern: NetlinkAttributes.u32(payload, payload.startIndex) ?? 0)
+                    if code < 0 {
+                        throw NetlinkError(operation: operation(), errno: 0 - code,
+                                           kernelMessage: Self.extendedAckMessage(payload, flags: flags))
+                    }
+                    return
+                case Int(NLMSG_NOOP):
+                    continue
+                default:
+                    handle(type, payload, flags)
+                }
+            }
+        }
+    }
+
+    /// The kernel's text after a capped error (error code + the request's header + TLVs).
+    private static func extendedAckMessage(_ payload: ArraySlice<UInt8>, flags: Int) -> String? {
+        guard flags & Int(NLM_F_ACK_TLVS) != 0 else { return nil }
+        let tlvStart = payload.startIndex + 4 + (flags & Int(NLM_F_CAPPED) != 0 ? 16
+            : Int(NetlinkAttributes.u32(payload, payload.startIndex + 4) ?? 16))
+        guard tlvStart <= payload.endIndex else { return nil }
+        return NetlinkAttributes(payload[tlvStart...]).string(Int(NLMSGERR_ATTR_MSG.rawValue))
+    }
+}

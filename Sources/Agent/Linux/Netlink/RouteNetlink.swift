@@ -1,0 +1,352 @@
+import CLinuxShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The rtnetlink operations the kernel backends need: links (vxlan create, up, MTU, delete,
+/// dump), IPv4 addresses, main-table routes, permanent neighbours and vxlan forwarding
+/// entries. Every error names the object it was about.
+public struct RouteNetlink: Sendable {
+    let socket: NetlinkSocket
+
+    public init() throws(SystemError) {
+        socket = try NetlinkSocket()
+    }
+
+    static let request = Int32(NLM_F_REQUEST) | Int32(NLM_F_ACK)
+    static let create = Int32(NLM_F_CREATE)
+    static let replace = Int32(NLM_F_REPLACE)
+    static let exclusive = Int32(NLM_F_EXCL)
+    static let append = Int32(NLM_F_APPEND)
+    static let dumpRequest = Int32(NLM_F_REQUEST) | Int32(NLM_F_DUMP)
+
+    // MARK: Links
+
+    /// Every device, in index order.
+    public func links() throws(NetlinkError) -> [KernelLink] {
+        let messages = try socket.dump({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_GETLINK), flags: Self.dumpRequest, sequence: sequence)
+            Self.appendLinkHeader(&message, index: 0)
+            return message
+        }, operation: "list links")
+        return messages.compactMap { message in
+            message.type == Int(RTM_NEWLINK) ? Self.parseLink(message.payload) : nil
+        }.sorted { $0.index < $1.index }
+    }
+
+    public func link(named name: String) throws(NetlinkError) -> KernelLink? {
+        try links().first { $0.name == name }
+    }
+
+    /// `ip link add <name> address <mac> mtu <mtu> type vxlan id <vni> local <local> dev
+    /// <underlay> dstport <port> nolearning`.
+    public func createVXLAN(name: String, vni: Int, local: IPv4Address, underlayIndex: Int, port: Int,
+                            mac: MACAddress, mtu: Int) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_NEWLINK), flags: Self.request | Self.create | Self.exclusive, sequence: sequence)
+            Self.appendLinkHeader(&message, index: 0)
+            message.attribute(Int(IFLA_IFNAME), string: name)
+            message.attribute(Int(IFLA_ADDRESS), mac.bytes)
+            message.attribute(Int(IFLA_MTU), u32: UInt32(mtu))
+            message.beginNested(Int(IFLA_LINKINFO))
+            message.attribute(Int(IFLA_INFO_KIND), string: "vxlan")
+            message.beginNested(Int(IFLA_INFO_DATA))
+            message.attribute(Int(IFLA_VXLAN_ID), u32: UInt32(vni))
+            message.attribute(Int(IFLA_VXLAN_LINK), u32: UInt32(underlayIndex))
+            message.attribute(Int(IFLA_VXLAN_LOCAL), ipv4: local)
+            message.attribute(Int(IFLA_VXLAN_PORT), be16: UInt16(port))
+            message.attribute(Int(IFLA_VXLAN_LEARNING), u8: 0)
+            message.endNested()
+            message.endNested()
+            return message
+        }, operation: "create vxlan device \(name) (id \(vni), local \(local), dstport \(port), address \(mac))")
+    }
+
+    /// `ip link set <device> up`.
+    public func setUp(_ device: KernelDevice) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_NEWLINK), flags: Self.request, sequence: sequence)
+            Self.appendLinkHeader(&message, index: device.index, flags: UInt32(IFF_UP), change: UInt32(IFF_UP))
+            return message
+        }, operation: "set \(device.name) up")
+    }
+
+    /// `ip link set <device> mtu <mtu>`.
+    public func setMTU(_ device: KernelDevice, _ mtu: Int) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_NEWLINK), flags: Self.request, sequence: sequence)
+            Self.appendLinkHeader(&message, index: device.index)
+            message.attribute(Int(IFLA_MTU), u32: UInt32(mtu))
+            return message
+        }, operation: "set \(device.name) mtu \(mtu)")
+    }
+
+    /// `ip link del <device>`.
+    public func deleteLink(_ device: KernelDevice) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_DELLINK), flags: Self.request, sequence: sequence)
+            Self.appendLinkHeader(&message, index: device.index)
+            return message
+        }, operation: "delete device \(device.name)")
+    }
+
+    private static func appendLinkHeader(_ message: inout NetlinkMessage, index: Int, flags: UInt32 = 0, change: UInt32 = 0) {
+        message.append(UInt8(AF_UNSPEC))
+        message.append(UInt8(0))
+        message.append(UInt16(0))  // type
+        message.append(Int32(index))
+        message.append(flags)
+        message.append(change)
+    }
+
+    static func parseLink(_ payload: ArraySlice<UInt8>) -> KernelLink? {
+        guard payload.count >= 16,
+              let index = NetlinkAttributes.u32(payload, payload.startIndex + 4),
+              let flags = NetlinkAttributes.u32(payload, payload.startIndex + 8) else { return nil }
+        let attributes = NetlinkAttributes(payload.dropFirst(16))
+        guard let name = attributes.string(Int(IFLA_IFNAME)) else { return nil }
+        let info = attributes.nested(Int(IFLA_LINKINFO))
+        let kind = info?.string(Int(IFLA_INFO_KIND))
+        var vxlan: KernelLink.VXLAN?
+        if kind == "vxlan", let data = info?.nested(Int(IFLA_INFO_DATA)) {
+            vxlan = KernelLink.VXLAN(
+                vni: Int(data.u32(Int(IFLA_VXLAN_ID)) ?? 0),
+                local: data.ipv4(Int(IFLA_VXLAN_LOCAL)),
+                port: Int(data.be16(Int(IFLA_VXLAN_PORT)) ?? 0),
+                underlayIndex: data.u32(Int(IFLA_VXLAN_LINK)).map(Int.init),
+                learning: (data.u8(Int(IFLA_VXLAN_LEARNING)) ?? 0) != 0)
+        }
+        return KernelLink(device: KernelDevice(index: Int(index), name: name),
+                          mtu: Int(attributes.u32(Int(IFLA_MTU)) ?? 0),
+                          isUp: flags & UInt32(IFF_UP) != 0,
+                          mac: attributes.mac(Int(IFLA_ADDRESS)), kind: kind, vxlan: vxlan)
+    }
+
+    // MARK: Addresses
+
+    /// The IPv4 addresses (with prefix length) on a device.
+    public func addresses(on device: KernelDevice) throws(NetlinkError) -> [IPv4Network] {
+        let messages = try socket.dump({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_GETADDR), flags: Self.dumpRequest, sequence: sequence)
+            Self.appendAddressHeader(&message, prefixLength: 0, index: 0)
+            return message
+        }, operation: "list addresses")
+        return messages.compactMap { message -> IPv4Network? in
+            let payload = message.payload
+            guard message.type == Int(RTM_NEWADDR), payload.count >= 8,
+                  payload[payload.startIndex] == UInt8(AF_INET),
+                  Int(NetlinkAttributes.u32(payload, payload.startIndex + 4) ?? 0) == device.index else { return nil }
+            let attributes = NetlinkAttributes(payload.dropFirst(8))
+            guard let address = attributes.ipv4(Int(IFA_LOCAL)) ?? attributes.ipv4(Int(IFA_ADDRESS)) else { return nil }
+            return IPv4Network(address: address, prefixLength: Int(payload[payload.startIndex + 1]))
+        }
+    }
+
+    /// `ip addr replace <address>/<len> dev <device>`.
+    public func replaceAddress(_ address: IPv4Network, on device: KernelDevice) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_NEWADDR), flags: Self.request | Self.create | Self.replace, sequence: sequence)
+            Self.appendAddressHeader(&message, prefixLength: address.prefixLength, index: device.index)
+            message.attribute(Int(IFA_LOCAL), ipv4: address.address)
+            message.attribute(Int(IFA_ADDRESS), ipv4: address.address)
+            return message
+        }, operation: "add address \(address) to \(device.name)")
+    }
+
+    /// `ip addr del <address>/<len> dev <device>`.
+    public func deleteAddress(_ address: IPv4Network, on device: KernelDevice) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_DELADDR), flags: Self.request, sequence: sequence)
+            Self.appendAddressHeader(&message, prefixLength: address.prefixLength, index: device.index)
+            message.attribute(Int(IFA_LOCAL), ipv4: address.address)
+            return message
+        }, operation: "delete address \(address) from \(device.name)")
+    }
+
+    private static func appendAddressHeader(_ message: inout NetlinkMessage, prefixLength: Int, index: Int) {
+        message.append(UInt8(AF_INET))
+        message.append(UInt8(prefixLength))
+        message.append(UInt8(0))  // flags
+        message.append(UInt8(RT_SCOPE_UNIVERSE.rawValue))
+        message.append(UInt32(index))
+    }
+
+    // MARK: Routes
+
+    /// Unicast IPv4 routes of the main table, devices named from `links`.
+    public func routes(devices: [KernelDevice]) throws(NetlinkError) -> [KernelRoute] {
+        let byIndex = Dictionary(devices.map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
+        let messages = try socket.dump({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_GETROUTE), flags: Self.dumpRequest, sequence: sequence)
+            Self.appendRouteHeader(&message, prefixLength: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0)
+            return message
+        }, operation: "list routes")
+        return messages.compactMap { message -> KernelRoute? in
+            let payload = message.payload
+            guard message.type == Int(RTM_NEWROUTE), payload.count >= 12 else { return nil }
+            let start = payload.startIndex
+            guard payload[start] == UInt8(AF_INET), payload[start + 7] == UInt8(RTN_UNICAST) else { return nil }
+            let attributes = NetlinkAttributes(payload.dropFirst(12))
+            let table = attributes.u32(Int(RTA_TABLE.rawValue)) ?? UInt32(payload[start + 4])
+            guard table == UInt32(RT_TABLE_MAIN.rawValue), let oif = attributes.u32(Int(RTA_OIF.rawValue)) else { return nil }
+            let flags = NetlinkAttributes.u32(payload, start + 8) ?? 0
+            let destination = IPv4Network(address: attributes.ipv4(Int(RTA_DST.rawValue)) ?? IPv4Address(bits: 0),
+                                          prefixLength: Int(payload[start + 1]))
+            return KernelRoute(destination: destination, gateway: attributes.ipv4(Int(RTA_GATEWAY.rawValue)),
+                               device: byIndex[Int(oif)] ?? KernelDevice(index: Int(oif), name: "if\(oif)"),
+                               onlink: flags & UInt32(RTNH_F_ONLINK) != 0)
+        }
+    }
+
+    /// `ip route replace <destination> [via <gateway>] dev <device> [onlink]`.
+    public func replaceRoute(_ route: KernelRoute) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_NEWROUTE), flags: Self.request | Self.create | Self.replace, sequence: sequence)
+            Self.appendRouteHeader(&message, prefixLength: route.destination.prefixLength, table: UInt8(RT_TABLE_MAIN.rawValue),
+                                   protocol: UInt8(RTPROT_BOOT),
+                                   scope: UInt8((route.gateway == nil ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE).rawValue),
+                                   type: UInt8(RTN_UNICAST), flags: route.onlink ? UInt32(RTNH_F_ONLINK) : 0)
+            message.attribute(Int(RTA_DST.rawValue), ipv4: route.destination.address)
+            if let gateway = route.gateway { message.attribute(Int(RTA_GATEWAY.rawValue), ipv4: gateway) }
+            message.attribute(Int(RTA_OIF.rawValue), u32: UInt32(route.device.index))
+            return message
+        }, operation: "add route \(route)")
+    }
+
+    /// `ip route del <destination> [via <gateway>] dev <device>`.
+    public func deleteRoute(_ route: KernelRoute) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_DELROUTE), flags: Self.request, sequence: sequence)
+            Self.appendRouteHeader(&message, prefixLength: route.destination.prefixLength, table: UInt8(RT_TABLE_MAIN.rawValue),
+                                   protocol: 0, scope: UInt8(RT_SCOPE_NOWHERE.rawValue), type: 0, flags: 0)
+            message.attribute(Int(RTA_DST.rawValue), ipv4: route.destination.address)
+            if let gateway = route.gateway { message.attribute(Int(RTA_GATEWAY.rawValue), ipv4: gateway) }
+            message.attribute(Int(RTA_OIF.rawValue), u32: UInt32(route.device.index))
+            return message
+        }, operation: "delete route \(route)")
+    }
+
+    private static func appendRouteHeader(_ message: inout NetlinkMessage, prefixLength: Int, table: UInt8, protocol: UInt8,
+                                          scope: UInt8, type: UInt8, flags: UInt32) {
+        message.append(UInt8(AF_INET))
+        message.append(UInt8(prefixLength))
+        message.append(UInt8(0))  // source length
+        message.append(UInt8(0))  // tos
+        message.append(table)
+        message.append(`protocol`)
+        message.append(scope)
+        message.append(type)
+        message.append(flags)
+    }
+
+    // MARK: Neighbours and forwarding entries
+
+    /// Permanent IPv4 neighbours on `device`.
+    public func neighbours(on device: KernelDevice) throws(NetlinkError) -> [KernelNeighbour] {
+        try neighbourDump(family: UInt8(AF_INET), device: device).compactMap { entry in
+            guard entry.state & UInt16(NUD_PERMANENT) != 0, let address = entry.attributes.ipv4(Int(NDA_DST)),
+                  let mac = entry.attributes.mac(Int(NDA_LLADDR)) else { return nil }
+            return KernelNeighbour(device: device, address: address, mac: mac)
+        }
+    }
+
+    /// The vxlan device's forwarding entries that point at an IPv4 destination.
+    public func forwardingEntries(on device: KernelDevice) throws(NetlinkError) -> [KernelFDBEntry] {
+        try neighbourDump(family: UInt8(AF_BRIDGE), device: device).compactMap { entry in
+            guard let mac = entry.attributes.mac(Int(NDA_LLADDR)), let destination = entry.attributes.ipv4(Int(NDA_DST)) else { return nil }
+            return KernelFDBEntry(device: device, mac: mac, destination: destination)
+        }
+    }
+
+    /// `ip neigh replace <address> lladdr <mac> dev <device> nud permanent`.
+    public func replaceNeighbour(_ entry: KernelNeighbour) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_NEWNEIGH), flags: Self.request | Self.create | Self.replace, sequence: sequence)
+            Self.appendNeighbourHeader(&message, family: UInt8(AF_INET), index: entry.device.index, state: UInt16(NUD_PERMANENT), flags: 0)
+            message.attribute(Int(NDA_DST), ipv4: entry.address)
+            message.attribute(Int(NDA_LLADDR), entry.mac.bytes)
+            return message
+        }, operation: "add \(entry)")
+    }
+
+    public func deleteNeighbour(_ entry: KernelNeighbour) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_DELNEIGH), flags: Self.request, sequence: sequence)
+            Self.appendNeighbourHeader(&message, family: UInt8(AF_INET), index: entry.device.index, state: 0, flags: 0)
+            message.attribute(Int(NDA_DST), ipv4: entry.address)
+            return message
+        }, operation: "delete \(entry)")
+    }
+
+    /// `bridge fdb append <mac> dev <device> dst <destination> self permanent`.
+    public func appendForwardingEntry(_ entry: KernelFDBEntry) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_NEWNEIGH), flags: Self.request | Self.create | Self.append, sequence: sequence)
+            Self.appendNeighbourHeader(&message, family: UInt8(AF_BRIDGE), index: entry.device.index,
+                                       state: UInt16(NUD_PERMANENT), flags: UInt8(NTF_SELF))
+            message.attribute(Int(NDA_LLADDR), entry.mac.bytes)
+            message.attribute(Int(NDA_DST), ipv4: entry.destination)
+            return message
+        }, operation: "add \(entry)")
+    }
+
+    /// `bridge fdb del <mac> dev <device> dst <destination> self`.
+    public func deleteForwardingEntry(_ entry: KernelFDBEntry) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_DELNEIGH), flags: Self.request, sequence: sequence)
+            Self.appendNeighbourHeader(&message, family: UInt8(AF_BRIDGE), index: entry.device.index, state: 0, flags: UInt8(NTF_SELF))
+            message.attribute(Int(NDA_LLADDR), entry.mac.bytes)
+            message.attribute(Int(NDA_DST), ipv4: entry.destination)
+            return message
+        }, operation: "delete \(entry)")
+    }
+
+    private struct NeighbourEntry {
+        var state: UInt16
+        var attributes: NetlinkAttributes
+    }
+
+    private func neighbourDump(family: UInt8, device: KernelDevice) throws(NetlinkError) -> [NeighbourEntry] {
+        let messages = try socket.dump({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_GETNEIGH), flags: Self.dumpRequest, sequence: sequence)
+            Self.appendNeighbourHeader(&message, family: family, index: 0, state: 0, flags: 0)
+            return message
+        }, operation: family == UInt8(AF_BRIDGE) ? "list forwarding entries of \(device.name)" : "list neighbours of \(device.name)")
+        return messages.compactMap { message in
+            let payload = message.payload
+            guard message.type == Int(RTM_NEWNEIGH), payload.count >= 12, payload[payload.startIndex] == family,
+                  Int(NetlinkAttributes.u32(payload, payload.startIndex + 4) ?? 0) == device.index else { return nil }
+            return NeighbourEntry(state: NetlinkAttributes.u16(payload, payload.startIndex + 8) ?? 0,
+                                  attributes: NetlinkAttributes(payload.dropFirst(12)))
+        }
+    }
+
+    private static func appendNeighbourHeader(_ message: inout NetlinkMessage, family: UInt8, index: Int, state: UInt16, flags: UInt8) {
+        message.append(family)
+        message.append(UInt8(0))
+        message.append(UInt16(0))
+        message.append(Int32(index))
+        message.append(state)
+        message.append(flags)
+        message.append(UInt8(0))  // type
+    }
+
+    // MARK: Kernel backends
+
+    /// Applies one reconciliation step.
+    public func apply(_ step: KernelStep) throws(NetlinkError) {
+        switch step {
+        case let .replaceNeighbour(entry): try replaceNeighbour(entry)
+        case let .deleteNeighbour(entry): try deleteNeighbour(entry)
+        case let .appendFDB(entry):
+            do {
+                try appendForwardingEntry(entry)
+            } catch where error.errno == EEXIST {
+                // Already there: what we wanted.
+            }
+        case let .deleteFDB(entry): try deleteForwardingEntry(entry)
+        case let .replaceRoute(route): try replaceRoute(route)
+        case let .deleteRoute(route): try deleteRoute(route)
+        }
+    }
+}

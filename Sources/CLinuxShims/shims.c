@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "CLinuxShims.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +10,8 @@
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
 
@@ -158,7 +161,36 @@ int flannel_netlink_open(void) {
     // Optional: older kernels answer without the text or with the whole request echoed.
     (void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof(on));
     (void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &on, sizeof(on));
+    // A lost answer must not hang the agent: give up after five seconds (EAGAIN).
+    struct timeval timeout = {.tv_sec = 5, .tv_usec = 0};
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
     int buffer = 1 << 20;
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
+    return fd;
+}
+
+int flannel_netlink_open_in(const char *netns_path) {
+    int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (own < 0) {
+        return -errno;
+    }
+    int target = open(netns_path, O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+        int saved = errno;
+        close(own);
+        return -saved;
+    }
+    int fd;
+    if (setns(target, CLONE_NEWNET) < 0) {
+        fd = -errno;
+    } else {
+        fd = flannel_netlink_open();
+        // Back home; a thread left in the lab's namespace would confuse whatever runs next on it.
+        if (setns(own, CLONE_NEWNET) < 0) {
+            abort();
+        }
+    }
+    close(target);
+    close(own);
     return fd;
 }

@@ -15,7 +15,7 @@ struct BackendSetup {
     }
 
     static func prepare(_ config: BackendConfig, external: NetworkInterface, publicIP: IPv4Address,
-                        network: IPv4Network, logger: Logger) throws -> BackendSetup {
+                        network: IPv4Network, subnetLength: Int, logger: Logger) throws -> BackendSetup {
         switch config {
         case .udp:
             return BackendSetup(config: config, mtu: external.mtu - 28, leaseAttributes: LeaseAttributes(publicIP: publicIP),
@@ -26,7 +26,7 @@ struct BackendSetup {
                 throw Refusal(description: "host-gw backend: the public IP \(publicIP) is not \(external.name)'s address \(external.address) (NAT, or --public-ip set to another address); host-gw needs peers to reach this host directly at its interface address: drop --public-ip, or use the vxlan backend")
             }
             let kernel = try KernelBackend(netlink: try RouteNetlink(), externalName: external.name, externalAddress: external.address,
-                                           network: network, vxlan: nil, logger: logger)
+                                           network: network, subnetLength: subnetLength, vxlan: nil, logger: logger)
             return BackendSetup(config: config, mtu: external.mtu, leaseAttributes: kernel.leaseAttributes(publicIP: publicIP),
                                 kernel: kernel, logger: logger)
         case let .vxlan(vni, port, directRouting, configuredMTU):
@@ -35,7 +35,7 @@ struct BackendSetup {
                 throw Refusal(description: "vxlan backend: \(external.name)'s MTU \(external.mtu) leaves \(mtu) after 50 bytes of encapsulation, below IPv4's minimum of 68")
             }
             let kernel = try KernelBackend(netlink: try RouteNetlink(), externalName: external.name, externalAddress: external.address,
-                                           network: network, vxlan: (vni, port, mtu, directRouting), logger: logger)
+                                           network: network, subnetLength: subnetLength, vxlan: (vni, port, mtu, directRouting), logger: logger)
             return BackendSetup(config: config, mtu: mtu, leaseAttributes: kernel.leaseAttributes(publicIP: publicIP),
                                 kernel: kernel, logger: logger)
         }

@@ -102,7 +102,8 @@ public struct FlanneldDaemon {
         // The backend's device comes before the lease: vxlan's lease carries the device's MAC.
         let backend: BackendSetup
         do {
-            backend = try BackendSetup.prepare(config.backend, external: external, publicIP: publicIP, network: plan.network, logger: logger)
+            backend = try BackendSetup.prepare(config.backend, external: external, publicIP: publicIP, network: plan.network,
+                                            subnetLength: plan.subnetLength, logger: logger)
         } catch let error as BackendSetup.Refusal {
             throw Fatal(error.description)
         } catch {

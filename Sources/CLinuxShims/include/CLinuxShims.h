@@ -40,7 +40,13 @@ int flannel_route_del_dev(const char *name, uint32_t destination, uint32_t netma
 int flannel_socket_set_buffers(int fd, int bytes);
 
 /// Opens a NETLINK_ROUTE socket bound to a kernel-chosen port, with extended acks (the
-/// kernel's error text) and capped acks enabled where supported. Returns the fd, or -errno.
+/// kernel's error text) and capped acks enabled where supported, and a 5 s receive timeout.
+/// Returns the fd, or -errno.
 int flannel_netlink_open(void);
+
+/// Same, but the socket lives in the network namespace at `netns_path` (e.g.
+/// /var/run/netns/NAME): the calling thread enters it, opens the socket and returns to its
+/// own namespace before returning. Returns the fd, or -errno.
+int flannel_netlink_open_in(const char *netns_path);
 
 #endif

@@ -10,6 +10,7 @@ public final class KernelBackend {
     public let external: KernelDevice
     public let externalNetwork: IPv4Network?
     public let network: IPv4Network
+    public let subnetLength: Int
     /// The vxlan device's settings; nil for host-gw.
     public let vxlanSpec: VXLANDeviceSpec?
     public let directRouting: Bool
@@ -20,16 +21,17 @@ public final class KernelBackend {
     private let logger: Logger
 
     /// Looks up the external interface; for vxlan, makes sure `flannel.<VNI>` exists.
-    public init(netlink: RouteNetlink, externalName: String, externalAddress: IPv4Address, network: IPv4Network,
+    public init(netlink: RouteNetlink, externalName: String, externalAddress: IPv4Address, network: IPv4Network, subnetLength: Int,
                 vxlan: (vni: Int, port: Int, mtu: Int, directRouting: Bool)?, logger: Logger) throws {
         self.netlink = netlink
         self.network = network
+        self.subnetLength = subnetLength
         self.logger = logger
         guard let link = try netlink.link(named: externalName) else {
             throw NetlinkError(operation: "find the external interface \(externalName)", errno: 19 /* ENODEV */)
         }
         external = link.device
-        externalNetwork = try netlink.addresses(on: link.device).first { $0.address == externalAddress }
+        externalNetwork = try netlink.addresses(on: link.device).first { $0.address == externalAddress }?.network
         directRouting = vxlan?.directRouting ?? false
         if let vxlan {
             let spec = VXLANDeviceSpec(vni: vxlan.vni, local: externalAddress, underlay: link.device, port: vxlan.port, mtu: vxlan.mtu)
@@ -52,7 +54,8 @@ public final class KernelBackend {
 
     public var planner: KernelBackendPlanner {
         let kind: KernelBackendPlanner.Kind = if let vxlanDevice { .vxlan(device: vxlanDevice, directRouting: directRouting) } else { .hostGW }
-        return KernelBackendPlanner(kind: kind, external: external, externalNetwork: externalNetwork, network: network, ownSubnet: ownSubnet)
+        return KernelBackendPlanner(kind: kind, external: external, externalNetwork: externalNetwork, network: network,
+                                    subnetLength: subnetLength, ownSubnet: ownSubnet)
     }
 
     /// Our subnet is known (first lease or a drift): vxlan puts its base address on the device as /32.
@@ -65,11 +68,9 @@ public final class KernelBackend {
     @discardableResult
     public func sync(peers: [Peer]) throws -> KernelPlan.Outcome {
         if let vxlanSpec {
-            // Someone deleted or changed the device: put it back with the same MAC.
-            let before = vxlanDevice
-            let device = try ensureDevice(vxlanSpec, preferredMAC: vtepMAC)
-            vxlanDevice = device.device
-            if device.device != before || !device.isUp { try configureDeviceAddress() }
+            // Someone deleted or changed the device, or took its address: put it all back, same MAC.
+            vxlanDevice = try ensureDevice(vxlanSpec, preferredMAC: vtepMAC).device
+            try configureDeviceAddress()
         }
         let links = try netlink.links()
         var current = KernelTables(routes: try netlink.routes(devices: links.map(\.device)))
@@ -93,7 +94,7 @@ public final class KernelBackend {
 
     private func configureDeviceAddress() throws {
         guard let vxlanDevice, let ownSubnet else { return }
-        let wanted = IPv4Network(address: ownSubnet.address, prefixLength: 32)
+        let wanted = InterfaceAddress(address: ownSubnet.address, prefixLength: 32)
         let present = try netlink.addresses(on: vxlanDevice)
         for stale in present where stale != wanted {
             try netlink.deleteAddress(stale, on: vxlanDevice)
@@ -113,6 +114,11 @@ public final class KernelBackend {
         var mac = preferredMAC
         if let link = try netlink.link(named: spec.name) {
             if spec.isSatisfied(by: link) {
+                if let preferredMAC, link.mac != preferredMAC {
+                    // Peers address our VTEP by the MAC in our lease; the device must carry it.
+                    try netlink.setMAC(link.device, preferredMAC)
+                    logger.warning("\(spec.name) had address \(link.mac.map { "\($0)" } ?? "none"); set it back to the VtepMAC \(preferredMAC)")
+                }
                 if link.mtu != spec.mtu {
                     try netlink.setMTU(link.device, spec.mtu)
                     logger.info("\(spec.name): MTU \(link.mtu) → \(spec.mtu)")

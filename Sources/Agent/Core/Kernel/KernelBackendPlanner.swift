@@ -19,14 +19,19 @@ public struct KernelBackendPlanner: Equatable, Sendable {
     public var externalNetwork: IPv4Network?
     /// The flannel network: every managed route's destination lies inside it.
     public var network: IPv4Network
-    /// Our own subnet: never routed here (docker0's route to it belongs to the kernel).
+    /// The leases' prefix length (`SubnetLen`): only routes of that size are ours.
+    public var subnetLength: Int
+    /// Our own subnet: never a peer, so any route to it here is stale (docker0's own route is
+    /// on docker0 and never ours).
     public var ownSubnet: IPv4Network?
 
-    public init(kind: Kind, external: KernelDevice, externalNetwork: IPv4Network?, network: IPv4Network, ownSubnet: IPv4Network?) {
+    public init(kind: Kind, external: KernelDevice, externalNetwork: IPv4Network?, network: IPv4Network,
+                subnetLength: Int, ownSubnet: IPv4Network?) {
         self.kind = kind
         self.external = external
         self.externalNetwork = externalNetwork
         self.network = network
+        self.subnetLength = subnetLength
         self.ownSubnet = ownSubnet
     }
 
@@ -83,16 +88,17 @@ public struct KernelBackendPlanner: Equatable, Sendable {
         }
     }
 
-    /// The objects this backend owns among everything read back: routes into the network
-    /// (not to our own subnet) through the vxlan device, or through the external interface
-    /// with a gateway (host-gw, DirectRouting, or another backend's leftovers); and the
-    /// vxlan device's neighbour and forwarding entries.
+    /// The objects this backend owns among everything read back: lease-sized routes into the
+    /// network through the vxlan device, or through the external interface with a gateway
+    /// (host-gw, DirectRouting, or another backend's leftovers); and the vxlan device's
+    /// neighbour and forwarding entries. An operator's wider or narrower routes into the
+    /// network, and anything on other devices (docker0's route to our subnet), are left alone.
     public func managed(_ tables: KernelTables) -> KernelTables {
         let vxlanDevice: KernelDevice? = if case let .vxlan(device, _) = kind { device } else { nil }
         return KernelTables(
             routes: tables.routes.filter { route in
-                guard network.contains(route.destination), route.destination.prefixLength > network.prefixLength,
-                      route.destination != ownSubnet else { return false }
+                guard network.contains(route.destination), route.destination.prefixLength == subnetLength,
+                      route.destination.prefixLength > network.prefixLength else { return false }
                 if route.device.index == vxlanDevice?.index { return true }
                 return route.device.index == external.index && route.gateway != nil
             },

@@ -26,7 +26,12 @@ public struct KernelPlan: Equatable, Sendable {
         for route in current.routes.sorted() where !desiredRouteDestinations.contains(route.destination) {
             removals.append(.deleteRoute(route))
         }
+        // A MAC whose single entry points elsewhere is moved by its replacement (no gap).
+        let desiredMACs = Set(desiredFDB.map { MACKey(device: $0.device.index, mac: $0.mac) })
+        let entriesPerMAC = Dictionary(grouping: current.fdb, by: { MACKey(device: $0.device.index, mac: $0.mac) }).mapValues(\.count)
         for entry in current.fdb.sorted() where !desiredFDB.contains(entry) {
+            let key = MACKey(device: entry.device.index, mac: entry.mac)
+            if desiredMACs.contains(key) && entriesPerMAC[key] == 1 { continue }
             removals.append(.deleteFDB(entry))
         }
         for entry in current.neighbours.sorted() where !desiredNeighbourKeys.contains(NeighbourKey(entry)) {
@@ -43,7 +48,7 @@ public struct KernelPlan: Equatable, Sendable {
                 steps.append(.replaceNeighbour(neighbour))
             }
             if let fdb = program.fdb, !currentFDB.contains(fdb) {
-                steps.append(.appendFDB(fdb))
+                steps.append(.replaceFDB(fdb))
             }
             if !currentRoutes.contains(program.route) {
                 steps.append(.replaceRoute(program.route))
@@ -98,6 +103,11 @@ public struct KernelPlan: Equatable, Sendable {
             outcome.applied += done
         }
         return outcome
+    }
+
+    private struct MACKey: Hashable {
+        var device: Int
+        var mac: MACAddress
     }
 
     /// A neighbour entry's identity: one MAC per address and device.

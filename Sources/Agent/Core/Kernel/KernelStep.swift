@@ -3,8 +3,8 @@ public enum KernelStep: Hashable, Sendable, CustomStringConvertible {
     /// Create or overwrite the neighbour entry for the address.
     case replaceNeighbour(KernelNeighbour)
     case deleteNeighbour(KernelNeighbour)
-    /// Append a forwarding entry (one MAC may have several destinations; we keep one).
-    case appendFDB(KernelFDBEntry)
+    /// Create the forwarding entry, or point the MAC's existing one at this destination.
+    case replaceFDB(KernelFDBEntry)
     case deleteFDB(KernelFDBEntry)
     /// Create or overwrite the route to the destination.
     case replaceRoute(KernelRoute)
@@ -14,7 +14,7 @@ public enum KernelStep: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case let .replaceNeighbour(entry): "add \(entry)"
         case let .deleteNeighbour(entry): "delete \(entry)"
-        case let .appendFDB(entry): "add \(entry)"
+        case let .replaceFDB(entry): "add \(entry)"
         case let .deleteFDB(entry): "delete \(entry)"
         case let .replaceRoute(route): "add route \(route)"
         case let .deleteRoute(route): "delete route \(route)"
@@ -26,8 +26,8 @@ public enum KernelStep: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case let .replaceNeighbour(entry): .deleteNeighbour(entry)
         case let .deleteNeighbour(entry): .replaceNeighbour(entry)
-        case let .appendFDB(entry): .deleteFDB(entry)
-        case let .deleteFDB(entry): .appendFDB(entry)
+        case let .replaceFDB(entry): .deleteFDB(entry)
+        case let .deleteFDB(entry): .replaceFDB(entry)
         case let .replaceRoute(route): .deleteRoute(route)
         case let .deleteRoute(route): .replaceRoute(route)
         }

@@ -15,6 +15,14 @@ public struct KernelLink: Equatable, Sendable, CustomStringConvertible {
         /// The underlay device's index (`dev` in `ip link add ... type vxlan`).
         public var underlayIndex: Int?
         public var learning: Bool
+
+        public init(vni: Int, local: IPv4Address?, port: Int, underlayIndex: Int?, learning: Bool) {
+            self.vni = vni
+            self.local = local
+            self.port = port
+            self.underlayIndex = underlayIndex
+            self.learning = learning
+        }
     }
 
     public var name: String { device.name }

@@ -10,8 +10,13 @@ public final class NetlinkSocket: Sendable {
     private let fd: Int32
     private let state = Mutex<UInt32>(0)  // last sequence number
 
-    public init() throws(SystemError) {
-        fd = try SystemError.check(flannel_netlink_open(), "socket(AF_NETLINK)", "NETLINK_ROUTE")
+    /// A socket in our own network namespace, or in the one at `namespacePath`.
+    public init(namespacePath: String? = nil) throws(SystemError) {
+        if let namespacePath {
+            fd = try SystemError.check(flannel_netlink_open_in(namespacePath), "socket(AF_NETLINK) in namespace", namespacePath)
+        } else {
+            fd = try SystemError.check(flannel_netlink_open(), "socket(AF_NETLINK)", "NETLINK_ROUTE")
+        }
     }
 
     deinit { close(fd) }
@@ -45,10 +50,11 @@ public final class NetlinkSocket: Sendable {
                 var interrupted = false
                 do throws(NetlinkError) {
                     try send(build(expected).finished, operation: operation)
-                    try receive(sequence: expected, operation: operation) { type, payload, flags in
+                    let doneFlags = try receive(sequence: expected, operation: operation) { type, payload, flags in
                         if flags & Int(NLM_F_DUMP_INTR) != 0 { interrupted = true }
                         messages.append((type, payload))
                     }
+                    if doneFlags & Int(NLM_F_DUMP_INTR) != 0 { interrupted = true }
                     return .success((messages, interrupted))
                 } catch {
                     return .failure(error)
@@ -70,19 +76,21 @@ public final class NetlinkSocket: Sendable {
 
     private func receive(sequence: UInt32, operation: () -> String,
                          _ handle: (Int, ArraySlice<UInt8>) -> Void) throws(NetlinkError) {
-        try receive(sequence: sequence, operation: operation) { type, payload, _ in handle(type, payload) }
+        _ = try receive(sequence: sequence, operation: operation) { type, payload, _ in handle(type, payload) }
     }
 
     /// Reads until the acknowledgement or the end of the dump for `sequence`; messages for
-    /// older sequence numbers (answers to a request that timed out) are skipped.
+    /// older sequence numbers (answers to a request that timed out) are skipped. Returns the
+    /// flags of the final message (a dump's NLMSG_DONE may carry NLM_F_DUMP_INTR).
     private func receive(sequence: UInt32, operation: () -> String,
-                         _ handle: (Int, ArraySlice<UInt8>, Int) -> Void) throws(NetlinkError) {
+                         _ handle: (Int, ArraySlice<UInt8>, Int) -> Void) throws(NetlinkError) -> Int {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             var count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK) | Int32(MSG_TRUNC)) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw NetlinkError(operation: operation(), errno: errno)
+                throw NetlinkError(operation: operation(), errno: errno == EAGAIN ? ETIMEDOUT : errno,
+                                   kernelMessage: errno == EAGAIN ? "no answer within 5 s" : nil)
             }
             if count > buffer.count { buffer = [UInt8](repeating: 0, count: count) }
             count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -103,17 +111,20 @@ public final class NetlinkSocket: Sendable {
                 guard messageSequence == sequence else { continue }
                 switch type {
                 case Int(NLMSG_ERROR):
-                    let code = Int32(bitPattern: NetlinkAttributes.u32(payload, payload.startIndex) ?? 0)
-                    if code == 0 { return }
-                    throw NetlinkError(operation: operation(), errno: 0 - code,
-                                       kernelMessage: Self.extendedAckMessage(payload, flags: flags))
+                    guard let raw = NetlinkAttributes.u32(payload, payload.startIndex) else {
+                        throw NetlinkError(operation: operation(), errno: EPROTO, kernelMessage: "truncated acknowledgement")
+                    }
+                    let code = Int32(bitPattern: raw)
+                    if code == 0 { return flags }
+                    throw NetlinkError(operation: operation(), errno: Int32(truncatingIfNeeded: code.magnitude),
+                                       kernelMessage: Self.extendedAckMessage(payload, flags: flags, echoedRequest: true))
                 case Int(NLMSG_DONE):
                     let code = Int32(bitPattern: NetlinkAttributes.u32(payload, payload.startIndex) ?? 0)
                     if code < 0 {
-                        throw NetlinkError(operation: operation(), errno: 0 - code,
-                                           kernelMessage: Self.extendedAckMessage(payload, flags: flags))
+                        throw NetlinkError(operation: operation(), errno: Int32(truncatingIfNeeded: code.magnitude),
+                                           kernelMessage: Self.extendedAckMessage(payload, flags: flags, echoedRequest: false))
                     }
-                    return
+                    return flags
                 case Int(NLMSG_NOOP):
                     continue
                 default:
@@ -123,11 +134,13 @@ public final class NetlinkSocket: Sendable {
         }
     }
 
-    /// The kernel's text after a capped error (error code + the request's header + TLVs).
-    private static func extendedAckMessage(_ payload: ArraySlice<UInt8>, flags: Int) -> String? {
+    /// The kernel's text in an extended ack: after the error code and, for NLMSG_ERROR, the
+    /// echoed request (its header only when capped); NLMSG_DONE echoes nothing.
+    private static func extendedAckMessage(_ payload: ArraySlice<UInt8>, flags: Int, echoedRequest: Bool) -> String? {
         guard flags & Int(NLM_F_ACK_TLVS) != 0 else { return nil }
-        let tlvStart = payload.startIndex + 4 + (flags & Int(NLM_F_CAPPED) != 0 ? 16
-            : Int(NetlinkAttributes.u32(payload, payload.startIndex + 4) ?? 16))
+        let echoed = !echoedRequest ? 0 : flags & Int(NLM_F_CAPPED) != 0 ? 16
+            : Int(NetlinkAttributes.u32(payload, payload.startIndex + 4) ?? 16)
+        let tlvStart = payload.startIndex + 4 + echoed
         guard tlvStart <= payload.endIndex else { return nil }
         return NetlinkAttributes(payload[tlvStart...]).string(Int(NLMSGERR_ATTR_MSG.rawValue))
     }

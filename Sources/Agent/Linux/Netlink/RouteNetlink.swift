@@ -9,15 +9,16 @@ import Glibc
 public struct RouteNetlink: Sendable {
     let socket: NetlinkSocket
 
-    public init() throws(SystemError) {
-        socket = try NetlinkSocket()
+    /// Talks to our own namespace's kernel tables, or to the namespace at `namespacePath`
+    /// (tools and tests inspecting a lab host).
+    public init(namespacePath: String? = nil) throws(SystemError) {
+        socket = try NetlinkSocket(namespacePath: namespacePath)
     }
 
     static let request = Int32(NLM_F_REQUEST) | Int32(NLM_F_ACK)
     static let create = Int32(NLM_F_CREATE)
     static let replace = Int32(NLM_F_REPLACE)
     static let exclusive = Int32(NLM_F_EXCL)
-    static let append = Int32(NLM_F_APPEND)
     static let dumpRequest = Int32(NLM_F_REQUEST) | Int32(NLM_F_DUMP)
 
     // MARK: Links
@@ -81,6 +82,16 @@ public struct RouteNetlink: Sendable {
         }, operation: "set \(device.name) mtu \(mtu)")
     }
 
+    /// `ip link set <device> address <mac>`.
+    public func setMAC(_ device: KernelDevice, _ mac: MACAddress) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_NEWLINK), flags: Self.request, sequence: sequence)
+            Self.appendLinkHeader(&message, index: device.index)
+            message.attribute(Int(IFLA_ADDRESS), mac.bytes)
+            return message
+        }, operation: "set \(device.name) address \(mac)")
+    }
+
     /// `ip link del <device>`.
     public func deleteLink(_ device: KernelDevice) throws(NetlinkError) {
         try socket.request({ sequence in
@@ -124,26 +135,26 @@ public struct RouteNetlink: Sendable {
 
     // MARK: Addresses
 
-    /// The IPv4 addresses (with prefix length) on a device.
-    public func addresses(on device: KernelDevice) throws(NetlinkError) -> [IPv4Network] {
+    /// The IPv4 addresses on a device, each with its prefix length (host bits kept).
+    public func addresses(on device: KernelDevice) throws(NetlinkError) -> [InterfaceAddress] {
         let messages = try socket.dump({ sequence in
             var message = NetlinkMessage(type: Int(RTM_GETADDR), flags: Self.dumpRequest, sequence: sequence)
             Self.appendAddressHeader(&message, prefixLength: 0, index: 0)
             return message
         }, operation: "list addresses")
-        return messages.compactMap { message -> IPv4Network? in
+        return messages.compactMap { message -> InterfaceAddress? in
             let payload = message.payload
             guard message.type == Int(RTM_NEWADDR), payload.count >= 8,
                   payload[payload.startIndex] == UInt8(AF_INET),
                   Int(NetlinkAttributes.u32(payload, payload.startIndex + 4) ?? 0) == device.index else { return nil }
             let attributes = NetlinkAttributes(payload.dropFirst(8))
             guard let address = attributes.ipv4(Int(IFA_LOCAL)) ?? attributes.ipv4(Int(IFA_ADDRESS)) else { return nil }
-            return IPv4Network(address: address, prefixLength: Int(payload[payload.startIndex + 1]))
+            return InterfaceAddress(address: address, prefixLength: Int(payload[payload.startIndex + 1]))
         }
     }
 
     /// `ip addr replace <address>/<len> dev <device>`.
-    public func replaceAddress(_ address: IPv4Network, on device: KernelDevice) throws(NetlinkError) {
+    public func replaceAddress(_ address: InterfaceAddress, on device: KernelDevice) throws(NetlinkError) {
         try socket.request({ sequence in
             var message = NetlinkMessage(type: Int(RTM_NEWADDR), flags: Self.request | Self.create | Self.replace, sequence: sequence)
             Self.appendAddressHeader(&message, prefixLength: address.prefixLength, index: device.index)
@@ -154,7 +165,7 @@ public struct RouteNetlink: Sendable {
     }
 
     /// `ip addr del <address>/<len> dev <device>`.
-    public func deleteAddress(_ address: IPv4Network, on device: KernelDevice) throws(NetlinkError) {
+    public func deleteAddress(_ address: InterfaceAddress, on device: KernelDevice) throws(NetlinkError) {
         try socket.request({ sequence in
             var message = NetlinkMessage(type: Int(RTM_DELADDR), flags: Self.request, sequence: sequence)
             Self.appendAddressHeader(&message, prefixLength: address.prefixLength, index: device.index)
@@ -278,10 +289,11 @@ public struct RouteNetlink: Sendable {
         }, operation: "delete \(entry)")
     }
 
-    /// `bridge fdb append <mac> dev <device> dst <destination> self permanent`.
-    public func appendForwardingEntry(_ entry: KernelFDBEntry) throws(NetlinkError) {
+    /// `bridge fdb replace <mac> dev <device> dst <destination> self permanent`: a unicast
+    /// MAC has one destination, and replace moves it (append would leave it unchanged).
+    public func replaceForwardingEntry(_ entry: KernelFDBEntry) throws(NetlinkError) {
         try socket.request({ sequence in
-            var message = NetlinkMessage(type: Int(RTM_NEWNEIGH), flags: Self.request | Self.create | Self.append, sequence: sequence)
+            var message = NetlinkMessage(type: Int(RTM_NEWNEIGH), flags: Self.request | Self.create | Self.replace, sequence: sequence)
             Self.appendNeighbourHeader(&message, family: UInt8(AF_BRIDGE), index: entry.device.index,
                                        state: UInt16(NUD_PERMANENT), flags: UInt8(NTF_SELF))
             message.attribute(Int(NDA_LLADDR), entry.mac.bytes)
@@ -338,12 +350,7 @@ public struct RouteNetlink: Sendable {
         switch step {
         case let .replaceNeighbour(entry): try replaceNeighbour(entry)
         case let .deleteNeighbour(entry): try deleteNeighbour(entry)
-        case let .appendFDB(entry):
-            do {
-                try appendForwardingEntry(entry)
-            } catch where error.errno == EEXIST {
-                // Already there: what we wanted.
-            }
+        case let .replaceFDB(entry): try replaceForwardingEntry(entry)
         case let .deleteFDB(entry): try deleteForwardingEntry(entry)
         case let .replaceRoute(route): try replaceRoute(route)
         case let .deleteRoute(route): try deleteRoute(route)

@@ -5,7 +5,7 @@ import Agent
 extension SimScenario {
     public static let catalogue: [SimScenario] = [
         seedPing, restartKeepsSubnet, expiredLeaseComesBack, subnetTakenDrift, containerRedeploy, peerLeaves,
-        reservation, allocationRace, etcdOutage, watchCompaction, badInput, partition, chaos,
+        reservation, allocationRace, etcdOutage, watchCompaction, badInput, vxlanSeedPing, hostGWSeedPing, partition, chaos,
     ]
 
     public static let shortLeases: @Sendable (SimOptions) -> SimOptions = { options in

@@ -5,13 +5,15 @@ import Agent
 extension SimScenario {
     public static let chaos = SimScenario(
         id: "chaos", name: "chaos",
-        summary: "2–6 hosts, 10 minutes of random faults (etcd cuts, outages, lost and slow etcd messages, partitions both and one way, loss, duplication, reordering, compaction, crashes, agent pauses), then heal, settle, check",
+        summary: "2–6 hosts, any backend (udp, vxlan, host-gw), 10 minutes of random faults (etcd cuts, outages, lost and slow etcd messages, partitions both and one way, loss, duplication, reordering, compaction, crashes, agent pauses), then heal, settle, check",
         options: shortLeases
     ) { run in
         let world = run.world
         let count = Int.random(in: 2...6, using: &world.random)
         let subnets = count + Int.random(in: 1...3, using: &world.random)
-        let config = #"{ "Network": "10.1.0.0/16", "SubnetMin": "10.1.1.0", "SubnetMax": "10.1.\#(subnets).0" }"#
+        // Any backend: the kernel backends' entries are judged like the proxy's routes.
+        let backend = ["udp", "vxlan", "host-gw"][Int.random(in: 0..<3, using: &world.random)]
+        let config = #"{ "Network": "10.1.0.0/16", "SubnetMin": "10.1.1.0", "SubnetMax": "10.1.\#(subnets).0", "Backend": { "Type": "\#(backend)" } }"#
         let hosts = run.cluster(hosts: count, config: config)
         var restarts: [(host: SimHost, at: Timestamp)] = []
         func pick() -> SimHost { hosts[Int.random(in: 0..<hosts.count, using: &world.random)] }

@@ -23,6 +23,9 @@ public final class SimAgent {
     public private(set) var exitReason: String?
     public private(set) var renewals = 0
     private var network: IPv4Network?
+    private var subnetLength = 24
+    /// The configured backend: udp (flannel0 and the proxy) or a kernel backend.
+    public private(set) var backend: BackendConfig = .udp(port: BackendConfig.defaultUDPPort)
     private var timerToken = 0
     private var watchBackoff: Duration = .milliseconds(100)
     private var waitingLogged = false
@@ -49,10 +52,11 @@ public final class SimAgent {
             switch result {
             case let .success(text?):
                 do {
-                    guard let plan = try NetworkConfig.decode(text).ipv4 else {
+                    let config = try NetworkConfig.decode(text)
+                    guard let plan = config.ipv4 else {
                         return waitForConfig("the config at \(layout.configKey) has no IPv4 Network")
                     }
-                    begin(plan)
+                    begin(plan, backend: config.backend)
                 } catch {
                     waitForConfig("the config at \(layout.configKey) is invalid: \(error)")
                 }
@@ -70,12 +74,14 @@ public final class SimAgent {
         world.after(.seconds(1), self) { $0.fetchConfig() }
     }
 
-    private func begin(_ plan: SubnetPlan<IPv4Address>) {
+    private func begin(_ plan: SubnetPlan<IPv4Address>, backend: BackendConfig) {
         network = plan.network
+        subnetLength = plan.subnetLength
+        self.backend = backend
         // As the daemon: the subnet named by the subnet.env text, whatever its network.
         let previous = host.subnetFileText.flatMap { SubnetFile.previousSubnet(in: $0) }
         var machine = LeaseMachine(configuration: .init(
-            plan: plan, attributes: LeaseAttributes(publicIP: host.publicIP), ttl: world.options.leaseTTL,
+            plan: plan, attributes: prepareBackend(), ttl: world.options.leaseTTL,
             renewMargin: world.options.renewMargin, previousSubnet: previous))
         let actions = machine.start()
         self.machine = machine
@@ -239,10 +245,18 @@ public final class SimAgent {
         held = lease
         guard moved, let network else { return }
         let subnet = lease.key.ipv4
-        let mtu = host.underlayMTU - 28
+        let mtu = self.mtu
         host.subnetFile = SubnetFile(network: network, subnet: subnet, mtu: mtu, ipMasq: false)
-        host.tunnel = SimHost.Tunnel(address: subnet.address, mtu: mtu, network: network)
-        world.record("\(host.name) lease \(subnet) acquired (flannel0 \(subnet.address)/32 mtu \(mtu); subnet.env written)")
+        switch backend {
+        case .udp:
+            host.tunnel = SimHost.Tunnel(address: subnet.address, mtu: mtu, network: network)
+            world.record("\(host.name) lease \(subnet) acquired (flannel0 \(subnet.address)/32 mtu \(mtu); subnet.env written)")
+        case .vxlan:
+            host.vxlan?.address = subnet.address
+            world.record("\(host.name) lease \(subnet) acquired (\(host.vxlan.map { $0.device.name } ?? "?") \(subnet.address)/32 mtu \(mtu); subnet.env written)")
+        case .hostGW:
+            world.record("\(host.name) lease \(subnet) acquired (host-gw, mtu \(mtu); subnet.env written)")
+        }
         world.leaseAcquired(by: host)
         apply(table.setOwnKey(lease.key))
         if first { syncPeers() }
@@ -311,6 +325,67 @@ public final class SimAgent {
                 if let held, revision > held.modRevision { step { machine, now in machine.ownLeaseOverwritten(by: holder, now: now) } }
             }
         }
-        if routesChanged { cachedRoutes = nil }
+        if routesChanged {
+            cachedRoutes = nil
+            programKernel()
+        }
+    }
+
+    // MARK: Backends
+
+    /// subnet.env's MTU per backend (COMPAT.md): udp − 28, vxlan − 50 (or the configured MTU), host-gw as is.
+    var mtu: Int {
+        switch backend {
+        case .udp: host.underlayMTU - 28
+        case let .vxlan(_, _, _, configured): configured == 0 ? host.underlayMTU - 50 : configured
+        case .hostGW: host.underlayMTU
+        }
+    }
+
+    /// Before the lease, as BackendSetup: vxlan makes (or reuses) its device, whose MAC goes
+    /// into the lease. Returns our lease's attributes.
+    private func prepareBackend() -> LeaseAttributes {
+        switch backend {
+        case .udp:
+            return LeaseAttributes(publicIP: host.publicIP)
+        case .hostGW:
+            return LeaseAttributes(publicIP: host.publicIP, backendType: "host-gw")
+        case let .vxlan(vni, port, _, _):
+            if let device = host.vxlan, device.vni == vni, device.port == port {
+                world.record("\(host.name) reusing \(device.device.name) \(device.mac)")
+            } else {
+                let mac = MACAddress.locallyAdministered(from: (0..<6).map { _ in UInt8.random(in: 0...255, using: &world.random) })
+                host.vxlan = SimHost.VXLANDevice(device: KernelDevice(index: 3, name: "flannel.\(vni)"), mac: mac, vni: vni, port: port)
+                world.record("\(host.name) created flannel.\(vni) \(mac)")
+            }
+            return LeaseAttributes(publicIP: host.publicIP, backendType: "vxlan", backendData: .object([
+                ("VNI", .number("\(vni)")), ("VtepMAC", .string(host.vxlan!.mac.description)),
+            ]))
+        }
+    }
+
+    /// The kernel backends' planner, as KernelBackend builds it; nil for udp.
+    public var kernelPlanner: KernelBackendPlanner? {
+        guard let network else { return nil }
+        let kind: KernelBackendPlanner.Kind
+        switch backend {
+        case .udp: return nil
+        case .hostGW: kind = .hostGW
+        case let .vxlan(_, _, directRouting, _):
+            guard let device = host.vxlan?.device else { return nil }
+            kind = .vxlan(device: device, directRouting: directRouting)
+        }
+        return KernelBackendPlanner(kind: kind, external: host.eth0, externalNetwork: host.underlayNetwork, network: network,
+                                    subnetLength: subnetLength, ownSubnet: held?.key.ipv4)
+    }
+
+    /// The same diff the real agent applies through netlink, applied to the simulated tables.
+    private func programKernel() {
+        guard let planner = kernelPlanner else { return }
+        let plan = planner.plan(peers: table.peers, current: host.kernelTables)
+        let outcome = plan.execute { step in host.apply(step) }
+        if world.options.tracesDetail {
+            for step in outcome.applied { world.record("\(host.name) \(step)") }
+        }
     }
 }

@@ -8,6 +8,16 @@ public final class SimHost {
         public var address: IPv4Address
     }
 
+    /// `flannel.<VNI>` (vxlan backend): kernel state, so it outlives the agent that made it.
+    public struct VXLANDevice: Sendable, Equatable {
+        public var device: KernelDevice
+        public var mac: MACAddress
+        public var vni: Int
+        public var port: Int
+        /// Our subnet's base address (/32), once the agent has a lease.
+        public var address: IPv4Address?
+    }
+
     public struct Tunnel: Sendable, Equatable {
         public var address: IPv4Address
         public var mtu: Int
@@ -32,6 +42,15 @@ public final class SimHost {
     /// docker0's subnet, fixed when the containers were created (from subnet.env, as docker's --bip).
     public internal(set) var bridge: IPv4Network?
     public internal(set) var containers: [Container] = []
+    /// The underlay interface, as the kernel backends' routes name it.
+    public let eth0 = KernelDevice(index: 2, name: "eth0")
+    /// The underlay's connected network (DirectRouting's "same L2").
+    public let underlayNetwork: IPv4Network
+    /// The vxlan device, if a vxlan agent ever ran here.
+    public internal(set) var vxlan: VXLANDevice?
+    /// The routes, neighbours and forwarding entries the kernel backends program; like the
+    /// real kernel's, they stay when the agent stops.
+    public internal(set) var kernelTables = KernelTables()
     public internal(set) var agent: SimAgent?
     /// Bumped whenever the agent process goes away, so late answers to a dead agent are dropped.
     public internal(set) var generation = 0
@@ -44,9 +63,37 @@ public final class SimHost {
 
     func isPaused(at now: Timestamp) -> Bool { pausedUntil.map { $0 > now } ?? false }
 
-    init(index: Int, publicIP: IPv4Address) {
+    init(index: Int, publicIP: IPv4Address, underlayNetwork: IPv4Network) {
         self.index = index
         self.publicIP = publicIP
+        self.underlayNetwork = underlayNetwork
+    }
+
+    /// One kernel backend step, applied to the tables as the kernel would (replace keeps one
+    /// entry per route destination, neighbour address and forwarding MAC).
+    func apply(_ step: KernelStep) {
+        switch step {
+        case let .replaceNeighbour(entry):
+            kernelTables.neighbours.removeAll { $0.device == entry.device && $0.address == entry.address }
+            kernelTables.neighbours.append(entry)
+        case let .deleteNeighbour(entry):
+            kernelTables.neighbours.removeAll { $0.device == entry.device && $0.address == entry.address }
+        case let .replaceFDB(entry):
+            kernelTables.fdb.removeAll { $0.device == entry.device && $0.mac == entry.mac }
+            kernelTables.fdb.append(entry)
+        case let .deleteFDB(entry):
+            kernelTables.fdb.removeAll { $0 == entry }
+        case let .replaceRoute(route):
+            kernelTables.routes.removeAll { $0.destination == route.destination }
+            kernelTables.routes.append(route)
+        case let .deleteRoute(route):
+            kernelTables.routes.removeAll { $0 == route }
+        }
+    }
+
+    /// The longest-prefix route the kernel backends installed for `destination`.
+    func kernelRoute(for destination: IPv4Address) -> KernelRoute? {
+        kernelTables.routes.filter { $0.destination.contains(destination) }.max { $0.destination.prefixLength < $1.destination.prefixLength }
     }
 
     public var isAgentRunning: Bool { agent != nil }

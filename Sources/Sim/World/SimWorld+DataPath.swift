@@ -1,8 +1,9 @@
 import Agent
 
-/// The data path: containers, each host's kernel (docker0, forwarding, the flannel0 route),
-/// the agent's udp proxy running the real `UDPEncapsulation` on the real bytes, and the
-/// underlay switch with its faults.
+/// The data path: containers, each host's kernel (docker0, forwarding, the flannel0 route,
+/// the kernel backends' routes, neighbours, forwarding entries and vxlan device), the
+/// agent's udp proxy running the real `UDPEncapsulation` on the real bytes, and the underlay
+/// switch with its faults.
 extension SimWorld {
     public enum PingOutcome: Equatable, Sendable, CustomStringConvertible {
         case reply(ttl: UInt8)
@@ -18,7 +19,17 @@ extension SimWorld {
         }
     }
 
-    enum Ingress { case bridge, tunnel }
+    enum Ingress { case bridge, tunnel, underlay }
+
+    /// What crosses the underlay switch.
+    enum UnderlayFrame {
+        /// The udp backend's datagram to port 8285 (the inner packet).
+        case udp([UInt8])
+        /// A vxlan datagram: VNI, destination port, inner destination MAC, inner packet.
+        case vxlan(vni: Int, port: Int, mac: MACAddress, [UInt8])
+        /// An IP packet routed to the host as next hop (host-gw, DirectRouting).
+        case routed([UInt8])
+    }
 
     /// One echo request from `container` (on `host`) to `destination`; runs the world until
     /// the answer comes or `timeout` passes.
@@ -65,8 +76,8 @@ extension SimWorld {
         var packet = packet
         let destination = SimPacket.destination(packet)
         if let bridge = host.bridge, bridge.contains(destination) {
-            // Container to container on one host is bridged (no TTL change); from flannel0 it is routed.
-            if ingress == .tunnel {
+            // Container to container on one host is bridged (no TTL change); from flannel0 or eth0 it is routed.
+            if ingress != .bridge {
                 guard SimPacket.forward(&packet) else { return drop(host, "ttl expired in the kernel") }
             }
             guard let container = host.container(at: destination) else { return drop(host, "no container \(destination)") }
@@ -82,22 +93,54 @@ extension SimWorld {
             }
             switch verdict {
             case let .send(peer):
-                underlaySend(from: host, to: peer, packet)
+                underlaySend(from: host, to: peer, .udp(packet))
             case let .reply(length):
                 let icmp = Array(reply[0..<length])
                 scheduler.schedule(after: .microseconds(5)) { [unowned self] in hostReceive(host, icmp, from: .tunnel) }
             case let .drop(reason):
                 drop(host, "proxy: \(reason.rawValue)")
             }
+        } else if let route = host.kernelRoute(for: destination) {
+            // Kernel backends: forwarded by the kernel, agent or no agent.
+            guard SimPacket.forward(&packet) else { return drop(host, "ttl expired in the kernel") }
+            if route.device == host.eth0, let gateway = route.gateway {
+                underlaySend(from: host, to: gateway, .routed(packet))
+            } else if let vxlan = host.vxlan, route.device == vxlan.device, let gateway = route.gateway {
+                guard let neighbour = host.kernelTables.neighbours.first(where: { $0.device == vxlan.device && $0.address == gateway }) else {
+                    return drop(host, "\(vxlan.device.name): no neighbour entry for \(gateway)")
+                }
+                guard let entry = host.kernelTables.fdb.first(where: { $0.device == vxlan.device && $0.mac == neighbour.mac }) else {
+                    return drop(host, "\(vxlan.device.name): no forwarding entry for \(neighbour.mac)")
+                }
+                underlaySend(from: host, to: entry.destination, .vxlan(vni: vxlan.vni, port: vxlan.port, mac: neighbour.mac, packet))
+            } else {
+                drop(host, "route \(route) has no usable device")
+            }
         } else {
             drop(host, "no route to \(destination)")
         }
     }
 
+    /// A vxlan datagram arriving at a host: decapsulated by a device with that VNI and port
+    /// whose MAC the inner frame is addressed to, then routed like any packet.
+    func vxlanReceive(_ host: SimHost, vni: Int, port: Int, mac: MACAddress, _ packet: [UInt8]) {
+        guard let device = host.vxlan, device.vni == vni, device.port == port else {
+            return drop(host, "udp \(port): no vxlan device for VNI \(vni)")
+        }
+        guard device.mac == mac else { return drop(host, "\(device.device.name): frame for \(mac), not ours") }
+        hostReceive(host, packet, from: .tunnel)
+    }
+
     /// The underlay: one switch; faults decide loss, duplication, delay and partitions.
-    func underlaySend(from host: SimHost, to publicIP: IPv4Address, _ payload: [UInt8]) {
+    func underlaySend(from host: SimHost, to publicIP: IPv4Address, _ frame: UnderlayFrame) {
         statistics.datagramsSent += 1
-        if options.tracesDetail { record("\(host.name) eth0 \(host.publicIP).8285 > \(publicIP).8285: UDP, length \(payload.count)") }
+        if options.tracesDetail {
+            switch frame {
+            case let .udp(payload): record("\(host.name) eth0 \(host.publicIP).8285 > \(publicIP).8285: UDP, length \(payload.count)")
+            case let .vxlan(vni, port, _, payload): record("\(host.name) eth0 \(host.publicIP) > \(publicIP).\(port): VXLAN vni \(vni), inner length \(payload.count)")
+            case let .routed(packet): record("\(host.name) eth0 \(SimPacket.source(packet)) > \(SimPacket.destination(packet)) via \(publicIP): IP, length \(packet.count)")
+            }
+        }
         guard let target = hosts.first(where: { $0.publicIP == publicIP }),
               !faults.blockedLinks.contains(.init(from: host.index, to: target.index)) else {
             statistics.datagramsLost += 1
@@ -111,7 +154,13 @@ extension SimWorld {
         for _ in 0..<copies {
             var delay = options.underlayLatency
             if faults.jitter > .zero { delay += uniform(0...(Double(faults.jitter.components.attoseconds) / 1e18 + Double(faults.jitter.components.seconds))) }
-            scheduler.schedule(after: delay) { [unowned self] in udpReceive(target, from: host.publicIP, payload) }
+            scheduler.schedule(after: delay) { [unowned self] in
+                switch frame {
+                case let .udp(payload): udpReceive(target, from: host.publicIP, payload)
+                case let .vxlan(vni, port, mac, packet): vxlanReceive(target, vni: vni, port: port, mac: mac, packet)
+                case let .routed(packet): hostReceive(target, packet, from: .underlay)
+                }
+            }
         }
     }
 

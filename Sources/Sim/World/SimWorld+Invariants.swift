@@ -2,8 +2,9 @@ import Agent
 
 /// The global invariants, judged once faults have healed and the settle time has passed:
 /// every running agent holds a subnet of its own that etcd says is its; every agent's routes
-/// are exactly the other live leases (nothing missing, nothing stale); every pair of
-/// containers on hosts with running agents can ping.
+/// are exactly the other live leases (nothing missing, nothing stale), in its proxy (udp) or
+/// in the kernel's tables (vxlan, host-gw: the diff from what is there to what the leases
+/// need is empty); every pair of containers on hosts with running agents can ping.
 extension SimWorld {
     public func checkSettled(pings: Bool = true) {
         guard violations.isEmpty else { return }
@@ -22,11 +23,20 @@ extension SimWorld {
             if record?.attributes.publicIP != host.publicIP {
                 violation("\(host.name) holds \(subnet) but etcd says \(record.map { "it is \($0.attributes.publicIP)'s" } ?? "it is free")")
             }
-            // What the proxy forwards with must match etcd too.
             let others = live.filter { $0.key != held.key }
-            let misrouted = others.filter { agent.routes.publicIP(for: $0.key.ipv4.address) != $0.attributes.publicIP }
-            if !misrouted.isEmpty || agent.routes.count != others.count {
-                violation("\(host.name)'s proxy routes differ from etcd (\(agent.routes.count) routes, \(others.count) leases; wrong: \(misrouted.map { "\($0.key.ipv4)" }))")
+            if let planner = agent.kernelPlanner {
+                // The kernel's entries must be exactly what the other live leases need.
+                let plan = planner.plan(peers: others.map { Peer(key: $0.key, attributes: $0.attributes) }, current: host.kernelTables)
+                if !plan.isEmpty {
+                    let steps = plan.removals + plan.additions.flatMap(\.steps)
+                    violation("\(host.name)'s kernel entries differ from etcd: would \(steps.prefix(4).map(\.description).joined(separator: "; "))")
+                }
+            } else {
+                // What the proxy forwards with must match etcd too.
+                let misrouted = others.filter { agent.routes.publicIP(for: $0.key.ipv4.address) != $0.attributes.publicIP }
+                if !misrouted.isEmpty || agent.routes.count != others.count {
+                    violation("\(host.name)'s proxy routes differ from etcd (\(agent.routes.count) routes, \(others.count) leases; wrong: \(misrouted.map { "\($0.key.ipv4)" }))")
+                }
             }
             if host.bridge != nil, host.bridge != held.key.ipv4 {
                 violation("\(host.name)'s docker0 is \(host.bridge!) but its lease is \(subnet)")

@@ -77,7 +77,8 @@ public final class SimWorld {
     public func addHost() -> SimHost {
         let index = hosts.count + 1
         let address = index <= 240 ? IPv4Address(192, 0, 2, UInt8(10 + index)) : IPv4Address(bits: IPv4Address(198, 18, 0, 0).bits + UInt32(index))
-        let host = SimHost(index: index, publicIP: address)
+        let host = SimHost(index: index, publicIP: address,
+                           underlayNetwork: index <= 240 ? IPv4Network("192.0.2.0/24")! : IPv4Network("198.18.0.0/15")!)
         hosts.append(host)
         return host
     }
@@ -101,7 +102,7 @@ public final class SimWorld {
     /// flannel0 goes with it, subnet.env and docker0 stay.
     public func stopAgent(_ host: SimHost, reason: String = "stopped") {
         guard host.agent != nil else { return }
-        record("\(host.name) agent \(reason); flannel0 removed")
+        record("\(host.name) agent \(reason)\(host.tunnel != nil ? "; flannel0 removed" : "")")
         host.agent = nil
         host.generation += 1
         host.tunnel = nil

@@ -9,12 +9,13 @@ extension NetnsLabCommand {
             abstract: "Throughput, RTT, real loss and CPU of a backend's data path, side by side with baselines, in one run.",
             discussion: """
                 For --backend udp: flanneld's udp backend, a plain read/sendto TUN↔UDP loop (upstream's design), plain
-                kernel routes and the underlay, container to container between two lab hosts, with underlay segmentation
-                forced (gso_max_segs 1). Medians of --passes runs; the table is appended to --record (BENCHMARKS.md).
-                Build with `swift build -c release` first: debug builds measure the compiler, not the design.
+                kernel routes and the underlay. For --backend vxlan or host-gw: the kernel path flanneld programs, the
+                same path built by hand with ip/bridge, and the underlay. Container to container between two lab hosts,
+                with underlay segmentation forced (gso_max_segs 1). Medians of --passes runs; the table is appended to
+                --record (BENCHMARKS.md). Build with `swift build -c release` first: debug builds measure the compiler.
                 """)
 
-        @Option(help: "The backend to measure (udp; vxlan and host-gw come with their backends)")
+        @Option(help: "The backend to measure: udp, vxlan or host-gw")
         var backend = "udp"
 
         @Option(help: "Seconds per iperf3 run")
@@ -33,8 +34,8 @@ extension NetnsLabCommand {
         var flanneld: String?
 
         func validate() throws {
-            guard backend == "udp" else {
-                throw ValidationError("--backend \(backend): only udp can be benchmarked so far (vxlan and host-gw are not built yet); use --backend udp")
+            guard ["udp", "vxlan", "host-gw"].contains(backend) else {
+                throw ValidationError("--backend \(backend) is not a backend this agent has; use udp, vxlan or host-gw")
             }
             guard (1...120).contains(seconds) else { throw ValidationError("--seconds must be 1…120, got \(seconds)") }
             guard (1...20).contains(passes) else { throw ValidationError("--passes must be 1…20, got \(passes)") }
@@ -45,14 +46,44 @@ extension NetnsLabCommand {
             for tool in ["iperf3", "ping", "etcd", "etcdctl"] where !CommandRunner.isInstalled(tool) {
                 throw LabCommandError("\(tool) is not installed; run lab/setup (it installs iperf3, iputils-ping, etcd-server, etcd-client)")
             }
-            var bench = UDPBench(flanneld: try LabCommandSupport.flanneld(flanneld),
-                                 netnsLab: LabCommandSupport.siblingBinary("netns-lab")) { print($0) }
-            bench.seconds = seconds
-            bench.passes = passes
             let names = LabNames()
-            print("bench --backend udp: \(passes) passes × 4 paths, iperf3 \(seconds) s with 1 and 4 streams (\(Self.buildConfiguration) build)")
-            let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
-            let section = Self.section(report, command: "netns-lab bench --backend udp --seconds \(seconds) --passes \(passes)")
+            let flanneldPath = try LabCommandSupport.flanneld(flanneld)
+            let command = "netns-lab bench --backend \(backend) --seconds \(seconds) --passes \(passes)"
+            let section: String
+            if let kernelBackend = KernelBench.Backend(rawValue: backend) {
+                var bench = KernelBench(backend: kernelBackend, flanneld: flanneldPath) { print($0) }
+                bench.seconds = seconds
+                bench.passes = passes
+                print("bench --backend \(backend): \(passes) passes × 3 paths, iperf3 \(seconds) s with 1 and 4 streams (\(Self.buildConfiguration) build)")
+                let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
+                section = Self.section(title: "\(backend) backend", command: command, passes: passes, seconds: seconds, body: """
+                    Container to container across two lab hosts; the path flanneld programs against the same entries
+                    typed by hand with ip/bridge (COMPAT.md), switched in turn in one lab; underlay segmentation forced
+                    (`gso_max_segs 1`) on every underlay veth.
+
+                    \(report.markdown)
+
+                    \(report.verdict)
+                    """)
+            } else {
+                var bench = UDPBench(flanneld: flanneldPath, netnsLab: LabCommandSupport.siblingBinary("netns-lab")) { print($0) }
+                bench.seconds = seconds
+                bench.passes = passes
+                print("bench --backend udp: \(passes) passes × 4 paths, iperf3 \(seconds) s with 1 and 4 streams (\(Self.buildConfiguration) build)")
+                let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
+                section = Self.section(title: "udp backend", command: command, passes: passes, seconds: seconds, body: """
+                    Container to container across two lab hosts (underlay: eth0 ↔ eth0), underlay segmentation forced
+                    (`gso_max_segs 1`) on every underlay veth.
+                    Drops are the kernel's counters on both hosts, summed over all passes; real loss = flannel0 drops +
+                    UDP buffer drops over the packets offered to the tunnel. "× underlay" compares with eth0↔eth0 TCP,
+                    whose segments the hosts' own TCP builds one by one under `gso_max_segs 1`, while forwarded
+                    container traffic is only split at eth0: the kernel-routes path can exceed it.
+
+                    \(report.markdown)
+
+                    \(report.verdict)
+                    """)
+            }
             print("")
             print(section)
             guard !noRecord else { return }
@@ -75,24 +106,17 @@ extension NetnsLabCommand {
             #endif
         }
 
-        static func section(_ report: UDPBenchReport, command: String) -> String {
+        static func section(title: String, command: String, passes: Int, seconds: Int, body: String) -> String {
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime]
             let kernel = (try? CommandRunner.run(["uname", "-r"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? "?"
             return """
-                ## udp backend, \(formatter.string(from: Date())) UTC
+                ## \(title), \(formatter.string(from: Date())) UTC
 
-                `\(command)` — \(buildConfiguration) build, kernel \(kernel), \(ProcessInfo.processInfo.activeProcessorCount) CPUs.
-                Container to container across two lab hosts (underlay: eth0 ↔ eth0), underlay segmentation forced
-                (`gso_max_segs 1`) on every underlay veth; medians of \(report.passes) passes of \(report.seconds) s.
-                Drops are the kernel's counters on both hosts, summed over all passes; real loss = flannel0 drops +
-                UDP buffer drops over the packets offered to the tunnel. "× underlay" compares with eth0↔eth0 TCP,
-                whose segments the hosts' own TCP builds one by one under `gso_max_segs 1`, while forwarded
-                container traffic is only split at eth0: the kernel-routes path can exceed it.
+                `\(command)` — \(buildConfiguration) build, kernel \(kernel), \(ProcessInfo.processInfo.activeProcessorCount) CPUs;
+                medians of \(passes) passes of \(seconds) s.
 
-                \(report.markdown)
-
-                \(report.verdict)
+                \(body)
                 """
         }
     }

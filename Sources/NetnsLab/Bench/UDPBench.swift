@@ -82,12 +82,7 @@ public struct UDPBench {
         }
 
         func startIperfServers() throws {
-            for namespace in [hosts[1].namespace, containers[1].namespace] {
-                let server = BackgroundProcess(command: namespace.command(["iperf3", "-s", "--forceflush"]),
-                                               logFile: lab.directory.appendingPathComponent("iperf3-\(namespace.name).log"))
-                try server.start()
-                try Poll.until("iperf3 to listen in \(namespace)", timeout: .seconds(10)) { server.log.contains("listening") }
-            }
+            try BenchTraffic.startIperfServers(in: [hosts[1].namespace, containers[1].namespace], logDirectory: lab.directory)
         }
 
         func activate(_ path: UDPBenchReport.Path) throws {
@@ -161,22 +156,19 @@ public struct UDPBench {
 
         func measure(_ path: UDPBenchReport.Path, seconds: Int) throws -> UDPBenchReport.Sample {
             let (source, target) = endpoints(path)
-            let ping = try source.check(["ping", "-q", "-c", "20", "-i", "0.05", "-W", "2", target.description])
-            guard let rtt = BenchProbes.pingAverage(ping.stdout) else {
-                throw BenchFailure(description: "no RTT summary in ping's output over \(path.title): \(ping.stdout)")
-            }
+            let rtt = try BenchTraffic.rtt(from: source, to: target, over: path.title)
             let before = try counters()
             let processes = forwarders(path)
             let ticksBefore = processes.compactMap { Self.cpuTicks($0) }.reduce(0, +)
             let clock = ContinuousClock()
             let start = clock.now
-            let single = try iperf(source, target, seconds: seconds, streams: 1)
+            let single = try BenchTraffic.iperf(from: source, to: target, seconds: seconds, streams: 1)
             let wall = clock.now - start
             let ticksAfter = processes.compactMap { Self.cpuTicks($0) }.reduce(0, +)
             let rss = processes.compactMap { pid in
                 (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)).flatMap(BenchProbes.residentKilobytes)
             }.max()
-            let multi = try iperf(source, target, seconds: seconds, streams: 4)
+            let multi = try BenchTraffic.iperf(from: source, to: target, seconds: seconds, streams: 4)
             let after = try counters()
             let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
             return UDPBenchReport.Sample(
@@ -186,19 +178,6 @@ public struct UDPBench {
                 cpuSeconds: processes.isEmpty ? nil : Double(ticksAfter - ticksBefore) / ticksPerSecond,
                 wallSeconds: Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18,
                 residentKilobytes: rss)
-        }
-
-        /// One iperf3 run; "the server is busy" (the previous test not yet torn down) is retried.
-        func iperf(_ source: Namespace, _ target: IPv4Address, seconds: Int, streams: Int) throws -> BenchProbes.IperfResult {
-            var outcome: Result<BenchProbes.IperfResult, any Error> = .failure(BenchFailure(description: "iperf3 never ran"))
-            try Poll.until("iperf3 to \(target) to find the server free", timeout: .seconds(20), interval: .milliseconds(500)) {
-                let result = try source.run(["timeout", String(seconds + 30), "iperf3", "-c", target.description,
-                                             "-t", String(seconds), "-P", String(streams), "-J", "--connect-timeout", "5000"])
-                outcome = Result { try BenchProbes.iperf(json: result.stdout) }
-                if case let .failure(error) = outcome, "\(error)".contains("busy") { return false }
-                return true
-            }
-            return try outcome.get()
         }
 
         /// Both hosts' real losses, by where they happen (flannel0's queue, the UDP socket

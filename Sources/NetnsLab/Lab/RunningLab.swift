@@ -116,7 +116,7 @@ public struct RunningLab: Sendable {
         }
     }
 
-    /// A readable report: etcd, each host's agent, subnet, flannel0 and containers, the leases.
+    /// A readable report: etcd, each host's agent, subnet, backend device and containers, the leases.
     public func status() -> String {
         var lines = ["lab \(run) (files in \(directory.path))"]
         if hasEtcd {
@@ -127,7 +127,7 @@ public struct RunningLab: Sendable {
             lines.append("etcd: no etcd namespace")
         }
         lines.append("")
-        lines.append("| host | eth0 | flanneld | subnet.env | flannel0 | containers |")
+        lines.append("| host | eth0 | flanneld | subnet.env | device | containers |")
         lines.append("|---|---|---|---|---|---|")
         for host in hosts {
             let eth0 = (try? address(of: host.name)).map { $0.description } ?? "-"
@@ -136,13 +136,12 @@ public struct RunningLab: Sendable {
             let subnetPath = directory.appendingPathComponent(host.name).appendingPathComponent("subnet.env").path
             let subnet = (try? String(contentsOfFile: subnetPath, encoding: .utf8)).flatMap { try? SubnetFile.parse($0) }
             let subnetText = subnet.map { "\($0.subnet) mtu \($0.mtu)" } ?? "-"
-            let link = (try? host.namespace.run(["ip", "-o", "link", "show", "dev", "flannel0"]))
-            let flannel0 = link?.succeeded == true ? Self.linkSummary(link!.stdout) : "absent"
+            let device = Self.backendDevice(in: host.namespace)
             let containers = host.containers.map { container -> String in
                 let role = String(container.name.dropFirst(run.count + 1))
                 return "\(role) \((try? address(of: role)).map { $0.description } ?? "-")"
             }
-            lines.append("| \(host.name) | \(eth0) | \(agent) | \(subnetText) | \(flannel0) | \(containers.joined(separator: ", ").nilIfEmpty ?? "-") |")
+            lines.append("| \(host.name) | \(eth0) | \(agent) | \(subnetText) | \(device) | \(containers.joined(separator: ", ").nilIfEmpty ?? "-") |")
         }
         if hasEtcd, let leases = try? CommandRunner.run(etcdNamespace.command(
             ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", "http://\(Lab.etcdAddress):2379", "get", "--prefix", "/coreos.com/network/subnets", "--command-timeout=2s"])),
@@ -152,6 +151,20 @@ public struct RunningLab: Sendable {
             lines += leases.stdout.split(separator: "\n").map { "    \($0)" }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The backend's device: "flannel0 up, mtu 1472" (udp), "flannel.1 up, mtu 1450" (vxlan),
+    /// or "none" (host-gw, or no agent has run).
+    static func backendDevice(in namespace: Namespace) -> String {
+        if let link = try? namespace.run(["ip", "-o", "link", "show", "dev", "flannel0"]), link.succeeded {
+            return "flannel0 " + linkSummary(link.stdout)
+        }
+        let vxlan = (try? namespace.run(["ip", "-o", "link", "show", "type", "vxlan"]))?.stdout ?? ""
+        if let line = vxlan.split(separator: "\n").first(where: { $0.contains(": flannel.") }) {
+            let name = line.split(separator: " ").dropFirst().first.map { String($0.dropLast()) } ?? "flannel.?"
+            return "\(name) " + linkSummary(String(line))
+        }
+        return "none"
     }
 
     /// "5: flannel0: <POINTOPOINT,…,UP,LOWER_UP> mtu 1472 qdisc …" → "up, mtu 1472".

@@ -39,7 +39,7 @@ struct LabCommandTests {
         for (host, address) in [("h1", "192.0.2.11"), ("h2", "192.0.2.12")] {
             let row = status.stdout.split(separator: "\n").first { $0.hasPrefix("| \(host) |") } ?? ""
             #expect(row.contains("| \(address) | running (pid"), "\(row)")
-            #expect(row.contains("mtu 1472 | up, mtu 1472 | \(host)c1 10.1."), "\(row)")
+            #expect(row.contains("mtu 1472 | flannel0 up, mtu 1472 | \(host)c1 10.1."), "\(row)")
         }
         #expect(status.stdout.contains(#"{"PublicIP":"192.0.2.12","PublicIPv6":null}"#))
 
@@ -110,6 +110,28 @@ struct LabCommandTests {
 
         let wrong = try netnsLab(["bench", "--backend", "ipip"])
         #expect(!wrong.succeeded)
-        #expect(wrong.stderr.contains("only udp can be benchmarked so far"))
+        #expect(wrong.stderr.contains("--backend ipip is not a backend this agent has; use udp, vxlan or host-gw"), "\(wrong.stderr)")
+    }
+
+    /// The kernel backends' bench: flanneld's path against the same entries built by hand.
+    @Test func vxlanBenchComparesTheAgentsPathWithTheHandBuiltOne() throws {
+        guard LabGate.requireRoot() else { return }
+        let record = FileManager.default.temporaryDirectory.appendingPathComponent("fl-bench-\(UUID().uuidString).md")
+        defer { try? FileManager.default.removeItem(at: record) }
+        let bench = try netnsLab(["bench", "--backend", "vxlan", "--seconds", "1", "--passes", "2", "--record", record.path])
+        #expect(bench.succeeded, "\(bench.stdout)\n\(bench.stderr)")
+        let run = try #require(Self.runTag(in: bench.stdout), "no run tag in the bench's output: \(bench.stdout)")
+        defer { Lab.clean(run: run) }
+        let recorded = (try? String(contentsOf: record, encoding: .utf8)) ?? ""
+        #expect(recorded.contains("`netns-lab bench --backend vxlan --seconds 1 --passes 2`"))
+        for title in ["flanneld vxlan", "vxlan by hand (ip, bridge)", "underlay eth0↔eth0"] {
+            let row = recorded.split(separator: "\n").first { $0.hasPrefix("| \(title) |") }
+            let throughput = row.flatMap { Double($0.split(separator: "|")[1].split(separator: " ")[0]) } ?? 0
+            #expect(throughput > 0, "\(title): \(row ?? "no row")")
+        }
+        #expect(recorded.contains("flanneld vxlan / by hand, 1 stream: "))
+        // Two passes: the agents handed the path over to the hand-built one and took it back.
+        #expect(bench.stdout.contains("pass 2/2  flanneld vxlan: 1 stream"), "\(bench.stdout)")
+        #expect(!RunningLab.all().contains { $0.run == run }, "the bench left its lab \(run) behind")
     }
 }

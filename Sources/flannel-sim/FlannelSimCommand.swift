@@ -59,12 +59,22 @@ struct FlannelSimCommand: ParsableCommand {
         @Flag(help: "Use the deliberately broken allocator (ignores other hosts' leases): the invariants must catch it")
         var brokenAllocator = false
 
+        @Flag(help: "Use a deliberately broken kernel model (route, neighbour and fdb deletions ignored): the invariants must catch it")
+        var brokenKernelDeletes = false
+
+        func validate() throws {
+            guard !(brokenAllocator && brokenKernelDeletes) else {
+                throw ValidationError("--broken-allocator and --broken-kernel-deletes: pick one breakage at a time")
+            }
+        }
+
         func run() throws {
             let parts = seeds.components(separatedBy: "..")
             guard parts.count == 2, let low = UInt64(parts[0]), let high = UInt64(parts[1]), low <= high else {
                 throw ValidationError("--seeds must look like 1..200, got \(seeds)")
             }
-            let scenario = brokenAllocator ? SimScenario.chaosWithBrokenAllocator : SimScenario.chaos
+            let scenario = brokenAllocator ? SimScenario.chaosWithBrokenAllocator
+                : brokenKernelDeletes ? SimScenario.chaosWithBrokenKernelDeletes : SimScenario.chaos
             var failed: [UInt64] = []
             let clock = ContinuousClock()
             let start = clock.now

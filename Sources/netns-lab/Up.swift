@@ -15,8 +15,8 @@ extension NetnsLabCommand {
         @Option(help: "The network config written to /coreos.com/network/config (default: 10.1.0.0/16 with --backend)")
         var config: String?
 
-        @Option(help: "The backend when --config is not given: udp, vxlan or host-gw")
-        var backend = "udp"
+        @Option(help: "The backend when --config is not given: udp (default), vxlan or host-gw")
+        var backend: String?
 
         @Option(help: "Path of the flanneld binary (default: next to netns-lab)")
         var flanneld: String?
@@ -27,11 +27,13 @@ extension NetnsLabCommand {
         func validate() throws {
             guard (1...200).contains(hosts) else { throw ValidationError("--hosts must be between 1 and 200 (underlay 192.0.2.11…), got \(hosts)") }
             guard (0...50).contains(containers) else { throw ValidationError("--containers must be between 0 and 50, got \(containers)") }
-            guard ["udp", "vxlan", "host-gw"].contains(backend) else {
-                throw ValidationError("--backend \(backend) is not a backend this agent has; use udp, vxlan or host-gw")
-            }
-            guard config == nil || backend == "udp" else {
-                throw ValidationError("--config and --backend both set the backend; put it in the config: \"Backend\": {\"Type\": \"\(backend)\"}")
+            if let backend {
+                guard ["udp", "vxlan", "host-gw"].contains(backend) else {
+                    throw ValidationError("--backend \(backend) is not a backend this agent has; use udp, vxlan or host-gw")
+                }
+                guard config == nil else {
+                    throw ValidationError("--config and --backend both set the backend; put it in the config: \"Backend\": {\"Type\": \"\(backend)\"}")
+                }
             }
         }
 
@@ -40,8 +42,8 @@ extension NetnsLabCommand {
             var bringUp = LabBringUp(flanneld: try LabCommandSupport.flanneld(flanneld))
             bringUp.hosts = hosts
             bringUp.containersPerHost = containers
-            bringUp.networkConfig = config ?? (backend == "udp" ? #"{ "Network": "10.1.0.0/16" }"#
-                : #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "\#(backend)" } }"#)
+            bringUp.networkConfig = config ?? backend.map { #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "\#($0)" } }"# }
+                ?? #"{ "Network": "10.1.0.0/16" }"#
             bringUp.agentArguments = flanneldArguments
             let names = LabNames()
             let result = try LabCommandSupport.interruptible(run: names.run) { try bringUp.run(names: names) { print($0) } }

@@ -51,6 +51,8 @@ struct KernelPlanTests {
         #expect(planner.ignoreReason(outside) == "its subnet is outside the network 10.1.0.0/16")
         #expect(planner.programs(for: [udp, noMAC, outside]).isEmpty)
         #expect(Self.hostGW.ignoreReason(Self.vxlanPeer("10.1.15.0/24", "192.0.2.12", mac: Self.macA)) != nil)
+        let farAway = Peer(key: Fixtures.key("10.1.15.0/24"), attributes: LeaseAttributes(publicIP: Fixtures.ip("198.51.100.7"), backendType: "host-gw"))
+        #expect(Self.hostGW.ignoreReason(farAway)?.hasPrefix("its PublicIP 198.51.100.7 is not on eth0's network 192.0.2.0/24") == true)
     }
 
     @Test func directRoutingUsesThePublicIPOnlyForPeersOnOurL2() {

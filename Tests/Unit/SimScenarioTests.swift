@@ -4,7 +4,7 @@ import Testing
 
 /// The simulator's scenarios on fixed seeds, each run twice (same seed, same trace hash), the
 /// chaos run over 200 seeds judged by the invariants, and proof that the invariants catch a
-/// broken allocator.
+/// broken allocator and a kernel that keeps deleted entries.
 @Suite("Simulator scenarios")
 struct SimScenarioTests {
     static let scenarios = SimScenario.catalogue.filter { $0.name != "chaos" }
@@ -59,6 +59,14 @@ struct SimScenarioTests {
         #expect(caught.contains { $0.allFailures.contains { $0.contains("was overwritten by") } })
         // The same seeds with the real allocator are clean.
         #expect((UInt64(1)...50).allSatisfy { SimScenario.chaos.run(seed: $0, keepsTrace: false).passed })
+    }
+
+    @Test func chaosCatchesAKernelThatKeepsDeletedEntries() {
+        let runs = (UInt64(1)...50).map { SimScenario.chaosWithBrokenKernelDeletes.run(seed: $0, keepsTrace: false) }
+        let caught = runs.filter { !$0.passed }
+        #expect(caught.count >= 10, "only \(caught.count) of 50 seeds caught the stale kernel entries")
+        #expect(caught.contains { $0.allFailures.contains { $0.contains("kernel entries differ from etcd: would delete route") } },
+                "\(caught.first?.summary ?? "")")
     }
 
     @Test func aPausedAgentLosesItsLeaseAndTakesItBack() {

@@ -68,9 +68,13 @@ final class DataPath {
 
     private func sync(_ backend: KernelBackend, _ peers: [Peer]) {
         do {
-            try backend.sync(peers: peers)
-            if lastSyncProblem != nil { logger.notice("kernel state in sync again") }
-            lastSyncProblem = nil
+            let outcome = try backend.sync(peers: peers)
+            if outcome.failures.isEmpty {
+                if lastSyncProblem != nil { logger.notice("kernel state in sync again") }
+                lastSyncProblem = nil
+            } else {
+                lastSyncProblem = "\(outcome.failures.count) step(s) failed"
+            }
         } catch {
             let problem = "\(error)"
             if problem != lastSyncProblem { logger.error("resync failed: \(problem); retrying every 10 s") }

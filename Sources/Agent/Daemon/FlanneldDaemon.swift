@@ -173,6 +173,9 @@ public struct FlanneldDaemon {
             self.apply(changes, dataPath: dataPath, table: table, held: held, ownLease: ownLeaseSink)
         }
         apply(table.applySnapshot(listing), table, held)
+        // Once at start whatever the listing said: with no peers at all, the kernel backends
+        // still remove what a previous run left behind.
+        dataPath.setPeers(table.peers)
         let updates = LeaseWatcher(registry: registry).updates(after: listing.revision)
         let watchTask = Task { for await update in updates { sink.yield(.watch(update)) } }
         defer { watchTask.cancel() }
@@ -209,7 +212,12 @@ public struct FlanneldDaemon {
                 logger.error("SUBNET CHANGED: this host had \(from), it now holds \(to); containers on \(from) must be restarted")
             case let .lease(.acquired(newLease)):
                 if newLease.subnet != held.subnet {
-                    try dataPath.move(to: newLease.subnet, network: plan.network)
+                    do {
+                        try dataPath.move(to: newLease.subnet, network: plan.network)
+                    } catch {
+                        // The next resync (kernel backends) or the next move tries again.
+                        logger.error("moving the data path to \(newLease.subnet) failed: \(error); retrying at the next resync")
+                    }
                     try SubnetFileWriter.write(SubnetFile(network: plan.network, subnet: newLease.subnet, mtu: mtu, ipMasq: options.ipMasq),
                                                to: options.subnetFile)
                 }

@@ -26,6 +26,7 @@ public struct KernelBench {
     public func run(names: LabNames = LabNames()) throws -> KernelBenchReport {
         var bringUp = LabBringUp(flanneld: flanneld)
         bringUp.networkConfig = #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "\#(backend.rawValue)" } }"#
+        bringUp.hosts = 2  // the paths below are between h1 and h2
         let setup = try bringUp.run(names: names) { output("  \($0)") }
         defer { setup.lab.destroy() }
         try setup.lab.forceUnderlaySegmentation()

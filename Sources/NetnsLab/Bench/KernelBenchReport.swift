@@ -9,7 +9,7 @@ public struct KernelBenchReport: Sendable {
         public func title(_ backend: KernelBench.Backend) -> String {
             switch self {
             case .flanneld: "flanneld \(backend.rawValue)"
-            case .byHand: "\(backend.rawValue) by hand (ip, bridge)"
+            case .byHand: backend == .vxlan ? "vxlan by hand (ip, bridge)" : "host-gw by hand (ip route)"
             case .underlay: "underlay eth0↔eth0"
             }
         }

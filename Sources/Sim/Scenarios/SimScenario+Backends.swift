@@ -36,6 +36,15 @@ extension SimScenario {
                    "the underlay carries VXLAN to port 8472")
 
         leaveAndRestart(run, hosts, expected: expected)
+
+        // flannel.1 deleted by hand: the next resync re-creates it with the lease's MAC.
+        let mac = hosts[0].vxlan?.mac
+        world.deleteVXLANDevice(on: hosts[0])
+        run.expect(world.ping(from: hosts[1], to: hosts[0].containers[0].address) == .timeout, "h2c1 -> h1c1 fails while flannel.1 is gone")
+        world.run(for: SimAgent.resyncInterval)
+        run.expect(hosts[0].vxlan?.mac == mac && entries(hosts[0]) == expected([hosts[1]]),
+                   "h1 re-created flannel.1 with \(mac.map { "\($0)" } ?? "-") and its entries: \(hosts[0].vxlan.map { "\($0.mac)" } ?? "none"), \(entries(hosts[0]))")
+        run.expectPing(hosts[1], hosts[0], ttl: 62)
         run.settleAndCheck(after: .seconds(10))
     }
 
@@ -80,7 +89,9 @@ extension SimScenario {
     }
 
     /// h3 stops and its lease expires: its entries go from h1 and h2, and traffic between
-    /// h1 and h2 goes on. Then h1's agent restarts: same subnet, same VtepMAC, same entries.
+    /// h1 and h2 goes on. Then h1's agent stops; meanwhile a stale route (and for vxlan a
+    /// stale neighbour and forwarding entry) appear and h2's route goes; h1's agent restarts:
+    /// same subnet, same VtepMAC in the lease, and exactly the entries h2 needs.
     private static func leaveAndRestart(_ run: SimRun, _ hosts: [SimHost], expected: ([SimHost]) -> [String]) {
         let world = run.world
         world.stopAgent(hosts[2])
@@ -94,11 +105,24 @@ extension SimScenario {
         let subnet = hosts[0].agent?.held?.key
         world.stopAgent(hosts[0])
         run.expectPing(hosts[1], hosts[0], ttl: 62)  // the kernel keeps forwarding while the agent is down
+        let stale = IPv4Network("10.1.250.0/24")!
+        if let device = hosts[0].vxlan?.device {
+            let staleMAC = MACAddress("02:00:00:00:02:50")!
+            hosts[0].apply(.replaceNeighbour(KernelNeighbour(device: device, address: stale.address, mac: staleMAC)))
+            hosts[0].apply(.replaceFDB(KernelFDBEntry(device: device, mac: staleMAC, destination: IPv4Address("192.0.2.250")!)))
+            hosts[0].apply(.replaceRoute(KernelRoute(destination: stale, gateway: stale.address, device: device, onlink: true)))
+        } else {
+            hosts[0].apply(.replaceRoute(KernelRoute(destination: stale, gateway: IPv4Address("192.0.2.250"), device: hosts[0].eth0, onlink: false)))
+        }
+        if let needed = hosts[0].kernelTables.routes.first(where: { $0.destination != stale }) { hosts[0].apply(.deleteRoute(needed)) }
+        run.expect(entries(hosts[0]) != expected([hosts[1]]), "h1's entries are off while its agent is down")
         world.startAgent(hosts[0])
         world.run(until: { hosts[0].agent?.held != nil }, timeout: .seconds(30))
-        run.expect(hosts[0].agent?.held?.key == subnet && hosts[0].vxlan?.mac == mac,
-                   "h1 comes back with \(subnet.map { "\($0)" } ?? "-") and the same device MAC")
         world.run(for: .seconds(1))
-        run.expect(entries(hosts[0]) == expected([hosts[1]]), "h1's entries after its restart: \(entries(hosts[0]))")
+        let lease = world.etcd.listLeases(layout: world.layout).records.first { $0.key == subnet }?.attributes
+        run.expect(hosts[0].agent?.held?.key == subnet && hosts[0].vxlan?.mac == mac
+                   && lease?.backendData?.member("VtepMAC")?.stringValue == mac?.description,
+                   "h1 comes back with \(subnet.map { "\($0)" } ?? "-") and the same VtepMAC in its lease: \(lease?.encoded ?? "none")")
+        run.expect(entries(hosts[0]) == expected([hosts[1]]), "h1's entries right after its restart: \(entries(hosts[0]))")
     }
 }

@@ -5,7 +5,7 @@ import Agent
 extension SimScenario {
     public static let chaos = SimScenario(
         id: "chaos", name: "chaos",
-        summary: "2–6 hosts, any backend (udp, vxlan, host-gw), 10 minutes of random faults (etcd cuts, outages, lost and slow etcd messages, partitions both and one way, loss, duplication, reordering, compaction, crashes, agent pauses), then heal, settle, check",
+        summary: "2–6 hosts, any backend (udp, vxlan, host-gw), 10 minutes of random faults (etcd cuts, outages, lost and slow etcd messages, partitions both and one way, loss, duplication, reordering, compaction, crashes, agent pauses, hosts leaving for good), then heal, settle, check",
         options: shortLeases
     ) { run in
         let world = run.world
@@ -16,6 +16,7 @@ extension SimScenario {
         let config = #"{ "Network": "10.1.0.0/16", "SubnetMin": "10.1.1.0", "SubnetMax": "10.1.\#(subnets).0", "Backend": { "Type": "\#(backend)" } }"#
         let hosts = run.cluster(hosts: count, config: config)
         var restarts: [(host: SimHost, at: Timestamp)] = []
+        var departed: [SimHost] = []
         func pick() -> SimHost { hosts[Int.random(in: 0..<hosts.count, using: &world.random)] }
 
         for _ in 0..<30 {
@@ -66,6 +67,14 @@ extension SimScenario {
             case 9:
                 // Longer than the TTL at times: the lease expires while the agent is frozen.
                 world.pauseAgent(pick(), for: .seconds(Int64.random(in: 5...90, using: &world.random)))
+            case 11:
+                // A host leaves for good (decommissioned): its lease expires, its routes must go.
+                let host = pick()
+                if hosts.count - departed.count > 2, !departed.contains(where: { $0 === host }) {
+                    world.stopAgent(host, reason: "decommissioned")
+                    departed.append(host)
+                    restarts.removeAll { $0.host === host }
+                }
             default:
                 break
             }
@@ -78,7 +87,7 @@ extension SimScenario {
         // Heal: every fault lifted, every agent running again (systemd restarts them).
         world.faults = SimFaults()
         world.record("chaos over: healing")
-        for host in hosts where host.agent == nil { world.startAgent(host) }
+        for host in hosts where host.agent == nil && !departed.contains(where: { $0 === host }) { world.startAgent(host) }
         world.run(for: .seconds(180))
         // A host that drifted has its containers redeployed in its new subnet, as docker would be.
         for host in hosts where host.bridge != host.subnetFile?.subnet { world.deployContainers(on: host) }
@@ -95,6 +104,16 @@ extension SimScenario {
         options: { options in
             var options = chaos.options(options)
             options.brokenAllocator = true
+            return options
+        },
+        body: chaos.body)
+
+    public static let chaosWithBrokenKernelDeletes = SimScenario(
+        id: "chaos-broken-kernel", name: "chaos-broken-kernel-deletes",
+        summary: "chaos with a kernel that ignores deletions (stale routes, neighbours, forwarding entries): must be caught",
+        options: { options in
+            var options = chaos.options(options)
+            options.brokenKernelDeletes = true
             return options
         },
         body: chaos.body)

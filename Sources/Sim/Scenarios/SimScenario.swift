@@ -30,6 +30,6 @@ public struct SimScenario: Sendable {
     }
 
     public static func named(_ name: String) -> SimScenario? {
-        (catalogue + [chaosWithBrokenAllocator]).first { $0.name == name || $0.id.lowercased() == name.lowercased() }
+        (catalogue + [chaosWithBrokenAllocator, chaosWithBrokenKernelDeletes]).first { $0.name == name || $0.id.lowercased() == name.lowercased() }
     }
 }

@@ -26,6 +26,8 @@ public final class SimAgent {
     private var subnetLength = 24
     /// The configured backend: udp (flannel0 and the proxy) or a kernel backend.
     public private(set) var backend: BackendConfig = .udp(port: BackendConfig.defaultUDPPort)
+    /// The MAC in our lease (vxlan), kept when the device has to be re-created.
+    private var vtepMAC: MACAddress?
     private var timerToken = 0
     private var watchBackoff: Duration = .milliseconds(100)
     private var waitingLogged = false
@@ -259,7 +261,10 @@ public final class SimAgent {
         }
         world.leaseAcquired(by: host)
         apply(table.setOwnKey(lease.key))
-        if first { syncPeers() }
+        if first {
+            syncPeers()
+            if kernelPlanner != nil { world.after(Self.resyncInterval, self) { $0.resync() } }
+        }
     }
 
     // MARK: Peers
@@ -271,6 +276,8 @@ public final class SimAgent {
             switch result {
             case let .success(listing):
                 apply(table.applySnapshot(listing))
+                // Whatever the listing said: stale entries from an earlier run go now.
+                programKernel()
                 watchBackoff = .milliseconds(100)
                 world.openWatch(self, after: table.revision)
             case .failure:
@@ -351,17 +358,28 @@ public final class SimAgent {
         case .hostGW:
             return LeaseAttributes(publicIP: host.publicIP, backendType: "host-gw")
         case let .vxlan(vni, port, _, _):
-            if let device = host.vxlan, device.vni == vni, device.port == port {
-                world.record("\(host.name) reusing \(device.device.name) \(device.mac)")
-            } else {
-                let mac = MACAddress.locallyAdministered(from: (0..<6).map { _ in UInt8.random(in: 0...255, using: &world.random) })
-                host.vxlan = SimHost.VXLANDevice(device: KernelDevice(index: 3, name: "flannel.\(vni)"), mac: mac, vni: vni, port: port)
-                world.record("\(host.name) created flannel.\(vni) \(mac)")
-            }
+            ensureDevice(vni: vni, port: port)
             return LeaseAttributes(publicIP: host.publicIP, backendType: "vxlan", backendData: .object([
                 ("VNI", .number("\(vni)")), ("VtepMAC", .string(host.vxlan!.mac.description)),
             ]))
         }
+    }
+
+    /// As KernelBackend.ensureDevice: reuse a matching device with its MAC, else create one
+    /// (keeping the MAC this agent already put in its lease, or the old device's).
+    private func ensureDevice(vni: Int, port: Int) {
+        if let device = host.vxlan, device.vni == vni, device.port == port {
+            if vtepMAC == nil { world.record("\(host.name) reusing \(device.device.name) \(device.mac)") }
+            vtepMAC = device.mac
+            return
+        }
+        let old = host.vxlan
+        if let old { host.removeEntries(on: old.device) }
+        let mac = vtepMAC ?? old?.mac
+            ?? MACAddress.locallyAdministered(from: (0..<6).map { _ in UInt8.random(in: 0...255, using: &world.random) })
+        host.vxlan = SimHost.VXLANDevice(device: KernelDevice(index: 3, name: "flannel.\(vni)"), mac: mac, vni: vni, port: port)
+        vtepMAC = mac
+        world.record("\(host.name) created flannel.\(vni) \(mac)")
     }
 
     /// The kernel backends' planner, as KernelBackend builds it; nil for udp.
@@ -379,11 +397,26 @@ public final class SimAgent {
                                     subnetLength: subnetLength, ownSubnet: held?.key.ipv4)
     }
 
+    /// The kernel backends' resync, every 10 s as on a real host: anything missing comes back.
+    static let resyncInterval = Duration.seconds(10)
+
+    private func resync() {
+        guard isCurrent else { return }
+        if case let .vxlan(vni, port, _, _) = backend, host.vxlan == nil {
+            world.record("\(host.name) flannel.\(vni) is gone; re-creating it")
+            ensureDevice(vni: vni, port: port)
+            host.vxlan?.address = held?.key.ipv4.address
+        }
+        programKernel()
+        world.after(Self.resyncInterval, self) { $0.resync() }
+    }
+
     /// The same diff the real agent applies through netlink, applied to the simulated tables.
     private func programKernel() {
         guard let planner = kernelPlanner else { return }
         let plan = planner.plan(peers: table.peers, current: host.kernelTables)
-        let outcome = plan.execute { step in host.apply(step) }
+        let broken = world.options.brokenKernelDeletes
+        let outcome = plan.execute { step in host.apply(step, ignoringDeletes: broken) }
         if world.options.tracesDetail {
             for step in outcome.applied { world.record("\(host.name) \(step)") }
         }

@@ -71,7 +71,8 @@ public final class SimHost {
 
     /// One kernel backend step, applied to the tables as the kernel would (replace keeps one
     /// entry per route destination, neighbour address and forwarding MAC).
-    func apply(_ step: KernelStep) {
+    func apply(_ step: KernelStep, ignoringDeletes: Bool = false) {
+        if ignoringDeletes && step.isDeletion { return }
         switch step {
         case let .replaceNeighbour(entry):
             kernelTables.neighbours.removeAll { $0.device == entry.device && $0.address == entry.address }
@@ -89,6 +90,13 @@ public final class SimHost {
         case let .deleteRoute(route):
             kernelTables.routes.removeAll { $0 == route }
         }
+    }
+
+    /// A device went away: the kernel drops everything that used it.
+    func removeEntries(on device: KernelDevice) {
+        kernelTables.routes.removeAll { $0.device == device }
+        kernelTables.neighbours.removeAll { $0.device == device }
+        kernelTables.fdb.removeAll { $0.device == device }
     }
 
     /// The longest-prefix route the kernel backends installed for `destination`.

@@ -21,6 +21,9 @@ public struct SimOptions: Sendable {
     /// A deliberately broken agent build for the chaos tests: the allocator ignores other
     /// hosts' leases and writes its key unconditionally (no create-if-absent).
     public var brokenAllocator = false
+    /// A deliberately broken kernel model for the chaos tests: deletions of routes,
+    /// neighbours and forwarding entries are ignored, so stale entries pile up.
+    public var brokenKernelDeletes = false
 
     public init() {}
 }

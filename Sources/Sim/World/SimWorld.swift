@@ -111,6 +111,14 @@ public final class SimWorld {
         setWatch(host.index, next: nil)
     }
 
+    /// `ip link del flannel.<VNI>` on `host`: the device and every entry on it go.
+    public func deleteVXLANDevice(on host: SimHost) {
+        guard let device = host.vxlan else { return }
+        host.removeEntries(on: device.device)
+        host.vxlan = nil
+        record("\(host.name) \(device.device.name) deleted by hand")
+    }
+
     func agentExited(_ host: SimHost) {
         stopAgent(host, reason: "exited")
     }

@@ -18,10 +18,17 @@ struct BackendMatrixTests {
         defer { lab.destroy() }
         try lab.etcdctl(["put", "/coreos.com/network/config", Self.vxlanConfig])
         let hosts = try (1...3).map { try lab.addHost($0) }
+        // h3 has a flannel.1 of the wrong kind (another port, learning on): replaced, its MAC kept.
+        let leftoverMAC = "02:aa:00:00:00:03"
+        try hosts[2].namespace.ip(["link", "add", "flannel.1", "address", leftoverMAC, "type", "vxlan", "id", "1",
+                                   "local", hosts[2].address.description, "dev", "eth0", "dstport", "4789"])
         for host in hosts { try host.startAgent(binary: SeedPingTests.flanneld) }
         let files = try hosts.map { try $0.waitForSubnetFile() }
         let views = hosts.map { KernelView(namespace: $0.namespace) }
         #expect(files.allSatisfy { $0.mtu == 1450 }, "vxlan MTU is 1500 − 50")
+        #expect(try views[2].link("flannel.1")?["address"] as? String == leftoverMAC)
+        #expect(hosts[2].agent?.log.contains("replacing flannel.1") == true && hosts[2].agent?.log.contains("dstport 4789 ≠ 8472") == true,
+                "\(hosts[2].agent?.log ?? "")")
 
         // Each lease names the host's device MAC; the device is as COMPAT.md says.
         var macs: [String] = []
@@ -52,7 +59,13 @@ struct BackendMatrixTests {
             (try view.neighbours("flannel.1"), try view.forwardingEntries("flannel.1"),
              try view.routes(into: "10.1.").filter { !$0.contains("docker0") })
         }
+        // A udp lease written by hand: not programmed, and the log says why.
+        try lab.etcdctl(["put", "/coreos.com/network/subnets/10.1.251.0-24", #"{"PublicIP":"192.0.2.99","PublicIPv6":null}"#])
         try Poll.until("h1 to program both peers", timeout: .seconds(15)) { try state(views[0]) == expected(for: [1, 2]) }
+        try Poll.until("the ignored lease in the log", timeout: .seconds(5)) {
+            hosts[0].agent?.log.contains("peer 10.1.251.0/24 ignored: its lease is for backend udp, this host runs vxlan") == true
+        }
+        try lab.etcdctl(["del", "/coreos.com/network/subnets/10.1.251.0-24"])
 
         // Containers ping both ways through the kernel: two forwarding hops, ttl 62.
         let c1 = try hosts[0].addContainer()
@@ -99,7 +112,8 @@ struct BackendMatrixTests {
         try hosts[0].namespace.ip(["route", "add", "10.1.250.0/24", "via", "10.1.250.0", "dev", "flannel.1", "onlink"])
         #expect(try state(views[0]) != expected(for: [1]))
         try hosts[0].startAgent(binary: SeedPingTests.flanneld)
-        try Poll.until("h1 to remove the stale entries", timeout: .seconds(15)) { try state(views[0]) == expected(for: [1]) }
+        // Within 5 s, before the first 10 s resync: the start-up pass itself removes them.
+        try Poll.until("h1 to remove the stale entries", timeout: .seconds(5)) { try state(views[0]) == expected(for: [1]) }
         #expect(try c2.namespace.run(["ping", "-c", "1", "-W", "2", c1.address.description]).succeeded)
     }
 
@@ -128,10 +142,18 @@ struct BackendMatrixTests {
 
         let c1 = try hosts[0].addContainer()
         let c2 = try hosts[1].addContainer()
+        // On the underlay the containers' own packets, routed, not encapsulated.
+        let capture = BackgroundProcess(
+            command: hosts[0].namespace.command(["tcpdump", "-l", "-n", "-i", "eth0", "-c", "2", "icmp"]),
+            logFile: lab.directory.appendingPathComponent("capture-host-gw.txt"))
+        try capture.start()
+        try Poll.until("tcpdump to listen", timeout: .seconds(5)) { capture.log.contains("listening on") }
         let forward = try c1.namespace.run(["ping", "-c", "3", "-W", "2", c2.address.description])
         #expect(forward.succeeded && forward.stdout.contains("ttl=62"), "\(forward.stdout)")
         let back = try c2.namespace.run(["ping", "-c", "3", "-W", "2", c1.address.description])
         #expect(back.succeeded && back.stdout.contains("ttl=62"), "\(back.stdout)")
+        try Poll.until("the underlay capture", timeout: .seconds(5)) { !capture.isRunning }
+        #expect(capture.log.contains("IP \(c1.address) > \(c2.address): ICMP echo request"), "\(capture.log)")
 
         // A route deleted by hand is restored at the next resync; a peer leaving takes its route.
         try hosts[0].namespace.ip(["route", "del", files[1].subnet.description])
@@ -151,6 +173,29 @@ struct BackendMatrixTests {
         try Poll.until("the NAT host's agent to exit", timeout: .seconds(15)) { !agent.isRunning }
         #expect(agent.exitStatus == 1)
         #expect(agent.log.contains("host-gw backend: the public IP 198.51.100.7 is not eth0's address 192.0.2.13"), "\(agent.log.suffix(600))")
+    }
+
+    /// DirectRouting: peers on eth0's own network are routed straight to their PublicIP (no
+    /// encapsulation, no neighbour or forwarding entries). Peers on other networks keep the
+    /// vxlan entries (unit-tested in KernelPlanTests: the lab has one L2).
+    @Test func vxlanDirectRoutingRoutesPeersOnTheSameL2ViaTheirPublicIP() throws {
+        guard LabGate.requireRoot() else { return }
+        let lab = try Lab()
+        defer { lab.destroy() }
+        try lab.etcdctl(["put", "/coreos.com/network/config", #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "vxlan", "DirectRouting": true } }"#])
+        let hosts = try (1...2).map { try lab.addHost($0) }
+        for host in hosts { try host.startAgent(binary: SeedPingTests.flanneld) }
+        let files = try hosts.map { try $0.waitForSubnetFile() }
+        let view = KernelView(namespace: hosts[0].namespace)
+        try Poll.until("h1's direct route to h2", timeout: .seconds(10)) {
+            try view.routes(into: "10.1.").filter { !$0.contains("docker0") } == ["\(files[1].subnet) via \(hosts[1].address) dev eth0"]
+        }
+        #expect(try view.neighbours("flannel.1").isEmpty && view.forwardingEntries("flannel.1").isEmpty)
+        #expect(hosts[0].agent?.log.contains("DirectRouting") == true)
+        let c1 = try hosts[0].addContainer()
+        let c2 = try hosts[1].addContainer()
+        let forward = try c1.namespace.run(["ping", "-c", "2", "-W", "2", c2.address.description])
+        #expect(forward.succeeded && forward.stdout.contains("ttl=62"), "\(forward.stdout)")
     }
 
     /// Upstream flannel's vxlan backend, done by hand with iproute2 from a lease written with

@@ -19,6 +19,8 @@ public final class KernelBackend {
     private var vxlanDevice: KernelDevice?
     private var ownSubnet: IPv4Network?
     private let logger: Logger
+    /// The last resync's failures: the same failure is logged once, not every 10 s.
+    private var reportedFailures: [KernelPlan.Outcome.Failure] = []
 
     /// Looks up the external interface; for vxlan, makes sure `flannel.<VNI>` exists.
     public init(netlink: RouteNetlink, externalName: String, externalAddress: IPv4Address, network: IPv4Network, subnetLength: Int,
@@ -83,8 +85,11 @@ public final class KernelBackend {
         for step in outcome.applied {
             logger.info("\(step)")
         }
-        for failure in outcome.failures {
-            logger.error("\(failure); retrying at the next resync")
+        if outcome.failures != reportedFailures {
+            for failure in outcome.failures where !reportedFailures.contains(failure) {
+                logger.error("\(failure); retrying at every resync (logged once)")
+            }
+            reportedFailures = outcome.failures
         }
         for step in outcome.undone {
             logger.warning("took back \(step): a later step for the same peer failed")

@@ -51,6 +51,9 @@ public struct KernelBackendPlanner: Equatable, Sendable {
         guard network.contains(peer.subnet) else {
             return "its subnet is outside the network \(network)"
         }
+        if case .hostGW = kind, let externalNetwork, !externalNetwork.contains(peer.publicIP) {
+            return "its PublicIP \(peer.publicIP) is not on \(external.name)'s network \(externalNetwork): host-gw needs every host on one L2 (use vxlan, or vxlan with DirectRouting)"
+        }
         if case .vxlan = kind, Self.vtepMAC(of: peer) == nil {
             let data = peer.attributes.backendData?.encoded ?? "nothing"
             return "its BackendData has no usable VtepMAC (found \(data))"

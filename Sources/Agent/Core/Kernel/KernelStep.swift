@@ -21,6 +21,13 @@ public enum KernelStep: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    public var isDeletion: Bool {
+        switch self {
+        case .deleteNeighbour, .deleteFDB, .deleteRoute: true
+        case .replaceNeighbour, .replaceFDB, .replaceRoute: false
+        }
+    }
+
     /// The step that takes this one back (used when a later step for the same peer fails).
     public var undo: KernelStep {
         switch self {

@@ -1,4 +1,5 @@
 import Agent
+import Sim
 import Testing
 
 @Suite("Peer table")
@@ -105,5 +106,56 @@ struct PeerTableTests {
         #expect(table.peers.isEmpty)
         let changes = table.setOwnKey(Fixtures.key("10.1.90.0/24"))
         #expect(changes == [.added(Self.peer(newOwner))])
+    }
+}
+
+@Suite("Peer table: sharing leases between tables")
+struct PeerTableSharingTests {
+    /// Tables with different own keys, fed the same random history (puts, renewals, value
+    /// changes, deletes, malformed entries, re-lists), through one `Sharing` or each alone:
+    /// the same changes and peers at every step, and one copy of the leases in the end.
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5])
+    func sharedTablesGiveExactlyTheUnsharedResults(seed: UInt64) {
+        var random = SeededGenerator(seed: seed)
+        let subnets = (1...12).map { Fixtures.key("10.1.\($0).0/24") }
+        let owners = (0..<4).map { Fixtures.ip("192.0.2.\(10 + $0)") }
+        var alone = owners.enumerated().map { PeerTable(ownPublicIP: $1, ownKey: subnets[$0]) }
+        var shared = alone
+        let sharing = PeerTable.Sharing()
+        var etcd: [SubnetKey: LeaseAttributes] = [:]
+        var revision: Int64 = 1
+        for _ in 0..<300 {
+            revision += 1
+            if Int.random(in: 0..<10, using: &random) == 0 {
+                let listing = LeaseListing(records: etcd.keys.sorted().map { LeaseRecord(key: $0, attributes: etcd[$0]!, isReservation: false, modRevision: revision) },
+                                           revision: revision)
+                for index in alone.indices {
+                    #expect(alone[index].applySnapshot(listing) == shared[index].applySnapshot(listing, sharing: sharing))
+                }
+            } else {
+                var events: [LeaseEvent] = []
+                for _ in 0..<Int.random(in: 1...3, using: &random) {
+                    let key = subnets[Int.random(in: 0..<subnets.count, using: &random)]
+                    switch Int.random(in: 0..<4, using: &random) {
+                    case 0:
+                        etcd[key] = nil
+                        events.append(.delete(key))
+                    case 1:
+                        events.append(.malformed(MalformedLease(key: "/coreos.com/network/subnets/\(key)", reason: "bad", subnet: key)))
+                    default:
+                        let value = LeaseAttributes(publicIP: owners[Int.random(in: 0..<owners.count, using: &random)])
+                        etcd[key] = value
+                        events.append(.put(LeaseRecord(key: key, attributes: value, isReservation: false, modRevision: revision)))
+                    }
+                }
+                let batch = LeaseEventBatch(events: events, revision: revision)
+                for index in alone.indices {
+                    #expect(alone[index].apply(batch) == shared[index].apply(batch, sharing: sharing))
+                }
+            }
+            for index in alone.indices { #expect(alone[index].peers == shared[index].peers) }
+        }
+        #expect(shared.dropFirst().allSatisfy { $0.sharesLeases(with: shared[0]) })
+        #expect(!alone[1].sharesLeases(with: alone[0]))
     }
 }

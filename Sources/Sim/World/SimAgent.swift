@@ -275,7 +275,7 @@ public final class SimAgent {
         world.etcdCall(host, { etcd in world.liveListing(revision: etcd.revision) }) { [self] result in
             switch result {
             case let .success(listing):
-                apply(table.applySnapshot(listing))
+                apply(table.applySnapshot(listing, sharing: world.peerSharing))
                 // Whatever the listing said: stale entries from an earlier run go now.
                 programKernel()
                 watchBackoff = .milliseconds(100)
@@ -289,7 +289,7 @@ public final class SimAgent {
     func watchDelivered(_ batch: LeaseEventBatch) {
         guard isCurrent else { return }
         watchBackoff = .milliseconds(100)
-        apply(table.apply(batch))
+        apply(table.apply(batch, sharing: world.peerSharing))
     }
 
     /// The watch broke (etcd gone, partition): resume after the last revision we saw.

@@ -27,6 +27,8 @@ public final class SimWorld {
     public internal(set) var etcd = InMemoryEtcd()
     public let layout = EtcdKeyLayout()
     public private(set) var hosts: [SimHost] = []
+    /// Agents fed the same history hold one copy of the leases (memory ∝ hosts, not hosts²).
+    let peerSharing = PeerTable.Sharing()
     public internal(set) var faults = SimFaults() {
         didSet { faultsChanged(from: oldValue) }
     }
@@ -361,12 +363,18 @@ public final class SimWorld {
     private func broadcast(_ batches: [LeaseEventBatch]) {
         guard !watchers.isEmpty else { return }
         scheduler.schedule(at: nextDeliveryTime()) { [unowned self] in
+            let first = batches.first!.revision
             for index in watchers {
                 guard let next = watches[index], let agent = hosts[index - 1].agent else { continue }
-                let due = batches.filter { $0.revision >= next }
-                runOrDefer(agent.host) { [weak agent] in
-                    guard let agent, agent.isCurrent else { return }
-                    due.forEach { agent.watchDelivered($0) }
+                let due = next <= first ? batches : batches.filter { $0.revision >= next }
+                if !agent.host.isPaused(at: now) && agent.host.deferred.isEmpty {
+                    // The common case, without a closure per watcher (thousands per change at scale).
+                    if agent.isCurrent { for batch in due { agent.watchDelivered(batch) } }
+                } else {
+                    runOrDefer(agent.host) { [weak agent] in
+                        guard let agent, agent.isCurrent else { return }
+                        due.forEach { agent.watchDelivered($0) }
+                    }
                 }
                 if watches[index] != nil { watches[index] = max(next, batches.last!.revision + 1) }
             }

@@ -159,3 +159,25 @@ struct PeerTableSharingTests {
         #expect(!alone[1].sharesLeases(with: alone[0]))
     }
 }
+
+extension PeerTableSharingTests {
+    /// Fresh tables (agents just started) listing at one revision share the listing's leases;
+    /// each still gets its own view: its key is no peer, and a lease of ours now naming
+    /// another host is reported as overwritten.
+    @Test func freshTablesListingTogetherGetTheirOwnChanges() {
+        let records = (1...6).map { Fixtures.record("10.1.\($0).0/24", "192.0.2.\(10 + $0)") }
+        let listing = LeaseListing(records: records, revision: 40)
+        let sharing = PeerTable.Sharing()
+        let cases: [(ip: String, own: String?)] = [("192.0.2.11", "10.1.1.0/24"), ("192.0.2.12", "10.1.2.0/24"),
+                                                   ("192.0.2.99", "10.1.3.0/24"), ("192.0.2.98", nil), ("192.0.2.97", "10.1.9.0/24")]
+        var shared: [PeerTable] = []
+        for (ip, own) in cases {
+            var alone = PeerTable(ownPublicIP: Fixtures.ip(ip), ownKey: own.map(Fixtures.key))
+            var table = alone
+            #expect(alone.applySnapshot(listing) == table.applySnapshot(listing, sharing: sharing))
+            #expect(alone.peers == table.peers)
+            shared.append(table)
+        }
+        #expect(shared.dropFirst().allSatisfy { $0.sharesLeases(with: shared[0]) })
+    }
+}

@@ -55,6 +55,13 @@ public final class SimWorld {
     private var liveRecords: [String: LeaseRecord] = [:]
     private var liveMalformed: [String: MalformedLease] = [:]
     private var leaseOwners: [SubnetKey: IPv4Address] = [:]
+    /// Live lease subnets (with how many keys name each) and prefix lengths in use: overlap
+    /// checks by lookup instead of a scan over every lease (10,000 hosts).
+    private var liveSubnets: [IPv4Network: Int] = [:]
+    private var livePrefixLengths: [Int: Int] = [:]
+    /// Which hosts' agents took which subnet (checked against the agents when read).
+    private var heldSubnets: [IPv4Network: [Int]] = [:]
+    private var heldPrefixLengths: Set<Int> = []
     var pingSequence: UInt16 = 0
     var pingOutcomes: [PingIdentity: PingOutcome] = [:]
 
@@ -369,11 +376,11 @@ public final class SimWorld {
                 let due = next <= first ? batches : batches.filter { $0.revision >= next }
                 if !agent.host.isPaused(at: now) && agent.host.deferred.isEmpty {
                     // The common case, without a closure per watcher (thousands per change at scale).
-                    if agent.isCurrent { for batch in due { agent.watchDelivered(batch) } }
+                    if agent.isCurrent { for batch in due { agent.watchDelivered(batch, sharing: peerSharing) } }
                 } else {
                     runOrDefer(agent.host) { [weak agent] in
                         guard let agent, agent.isCurrent else { return }
-                        due.forEach { agent.watchDelivered($0) }
+                        due.forEach { agent.watchDelivered($0, sharing: self.peerSharing) }
                     }
                 }
                 if watches[index] != nil { watches[index] = max(next, batches.last!.revision + 1) }
@@ -398,7 +405,8 @@ public final class SimWorld {
         setWatch(host.index, next: etcd.revision + 1)
         if !missed.isEmpty {
             let batches = missed.map { EtcdRegistry.leaseEvents($0, layout: layout) }
-            at(nextDeliveryTime(), agent) { agent in batches.forEach { agent.watchDelivered($0) } }
+            let sharing = peerSharing
+            at(nextDeliveryTime(), agent) { agent in batches.forEach { agent.watchDelivered($0, sharing: sharing) } }
         }
     }
 
@@ -460,24 +468,54 @@ public final class SimWorld {
                     let owner = record.attributes.publicIP
                     if let before = leaseOwners[record.key] {
                         if before != owner { violation("the live lease \(record.key.ipv4) of \(before) was overwritten by \(owner)") }
-                    } else if leaseOwners.keys.contains(where: { $0.ipv4.overlaps(record.key.ipv4) }) {
+                    } else {
                         // Distinct keys overlap only when their lengths differ (a config change).
-                        violation("live leases overlap: \(record.key.ipv4) and another")
+                        if overlapsLiveLease(record.key.ipv4) { violation("live leases overlap: \(record.key.ipv4) and another") }
+                        setLiveOwner(record.key, owner)
                     }
-                    leaseOwners[record.key] = owner
                 case let .delete(key):
-                    leaseOwners[key] = nil
+                    setLiveOwner(key, nil)
                 case let .malformed(problem):
                     // A good lease overwritten with a bad value has no owner any more.
-                    if let subnet = problem.subnet { leaseOwners[subnet] = nil }
+                    if let subnet = problem.subnet { setLiveOwner(subnet, nil) }
                 }
             }
         }
     }
 
+    private func setLiveOwner(_ key: SubnetKey, _ owner: IPv4Address?) {
+        let had = leaseOwners[key] != nil
+        leaseOwners[key] = owner
+        guard had != (owner != nil) else { return }
+        let delta = owner != nil ? 1 : -1
+        liveSubnets[key.ipv4, default: 0] += delta
+        if liveSubnets[key.ipv4] == 0 { liveSubnets[key.ipv4] = nil }
+        livePrefixLengths[key.ipv4.prefixLength, default: 0] += delta
+        if livePrefixLengths[key.ipv4.prefixLength] == 0 { livePrefixLengths[key.ipv4.prefixLength] = nil }
+    }
+
+    /// Whether a live lease's subnet overlaps `subnet`: a lookup per prefix length in use
+    /// (one, unless the config changed), a scan only for longer prefixes inside it.
+    private func overlapsLiveLease(_ subnet: IPv4Network) -> Bool {
+        for length in livePrefixLengths.keys {
+            if length <= subnet.prefixLength {
+                if liveSubnets[IPv4Network(address: subnet.address, prefixLength: length)] != nil { return true }
+            } else if liveSubnets.keys.contains(where: { subnet.contains($0) }) {
+                return true
+            }
+        }
+        return false
+    }
+
     func leaseAcquired(by host: SimHost) {
         guard let mine = host.agent?.held?.key.ipv4 else { return }
-        for other in hosts where other !== host {
+        heldSubnets[mine, default: []].append(host.index)
+        heldPrefixLengths.insert(mine.prefixLength)
+        // Other hosts that took the same subnet (by lookup), or any overlapping one (by scan,
+        // only once subnets of several lengths were handed out).
+        let indices = heldPrefixLengths.count == 1 ? Set(heldSubnets[mine] ?? []).sorted() : Array(hosts.indices.map { $0 + 1 })
+        heldSubnets[mine] = indices.filter { hosts[$0 - 1].agent?.held?.key.ipv4 == mine }
+        for other in indices.map({ hosts[$0 - 1] }) where other !== host {
             if let theirs = other.agent?.held?.key.ipv4, theirs.overlaps(mine), other.agent?.exitReason == nil {
                 // Another running agent believes it holds the same subnet: allowed only for as
                 // long as it takes that agent to learn it lost it; recorded, then judged at settle.

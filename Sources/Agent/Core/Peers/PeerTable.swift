@@ -55,14 +55,18 @@ public struct PeerTable: Sendable {
     /// Our subnet changed (first lease, or a drift): the old one may now be a peer's, the
     /// new one stops being a peer.
     public mutating func setOwnKey(_ key: SubnetKey?) -> [Change] {
-        let before = peersByKey()
+        let old = ownKey
         ownKey = key
-        return diff(from: before, to: peersByKey())
+        guard old != key else { return [] }
+        // Only the two keys change sides; in subnet order like every diff.
+        return [old, key].compactMap { $0 }.sorted().compactMap { changed -> Change? in
+            guard let attributes = leases[changed] else { return nil }
+            return changed == old ? .added(Peer(key: changed, attributes: attributes)) : .removed(Peer(key: changed, attributes: attributes))
+        }
     }
 
     /// Replaces the table with a full listing and reports the difference.
     public mutating func applySnapshot(_ listing: LeaseListing, sharing: Sharing? = nil) -> [Change] {
-        let before = peersByKey()
         var fresh: [SubnetKey: LeaseAttributes] = [:]
         for record in listing.records { fresh[record.key] = record.attributes }
         var changes: [Change] = listing.malformed.map { .malformed($0) }
@@ -77,19 +81,28 @@ public struct PeerTable: Sendable {
                 changes.append(.ownLeaseOverwritten(ownKey, now, revision: listing.revision))
             }
         }
+        let before = store.leases
         store = LeaseStore(fresh)
         revision = max(revision, listing.revision)
         sharing?.intern(&store, revision: revision)
-        return changes + diff(from: before, to: peersByKey())
+        return changes + diff(from: before, to: fresh)
     }
 
     /// Applies one watch batch.
     public mutating func apply(_ batch: LeaseEventBatch, sharing: Sharing? = nil) -> [Change] {
         // A late batch from a watch that a re-list already covered would undo newer state.
         guard batch.revision > revision else { return [] }
+        // Another table took this very store through this batch: same result, unless our own
+        // key is in it (then the changes are ours to work out; the leases are still the same).
+        let shared = sharing?.result(of: batch.revision, from: store)
+        let involvesOwnKey = ownKey.map { batch.mentions($0) } ?? false
+        if let shared, let changes = shared.changes, !involvesOwnKey {
+            store = shared.after
+            revision = batch.revision
+            return changes
+        }
         var changes: [Change] = []
-        // The batch's writes, read before the store, and written to it at the end (or taken
-        // from a table that already applied this batch to the same store).
+        // The batch's writes, read before the store, and written to it at the end.
         var written: [SubnetKey: LeaseAttributes?] = [:]
         func current(_ key: SubnetKey) -> LeaseAttributes? {
             if let pending = written[key] { return pending }
@@ -125,30 +138,41 @@ public struct PeerTable: Sendable {
                 }
             }
         }
-        let before = store
-        if !written.isEmpty {
-            if let shared = sharing?.result(of: batch.revision, from: before) {
-                store = shared
-            } else {
-                if !isKnownUniquelyReferenced(&store) { store = store.copy() }
-                for (key, value) in written { store.set(key, value) }
-            }
-        }
         revision = max(revision, batch.revision)
-        if let sharing, !written.isEmpty {
-            sharing.record(revision: batch.revision, from: before, to: store)
-            sharing.intern(&store, revision: revision)
+        if let shared {
+            store = shared.after
+        } else if written.isEmpty {
+            sharing?.record(revision: batch.revision, from: store, to: store, changes: involvesOwnKey ? nil : changes)
+        } else if isKnownUniquelyReferenced(&store) {
+            // Nobody shares this store: written in place (no other table can reuse the result).
+            for (key, value) in written { store.set(key, value) }
+            sharing?.intern(&store, revision: revision)
+        } else {
+            let before = store
+            store = before.copy()
+            for (key, value) in written { store.set(key, value) }
+            if let sharing {
+                sharing.intern(&store, revision: revision)
+                sharing.record(revision: batch.revision, from: before, to: store, changes: involvesOwnKey ? nil : changes)
+            }
         }
         return changes
     }
 
-    /// Lets tables that apply the same batches share their leases: a batch applied to a store
-    /// that another table already took through it adopts that table's result, and tables
-    /// that reach the same content at the same revision end up holding one copy. Keeps only
-    /// the latest revision's entries.
+    /// Lets tables that apply the same history share their leases and the work: a batch
+    /// applied to a store another table already took through it adopts that table's result,
+    /// and tables reaching the same content at the same revision (by a batch or a listing) end
+    /// up holding one copy. Keeps only the latest revision's entries.
     public final class Sharing {
+        struct Result {
+            let before: LeaseStore
+            let after: LeaseStore
+            /// The changes for a table whose own key is not in the batch; nil when unknown.
+            let changes: [Change]?
+        }
+
         private var revision: Int64 = -1
-        private var results: [ObjectIdentifier: (before: LeaseStore, after: LeaseStore)] = [:]
+        private var results: [ObjectIdentifier: Result] = [:]
         private var interned: [InternKey: LeaseStore] = [:]
 
         public init() {}
@@ -165,14 +189,14 @@ public struct PeerTable: Sendable {
             interned = [:]
         }
 
-        func result(of revision: Int64, from before: LeaseStore) -> LeaseStore? {
+        func result(of revision: Int64, from before: LeaseStore) -> Result? {
             guard revision == self.revision else { return nil }
-            return results[ObjectIdentifier(before)]?.after
+            return results[ObjectIdentifier(before)]
         }
 
-        func record(revision: Int64, from before: LeaseStore, to after: LeaseStore) {
+        func record(revision: Int64, from before: LeaseStore, to after: LeaseStore, changes: [Change]?) {
             moveTo(revision)
-            if before !== after { results[ObjectIdentifier(before)] = (before, after) }
+            results[ObjectIdentifier(before)] = Result(before: before, after: after, changes: changes)
         }
 
         /// Replaces `store` with an equal one already held at this revision, if any.
@@ -183,16 +207,14 @@ public struct PeerTable: Sendable {
         }
     }
 
-    private func peersByKey() -> [SubnetKey: LeaseAttributes] {
-        var result = leases
-        if let ownKey { result[ownKey] = nil }
-        return result
-    }
-
-    /// Changes from `before` to `after`, in subnet order so that every run reports the same.
+    /// Peer changes from `before` to `after` (our own key is never a peer), in subnet order
+    /// so that every run reports the same.
     private func diff(from before: [SubnetKey: LeaseAttributes], to after: [SubnetKey: LeaseAttributes]) -> [Change] {
         var changes: [Change] = []
-        for key in Set(before.keys).union(after.keys).sorted() {
+        var keys = before.isEmpty ? Array(after.keys) : after.isEmpty ? Array(before.keys) : Array(Set(before.keys).union(after.keys))
+        keys.sort()
+        changes.reserveCapacity(before.isEmpty ? keys.count : 0)
+        for key in keys where key != ownKey {
             switch (before[key], after[key]) {
             case let (nil, new?): changes.append(.added(Peer(key: key, attributes: new)))
             case let (old?, nil): changes.append(.removed(Peer(key: key, attributes: old)))
@@ -202,5 +224,18 @@ public struct PeerTable: Sendable {
             }
         }
         return changes
+    }
+}
+
+extension LeaseEventBatch {
+    /// Whether a put or delete in the batch is about `key`.
+    func mentions(_ key: SubnetKey) -> Bool {
+        events.contains { event in
+            switch event {
+            case let .put(record): record.key == key
+            case let .delete(deleted): deleted == key
+            case .malformed: false
+            }
+        }
     }
 }

@@ -468,6 +468,7 @@ public final class SimWorld {
                     let owner = record.attributes.publicIP
                     if let before = leaseOwners[record.key] {
                         if before != owner { violation("the live lease \(record.key.ipv4) of \(before) was overwritten by \(owner)") }
+                        leaseOwners[record.key] = owner
                     } else {
                         // Distinct keys overlap only when their lengths differ (a config change).
                         if overlapsLiveLease(record.key.ipv4) { violation("live leases overlap: \(record.key.ipv4) and another") }

@@ -94,7 +94,7 @@ public struct PeerTable: Sendable {
         guard batch.revision > revision else { return [] }
         // Another table took this very store through this batch: same result, unless our own
         // key is in it (then the changes are ours to work out; the leases are still the same).
-        let shared = sharing?.result(of: batch.revision, from: store)
+        let shared = sharing?.result(of: batch, from: store)
         let involvesOwnKey = ownKey.map { batch.mentions($0) } ?? false
         if let shared, let changes = shared.changes, !involvesOwnKey {
             store = shared.after
@@ -142,7 +142,7 @@ public struct PeerTable: Sendable {
         if let shared {
             store = shared.after
         } else if written.isEmpty {
-            sharing?.record(revision: batch.revision, from: store, to: store, changes: involvesOwnKey ? nil : changes)
+            sharing?.record(batch, from: store, to: store, changes: involvesOwnKey ? nil : changes)
         } else if isKnownUniquelyReferenced(&store) {
             // Nobody shares this store: written in place (no other table can reuse the result).
             for (key, value) in written { store.set(key, value) }
@@ -153,7 +153,7 @@ public struct PeerTable: Sendable {
             for (key, value) in written { store.set(key, value) }
             if let sharing {
                 sharing.intern(&store, revision: revision)
-                sharing.record(revision: batch.revision, from: before, to: store, changes: involvesOwnKey ? nil : changes)
+                sharing.record(batch, from: before, to: store, changes: involvesOwnKey ? nil : changes)
             }
         }
         return changes
@@ -162,48 +162,68 @@ public struct PeerTable: Sendable {
     /// Lets tables that apply the same history share their leases and the work: a batch
     /// applied to a store another table already took through it adopts that table's result,
     /// and tables reaching the same content at the same revision (by a batch or a listing) end
-    /// up holding one copy. Keeps only the latest revision's entries.
+    /// up holding one copy. Remembers the last `window` revisions.
     public final class Sharing {
         struct Result {
+            let batch: LeaseEventBatch
             let before: LeaseStore
             let after: LeaseStore
             /// The changes for a table whose own key is not in the batch; nil when unknown.
             let changes: [Change]?
         }
 
-        private var revision: Int64 = -1
-        private var results: [ObjectIdentifier: Result] = [:]
+        /// How many recent revisions are remembered: a broadcast of several batches goes
+        /// watcher by watcher, each taking every batch in turn.
+        static let window: Int64 = 16
+
+        private var latest: Int64 = -1
+        private var results: [ResultKey: Result] = [:]
         private var interned: [InternKey: LeaseStore] = [:]
 
         public init() {}
 
+        private struct ResultKey: Hashable {
+            var revision: Int64
+            var before: ObjectIdentifier
+        }
+
         private struct InternKey: Hashable {
+            var revision: Int64
             var fingerprint: UInt64
             var count: Int
         }
 
-        private func moveTo(_ revision: Int64) {
-            guard revision != self.revision else { return }
-            self.revision = revision
-            results = [:]
-            interned = [:]
+        private func note(_ revision: Int64) {
+            guard revision > latest else { return }
+            latest = revision
+            let oldest = revision - Self.window
+            if results.keys.contains(where: { $0.revision < oldest }) { results = results.filter { $0.key.revision >= oldest } }
+            if interned.keys.contains(where: { $0.revision < oldest }) { interned = interned.filter { $0.key.revision >= oldest } }
         }
 
-        func result(of revision: Int64, from before: LeaseStore) -> Result? {
-            guard revision == self.revision else { return nil }
-            return results[ObjectIdentifier(before)]
+        /// What another table got from this very batch on this very store.
+        func result(of batch: LeaseEventBatch, from before: LeaseStore) -> Result? {
+            guard let result = results[ResultKey(revision: batch.revision, before: ObjectIdentifier(before))],
+                  result.batch == batch else { return nil }
+            return result
         }
 
-        func record(revision: Int64, from before: LeaseStore, to after: LeaseStore, changes: [Change]?) {
-            moveTo(revision)
-            results[ObjectIdentifier(before)] = Result(before: before, after: after, changes: changes)
+        func record(_ batch: LeaseEventBatch, from before: LeaseStore, to after: LeaseStore, changes: [Change]?) {
+            note(batch.revision)
+            results[ResultKey(revision: batch.revision, before: ObjectIdentifier(before))] =
+                Result(batch: batch, before: before, after: after, changes: changes)
         }
 
-        /// Replaces `store` with an equal one already held at this revision, if any.
+        /// Replaces `store` with an equal one already held at this revision, if any (the
+        /// fingerprint finds candidates; the contents decide).
         func intern(_ store: inout LeaseStore, revision: Int64) {
-            moveTo(revision)
-            let key = InternKey(fingerprint: store.fingerprint, count: store.leases.count)
-            if let existing = interned[key] { store = existing } else { interned[key] = store }
+            note(revision)
+            let key = InternKey(revision: revision, fingerprint: store.fingerprint, count: store.leases.count)
+            if let existing = interned[key] {
+                if existing !== store && existing.leases == store.leases { store = existing }
+            } else {
+                interned[key] = store
+            }
         }
     }
 

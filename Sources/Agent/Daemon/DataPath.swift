@@ -61,9 +61,14 @@ final class DataPath {
     }
 
     func stop() {
-        // Kernel backends leave their device and routes in place, as upstream does: traffic
-        // keeps flowing while the agent restarts, and the next start reconciles them.
-        if case let .udp(_, proxy, _, _) = kind { proxy.stop() }
+        switch kind {
+        case let .udp(_, proxy, _, _):
+            proxy.stop()
+        case let .kernel(backend):
+            // Left in place, as upstream does: traffic keeps flowing while the agent restarts,
+            // and the next start reconciles them.
+            logger.info("leaving \(backend.vxlanSpec.map { "\($0.name) and " } ?? "")the peers' routes in place; the next start reconciles them")
+        }
     }
 
     private func sync(_ backend: KernelBackend, _ peers: [Peer]) {

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The agent on a real host: etcd, lease, udp data path, subnet.env, peers, signals.
+/// The agent on a real host: etcd, lease, data path (udp, vxlan or host-gw), subnet.env, peers, signals.
 /// Start-up order: capabilities, options, interface, config (waiting until it is there and
 /// valid), lease, data path, subnet file, peers.
 public struct FlanneldDaemon {

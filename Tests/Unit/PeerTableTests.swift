@@ -1,4 +1,4 @@
-import Agent
+@testable import Agent
 import Sim
 import Testing
 
@@ -205,5 +205,53 @@ extension PeerTableSharingTests {
             shared.append(table)
         }
         #expect(shared.dropFirst().allSatisfy { $0.sharesLeases(with: shared[0]) })
+    }
+}
+
+extension PeerTableSharingTests {
+    /// A first listing in subnet order takes the fast path; the same records shuffled take the
+    /// general one: same changes, peers and revision, with or without a shared store (and a
+    /// shared store of the same size but other content is not adopted).
+    @Test(arguments: [UInt64(7), 8, 9])
+    func firstListingFastPathEqualsTheGeneralPath(seed: UInt64) {
+        var random = SeededGenerator(seed: seed)
+        let sharing = PeerTable.Sharing()
+        for round in 0..<40 {
+            let count = Int.random(in: 0...30, using: &random)
+            let subnets = Array(Set((0..<count).map { _ in Int.random(in: 1...200, using: &random) })).sorted()
+            let records = subnets.map { Fixtures.record("10.1.\($0).0/24", "192.0.2.\(Int.random(in: 1...9, using: &random))") }
+            let revision = Int64(100 + round)
+            let ordered = LeaseListing(records: records, revision: revision)
+            let shuffled = LeaseListing(records: records.shuffled(using: &random), revision: revision)
+            let own = records.isEmpty || Bool.random(using: &random) ? Fixtures.key("10.1.250.0/24") : records.randomElement(using: &random)!.key
+            let ownIP = Fixtures.ip("192.0.2.\(Int.random(in: 1...9, using: &random))")
+            var general = PeerTable(ownPublicIP: ownIP, ownKey: own)
+            var fast = general
+            var fastShared = general
+            let expected = general.applySnapshot(shuffled.records.count > 1 && !PeerTable.isInSubnetOrder(shuffled.records) ? shuffled : ordered)
+            #expect(fast.applySnapshot(ordered) == expected)
+            #expect(fastShared.applySnapshot(ordered, sharing: sharing) == expected)
+            #expect(fast.peers == general.peers && fastShared.peers == general.peers)
+            #expect(fast.revision == revision && fastShared.revision == revision)
+            // A store of the same size at the same revision but with one value changed.
+            if let first = records.first {
+                var other = records
+                other[0] = Fixtures.record("\(first.key.ipv4)", "198.51.100.1")
+                var decoy = PeerTable(ownPublicIP: ownIP)
+                _ = decoy.applySnapshot(LeaseListing(records: other, revision: revision + 1000), sharing: sharing)
+                var late = PeerTable(ownPublicIP: ownIP, ownKey: own)
+                #expect(late.applySnapshot(LeaseListing(records: records, revision: revision + 1000), sharing: sharing)
+                        == PeerTable(ownPublicIP: ownIP, ownKey: own).applying(LeaseListing(records: records, revision: revision + 1000)))
+                #expect(late.peers == general.peers)
+            }
+        }
+    }
+}
+
+extension PeerTable {
+    /// The snapshot's changes on a copy (test helper).
+    func applying(_ listing: LeaseListing) -> [Change] {
+        var copy = self
+        return copy.applySnapshot(listing)
     }
 }

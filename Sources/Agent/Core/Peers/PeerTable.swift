@@ -67,6 +67,9 @@ public struct PeerTable: Sendable {
 
     /// Replaces the table with a full listing and reports the difference.
     public mutating func applySnapshot(_ listing: LeaseListing, sharing: Sharing? = nil) -> [Change] {
+        if store.leases.isEmpty, listing.malformed.isEmpty, Self.isInSubnetOrder(listing.records) {
+            return applyFirstSnapshot(listing, sharing: sharing)
+        }
         var fresh: [SubnetKey: LeaseAttributes] = [:]
         for record in listing.records { fresh[record.key] = record.attributes }
         var changes: [Change] = listing.malformed.map { .malformed($0) }
@@ -86,6 +89,37 @@ public struct PeerTable: Sendable {
         revision = max(revision, listing.revision)
         sharing?.intern(&store, revision: revision)
         return changes + diff(from: before, to: fresh)
+    }
+
+    /// An empty table (an agent that just started) and a clean listing whose records are in
+    /// strictly increasing subnet order, as etcd's are here: the same result as the general
+    /// path (every lease but ours added, in that order; ours reported if another host holds
+    /// it), without sorting, and with the leases of an equal shared store when one exists.
+    private mutating func applyFirstSnapshot(_ listing: LeaseListing, sharing: Sharing?) -> [Change] {
+        var changes: [Change] = []
+        changes.reserveCapacity(listing.records.count + 1)
+        if let ownKey, let mine = listing.records.first(where: { $0.key == ownKey })?.attributes, mine.publicIP != ownPublicIP {
+            changes.append(.ownLeaseOverwritten(ownKey, mine, revision: listing.revision))
+        }
+        for record in listing.records where record.key != ownKey {
+            changes.append(.added(Peer(key: record.key, attributes: record.attributes)))
+        }
+        if let shared = sharing?.store(at: listing.revision, matching: listing.records) {
+            store = shared
+        } else {
+            var fresh: [SubnetKey: LeaseAttributes] = [:]
+            fresh.reserveCapacity(listing.records.count)
+            for record in listing.records { fresh[record.key] = record.attributes }
+            store = LeaseStore(fresh)
+            sharing?.intern(&store, revision: listing.revision)
+        }
+        revision = max(revision, listing.revision)
+        return changes
+    }
+
+    /// Whether the records' subnets strictly increase (so their keys are distinct and already sorted).
+    static func isInSubnetOrder(_ records: [LeaseRecord]) -> Bool {
+        zip(records, records.dropFirst()).allSatisfy { $0.key.ipv4 < $1.key.ipv4 }
     }
 
     /// Applies one watch batch.
@@ -179,6 +213,8 @@ public struct PeerTable: Sendable {
         private var latest: Int64 = -1
         private var results: [ResultKey: Result] = [:]
         private var interned: [InternKey: LeaseStore] = [:]
+        /// One store interned at each recent revision, for listings to compare against.
+        private var someStore: [Int64: LeaseStore] = [:]
 
         public init() {}
 
@@ -199,6 +235,7 @@ public struct PeerTable: Sendable {
             let oldest = revision - Self.window
             if results.keys.contains(where: { $0.revision < oldest }) { results = results.filter { $0.key.revision >= oldest } }
             if interned.keys.contains(where: { $0.revision < oldest }) { interned = interned.filter { $0.key.revision >= oldest } }
+            if someStore.keys.contains(where: { $0 < oldest }) { someStore = someStore.filter { $0.key >= oldest } }
         }
 
         /// What another table got from this very batch on this very store.
@@ -223,7 +260,15 @@ public struct PeerTable: Sendable {
                 if existing !== store && existing.leases == store.leases { store = existing }
             } else {
                 interned[key] = store
+                if someStore[revision] == nil { someStore[revision] = store }
             }
+        }
+
+        /// A store held at `revision` whose leases are exactly `records`, checked entry by entry.
+        func store(at revision: Int64, matching records: [LeaseRecord]) -> LeaseStore? {
+            guard let candidate = someStore[revision], candidate.leases.count == records.count,
+                  records.allSatisfy({ candidate.leases[$0.key] == $0.attributes }) else { return nil }
+            return candidate
         }
     }
 

@@ -52,7 +52,7 @@ struct BackendSetup {
             let proxy = UDPProxy(tun: tun, socket: socket, tunAddress: subnet.address, mtu: mtu, port: port, onFailure: onFailure)
             proxy.start()
             logger.info("udp backend: flannel0 \(subnet.address)/32 MTU \(mtu), route \(network) dev flannel0, UDP \(external.address):\(port)")
-            return DataPath(kind: .udp(tun: tun, proxy: proxy, network: network, mtu: mtu), logger: logger)
+            return DataPath(kind: .udp(tun: tun, proxy: proxy, mtu: mtu), logger: logger)
         case .vxlan, .hostGW:
             let kernel = kernel!
             try kernel.activate(subnet: subnet)

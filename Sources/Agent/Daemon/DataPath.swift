@@ -4,7 +4,7 @@ import Logging
 /// drift, ticked every 10 s (udp: drop summary; kernel backends: resync), stopped.
 final class DataPath {
     enum Kind {
-        case udp(tun: TUNDevice, proxy: UDPProxy, network: IPv4Network, mtu: Int)
+        case udp(tun: TUNDevice, proxy: UDPProxy, mtu: Int)
         case kernel(KernelBackend)
     }
 
@@ -21,7 +21,7 @@ final class DataPath {
 
     func setPeers(_ peers: [Peer]) {
         switch kind {
-        case let .udp(_, proxy, _, _): proxy.setPeers(peers)
+        case let .udp(_, proxy, _): proxy.setPeers(peers)
         case let .kernel(backend): sync(backend, peers)
         }
     }
@@ -34,7 +34,7 @@ final class DataPath {
 
     func move(to subnet: IPv4Network, network: IPv4Network) throws {
         switch kind {
-        case let .udp(tun, proxy, _, mtu):
+        case let .udp(tun, proxy, mtu):
             try tun.configure(address: subnet.address, mtu: mtu, network: network)
             proxy.setTunAddress(subnet.address)
         case let .kernel(backend):
@@ -44,7 +44,7 @@ final class DataPath {
 
     func tick(peers: @autoclosure () -> [Peer]) {
         switch kind {
-        case let .udp(_, proxy, _, _):
+        case let .udp(_, proxy, _):
             // Drops are counted per packet and summarised here, so bad traffic never floods the log.
             let drops = proxy.snapshot.drops
             if drops != reportedDrops {
@@ -62,7 +62,7 @@ final class DataPath {
 
     func stop() {
         switch kind {
-        case let .udp(_, proxy, _, _):
+        case let .udp(_, proxy, _):
             proxy.stop()
         case let .kernel(backend):
             // Left in place, as upstream does: traffic keeps flowing while the agent restarts,

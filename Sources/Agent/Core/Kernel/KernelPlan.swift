@@ -12,7 +12,6 @@ public struct KernelPlan: Equatable, Sendable {
     }
 
     public var isEmpty: Bool { removals.isEmpty && additions.isEmpty }
-    public var stepCount: Int { removals.count + additions.reduce(0) { $0 + $1.steps.count } }
 
     /// Diffs `desired` against `current` (already narrowed to the backend's scope).
     public static func make(desired: [KernelPeerProgram], current: KernelTables) -> KernelPlan {

@@ -28,7 +28,7 @@ public final class NetlinkSocket: Sendable {
             let expected = sequence
             do throws(NetlinkError) {
                 try send(build(expected).finished, operation: operation)
-                try receive(sequence: expected, operation: operation) { _, _ in }
+                _ = try receive(sequence: expected, operation: operation) { _, _, _ in }
                 return .success(())
             } catch {
                 return .failure(error)
@@ -72,11 +72,6 @@ public final class NetlinkSocket: Sendable {
             if sent < 0 && errno == EINTR { continue }
             throw NetlinkError(operation: operation(), errno: sent < 0 ? errno : EMSGSIZE)
         }
-    }
-
-    private func receive(sequence: UInt32, operation: () -> String,
-                         _ handle: (Int, ArraySlice<UInt8>) -> Void) throws(NetlinkError) {
-        _ = try receive(sequence: sequence, operation: operation) { type, payload, _ in handle(type, payload) }
     }
 
     /// Reads until the acknowledgement or the end of the dump for `sequence`; messages for

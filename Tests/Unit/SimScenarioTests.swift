@@ -69,6 +69,42 @@ struct SimScenarioTests {
                 "\(caught.first?.summary ?? "")")
     }
 
+    /// Lazy delivery (agents following the world's reference table) must change nothing:
+    /// the same trace, the same outcome and the same table on every host as delivering every
+    /// batch to every agent as it arrives, through crashes, pauses, partitions, compaction and churn.
+    @Test func lazyDeliveryRunsExactlyAsEagerDelivery() {
+        var follows = 0
+        for seed in UInt64(1)...40 {
+            let lazy = SimScenario.chaos.run(seed: seed, keepsTrace: false) { $0.tracesDetail = false }
+            let eager = SimScenario.chaos.run(seed: seed, keepsTrace: false) { $0.tracesDetail = false; $0.deliversLazily = false }
+            #expect(eager.world.statistics.followsStarted == 0)
+            follows += lazy.world.statistics.followsStarted
+            #expect(lazy.world.trace.hash == eager.world.trace.hash, "chaos seed \(seed): lazy and eager delivery differ; replay: \(lazy.replayCommand)")
+            #expect(lazy.passed == eager.passed, "chaos seed \(seed): \(lazy.summary) vs \(eager.summary)")
+            #expect(Self.tables(lazy.world) == Self.tables(eager.world), "chaos seed \(seed): the hosts' peer tables differ")
+        }
+        #expect(follows > 0, "no agent ever followed: the lazy path was not exercised")
+
+        let lazy = SimScaleRun(hosts: 150, hours: 3, seed: 5)
+        let eager = SimScaleRun(hosts: 150, hours: 3, seed: 5, deliversLazily: false)
+        let (lazyOutcome, eagerOutcome) = (lazy.run(), eager.run())
+        #expect(lazy.world.statistics.followsStarted > 150)
+        #expect(lazyOutcome.traceHash == eagerOutcome.traceHash)
+        #expect(lazyOutcome.convergence == eagerOutcome.convergence && lazyOutcome.etcdRequests == eagerOutcome.etcdRequests)
+        #expect(lazyOutcome.violations.isEmpty && eagerOutcome.violations.isEmpty)
+        #expect(Self.tables(lazy.world) == Self.tables(eager.world))
+    }
+
+    struct TableView: Equatable {
+        var revision: Int64
+        var peers: [Peer]
+    }
+
+    /// Every host's peers and revision, as its agent sees them.
+    static func tables(_ world: SimWorld) -> [TableView?] {
+        world.hosts.map { host in host.agent.map { TableView(revision: $0.table.revision, peers: $0.table.peers) } }
+    }
+
     @Test func aPausedAgentLosesItsLeaseAndTakesItBack() {
         let scenario = SimScenario(id: "T", name: "pause", summary: "test", options: SimScenario.shortLeases) { run in
             let world = run.world

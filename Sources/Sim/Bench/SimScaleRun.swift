@@ -23,10 +23,11 @@ public final class SimScaleRun {
     public let hostCount: Int
     public let hours: Int
 
-    public init(hosts: Int, hours: Int, seed: UInt64) {
+    public init(hosts: Int, hours: Int, seed: UInt64, deliversLazily: Bool = true) {
         var options = SimOptions()
         options.keepsTrace = false
         options.tracesDetail = false
+        options.deliversLazily = deliversLazily
         world = SimWorld(seed: seed, options: options)
         hostCount = hosts
         self.hours = hours

@@ -20,9 +20,10 @@ public struct SimScenario: Sendable {
     }
 
     /// Runs the scenario on `seed`.
-    public func run(seed: UInt64, keepsTrace: Bool = true) -> SimRun {
+    public func run(seed: UInt64, keepsTrace: Bool = true, adjusting adjust: (inout SimOptions) -> Void = { _ in }) -> SimRun {
         var settings = options(SimOptions())
         settings.keepsTrace = keepsTrace
+        adjust(&settings)
         let run = SimRun(scenario: self, seed: seed, options: settings)
         run.world.record("scenario \(id) \(name), seed \(seed)")
         body(run)

@@ -8,12 +8,25 @@ public final class SimAgent {
     unowned let world: SimWorld
     let generation: Int
     public private(set) var machine: LeaseMachine?
-    public private(set) var table: PeerTable
+    /// The peer table as last brought up to date; empty while `following`.
+    private var storedTable: PeerTable
+    /// The world delivers our watch lazily: every batch since we started following was one
+    /// that concerned only peers, so our table is the world's reference table with our own
+    /// key. Anything that reads or changes the table first catches up (see `table`).
+    var following = false
     public private(set) var held: HeldLease?
+
+    /// The peer table, with every batch the watch delivered applied.
+    public var table: PeerTable {
+        stopFollowing()
+        return storedTable
+    }
+
     /// What the udp proxy forwards with: the real one swaps in `PeerRoutes(table.peers)` on
     /// every peer change; here it is built when next needed (large runs change peers often
     /// and forward rarely).
     public var routes: PeerRoutes {
+        stopFollowing()
         if let cachedRoutes { return cachedRoutes }
         let built = PeerRoutes(table.peers)
         cachedRoutes = built
@@ -36,10 +49,39 @@ public final class SimAgent {
         self.host = host
         self.world = world
         generation = host.generation
-        table = PeerTable(ownPublicIP: host.publicIP)
+        storedTable = PeerTable(ownPublicIP: host.publicIP)
     }
 
     var isCurrent: Bool { host.agent === self && host.generation == generation }
+
+    // MARK: Lazy delivery (SimWorld.startFollowing)
+
+    private func stopFollowing() {
+        if following { world.stopFollowing(self) }
+    }
+
+    /// Whether the world may deliver our watch lazily: a udp agent (no kernel to program per
+    /// change) whose table is the reference's, with no per-route trace lines to write.
+    func canFollow(_ reference: PeerTable) -> Bool {
+        guard case .udp = backend, !world.options.tracesDetail, isCurrent, storedTable.ownKey != nil else { return false }
+        return storedTable.revision == reference.revision && storedTable.sharesLeases(with: reference)
+    }
+
+    /// Starts following: the leases are the reference's, so ours are dropped (a follower left
+    /// alone for hours must not keep an old copy alive). Returns our own key.
+    func follow() -> SubnetKey? {
+        following = true
+        storedTable = PeerTable(ownPublicIP: host.publicIP, ownKey: storedTable.ownKey)
+        return storedTable.ownKey
+    }
+
+    /// Stops following: the batches delivered meanwhile, all peer changes, are taken at once.
+    func caughtUp(to reference: PeerTable) {
+        following = false
+        storedTable.catchUp(to: reference)
+        cachedRoutes = nil
+        watchBackoff = .milliseconds(100)
+    }
 
     func start() {
         world.record("\(host.name) agent started (subnet.env: \(host.subnetFile.map { "\($0.subnet)" } ?? "none"))")
@@ -260,7 +302,8 @@ public final class SimAgent {
             world.record("\(host.name) lease \(subnet) acquired (host-gw, mtu \(mtu); subnet.env written)")
         }
         world.leaseAcquired(by: host)
-        apply(table.setOwnKey(lease.key))
+        stopFollowing()
+        apply(storedTable.setOwnKey(lease.key))
         if first {
             syncPeers()
             if kernelPlanner != nil { world.after(Self.resyncInterval, self) { $0.resync() } }
@@ -275,7 +318,8 @@ public final class SimAgent {
         world.etcdCall(host, { etcd in world.liveListing(revision: etcd.revision) }) { [self] result in
             switch result {
             case let .success(listing):
-                apply(table.applySnapshot(listing, sharing: world.peerSharing))
+                stopFollowing()
+                apply(storedTable.applySnapshot(listing, sharing: world.peerSharing))
                 // Whatever the listing said: stale entries from an earlier run go now.
                 programKernel()
                 watchBackoff = .milliseconds(100)
@@ -288,8 +332,9 @@ public final class SimAgent {
 
     func watchDelivered(_ batch: LeaseEventBatch, sharing: PeerTable.Sharing) {
         guard isCurrent else { return }
+        stopFollowing()
         watchBackoff = .milliseconds(100)
-        apply(table.apply(batch, sharing: sharing))
+        apply(storedTable.apply(batch, sharing: sharing))
     }
 
     /// The watch broke (etcd gone, partition): resume after the last revision we saw.

@@ -18,6 +18,10 @@ public struct SimOptions: Sendable {
     /// Trace every route change and datagram (scenarios), or only leases, drifts, faults and
     /// agents (the bench's thousands of hosts).
     public var tracesDetail = true
+    /// Watch batches that concern only peers reach udp agents lazily when `tracesDetail` is
+    /// off (see `SimWorld.startFollowing`): the same run, event for event, without touching
+    /// every agent on every change. Off, every batch goes to every agent as it arrives.
+    public var deliversLazily = true
     /// A deliberately broken agent build for the chaos tests: the allocator ignores other
     /// hosts' leases and writes its key unconditionally (no create-if-absent).
     public var brokenAllocator = false

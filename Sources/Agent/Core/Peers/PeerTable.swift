@@ -65,6 +65,16 @@ public struct PeerTable: Sendable {
         }
     }
 
+    /// Takes `reference`'s leases and revision, as if this table had applied every batch
+    /// `reference` applied since both last held the same leases. Exact only when none of those
+    /// batches mentioned our own key or was malformed, so that each carried nothing but peer
+    /// changes: the caller knows (the simulator's agents that follow a shared table).
+    public mutating func catchUp(to reference: PeerTable) {
+        guard reference.revision > revision else { return }
+        store = reference.store
+        revision = reference.revision
+    }
+
     /// Replaces the table with a full listing and reports the difference.
     public mutating func applySnapshot(_ listing: LeaseListing, sharing: Sharing? = nil) -> [Change] {
         if store.leases.isEmpty, listing.malformed.isEmpty, Self.isInSubnetOrder(listing.records) {
@@ -98,7 +108,7 @@ public struct PeerTable: Sendable {
     private mutating func applyFirstSnapshot(_ listing: LeaseListing, sharing: Sharing?) -> [Change] {
         var changes: [Change] = []
         changes.reserveCapacity(listing.records.count + 1)
-        if let ownKey, let mine = listing.records.first(where: { $0.key == ownKey })?.attributes, mine.publicIP != ownPublicIP {
+        if let ownKey, let mine = Self.record(for: ownKey, inSubnetOrder: listing.records)?.attributes, mine.publicIP != ownPublicIP {
             changes.append(.ownLeaseOverwritten(ownKey, mine, revision: listing.revision))
         }
         for record in listing.records where record.key != ownKey {
@@ -119,7 +129,18 @@ public struct PeerTable: Sendable {
 
     /// Whether the records' subnets strictly increase (so their keys are distinct and already sorted).
     static func isInSubnetOrder(_ records: [LeaseRecord]) -> Bool {
-        zip(records, records.dropFirst()).allSatisfy { $0.key.ipv4 < $1.key.ipv4 }
+        // By index: zipping would copy every record (thousands per listing in the simulator).
+        records.indices.dropFirst().allSatisfy { records[$0 - 1].key.ipv4 < records[$0].key.ipv4 }
+    }
+
+    /// The record for `key` in records sorted by subnet, by bisection.
+    static func record(for key: SubnetKey, inSubnetOrder records: [LeaseRecord]) -> LeaseRecord? {
+        var low = 0, high = records.count
+        while low < high {
+            let middle = (low + high) / 2
+            if records[middle].key.ipv4 < key.ipv4 { low = middle + 1 } else { high = middle }
+        }
+        return low < records.count && records[low].key == key ? records[low] : nil
     }
 
     /// Applies one watch batch.
@@ -215,6 +236,9 @@ public struct PeerTable: Sendable {
         private var interned: [InternKey: LeaseStore] = [:]
         /// One store interned at each recent revision, for listings to compare against.
         private var someStore: [Int64: LeaseStore] = [:]
+        /// The last listing found equal to a store: the same records (the same array, held
+        /// here so that its storage cannot be reused) need no second comparison.
+        private var lastMatch: (revision: Int64, records: [LeaseRecord], store: LeaseStore)?
 
         public init() {}
 
@@ -236,6 +260,7 @@ public struct PeerTable: Sendable {
             if results.keys.contains(where: { $0.revision < oldest }) { results = results.filter { $0.key.revision >= oldest } }
             if interned.keys.contains(where: { $0.revision < oldest }) { interned = interned.filter { $0.key.revision >= oldest } }
             if someStore.keys.contains(where: { $0 < oldest }) { someStore = someStore.filter { $0.key >= oldest } }
+            if let lastMatch, lastMatch.revision < oldest { self.lastMatch = nil }
         }
 
         /// What another table got from this very batch on this very store.
@@ -266,8 +291,13 @@ public struct PeerTable: Sendable {
 
         /// A store held at `revision` whose leases are exactly `records`, checked entry by entry.
         func store(at revision: Int64, matching records: [LeaseRecord]) -> LeaseStore? {
+            if let lastMatch, lastMatch.revision == revision, lastMatch.records.count == records.count,
+               lastMatch.records.withUnsafeBufferPointer({ known in records.withUnsafeBufferPointer { $0.baseAddress == known.baseAddress } }) {
+                return lastMatch.store
+            }
             guard let candidate = someStore[revision], candidate.leases.count == records.count,
                   records.allSatisfy({ candidate.leases[$0.key] == $0.attributes }) else { return nil }
+            lastMatch = (revision, records, candidate)
             return candidate
         }
     }

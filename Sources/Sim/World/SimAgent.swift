@@ -14,6 +14,8 @@ public final class SimAgent {
     /// that concerned only peers, so our table is the world's reference table with our own
     /// key. Anything that reads or changes the table first catches up (see `table`).
     var following = false
+    /// The revision our table had when we started following.
+    private var followedSince: Int64 = 0
     public private(set) var held: HeldLease?
 
     /// The peer table, with every batch the watch delivered applied.
@@ -60,27 +62,30 @@ public final class SimAgent {
         if following { world.stopFollowing(self) }
     }
 
-    /// Whether the world may deliver our watch lazily: a udp agent (no kernel to program per
-    /// change) whose table is the reference's, with no per-route trace lines to write.
-    func canFollow(_ reference: PeerTable) -> Bool {
-        guard case .udp = backend, !world.options.tracesDetail, isCurrent, storedTable.ownKey != nil else { return false }
-        return storedTable.revision == reference.revision && storedTable.sharesLeases(with: reference)
-    }
-
-    /// Starts following: the leases are the reference's, so ours are dropped (a follower left
-    /// alone for hours must not keep an old copy alive). Returns our own key.
-    func follow() -> SubnetKey? {
-        following = true
-        storedTable = PeerTable(ownPublicIP: host.publicIP, ownKey: storedTable.ownKey)
+    /// Our own key, if the world may deliver our watch lazily: a udp agent (no kernel to
+    /// program per change) whose table is the reference's, with no per-route trace lines to write.
+    func keyIfCanFollow(_ reference: PeerTable) -> SubnetKey? {
+        guard case .udp = backend, !world.options.tracesDetail, isCurrent,
+              storedTable.revision == reference.revision, storedTable.sharesLeases(with: reference) else { return nil }
         return storedTable.ownKey
     }
 
-    /// Stops following: the batches delivered meanwhile, all peer changes, are taken at once.
+    /// Starts following: the leases are the reference's, so ours (and routes built from them)
+    /// are dropped: a follower left alone for hours must not keep an old copy alive.
+    func follow() {
+        following = true
+        followedSince = storedTable.revision
+        storedTable = PeerTable(ownPublicIP: host.publicIP, ownKey: storedTable.ownKey)
+        cachedRoutes = nil
+    }
+
+    /// Stops following: the batches delivered meanwhile, all peer changes, are taken at once;
+    /// as each delivery would have, any of them resets the watch backoff.
     func caughtUp(to reference: PeerTable) {
         following = false
         storedTable.catchUp(to: reference)
         cachedRoutes = nil
-        watchBackoff = .milliseconds(100)
+        if reference.revision > followedSince { watchBackoff = .milliseconds(100) }
     }
 
     func start() {

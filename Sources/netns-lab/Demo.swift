@@ -4,20 +4,31 @@ import NetnsLab
 extension NetnsLabCommand {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Scenario S1 from nothing: two hosts, real agents, a ping across, the walkthrough's tables; then clean up.")
+            abstract: "Scenario S1 from nothing: two hosts, real agents, a ping across, the walkthrough's tables; then clean up.",
+            discussion: "--walkthrough runs S14 instead: the walkthrough's setup verbatim (etcd v2 with TLS, a user and a role, /etc/sysconfig/flanneld, docker options).")
 
         @Flag(help: "Add docker's default masquerade rule on each host (the walkthrough's flannel0 row)")
         var dockerMasquerade = false
 
+        @Flag(help: "S14: the walkthrough verbatim (etcd v2 API with TLS, user and role, sysconfig files, mk-docker-opts)")
+        var walkthrough = false
+
         @Option(help: "Path of the flanneld binary (default: next to netns-lab)")
         var flanneld: String?
+
+        @Option(help: "The repository's dist/ folder, for --walkthrough (default: found from netns-lab's or the current folder)")
+        var dist: String?
 
         func run() throws {
             try LabCommandSupport.requireRoot()
             let binary = try LabCommandSupport.flanneld(flanneld)
             let names = LabNames()
             try LabCommandSupport.interruptible(run: names.run) {
-                try SeedPingDemo(flanneld: binary, dockerMasquerade: dockerMasquerade) { print($0) }.run(names: names)
+                if walkthrough {
+                    _ = try WalkthroughDemo(flanneld: binary, dist: try LabCommandSupport.dist(dist)) { print($0) }.run(names: names)
+                } else {
+                    try SeedPingDemo(flanneld: binary, dockerMasquerade: dockerMasquerade) { print($0) }.run(names: names)
+                }
             }
         }
     }

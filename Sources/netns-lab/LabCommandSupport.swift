@@ -19,6 +19,20 @@ enum LabCommandSupport {
         return binary
     }
 
+    /// The repository's dist/ folder: `option`, else ../../dist from netns-lab (.build/<config>/),
+    /// else ./dist.
+    static func dist(_ option: String?) throws -> String {
+        let binaryFolder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidates = option.map { [$0] } ?? [
+            binaryFolder.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("dist").path,
+            FileManager.default.currentDirectoryPath + "/dist",
+        ]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0 + "/flanneld-start") }) else {
+            throw LabCommandError("dist/flanneld-start not found (looked in \(candidates.joined(separator: ", "))); run from the repository or pass --dist")
+        }
+        return found
+    }
+
     static func siblingBinary(_ name: String) -> String {
         URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent(name).path

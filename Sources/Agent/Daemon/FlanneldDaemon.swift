@@ -84,19 +84,22 @@ public struct FlanneldDaemon {
         defer { health.stop() }
         health.setNotReady("waiting for the network config")
 
-        let client = try EtcdV3Client(configuration: EtcdClientConfiguration(
-            endpoints: endpoints, caFile: options.etcdCAFile, certFile: options.etcdCertFile, keyFile: options.etcdKeyFile,
-            username: options.etcdUsername, password: password))
         let layout = EtcdKeyLayout(prefix: options.etcdPrefix)
-        let registry = EtcdRegistry(kv: client, layout: layout)
+        let client = try EtcdRegistries(api: options.etcdAPI, configuration: EtcdClientConfiguration(
+            endpoints: endpoints, caFile: options.etcdCAFile, certFile: options.etcdCertFile, keyFile: options.etcdKeyFile,
+            username: options.etcdUsername, password: password), layout: layout)
 
         let config: NetworkConfig
+        let registry: any Registry
         do {
-            config = try await waitForConfig(registry, layout: layout)
+            (config, registry) = try await waitForConfig(client, layout: layout, api: options.etcdAPI)
         } catch is Stopped {
             logger.info("stopping while waiting for the network config")
             await client.close()
             return
+        } catch {
+            await client.close()
+            throw error
         }
         guard let plan = config.ipv4 else { throw Fatal("network config: IPv4 is disabled; this agent needs an IPv4 Network") }
         // The backend's device comes before the lease: vxlan's lease carries the device's MAC.
@@ -271,29 +274,50 @@ public struct FlanneldDaemon {
         if routesChanged { dataPath.setPeers(table.peers) }
     }
 
-    /// Reads the network config, waiting (and saying what for) until it exists and is valid.
-    private func waitForConfig(_ registry: EtcdRegistry, layout: EtcdKeyLayout) async throws -> NetworkConfig {
+    /// Reads the network config, waiting (and saying what for) until it exists and is valid;
+    /// with `--etcd-api=auto`, from v3 or else v2, and says which API it settled on and why.
+    private func waitForConfig(_ registries: EtcdRegistries, layout: EtcdKeyLayout, api: EtcdAPI) async throws
+        -> (NetworkConfig, any Registry) {
         var lastProblem: String?
         var delay = Duration.milliseconds(500)
         while true {
-            let problem: String
-            do {
-                if let text = try await registry.networkConfig() {
+            var problems: [String] = []
+            var refusals: [String] = []
+            for (candidate, registry) in registries.candidates {
+                let named = registries.candidates.count > 1 ? "etcd \(candidate.rawValue) API: " : ""
+                do {
+                    guard let text = try await registry.networkConfig() else {
+                        problems.append(named + "no network config at \(layout.configKey)")
+                        continue
+                    }
                     do {
                         let config = try NetworkConfig.decode(text)
                         if lastProblem != nil { logger.info("network config found at \(layout.configKey)") }
-                        return config
+                        switch (api, candidate) {
+                        case (.auto, .v2):
+                            logger.notice("using etcd's v2 API: \(layout.configKey) exists only in the v2 store (--etcd-api=auto; v3 has no config there)")
+                        case (.auto, _): logger.info("using etcd's v3 API (--etcd-api=auto: the config is in the v3 store)")
+                        default: logger.info("using etcd's \(candidate.rawValue) API (--etcd-api=\(api.rawValue))")
+                        }
+                        return (config, registry)
                     } catch {
-                        problem = "\(error) (at \(layout.configKey)); waiting for a valid config"
+                        problems.append(named + "\(error) (at \(layout.configKey)); waiting for a valid config")
                     }
-                } else {
-                    problem = "waiting for the network config at \(layout.configKey), e.g. etcdctl put \(layout.configKey) '{\"Network\": \"10.1.0.0/16\"}'"
+                } catch let error as EtcdError {
+                    switch error {
+                    case .permissionDenied, .authenticationFailed, .v2AccessRefused: refusals.append("\(error)")
+                    default: problems.append(named + "\(error)")
+                    }
                 }
-            } catch let error as EtcdError {
-                switch error {
-                case .permissionDenied, .authenticationFailed: throw Fatal("\(error)")
-                default: problem = "\(error); retrying"
-                }
+            }
+            // Refused by every API that could hold the config: an operator must act.
+            if !refusals.isEmpty && refusals.count + problems.filter({ $0.contains("no network config") }).count == registries.candidates.count {
+                throw Fatal(refusals.joined(separator: "; "))
+            }
+            var problem = problems.joined(separator: "; ")
+            if problems.allSatisfy({ $0.contains("no network config") }) {
+                problem = "waiting for the network config at \(layout.configKey), e.g. etcdctl put \(layout.configKey) '{\"Network\": \"10.1.0.0/16\"}'"
+                    + (api == .v3 ? "" : " (or, v2: etcdctl set \(layout.configKey) '{ \"Network\": \"10.1.0.0/16\" }')")
             }
             if problem != lastProblem {
                 logger.warning("\(problem)")

@@ -12,6 +12,9 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("etcd-prefix"), help: "etcd prefix")
     public var etcdPrefix = EtcdKeyLayout.defaultPrefix
 
+    @Option(name: .customLong("etcd-api"), help: "etcd API holding the config and leases: v3, v2, or auto (v3, else v2 when only v2 has the config)")
+    public var etcdAPI: EtcdAPI = .auto
+
     @Option(name: .customLong("etcd-cafile"), help: "SSL Certificate Authority file used to secure etcd communication")
     public var etcdCAFile: String?
 
@@ -85,7 +88,7 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
 
     /// The long names of every option, for the environment fallback.
     static let names: [String] = [
-        "etcd-endpoints", "etcd-prefix", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-username",
+        "etcd-endpoints", "etcd-prefix", "etcd-api", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-username",
         "etcd-password", "etcd-password-file", "iface", "iface-regex", "iface-can-reach", "public-ip", "subnet-file",
         "subnet-lease-renew-margin", "subnet-lease-ttl", "ip-masq", "iptables-resync", "iptables-forward-rules",
         "healthz-ip", "healthz-port",

@@ -17,7 +17,8 @@ public struct TestCertificates: Sendable {
     private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     /// Generates everything (about a second: EC P-256 keys).
-    public init(clientCommonName: String = "flannel-test") throws {
+    /// `serverAddresses` go into the server certificate's names (127.0.0.1 always).
+    public init(clientCommonName: String = "flannel-test", serverAddresses: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("fl-pki-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let dir = directory.path
@@ -47,7 +48,7 @@ public struct TestCertificates: Sendable {
             basicConstraints=CA:FALSE
             keyUsage=critical,digitalSignature,keyEncipherment
             extendedKeyUsage=serverAuth,clientAuth
-            subjectAltName=IP:127.0.0.1,DNS:localhost
+            subjectAltName=\((["127.0.0.1"] + serverAddresses).map { "IP:\($0)" }.joined(separator: ",")),DNS:localhost
 
             """)
         try leaf("client", subject: "/CN=\(clientCommonName)", signer: "ca", extensions: """

@@ -23,14 +23,19 @@ public final class Lab: Sendable {
     public static let etcdAddress = IPv4Address(192, 0, 2, 2)
     /// The file that marks a directory as a lab run's.
     static let marker = ".netns-lab-run"
-    public var etcdEndpoint: String { "http://\(Self.etcdAddress):2379" }
+    public var etcdEndpoint: String { "\(etcdTLS == nil ? "http" : "https")://\(Self.etcdAddress):2379" }
+    /// etcd serves TLS with these certificates and requires client certificates (S14).
+    public let etcdTLS: TestCertificates?
     private let etcd: BackgroundProcess
     private let hostsState = Mutex<[LabHost]>([])
 
     public var hosts: [LabHost] { hostsState.withLock { $0 } }
 
-    public init(names: LabNames = LabNames()) throws {
+    /// `etcdTLS`: etcd serves TLS and requires client certificates; `enableV2`: etcd serves
+    /// its v2 API too (the walkthrough's `etcdctl set`, users and roles).
+    public init(names: LabNames = LabNames(), etcdTLS: TestCertificates? = nil, enableV2: Bool = false) throws {
         self.names = names
+        self.etcdTLS = etcdTLS
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(names.run)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         // `netns-lab clean` deletes only directories that carry this marker.
@@ -38,13 +43,20 @@ public final class Lab: Sendable {
         switchNamespace = Namespace(name: names.namespace("sw"))
         etcdNamespace = Namespace(name: names.namespace("etcd"))
         let dataDirectory = directory.appendingPathComponent("etcd-data").path
+        let clientURL = "\(etcdTLS == nil ? "http" : "https")://\(Self.etcdAddress):2379"
+        var etcdCommand = [
+            "etcd", "--name", "lab", "--data-dir", dataDirectory,
+            "--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
+            "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+            "--initial-cluster", "lab=http://127.0.0.1:2380", "--log-level", "warn",
+        ]
+        if let etcdTLS {
+            etcdCommand += ["--cert-file", etcdTLS.serverCertFile, "--key-file", etcdTLS.serverKeyFile,
+                            "--trusted-ca-file", etcdTLS.caFile, "--client-cert-auth"]
+        }
+        if enableV2 { etcdCommand.append("--enable-v2") }
         etcd = BackgroundProcess(
-            command: etcdNamespace.command([
-                "etcd", "--name", "lab", "--data-dir", dataDirectory,
-                "--listen-client-urls", "http://\(Self.etcdAddress):2379", "--advertise-client-urls", "http://\(Self.etcdAddress):2379",
-                "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-                "--initial-cluster", "lab=http://127.0.0.1:2380", "--log-level", "warn",
-            ]),
+            command: etcdNamespace.command(etcdCommand),
             logFile: directory.appendingPathComponent("etcd.log"))
         do {
             try CommandRunner.check(["ip", "netns", "add", switchNamespace.name])
@@ -86,7 +98,18 @@ public final class Lab: Sendable {
     /// etcdctl (v3) inside the etcd namespace.
     @discardableResult
     public func etcdctl(_ arguments: [String]) throws -> CommandResult {
-        try CommandRunner.check(etcdNamespace.command(["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", etcdEndpoint] + arguments))
+        var command = ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", etcdEndpoint]
+        if let etcdTLS { command += ["--cacert", etcdTLS.caFile, "--cert", etcdTLS.clientCertFile, "--key", etcdTLS.clientKeyFile] }
+        return try CommandRunner.check(etcdNamespace.command(command + arguments))
+    }
+
+    /// The etcdctl (v2 API) command line inside the etcd namespace, with the lab's TLS files
+    /// and `credentials` ("user:password") when given.
+    public func etcdctlV2Command(_ arguments: [String], credentials: String? = nil) -> [String] {
+        var command = ["env", "ETCDCTL_API=2", "etcdctl", "--endpoints", etcdEndpoint]
+        if let etcdTLS { command += ["--ca-file", etcdTLS.caFile, "--cert-file", etcdTLS.clientCertFile, "--key-file", etcdTLS.clientKeyFile] }
+        if let credentials { command += ["--username", credentials] }
+        return etcdNamespace.command(command + arguments)
     }
 
     /// Host `index` (1, 2, …): `eth0` at 192.0.2.(10 + index), forwarding on, a default route.

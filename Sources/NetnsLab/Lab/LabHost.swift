@@ -11,6 +11,7 @@ public final class LabHost: Sendable {
     private unowned let lab: Lab
     private let agentState = Mutex<BackgroundProcess?>(nil)
     private let containerCount = Mutex(0)
+    private let hasDocker0 = Mutex(false)
 
     init(lab: Lab, index: Int, namespace: Namespace, address: IPv4Address, directory: URL) {
         self.lab = lab
@@ -30,6 +31,26 @@ public final class LabHost: Sendable {
             logFile: directory.appendingPathComponent("flanneld.log"))
         try process.start()
         agentState.withLock { $0 = process }
+    }
+
+    /// Starts flanneld the way `dist/flanneld.service` does on a real host: the variables of
+    /// `sysconfig` (an `/etc/sysconfig/flanneld`) in the environment, then `flanneld-start`
+    /// with `$FLANNEL_OPTIONS` split into words, exec'ing `binary`.
+    public func startAgent(sysconfig: String, startScript: String, binary: String) throws {
+        let shell = #"set -a; . "$1"; set +a; FLANNELD="$2" exec "$3" $FLANNEL_OPTIONS"#
+        let process = BackgroundProcess(
+            command: namespace.command(["sh", "-c", shell, "flanneld.service", sysconfig, binary, startScript]),
+            logFile: directory.appendingPathComponent("flanneld.log"))
+        try process.start()
+        agentState.withLock { $0 = process }
+    }
+
+    /// docker0 as `dockerd --bip=<address/length> --mtu=<mtu>` makes it; containers attach to it.
+    public func createDocker0(bip: String, mtu: Int) throws {
+        try namespace.ip(["link", "add", "docker0", "type", "bridge"])
+        try namespace.ip(["addr", "add", bip, "dev", "docker0"])
+        try namespace.ip(["link", "set", "docker0", "mtu", String(mtu), "up"])
+        hasDocker0.withLock { $0 = true }
     }
 
     @discardableResult
@@ -59,10 +80,8 @@ public final class LabHost: Sendable {
             count += 1
             return count
         }
-        if number == 1 {
-            try namespace.ip(["link", "add", "docker0", "type", "bridge"])
-            try namespace.ip(["addr", "add", "\(subnet.subnet.firstHost)/\(subnet.subnet.prefixLength)", "dev", "docker0"])
-            try namespace.ip(["link", "set", "docker0", "mtu", String(subnet.mtu), "up"])
+        if !hasDocker0.withLock({ $0 }) {
+            try createDocker0(bip: "\(subnet.subnet.firstHost)/\(subnet.subnet.prefixLength)", mtu: subnet.mtu)
         }
         let container = Namespace(name: "\(namespace.name)c\(number)")
         let address = IPv4Address(bits: subnet.subnet.address.bits + UInt32(1 + number))

@@ -101,6 +101,9 @@ public enum EtcdError: Error, Equatable, Sendable, CustomStringConvertible {
     case unavailable(String)
     /// An endpoint answered something that is not what etcd answers.
     case badResponse(endpoint: String, reason: String)
+    /// etcd's v2 API refused `key` (HTTP 401): it does not say whether the password was wrong
+    /// or the user's roles lack the prefix.
+    case v2AccessRefused(key: String, user: String?)
 
     public var description: String {
         switch self {
@@ -113,7 +116,11 @@ public enum EtcdError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .authenticationFailed(user):
             "etcd rejected the credentials of user \"\(user)\": check --etcd-username and the password (--etcd-password-file or FLANNELD_ETCD_PASSWORD)"
         case let .unavailable(details): "etcd is unavailable: \(details)"
-        case let .badResponse(endpoint, reason): "\(endpoint) answered something etcd would not: \(reason); is it an etcd v3 endpoint?"
+        case let .badResponse(endpoint, reason): "\(endpoint) answered something etcd would not: \(reason); is it an etcd endpoint?"
+        case let .v2AccessRefused(key, user):
+            "etcd (v2 API) refused access to \(key)" + (user.map { " for user \"\($0)\"" } ?? " without credentials")
+                + ": either the password is wrong (--etcd-username, --etcd-password-file) or no role of the user may read/write there"
+                + " (etcdctl role grant <role> -path '<prefix>/*' -readwrite; etcdctl user grant <user> -roles <role>)"
         }
     }
 }

@@ -1,0 +1,130 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// etcd's v2 keys API over HTTP(S), as flannel 0.7 and `etcdctl` (v2) speak it: plaintext or
+/// TLS (with a client certificate), basic auth, several endpoints tried in turn.
+public final class EtcdV2Client: Sendable {
+    /// One answer: the HTTP status, etcd's index when it answered, and the body.
+    public struct Response: Sendable {
+        public var endpoint: EtcdEndpoint
+        public var status: Int
+        public var index: Int64?
+        public var body: String
+    }
+
+    public let configuration: EtcdClientConfiguration
+    private let http: HTTPClient
+    private let authorization: String?
+
+    public init(configuration: EtcdClientConfiguration) throws(EtcdClientSetupError) {
+        self.configuration = configuration
+        var tls: TLSConfiguration?
+        if configuration.endpoints.contains(where: \.secure) || configuration.caFile != nil || configuration.certFile != nil {
+            tls = try Self.tlsConfiguration(configuration)
+        }
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(
+            tlsConfiguration: tls, redirectConfiguration: .disallow,
+            timeout: .init(connect: Self.timeAmount(configuration.requestTimeout))))
+        if let user = configuration.username {
+            authorization = "Basic " + Data("\(user):\(configuration.password ?? "")".utf8).base64EncodedString()
+        } else {
+            authorization = nil
+        }
+    }
+
+    public func close() async {
+        try? await http.shutdown()
+    }
+
+    deinit {
+        // A client dropped without close() (an error path) must not take the process down:
+        // async-http-client traps when deinitialised while running.
+        try? http.syncShutdown()
+    }
+
+    private static func tlsConfiguration(_ configuration: EtcdClientConfiguration) throws(EtcdClientSetupError) -> TLSConfiguration {
+        func readable(_ path: String?, _ option: String) throws(EtcdClientSetupError) -> String? {
+            guard let path else { return nil }
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                let reason = FileManager.default.fileExists(atPath: path) ? "is not readable by this user" : "does not exist"
+                throw EtcdClientSetupError(option: option, "\(path) \(reason); give the path of a PEM file")
+            }
+            return path
+        }
+        let ca = try readable(configuration.caFile, "--etcd-cafile")
+        let cert = try readable(configuration.certFile, "--etcd-certfile")
+        let key = try readable(configuration.keyFile, "--etcd-keyfile")
+        if (cert == nil) != (key == nil) {
+            throw EtcdClientSetupError(option: cert == nil ? "--etcd-certfile" : "--etcd-keyfile",
+                                       "a client certificate needs both --etcd-certfile and --etcd-keyfile")
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let ca { tls.trustRoots = .file(ca) }
+        if let cert, let key {
+            do {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+            } catch {
+                throw EtcdClientSetupError(option: "--etcd-certfile", "\(cert) is not a PEM certificate: \(error)")
+            }
+            do {
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            } catch {
+                throw EtcdClientSetupError(option: "--etcd-keyfile", "\(key) is not a PEM private key: \(error)")
+            }
+        }
+        return tls
+    }
+
+    /// `method` on `/v2/keys<key>` with `query`, and `form` as the body when given. Tries the
+    /// endpoints in turn while the failure is about reaching one; `timeout` bounds each try
+    /// (a watch passes a long one).
+    public func request(_ method: HTTPMethod, key: String, query: [(String, String)] = [], form: [(String, String)]? = nil,
+                        timeout: Duration? = nil) async throws -> Response {
+        var failures: [String] = []
+        for endpoint in configuration.endpoints {
+            var url = "\(endpoint)/v2/keys\(Self.escapePath(key))"
+            if !query.isEmpty { url += "?" + Self.encode(query) }
+            var request = HTTPClientRequest(url: url)
+            request.method = method
+            if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+            if let form {
+                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                request.body = .bytes(ByteBuffer(string: Self.encode(form)))
+            }
+            let limit = timeout ?? configuration.requestTimeout
+            do {
+                let response = try await http.execute(request, deadline: .now() + Self.timeAmount(limit))
+                let body = try await response.body.collect(upTo: 64 << 20)
+                return Response(endpoint: endpoint, status: Int(response.status.code), index: response.headers.first(name: "X-Etcd-Index").flatMap { Int64($0) },
+                                body: String(buffer: body))
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch let error as HTTPClientError where error == .deadlineExceeded && timeout != nil {
+                throw error
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                failures.append("\(endpoint): \(EtcdFailure.describe(error, endpoint: endpoint, configuration: configuration))")
+            }
+        }
+        throw EtcdError.unavailable(failures.joined(separator: "; "))
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    private static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+
+    static func encode(_ pairs: [(String, String)]) -> String {
+        pairs.map { name, value in
+            "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? value)"
+        }.joined(separator: "&")
+    }
+
+    static func escapePath(_ key: String) -> String {
+        key.addingPercentEncoding(withAllowedCharacters: unreserved.union(CharacterSet(charactersIn: "/"))) ?? key
+    }
+}

@@ -68,13 +68,16 @@ if [ "$ipmasq" = true ] && [ -n "${FLANNEL_IPMASQ:-}" ]; then
     fi
 fi
 
+# Written whole, then renamed: docker never reads half a file.
 mkdir -p "$(dirname "$docker_env")"
-: > "$docker_env"
-if [ "$indiv_opts" = true ]; then
-    echo "DOCKER_OPT_BIP=\"$docker_opt_bip\"" >> "$docker_env"
-    [ -n "$docker_opt_ipmasq" ] && echo "DOCKER_OPT_IPMASQ=\"$docker_opt_ipmasq\"" >> "$docker_env"
-    echo "DOCKER_OPT_MTU=\"$docker_opt_mtu\"" >> "$docker_env"
-fi
-if [ "$combined_opts" = true ]; then
-    echo "${combined_opts_key}=\" $docker_opt_bip${docker_opt_ipmasq:+ $docker_opt_ipmasq} $docker_opt_mtu\"" >> "$docker_env"
-fi
+temporary="$docker_env.tmp.$$"
+{
+    if [ "$indiv_opts" = true ]; then
+        echo "DOCKER_OPT_BIP=\"$docker_opt_bip\""
+        if [ -n "$docker_opt_ipmasq" ]; then echo "DOCKER_OPT_IPMASQ=\"$docker_opt_ipmasq\""; fi
+        echo "DOCKER_OPT_MTU=\"$docker_opt_mtu\""
+    fi
+    if [ "$combined_opts" = true ]; then
+        echo "${combined_opts_key}=\" $docker_opt_bip${docker_opt_ipmasq:+ $docker_opt_ipmasq} $docker_opt_mtu\""
+    fi
+} > "$temporary" && mv "$temporary" "$docker_env"

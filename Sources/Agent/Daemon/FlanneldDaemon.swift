@@ -149,6 +149,9 @@ public struct FlanneldDaemon {
         let subnetFile = SubnetFile(network: plan.network, subnet: held.subnet, mtu: mtu, ipMasq: options.ipMasq)
         try SubnetFileWriter.write(subnetFile, to: options.subnetFile)
         logger.info("wrote \(options.subnetFile): FLANNEL_SUBNET=\(held.subnet.firstHost)/\(held.subnet.prefixLength) FLANNEL_MTU=\(mtu)")
+        if let problem = SystemdNotify.send("READY=1", environment: environment) {
+            logger.warning("could not tell systemd that flanneld is ready (\(problem)); a Type=notify unit will time out")
+        }
 
         // Peers.
         var table = PeerTable(ownPublicIP: publicIP, ownKey: held.key)
@@ -275,49 +278,44 @@ public struct FlanneldDaemon {
     }
 
     /// Reads the network config, waiting (and saying what for) until it exists and is valid;
-    /// with `--etcd-api=auto`, from v3 or else v2, and says which API it settled on and why.
+    /// with `--etcd-api=auto` from v3, and from v2 only when v3 answered that it has none
+    /// (never because v3 failed: that could split a cluster across the two stores). Says
+    /// which API it settled on and why.
     private func waitForConfig(_ registries: EtcdRegistries, layout: EtcdKeyLayout, api: EtcdAPI) async throws
         -> (NetworkConfig, any Registry) {
         var lastProblem: String?
         var delay = Duration.milliseconds(500)
         while true {
-            var problems: [String] = []
-            var refusals: [String] = []
-            for (candidate, registry) in registries.candidates {
-                let named = registries.candidates.count > 1 ? "etcd \(candidate.rawValue) API: " : ""
+            var problem: String
+            var found: (text: String, api: EtcdAPI, registry: any Registry)?
+            let (firstAPI, first) = registries.candidates[0]
+            let firstAnswer = await Self.readConfig(first)
+            var secondAnswer: (EtcdAPI, Result<String?, EtcdError>)?
+            if case .success(nil) = firstAnswer, registries.candidates.count > 1 {
+                secondAnswer = (registries.candidates[1].api, await Self.readConfig(registries.candidates[1].registry))
+            }
+            switch EtcdConfigSource.decide(api: api, first: (firstAPI, firstAnswer), second: secondAnswer, layout: layout) {
+            case let .use(chosen, text):
+                found = registries.candidates.first { $0.api == chosen }.map { (text, chosen, $0.registry) }
+                problem = "no client for etcd's \(chosen.rawValue) API"
+            case let .wait(reason): problem = reason
+            case let .fail(message): throw Fatal(message)
+            }
+            if let found {
                 do {
-                    guard let text = try await registry.networkConfig() else {
-                        problems.append(named + "no network config at \(layout.configKey)")
-                        continue
+                    let config = try NetworkConfig.decode(found.text)
+                    if lastProblem != nil { logger.info("network config found at \(layout.configKey)") }
+                    switch (api, found.api) {
+                    case (.auto, .v2):
+                        logger.notice("using etcd's v2 API: \(layout.configKey) exists only in the v2 store (--etcd-api=auto; the v3 store has none)")
+                    case (.auto, _): logger.info("using etcd's v3 API (--etcd-api=auto: the config is in the v3 store)")
+                    default: logger.info("using etcd's \(found.api.rawValue) API (--etcd-api=\(api.rawValue))")
                     }
-                    do {
-                        let config = try NetworkConfig.decode(text)
-                        if lastProblem != nil { logger.info("network config found at \(layout.configKey)") }
-                        switch (api, candidate) {
-                        case (.auto, .v2):
-                            logger.notice("using etcd's v2 API: \(layout.configKey) exists only in the v2 store (--etcd-api=auto; v3 has no config there)")
-                        case (.auto, _): logger.info("using etcd's v3 API (--etcd-api=auto: the config is in the v3 store)")
-                        default: logger.info("using etcd's \(candidate.rawValue) API (--etcd-api=\(api.rawValue))")
-                        }
-                        return (config, registry)
-                    } catch {
-                        problems.append(named + "\(error) (at \(layout.configKey)); waiting for a valid config")
-                    }
-                } catch let error as EtcdError {
-                    switch error {
-                    case .permissionDenied, .authenticationFailed, .v2AccessRefused: refusals.append("\(error)")
-                    default: problems.append(named + "\(error)")
-                    }
+                    await registries.close(except: found.api)
+                    return (config, found.registry)
+                } catch {
+                    problem = "\(error) (at \(layout.configKey), etcd \(found.api.rawValue) API); waiting for a valid config"
                 }
-            }
-            // Refused by every API that could hold the config: an operator must act.
-            if !refusals.isEmpty && refusals.count + problems.filter({ $0.contains("no network config") }).count == registries.candidates.count {
-                throw Fatal(refusals.joined(separator: "; "))
-            }
-            var problem = problems.joined(separator: "; ")
-            if problems.allSatisfy({ $0.contains("no network config") }) {
-                problem = "waiting for the network config at \(layout.configKey), e.g. etcdctl put \(layout.configKey) '{\"Network\": \"10.1.0.0/16\"}'"
-                    + (api == .v3 ? "" : " (or, v2: etcdctl set \(layout.configKey) '{ \"Network\": \"10.1.0.0/16\" }')")
             }
             if problem != lastProblem {
                 logger.warning("\(problem)")
@@ -325,6 +323,17 @@ public struct FlanneldDaemon {
             }
             try await pause(delay)
             delay = min(delay * 2, .seconds(5))
+        }
+    }
+
+    /// The config text (nil: the key does not exist), or the etcd error that prevented reading it.
+    private static func readConfig(_ registry: any Registry) async -> Result<String?, EtcdError> {
+        do {
+            return .success(try await registry.networkConfig())
+        } catch let error as EtcdError {
+            return .failure(error)
+        } catch {
+            return .failure(.unavailable("\(error)"))
         }
     }
 
@@ -355,6 +364,14 @@ public struct FlanneldDaemon {
 }
 
 extension EtcdError {
+    /// etcd refused our credentials or our access: an operator must act.
+    var isRefusal: Bool {
+        switch self {
+        case .permissionDenied, .authenticationFailed, .v2AccessRefused: true
+        default: false
+        }
+    }
+
     /// Worth retrying: etcd may come back; the others need an operator.
     var isTransient: Bool {
         switch self {

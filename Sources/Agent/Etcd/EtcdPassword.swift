@@ -7,7 +7,7 @@ public enum EtcdPassword {
     public static func resolve(flag: String?, file: String?, environment: [String: String]) throws(EtcdClientSetupError) -> String? {
         if let file {
             guard flag == nil else {
-                throw EtcdClientSetupError(option: "--etcd-password-file", "give either --etcd-password or --etcd-password-file, not both")
+                throw EtcdClientSetupError(option: "--etcd-password-file", "give one password, not two: --etcd-password-file, or --etcd-password (also set by FLANNELD_ETCD_PASSWORD, or FLANNEL_ETCD_PASSWORD in /etc/sysconfig/flanneld)")
             }
             guard let data = FileManager.default.contents(atPath: file) else {
                 let reason = FileManager.default.fileExists(atPath: file) ? "is not readable by this user" : "does not exist"

@@ -41,8 +41,9 @@ public final class EtcdV2Client: Sendable {
 
     deinit {
         // A client dropped without close() (an error path) must not take the process down:
-        // async-http-client traps when deinitialised while running.
-        try? http.syncShutdown()
+        // async-http-client traps when deinitialised while running. Non-blocking, so safe
+        // on any thread.
+        http.shutdown { _ in }
     }
 
     private static func tlsConfiguration(_ configuration: EtcdClientConfiguration) throws(EtcdClientSetupError) -> TLSConfiguration {
@@ -78,9 +79,16 @@ public final class EtcdV2Client: Sendable {
         return tls
     }
 
+    /// The whole request (answer and body) took longer than its time limit: for a watch's long
+    /// poll, nothing happened; ask again.
+    public struct TimedOut: Error, CustomStringConvertible {
+        public var description: String { "no complete answer in time" }
+    }
+
     /// `method` on `/v2/keys<key>` with `query`, and `form` as the body when given. Tries the
-    /// endpoints in turn while the failure is about reaching one; `timeout` bounds each try
-    /// (a watch passes a long one).
+    /// endpoints in turn while the failure is about reaching one, or the endpoint answers
+    /// 5xx (no leader, a partitioned member). `timeout` (a watch passes a long one) bounds
+    /// each try, body included: etcd answers a long poll's headers at once.
     public func request(_ method: HTTPMethod, key: String, query: [(String, String)] = [], form: [(String, String)]? = nil,
                         timeout: Duration? = nil) async throws -> Response {
         var failures: [String] = []
@@ -96,20 +104,41 @@ public final class EtcdV2Client: Sendable {
             }
             let limit = timeout ?? configuration.requestTimeout
             do {
-                let response = try await http.execute(request, deadline: .now() + Self.timeAmount(limit))
-                let body = try await response.body.collect(upTo: 64 << 20)
-                return Response(endpoint: endpoint, status: Int(response.status.code), index: response.headers.first(name: "X-Etcd-Index").flatMap { Int64($0) },
-                                body: String(buffer: body))
+                let response = try await withTimeLimit(limit) { [http, request] in
+                    let response = try await http.execute(request, deadline: .now() + Self.timeAmount(limit))
+                    let body = try await response.body.collect(upTo: 64 << 20)
+                    return Response(endpoint: endpoint, status: Int(response.status.code),
+                                    index: response.headers.first(name: "X-Etcd-Index").flatMap { Int64($0) }, body: String(buffer: body))
+                }
+                if response.status >= 500 {
+                    failures.append("\(endpoint): HTTP \(response.status) \(response.body.prefix(200).trimmingCharacters(in: .whitespacesAndNewlines))")
+                    continue
+                }
+                return response
             } catch is CancellationError {
                 throw CancellationError()
-            } catch let error as HTTPClientError where error == .deadlineExceeded && timeout != nil {
+            } catch let error as TimedOut where timeout != nil {
                 throw error
             } catch {
                 if Task.isCancelled { throw CancellationError() }
-                failures.append("\(endpoint): \(EtcdFailure.describe(error, endpoint: endpoint, configuration: configuration))")
+                failures.append("\(endpoint): " + (error is TimedOut ? "no answer within \(limit)"
+                    : EtcdFailure.describe(error, endpoint: endpoint, configuration: configuration)))
             }
         }
         throw EtcdError.unavailable(failures.joined(separator: "; "))
+    }
+
+    /// Runs `body`, giving up with `TimedOut` after `limit`.
+    private func withTimeLimit<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw TimedOut()
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
     }
 
     static func timeAmount(_ duration: Duration) -> TimeAmount {

@@ -25,10 +25,13 @@ public struct EtcdV2Registry: Registry {
     }
 
     public func listLeases() async throws -> LeaseListing {
-        switch try await call(.GET, layout.subnetsPrefix, query: [("recursive", "true"), ("sorted", "true")]) {
+        switch try await call(.GET, layout.subnetsPrefix, query: [("recursive", "true"), ("sorted", "true"), ("quorum", "true")]) {
         case let .success(answer, index):
-            let newest = answer.node?.leaves.map(\.modifiedIndex).max() ?? 0
-            return answer.leaseListing(index: index ?? newest, layout: layout)
+            // The watch resumes after etcd's index; a listing without it cannot be followed.
+            guard let index else {
+                throw EtcdError.badResponse(endpoint: "etcd", reason: "a listing of \(layout.subnetsPrefix) without X-Etcd-Index")
+            }
+            return answer.leaseListing(index: index, layout: layout)
         case let .failure(failure) where failure.code == EtcdV2Answer.Failure.keyNotFound:
             return LeaseListing(records: [], revision: failure.index)
         case let .failure(failure): throw EtcdError.invalidRequest("listing \(layout.subnetsPrefix): \(failure)")
@@ -43,10 +46,14 @@ public struct EtcdV2Registry: Registry {
         case let .success(answer, _):
             return answer.node?.modifiedIndex
         case let .failure(failure) where failure.code == EtcdV2Answer.Failure.nodeExists:
-            // Our own write whose answer was lost (the call was repeated): the same value with a TTL.
-            guard case let .success(current, _) = try await call(.GET, etcdKey), let node = current.node,
+            // Our own write whose answer was lost (the call was repeated): the same value with a
+            // TTL. It is taken, with a full TTL again, only by a swap at the index we just read.
+            guard case let .success(current, _) = try await call(.GET, etcdKey, query: [("quorum", "true")]), let node = current.node,
                   node.value == value, node.ttl != nil else { return nil }
-            return node.modifiedIndex
+            guard case let .success(refreshed, _) = try await call(
+                .PUT, etcdKey, query: [("prevIndex", "\(node.modifiedIndex)")],
+                form: [("value", value), ("ttl", "\(LeaseOperations.ttlSeconds(ttl))")]) else { return nil }
+            return refreshed.node?.modifiedIndex
         case let .failure(failure): throw EtcdError.invalidRequest("creating \(etcdKey): \(failure)")
         }
     }
@@ -65,7 +72,8 @@ public struct EtcdV2Registry: Registry {
             case let .failure(failure) where failure.code == EtcdV2Answer.Failure.keyNotFound:
                 return .missing
             case let .failure(failure) where failure.code == EtcdV2Answer.Failure.compareFailed:
-                guard case let .success(current, _) = try await call(.GET, etcdKey), let node = current.node else { return .missing }
+                guard case let .success(current, _) = try await call(.GET, etcdKey, query: [("quorum", "true")]),
+                      let node = current.node else { return .missing }
                 guard case let .success(record) = layout.parse(node.keyValue), record.attributes.publicIP == attributes.publicIP else {
                     return .heldByOther((try? LeaseAttributes.decode(node.value ?? "")) ?? LeaseAttributes(publicIP: .any))
                 }
@@ -116,14 +124,22 @@ public struct EtcdV2Registry: Registry {
                         } catch let error as EtcdError {
                             throw error
                         } catch let error as EtcdV2Answer.Unreadable where error.reason == Self.emptyBody {
-                            continue  // etcd ended the poll without an event
-                        } catch {
-                            if Task.isCancelled { break }
-                            continue  // the poll's own deadline: ask again
+                            // etcd ended the poll without an event; never a tight loop.
+                            try await Task.sleep(for: .milliseconds(100))
+                            continue
+                        } catch is EtcdV2Client.TimedOut {
+                            continue  // a quiet poll: ask again
                         }
                         switch outcome {
                         case let .success(answer, _):
-                            guard let node = answer.node else { continue }
+                            guard let node = answer.node else {
+                                try await Task.sleep(for: .milliseconds(100))
+                                continue
+                            }
+                            if node.isDirectory && ["delete", "expire", "compareAndDelete"].contains(answer.action) {
+                                // The whole subnets directory went at once (etcdctl rm -r): re-list.
+                                throw EtcdError.compacted(compactRevision: node.modifiedIndex)
+                            }
                             if let batch = answer.leaseEvents(layout: registry.layout) { continuation.yield(batch) }
                             next = max(next, node.modifiedIndex + 1)
                         case let .failure(failure) where failure.code == EtcdV2Answer.Failure.eventIndexCleared:
@@ -149,6 +165,8 @@ public struct EtcdV2Registry: Registry {
     }
 
     static let emptyBody = "an empty body"
+    /// How a `badResponse` says that the endpoint serves no v2 API (etcd without --enable-v2).
+    public static let v2Off = "HTTP 404 for /v2/keys: the v2 API is off"
 
     /// One request and its answer: an action, or etcd's error; anything else (auth refused,
     /// the v2 API switched off, not etcd at all) is thrown as an `EtcdError` that says what to do.
@@ -162,7 +180,7 @@ public struct EtcdV2Registry: Registry {
         if let failure { return .failure(failure) }
         guard (200..<300).contains(response.status) else {
             let reason = response.status == 404
-                ? "HTTP 404 for /v2/keys: the v2 API is off (start etcd 3.4 with --enable-v2, or use --etcd-api=v3)"
+                ? Self.v2Off + " (start etcd 3.4 with --enable-v2, or use --etcd-api=v3)"
                 : "HTTP \(response.status): \(response.body.prefix(200))"
             throw EtcdError.badResponse(endpoint: "\(response.endpoint)", reason: reason)
         }

@@ -106,7 +106,9 @@ public struct EtcdV2Answer: Equatable, Sendable {
             for item in items { children.append(try node(item)) }
         }
         return Node(key: key, value: value.member("value")?.stringValue, isDirectory: value.member("dir")?.boolValue ?? false,
-                    ttl: value.member("ttl")?.integerValue.map(Int64.init),
+                    // etcd leaves "ttl" out once it reaches 0 (expired, not yet swept): a lease is
+                    // a key with an "expiration".
+                    ttl: value.member("ttl")?.integerValue.map(Int64.init) ?? (value.member("expiration") == nil ? nil : 0),
                     modifiedIndex: Int64(value.member("modifiedIndex")?.integerValue ?? 0),
                     createdIndex: Int64(value.member("createdIndex")?.integerValue ?? 0), nodes: children)
     }

@@ -33,6 +33,7 @@ public struct FlanneldDaemon {
             case lease(LeaseDriver.Notification)
             case signal(Int32)
             case tick
+            case trafficResync
             case dataPathFailed(String)
         }
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
@@ -136,7 +137,7 @@ public struct FlanneldDaemon {
                 await driver.stop()
                 await client.close()
                 return
-            case .lease, .watch, .tick, .dataPathFailed: break
+            case .lease, .watch, .tick, .trafficResync, .dataPathFailed: break
             }
         }
         guard var held = lease else { throw Fatal("the lease could not be acquired") }
@@ -149,6 +150,18 @@ public struct FlanneldDaemon {
         let subnetFile = SubnetFile(network: plan.network, subnet: held.subnet, mtu: mtu, ipMasq: options.ipMasq)
         try SubnetFileWriter.write(subnetFile, to: options.subnetFile)
         logger.info("wrote \(options.subnetFile): FLANNEL_SUBNET=\(held.subnet.firstHost)/\(held.subnet.prefixLength) FLANNEL_MTU=\(mtu)")
+        // iptables: masquerade (--ip-masq) and forward (--iptables-forward-rules) rules.
+        var traffic = TrafficRules(network: plan.network, subnet: held.subnet, ipMasq: options.ipMasq,
+                                   forwardRules: options.iptablesForwardRules)
+        if !traffic.isEmpty {
+            do {
+                traffic = try keepTrafficRules(traffic, network: plan.network, subnet: held.subnet, quiet: true)
+                logger.info("iptables: \(traffic.chainRules.count + traffic.jumps.count) rules in place (\(traffic.tables.joined(separator: ", ")) tables; --ip-masq=\(options.ipMasq), --iptables-forward-rules=\(options.iptablesForwardRules))")
+            } catch {
+                if options.ipMasq { throw Fatal("--ip-masq: \(error)") }
+                logger.error("--iptables-forward-rules: \(error); forwarded traffic may be dropped by the FORWARD policy")
+            }
+        }
         if let problem = SystemdNotify.send("READY=1", environment: environment) {
             logger.warning("could not tell systemd that flanneld is ready (\(problem)); a Type=notify unit will time out")
         }
@@ -196,6 +209,16 @@ public struct FlanneldDaemon {
             }
         }
         defer { ticker.cancel() }
+        let keepsTraffic = !traffic.isEmpty, trafficResync = max(1, options.iptablesResync)
+        let trafficTicker = Task {
+            guard keepsTraffic else { return }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(trafficResync))
+                sink.yield(.trafficResync)
+            }
+        }
+        defer { trafficTicker.cancel() }
+        var trafficFailure: String?
         while let event = await eventIterator.next() {
             switch event {
             case let .watch(.events(batch)):
@@ -230,6 +253,11 @@ public struct FlanneldDaemon {
                 held = newLease
                 health.setNotReady(nil)
                 apply(table.setOwnKey(newLease.key), table, held)
+                if !traffic.isEmpty && newLease.subnet != traffic.subnet {
+                    traffic = TrafficRules(network: plan.network, subnet: newLease.subnet, ipMasq: options.ipMasq,
+                                           forwardRules: options.iptablesForwardRules)
+                    sink.yield(.trafficResync)
+                }
             case let .lease(.failed(error)):
                 dataPath.stop()
                 throw Fatal("\(error)")
@@ -238,6 +266,16 @@ public struct FlanneldDaemon {
                 throw Fatal("\(config.backend.typeName) backend: \(reason); exiting so that the service manager restarts the agent")
             case .tick:
                 dataPath.tick(peers: table.peers)
+            case .trafficResync:
+                do {
+                    traffic = try keepTrafficRules(traffic, network: plan.network, subnet: held.subnet, quiet: false)
+                    if trafficFailure != nil { logger.notice("iptables rules restored") }
+                    trafficFailure = nil
+                } catch {
+                    // The same failure once, not every resync.
+                    if trafficFailure != "\(error)" { logger.error("iptables: \(error); retrying every \(options.iptablesResync) s") }
+                    trafficFailure = "\(error)"
+                }
             case let .signal(number):
                 logger.info("received \(number == SIGTERM ? "SIGTERM" : "SIGINT"); stopping (the lease \(held.subnet) stays until its TTL runs out)")
                 // The process exits right after: no graceful gRPC shutdown to wait for, and the
@@ -275,6 +313,20 @@ public struct FlanneldDaemon {
             }
         }
         if routesChanged { dataPath.setPeers(table.peers) }
+    }
+
+    /// Makes the iptables rules what `wanted` says (restoring anything missing or edited,
+    /// logged with what was wrong); returns the rules in force (without `--random-fully` when
+    /// this kernel or iptables refuses it).
+    private func keepTrafficRules(_ wanted: TrafficRules, network: IPv4Network, subnet: IPv4Network, quiet: Bool) throws -> TrafficRules {
+        let plain = TrafficRules(network: network, subnet: subnet, ipMasq: options.ipMasq,
+                                 forwardRules: options.iptablesForwardRules, randomFully: false)
+        let (problems, inForce) = try IPTables.ensure(wanted, fallback: plain)
+        if !problems.isEmpty && !quiet {
+            logger.warning("iptables rules changed behind our back (\(problems.prefix(3).joined(separator: "; "))\(problems.count > 3 ? "; …" : "")); restored")
+        }
+        if inForce != wanted { logger.notice("iptables: MASQUERADE without --random-fully (refused here)") }
+        return inForce
     }
 
     /// Reads the network config, waiting (and saying what for) until it exists and is valid;

@@ -1,0 +1,50 @@
+import Agent
+import Testing
+
+/// `--ip-masq` and `--iptables-forward-rules` as iptables text (COMPAT.md "Traffic rules").
+@Suite("iptables traffic rules")
+struct TrafficRulesTests {
+    let network = IPv4Network("10.1.0.0/16")!
+    let subnet = IPv4Network("10.1.82.0/24")!
+
+    @Test func theMasqueradeAndForwardRulesAreUpstreamsInOrder() {
+        let rules = TrafficRules(network: network, subnet: subnet, ipMasq: true, forwardRules: true)
+        #expect(rules.chainRules.map(\.line) == [
+            #"-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN"#,
+            #"-A FLANNEL-POSTRTG -s 10.1.82.0/24 -d 10.1.0.0/16 -m comment --comment "flanneld masq" -j RETURN"#,
+            #"-A FLANNEL-POSTRTG -s 10.1.0.0/16 -d 10.1.82.0/24 -m comment --comment "flanneld masq" -j RETURN"#,
+            #"-A FLANNEL-POSTRTG ! -s 10.1.0.0/16 -d 10.1.82.0/24 -m comment --comment "flanneld masq" -j RETURN"#,
+            #"-A FLANNEL-POSTRTG -s 10.1.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully"#,
+            #"-A FLANNEL-POSTRTG ! -s 10.1.0.0/16 -d 10.1.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully"#,
+            #"-A FLANNEL-FWD -s 10.1.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT"#,
+            #"-A FLANNEL-FWD -d 10.1.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT"#,
+        ])
+        #expect(rules.jumps.map(\.description) == [
+            #"nat: -A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG"#,
+            #"filter: -A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD"#,
+        ])
+        #expect(TrafficRules(network: network, subnet: subnet, ipMasq: false, forwardRules: false).isEmpty)
+        #expect(TrafficRules(network: network, subnet: subnet, ipMasq: true, forwardRules: true, randomFully: false)
+            .chainRules.allSatisfy { !$0.spec.contains("random") })
+    }
+
+    @Test func restoringDeclaresOurChainsAndAddsAJumpOnlyWhenMissing() {
+        let rules = TrafficRules(network: network, subnet: subnet, ipMasq: true, forwardRules: false)
+        let fresh = rules.restoreInput(saved: "*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n")
+        #expect(fresh.hasPrefix("*nat\n:FLANNEL-POSTRTG - [0:0]\n-A FLANNEL-POSTRTG -m mark"))
+        #expect(fresh.contains("-A POSTROUTING -m comment --comment \"flanneld masq\" -j FLANNEL-POSTRTG\nCOMMIT\n"))
+        #expect(!fresh.contains("*filter"))
+        let again = rules.restoreInput(saved: #"-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG"#)
+        #expect(!again.contains("-A POSTROUTING"), "a second jump would run the chain twice")
+    }
+
+    @Test func differencesNameMissingAndForeignRules() {
+        let rules = TrafficRules(network: network, subnet: subnet, ipMasq: false, forwardRules: true)
+        let complete = (rules.chainRules + rules.jumps).map(\.line).joined(separator: "\n")
+        #expect(rules.differences(fromSaved: "*filter\n:FLANNEL-FWD - [0:0]\n" + complete + "\nCOMMIT\n").isEmpty)
+        let missing = rules.differences(fromSaved: rules.jumps[0].line)
+        #expect(missing.count == 2 && missing.allSatisfy { $0.hasPrefix("missing filter: -A FLANNEL-FWD") })
+        let foreign = rules.differences(fromSaved: complete + "\n-A FLANNEL-FWD -j DROP")
+        #expect(foreign == ["unexpected -A FLANNEL-FWD -j DROP"])
+    }
+}

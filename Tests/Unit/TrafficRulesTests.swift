@@ -47,4 +47,17 @@ struct TrafficRulesTests {
         let foreign = rules.differences(fromSaved: complete + "\n-A FLANNEL-FWD -j DROP")
         #expect(foreign == ["unexpected -A FLANNEL-FWD -j DROP"])
     }
+
+    @Test func rulesOutOfOrderAndDuplicateJumpsAreRepaired() {
+        let rules = TrafficRules(network: network, subnet: subnet, ipMasq: true, forwardRules: false)
+        let lines = rules.chainRules.map(\.line)
+        // The mark RETURN moved after the MASQUERADE rules would masquerade twice.
+        let reordered = (Array(lines.dropFirst()) + [lines[0]] + rules.jumps.map(\.line)).joined(separator: "\n")
+        #expect(rules.differences(fromSaved: reordered) == ["FLANNEL-POSTRTG out of order or with duplicates"])
+        let doubled = (lines + rules.jumps.map(\.line) + rules.jumps.map(\.line)).joined(separator: "\n")
+        #expect(rules.differences(fromSaved: doubled) == [#"2 copies of nat: -A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG"#])
+        let input = rules.restoreInput(saved: doubled)
+        #expect(input.contains(#"-D POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG"#))
+        #expect(!input.contains("-A POSTROUTING"))
+    }
 }

@@ -39,6 +39,8 @@ public struct FlanneldDaemon {
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         var eventIterator = events.makeAsyncIterator()
         let stopRequested = self.stopRequested
+        // A child (iptables) that exits before reading its input must not kill us with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number)
@@ -147,21 +149,34 @@ public struct FlanneldDaemon {
         let dataPath = try backend.start(subnet: held.subnet, network: plan.network, external: external,
                                          onFailure: { sink.yield(.dataPathFailed($0)) })
 
-        let subnetFile = SubnetFile(network: plan.network, subnet: held.subnet, mtu: mtu, ipMasq: options.ipMasq)
-        try SubnetFileWriter.write(subnetFile, to: options.subnetFile)
-        logger.info("wrote \(options.subnetFile): FLANNEL_SUBNET=\(held.subnet.firstHost)/\(held.subnet.prefixLength) FLANNEL_MTU=\(mtu)")
-        // iptables: masquerade (--ip-masq) and forward (--iptables-forward-rules) rules.
+        // iptables before subnet.env: whatever reads it (docker, CNI) finds the rules in place.
         var traffic = TrafficRules(network: plan.network, subnet: held.subnet, ipMasq: options.ipMasq,
                                    forwardRules: options.iptablesForwardRules)
         if !traffic.isEmpty {
-            do {
-                traffic = try keepTrafficRules(traffic, network: plan.network, subnet: held.subnet, quiet: true)
-                logger.info("iptables: \(traffic.chainRules.count + traffic.jumps.count) rules in place (\(traffic.tables.joined(separator: ", ")) tables; --ip-masq=\(options.ipMasq), --iptables-forward-rules=\(options.iptablesForwardRules))")
-            } catch {
-                if options.ipMasq { throw Fatal("--ip-masq: \(error)") }
-                logger.error("--iptables-forward-rules: \(error); forwarded traffic may be dropped by the FORWARD policy")
+            var attempt = 1
+            while true {
+                do {
+                    traffic = try await keepTrafficRules(traffic, quiet: true)
+                    logger.info("iptables: \(traffic.chainRules.count + traffic.jumps.count) rules in place (\(traffic.tables.joined(separator: ", ")) tables; --ip-masq=\(options.ipMasq), --iptables-forward-rules=\(options.iptablesForwardRules))")
+                    break
+                } catch {
+                    // The xtables lock may be busy for a while (kube-proxy, docker): a few tries.
+                    if attempt < 5 && !stopRequested.isRequested {
+                        logger.warning("iptables: \(error); trying again in 2 s")
+                        attempt += 1
+                        try? await Task.sleep(for: .seconds(2))
+                        continue
+                    }
+                    if options.ipMasq { throw Fatal("--ip-masq: \(error)") }
+                    logger.error("--iptables-forward-rules: \(error); forwarded traffic may be dropped by the FORWARD policy (retrying every \(options.iptablesResync) s)")
+                    break
+                }
             }
         }
+
+        let subnetFile = SubnetFile(network: plan.network, subnet: held.subnet, mtu: mtu, ipMasq: options.ipMasq)
+        try SubnetFileWriter.write(subnetFile, to: options.subnetFile)
+        logger.info("wrote \(options.subnetFile): FLANNEL_SUBNET=\(held.subnet.firstHost)/\(held.subnet.prefixLength) FLANNEL_MTU=\(mtu)")
         if let problem = SystemdNotify.send("READY=1", environment: environment) {
             logger.warning("could not tell systemd that flanneld is ready (\(problem)); a Type=notify unit will time out")
         }
@@ -255,8 +270,13 @@ public struct FlanneldDaemon {
                 apply(table.setOwnKey(newLease.key), table, held)
                 if !traffic.isEmpty && newLease.subnet != traffic.subnet {
                     traffic = TrafficRules(network: plan.network, subnet: newLease.subnet, ipMasq: options.ipMasq,
-                                           forwardRules: options.iptablesForwardRules)
-                    sink.yield(.trafficResync)
+                                           forwardRules: options.iptablesForwardRules, randomFully: traffic.randomFully)
+                    do {
+                        traffic = try await keepTrafficRules(traffic, quiet: true)
+                        logger.notice("iptables rules re-made for \(newLease.subnet)")
+                    } catch {
+                        logger.error("iptables: \(error); retrying every \(options.iptablesResync) s")
+                    }
                 }
             case let .lease(.failed(error)):
                 dataPath.stop()
@@ -268,7 +288,7 @@ public struct FlanneldDaemon {
                 dataPath.tick(peers: table.peers)
             case .trafficResync:
                 do {
-                    traffic = try keepTrafficRules(traffic, network: plan.network, subnet: held.subnet, quiet: false)
+                    traffic = try await keepTrafficRules(traffic, quiet: false)
                     if trafficFailure != nil { logger.notice("iptables rules restored") }
                     trafficFailure = nil
                 } catch {
@@ -318,10 +338,10 @@ public struct FlanneldDaemon {
     /// Makes the iptables rules what `wanted` says (restoring anything missing or edited,
     /// logged with what was wrong); returns the rules in force (without `--random-fully` when
     /// this kernel or iptables refuses it).
-    private func keepTrafficRules(_ wanted: TrafficRules, network: IPv4Network, subnet: IPv4Network, quiet: Bool) throws -> TrafficRules {
-        let plain = TrafficRules(network: network, subnet: subnet, ipMasq: options.ipMasq,
+    private func keepTrafficRules(_ wanted: TrafficRules, quiet: Bool) async throws -> TrafficRules {
+        let plain = TrafficRules(network: wanted.network, subnet: wanted.subnet, ipMasq: options.ipMasq,
                                  forwardRules: options.iptablesForwardRules, randomFully: false)
-        let (problems, inForce) = try IPTables.ensure(wanted, fallback: plain)
+        let (problems, inForce) = try await IPTables.ensure(wanted, fallback: wanted.randomFully ? plain : nil)
         if !problems.isEmpty && !quiet {
             logger.warning("iptables rules changed behind our back (\(problems.prefix(3).joined(separator: "; "))\(problems.count > 3 ? "; …" : "")); restored")
         }

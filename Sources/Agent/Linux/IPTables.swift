@@ -1,7 +1,8 @@
 import Foundation
 
-/// Runs `iptables-save` and `iptables-restore --noflush` for `TrafficRules`: one restore per
-/// change, so the chains never stay half-written.
+/// Runs `iptables-save` and `iptables-restore` for `TrafficRules`, off the cooperative
+/// thread pool (a busy node's tables are megabytes): one restore per change, waiting for the
+/// xtables lock that kube-proxy or docker may hold, checked by a second save.
 public enum IPTables {
     public struct Failure: Error, CustomStringConvertible {
         public var command: String
@@ -9,62 +10,82 @@ public enum IPTables {
         public var description: String { "\(command): \(reason)" }
     }
 
-    /// `iptables-save -t <table>` for each of `tables`, concatenated.
-    public static func save(tables: [String]) throws(Failure) -> String {
-        var text = ""
-        for table in tables { text += try run(["iptables-save", "-t", table], input: nil) }
-        return text
+    /// Makes the tables hold `rules`; returns what was wrong (empty: nothing to do) and the
+    /// rules in force: without `--random-fully` when iptables or the kernel refuses it.
+    public static func ensure(_ rules: TrafficRules, fallback: TrafficRules?) async throws -> (problems: [String], inForce: TrafficRules) {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { () throws(Failure) in try ensureNow(rules, fallback: fallback) })
+            }
+        }
     }
 
-    public static func restore(_ input: String) throws(Failure) {
-        _ = try run(["iptables-restore", "--noflush"], input: input)
-    }
-
-    /// Installs `rules` where `iptables-save` shows them incomplete; returns what was wrong
-    /// (empty: nothing to do). Falls back to MASQUERADE without `--random-fully` when the
-    /// kernel or iptables refuses it, returning the rules in force.
-    public static func ensure(_ rules: TrafficRules, fallback: TrafficRules?) throws(Failure) -> (problems: [String], inForce: TrafficRules) {
+    private static func ensureNow(_ rules: TrafficRules, fallback: TrafficRules?) throws(Failure) -> (problems: [String], inForce: TrafficRules) {
         let saved = try save(tables: rules.tables)
         let problems = rules.differences(fromSaved: saved)
         guard !problems.isEmpty else { return ([], rules) }
+        var inForce = rules
         do {
             try restore(rules.restoreInput(saved: saved))
-            return (problems, rules)
-        } catch {
-            guard let fallback, fallback != rules else { throw error }
+        } catch where error.reason.contains("random-fully") || error.reason.contains("RANDOM_FULLY") {
+            guard let fallback else { throw error }
             try restore(fallback.restoreInput(saved: saved))
-            return (problems, fallback)
+            inForce = fallback
         }
+        // Checked: a difference a restore cannot fix is reported, not "fixed" every resync.
+        let after = inForce.differences(fromSaved: try save(tables: inForce.tables))
+        guard after.isEmpty else {
+            throw Failure(command: "iptables-restore", reason: "the rules still differ after restoring them: \(after.prefix(2).joined(separator: "; "))")
+        }
+        return (problems, inForce)
+    }
+
+    /// `iptables-save -t <table>` for each of `tables`; a table that does not exist yet is empty.
+    static func save(tables: [String]) throws(Failure) -> String {
+        var text = ""
+        for table in tables {
+            do {
+                text += try run(["iptables-save", "-t", table], input: nil)
+            } catch where error.reason.contains("does not exist") {
+                continue
+            }
+        }
+        return text
+    }
+
+    static func restore(_ input: String) throws(Failure) {
+        _ = try run(["iptables-restore", "-w", "5", "--noflush"], input: input)
     }
 
     private static func run(_ arguments: [String], input: String?) throws(Failure) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
-        let output = Pipe(), errors = Pipe(), feed = Pipe()
+        // stderr to a file, so stdout can be read to its end without either pipe filling up.
+        let errorsURL = FileManager.default.temporaryDirectory.appendingPathComponent("flanneld-iptables-\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: errorsURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errorsURL) }
+        let output = Pipe(), feed = Pipe()
         process.standardOutput = output
-        process.standardError = errors
         process.standardInput = input == nil ? FileHandle.nullDevice : feed
         do {
+            process.standardError = try FileHandle(forWritingTo: errorsURL)
             try process.run()
         } catch {
             throw Failure(command: arguments[0], reason: "cannot run it (\(error)); --ip-masq and --iptables-forward-rules need iptables (apt install iptables)")
         }
         if let input {
-            feed.fileHandleForWriting.write(Data(input.utf8))
+            // An iptables that exits before reading gives EPIPE here (SIGPIPE is ignored), not a crash.
+            try? feed.fileHandleForWriting.write(contentsOf: Data(input.utf8))
             try? feed.fileHandleForWriting.close()
         }
-        // Read before waiting: a large table must not block on a full pipe.
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let reason = problem.trimmingCharacters(in: .whitespacesAndNewlines)
-            if reason.contains("command not found") || reason.contains("No such file") {
-                throw Failure(command: arguments[0], reason: "not installed; --ip-masq and --iptables-forward-rules need iptables (apt install iptables)")
-            }
-            throw Failure(command: arguments.joined(separator: " "), reason: "exit \(process.terminationStatus): \(reason)")
+        let problem = ((try? String(contentsOf: errorsURL, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        switch process.terminationStatus {
+        case 0: return text
+        case 127: throw Failure(command: arguments[0], reason: "not installed; --ip-masq and --iptables-forward-rules need iptables (apt install iptables)")
+        default: throw Failure(command: arguments.joined(separator: " "), reason: "exit \(process.terminationStatus): \(problem)")
         }
-        return text
     }
 }

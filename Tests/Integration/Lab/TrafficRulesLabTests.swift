@@ -51,9 +51,13 @@ struct TrafficRulesLabTests {
         // A rule deleted by hand comes back within a resync, and the log says so.
         let victim = expected.chainRules[4]
         try hosts[0].namespace.check(["sh", "-c", "iptables -t nat -D \(victim.line.dropFirst(3))"])
-        let afterDelete = try saved()
-        #expect(!afterDelete.contains(victim.line))
+        // Resyncs so far found nothing to fix (the comparison with iptables-save does not flap).
+        #expect(hosts[0].agent?.log.contains("behind our back") == false)
         try Poll.until("the deleted rule to come back", timeout: .seconds(10)) { try saved().contains(victim.line) }
         try Poll.until("the log line", timeout: .seconds(5)) { hosts[0].agent?.log.contains("iptables rules changed behind our back") == true }
+        let log = hosts[0].agent?.log ?? ""
+        #expect(log.components(separatedBy: "behind our back").count == 2, "restored once:\n\(log)")
+        #expect(log.contains("missing nat: -A FLANNEL-POSTRTG -s 10.1.0.0/16 ! -d 224.0.0.0/4"), "\(log)")
+        #expect(expected.differences(fromSaved: try saved()).isEmpty)
     }
 }

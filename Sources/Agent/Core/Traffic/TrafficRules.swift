@@ -17,8 +17,11 @@ public struct TrafficRules: Equatable, Sendable {
     static let masqComment = #"-m comment --comment "flanneld masq""#
     static let forwardComment = #"-m comment --comment "flanneld forward""#
 
-    /// The lease subnet the rules were made for.
+    /// The network and our lease subnet the rules were made for.
+    public let network: IPv4Network
     public let subnet: IPv4Network
+    /// MASQUERADE with `--random-fully`.
+    public let randomFully: Bool
     /// Our chains' rules, in order, by table.
     public private(set) var chainRules: [Rule] = []
     /// The jumps into our chains from the built-in ones.
@@ -27,7 +30,9 @@ public struct TrafficRules: Equatable, Sendable {
     /// The rules for `network` with our lease `subnet`. `randomFully`: MASQUERADE with
     /// `--random-fully` (kernel and iptables permitting).
     public init(network: IPv4Network, subnet: IPv4Network, ipMasq: Bool, forwardRules: Bool, randomFully: Bool = true) {
+        self.network = network
         self.subnet = subnet
+        self.randomFully = randomFully
         if ipMasq {
             let masquerade = "-j MASQUERADE" + (randomFully ? " --random-fully" : "")
             let specs = [
@@ -56,33 +61,54 @@ public struct TrafficRules: Equatable, Sendable {
     /// The tables these rules live in, in a fixed order.
     public var tables: [String] { ["nat", "filter"].filter { table in jumps.contains { $0.table == table } } }
 
-    /// Our rules that `saved` (the output of `iptables-save -t <table>` for our tables) lacks,
-    /// and rules in our chains that we did not write (someone edited them).
+    /// How `saved` (the output of `iptables-save -t <table>` for our tables) differs from
+    /// these rules: each of our chains must hold exactly our rules in our order (the mark
+    /// RETURN after a MASQUERADE would masquerade twice), each jump must be there once.
     public func differences(fromSaved saved: String) -> [String] {
-        let lines = saved.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        var problems = (chainRules + jumps).filter { !lines.contains($0.line) }.map { "missing \($0)" }
-        let ours = Set(chainRules.map(\.line))
-        let chains = Set(chainRules.map(\.chain))
-        for line in lines where line.hasPrefix("-A ") {
-            let chain = line.dropFirst(3).prefix { $0 != " " }
-            if chains.contains(String(chain)) && !ours.contains(line) { problems.append("unexpected \(line)") }
+        let lines = Self.lines(saved)
+        var problems: [String] = []
+        for chain in chains {
+            let wanted = chainRules.filter { $0.chain == chain }
+            let present = lines.filter { $0.hasPrefix("-A \(chain) ") }
+            guard present != wanted.map(\.line) else { continue }
+            var found = wanted.filter { !present.contains($0.line) }.map { "missing \($0)" }
+            found += present.filter { line in !wanted.contains { $0.line == line } }.map { "unexpected \($0)" }
+            problems += found.isEmpty ? ["\(chain) out of order or with duplicates"] : found
+        }
+        for jump in jumps {
+            let count = lines.filter { $0 == jump.line }.count
+            if count == 0 { problems.append("missing \(jump)") }
+            if count > 1 { problems.append("\(count) copies of \(jump)") }
         }
         return problems
     }
 
     /// `iptables-restore --noflush` input: each of our chains declared (so created, or
-    /// emptied) and filled in order; a jump appended only where `saved` lacks it (never twice).
+    /// emptied) and filled in order; a jump appended where `saved` lacks it, extra copies deleted.
     public func restoreInput(saved: String) -> String {
-        let lines = Set(saved.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+        let lines = Self.lines(saved)
         var text = ""
         for table in tables {
             text += "*\(table)\n"
             let rules = chainRules.filter { $0.table == table }
-            for chain in Set(rules.map(\.chain)).sorted() { text += ":\(chain) - [0:0]\n" }
+            for chain in chains where rules.contains(where: { $0.chain == chain }) { text += ":\(chain) - [0:0]\n" }
             for rule in rules { text += rule.line + "\n" }
-            for jump in jumps where jump.table == table && !lines.contains(jump.line) { text += jump.line + "\n" }
+            for jump in jumps where jump.table == table {
+                let count = lines.filter { $0 == jump.line }.count
+                if count == 0 { text += jump.line + "\n" }
+                for _ in 0..<max(0, count - 1) { text += "-D \(jump.chain) \(jump.spec)\n" }
+            }
             text += "COMMIT\n"
         }
         return text
+    }
+
+    /// Our chains, in a fixed order.
+    private var chains: [String] {
+        [Self.masqChain, Self.forwardChain].filter { chain in chainRules.contains { $0.chain == chain } }
+    }
+
+    private static func lines(_ text: String) -> [String] {
+        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How to reach etcd: endpoints, TLS files, credentials, and the per-request deadline.
 public struct EtcdClientConfiguration: Sendable {
     public var endpoints: [EtcdEndpoint]
@@ -18,5 +20,26 @@ public struct EtcdClientConfiguration: Sendable {
         self.username = username
         self.password = password
         self.requestTimeout = requestTimeout
+    }
+
+    /// The TLS files, each checked to be readable; a client certificate needs its key and the
+    /// other way round. Shared by the v3 and v2 clients.
+    func checkedTLSFiles() throws(EtcdClientSetupError) -> (ca: String?, cert: String?, key: String?) {
+        func readable(_ path: String?, _ option: String) throws(EtcdClientSetupError) -> String? {
+            guard let path else { return nil }
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                let reason = FileManager.default.fileExists(atPath: path) ? "is not readable by this user" : "does not exist"
+                throw EtcdClientSetupError(option: option, "\(path) \(reason); give the path of a PEM file")
+            }
+            return path
+        }
+        let ca = try readable(caFile, "--etcd-cafile")
+        let cert = try readable(certFile, "--etcd-certfile")
+        let key = try readable(keyFile, "--etcd-keyfile")
+        if (cert == nil) != (key == nil) {
+            throw EtcdClientSetupError(option: cert == nil ? "--etcd-certfile" : "--etcd-keyfile",
+                                       "a client certificate needs both --etcd-certfile and --etcd-keyfile")
+        }
+        return (ca, cert, key)
     }
 }

@@ -95,21 +95,7 @@ public final class EtcdV3Client: EtcdKV {
 
     private static func transportSecurity(_ configuration: EtcdClientConfiguration) throws(EtcdClientSetupError)
         -> HTTP2ClientTransport.Posix.TransportSecurity {
-        func readable(_ path: String?, _ option: String) throws(EtcdClientSetupError) -> String? {
-            guard let path else { return nil }
-            guard FileManager.default.isReadableFile(atPath: path) else {
-                let reason = FileManager.default.fileExists(atPath: path) ? "is not readable by this user" : "does not exist"
-                throw EtcdClientSetupError(option: option, "\(path) \(reason); give the path of a PEM file")
-            }
-            return path
-        }
-        let ca = try readable(configuration.caFile, "--etcd-cafile")
-        let cert = try readable(configuration.certFile, "--etcd-certfile")
-        let key = try readable(configuration.keyFile, "--etcd-keyfile")
-        if (cert == nil) != (key == nil) {
-            throw EtcdClientSetupError(option: cert == nil ? "--etcd-certfile" : "--etcd-keyfile",
-                                       "a client certificate needs both --etcd-certfile and --etcd-keyfile")
-        }
+        let (ca, cert, key) = try configuration.checkedTLSFiles()
         let trust: TLSConfig.TrustRootsSource = ca.map { .certificates([.file(path: $0, format: .pem)]) } ?? .systemDefault
         if let cert, let key {
             return .mTLS(certificateChain: [.file(path: cert, format: .pem)], privateKey: .file(path: key, format: .pem)) {

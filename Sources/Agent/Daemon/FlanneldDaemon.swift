@@ -12,6 +12,8 @@ public struct FlanneldDaemon {
     public let environment: [String: String]
     let logger: Logger
     let stopRequested = StopFlag()
+    /// What `/metrics` shows.
+    let metrics = AgentMetrics()
 
     public init(options: FlanneldOptions, environment: [String: String], logger: Logger) {
         self.options = options
@@ -86,6 +88,8 @@ public struct FlanneldDaemon {
         }
         defer { health.stop() }
         health.setNotReady("waiting for the network config")
+        let metrics = self.metrics
+        health.setMetrics { metrics.render() }
 
         let layout = EtcdKeyLayout(prefix: options.etcdPrefix)
         let client = try EtcdRegistries(api: options.etcdAPI, configuration: EtcdClientConfiguration(
@@ -130,8 +134,11 @@ public struct FlanneldDaemon {
         var lease: HeldLease?
         while lease == nil, let event = await eventIterator.next() {
             switch event {
-            case let .lease(.acquired(held)): lease = held
+            case let .lease(.acquired(held)):
+                lease = held
+                metrics.leaseAcquired(held)
             case let .lease(.drifted(from, to)):
+                metrics.drifted(from: from, to: to)
                 logger.error("SUBNET CHANGED: this host had \(from), it now holds \(to); containers on \(from) must be restarted")
             case let .lease(.failed(error)): throw Fatal("\(error)")
             case .signal:
@@ -148,6 +155,7 @@ public struct FlanneldDaemon {
         // The data path.
         let dataPath = try backend.start(subnet: held.subnet, network: plan.network, external: external,
                                          onFailure: { sink.yield(.dataPathFailed($0)) })
+        if case let .udp(_, proxy, _) = dataPath.kind { health.setMetrics { metrics.render(udp: proxy.snapshot) } }
 
         // iptables before subnet.env: whatever reads it (docker, CNI) finds the rules in place.
         var traffic = TrafficRules(network: plan.network, subnet: held.subnet, ipMasq: options.ipMasq,
@@ -239,22 +247,28 @@ public struct FlanneldDaemon {
             case let .watch(.events(batch)):
                 apply(table.apply(batch), table, held)
             case let .watch(.resynced(listing)):
+                metrics.watchRelisted()
                 logger.notice("etcd history was compacted; re-listed \(listing.records.count) leases at revision \(listing.revision)")
                 apply(table.applySnapshot(listing), table, held)
             case let .watch(.interrupted(reason, retryIn)):
+                metrics.watchInterrupted()
                 logger.warning("lease watch interrupted: \(reason); retrying in \(retryIn) (forwarding continues)")
             case let .watch(.resumed(revision)):
                 logger.notice("lease watch resumed after revision \(revision)")
             case let .lease(.renewed(renewed)):
                 held = renewed
+                metrics.leaseRenewed()
                 logger.debug("renewed lease \(renewed.subnet)")
             case let .lease(.lost(key, holder)):
+                metrics.leaseLost()
                 health.setNotReady("the lease \(key.ipv4) was lost; acquiring again")
                 let holderText = holder.map { ": now held by \($0)" } ?? ""
                 logger.warning("lost lease \(key.ipv4)\(holderText); acquiring again")
             case let .lease(.drifted(from, to)):
+                metrics.drifted(from: from, to: to)
                 logger.error("SUBNET CHANGED: this host had \(from), it now holds \(to); containers on \(from) must be restarted")
             case let .lease(.acquired(newLease)):
+                metrics.leaseAcquired(newLease)
                 if newLease.subnet != held.subnet {
                     do {
                         try dataPath.move(to: newLease.subnet, network: plan.network)
@@ -332,7 +346,10 @@ public struct FlanneldDaemon {
                 if revision > held.modRevision { ownLease.yield(change) }
             }
         }
-        if routesChanged { dataPath.setPeers(table.peers) }
+        if routesChanged {
+            dataPath.setPeers(table.peers)
+            metrics.setPeers(table.peers.count)
+        }
     }
 
     /// Makes the iptables rules what `wanted` says (restoring anything missing or edited,

@@ -4,9 +4,11 @@ import NIOPosix
 import Synchronization
 
 /// `/healthz` (200 while the process runs) and `/readyz` (503 until the lease is held, the
-/// data path is up and subnet.env is written; then 200), on `--healthz-ip`/`--healthz-port`.
+/// data path is up and subnet.env is written; then 200) and `/metrics` (Prometheus text), on
+/// `--healthz-ip`/`--healthz-port`.
 public final class HealthServer: Sendable {
     private let readiness = Mutex<String?>("starting")
+    private let metrics = Mutex<(@Sendable () -> String)?>(nil)
     private let channel = Mutex<(any Channel)?>(nil)
 
     public init() {}
@@ -14,6 +16,11 @@ public final class HealthServer: Sendable {
     /// Marks the agent ready (nil) or not ready, with the reason `/readyz` shows.
     public func setNotReady(_ reason: String?) {
         readiness.withLock { $0 = reason }
+    }
+
+    /// What `/metrics` answers (until set: 503).
+    public func setMetrics(_ render: @escaping @Sendable () -> String) {
+        metrics.withLock { $0 = render }
     }
 
     /// Binds and serves; returns once listening. The bound port (useful with port 0).
@@ -43,7 +50,10 @@ public final class HealthServer: Sendable {
         case "/readyz":
             if let reason = readiness.withLock({ $0 }) { return (.serviceUnavailable, "not ready: \(reason)\n") }
             return (.ok, "ready\n")
-        default: return (.notFound, "not found; try /healthz or /readyz\n")
+        case "/metrics":
+            guard let render = metrics.withLock({ $0 }) else { return (.serviceUnavailable, "metrics not ready\n") }
+            return (.ok, render())
+        default: return (.notFound, "not found; try /healthz, /readyz or /metrics\n")
         }
     }
 }
@@ -61,7 +71,8 @@ final class HealthHandler: ChannelInboundHandler, Sendable {
         guard case let .head(request) = unwrapInboundIn(data) else { return }
         let (status, body) = server.answer(request.uri)
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        let isMetrics = request.uri.hasPrefix("/metrics")
+        headers.add(name: "Content-Type", value: isMetrics ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8")
         headers.add(name: "Content-Length", value: String(body.utf8.count))
         headers.add(name: "Connection", value: "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)

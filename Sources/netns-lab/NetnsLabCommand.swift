@@ -14,8 +14,10 @@ struct NetnsLabCommand: ParsableCommand {
               netns-lab ping h1c1 h2c1       ping from h1's first container to h2's
               netns-lab capture h1 udp port 8285   tcpdump on h1's eth0
               netns-lab down                 remove the lab
+              netns-lab scenario --list      the lease-lifecycle and outage scenarios (S2 … S15)
+              netns-lab scenario S9          run one (or several, or all) on real hosts, with a report
               netns-lab bench                throughput, RTT, loss and CPU per data path
               netns-lab clean                remove whatever any lab run left behind
             """,
-        subcommands: [Demo.self, Up.self, Status.self, Ping.self, Capture.self, Down.self, Clean.self, Bench.self, PlainLoop.self])
+        subcommands: [Demo.self, Up.self, Status.self, Ping.self, Capture.self, Down.self, Clean.self, Scenario.self, Bench.self, PlainLoop.self])
 }

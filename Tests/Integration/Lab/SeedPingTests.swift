@@ -68,7 +68,7 @@ struct SeedPingTests {
         // A subnet no peer holds: the proxy answers ICMP net-unreachable at once (never for
         // ICMP itself, so a UDP sender it is). Linux reports that non-fatal error only to a
         // socket with IP_RECVERR (11), as ENETUNREACH (101).
-        let nowhere = try LeaseLifecycleLabTests.udpProbe(from: c1.namespace, to: IPv4Address(10, 1, 254, 9))
+        let nowhere = try c1.namespace.udpProbe(to: IPv4Address(10, 1, 254, 9))
         #expect(nowhere.contains("errno 101"), "\(nowhere)")
 
         // SIGTERM: exit 0 within a second, the lease stays, flannel0 goes.

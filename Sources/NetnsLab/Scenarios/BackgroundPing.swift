@@ -1,0 +1,58 @@
+import Agent
+import Foundation
+
+/// A ping left running while a scenario breaks something: `count` echoes `interval` apart
+/// from a container, read when it is done (how many answered, the longest silence).
+public struct BackgroundPing {
+    public struct Outcome: Sendable {
+        public var transmitted: Int
+        public var received: Int
+        /// The longest run of unanswered echoes, as time.
+        public var longestSilence: Duration
+        public var lost: Int { transmitted - received }
+    }
+
+    let process: BackgroundProcess
+    let count: Int
+    let interval: Duration
+
+    public init(from namespace: Namespace, to address: IPv4Address, count: Int, interval: Duration, logFile: URL) throws {
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        try? FileManager.default.removeItem(at: logFile)
+        process = BackgroundProcess(
+            command: namespace.command(["ping", "-n", "-c", String(count), "-i", String(format: "%.3f", seconds), "-W", "1", address.description]),
+            logFile: logFile)
+        self.count = count
+        self.interval = interval
+        try process.start()
+    }
+
+    /// Waits for the last echo and reads the output.
+    public func finish() throws -> Outcome {
+        try Poll.until("the background ping to finish", timeout: interval * count + .seconds(10), interval: .milliseconds(200)) {
+            !process.isRunning
+        }
+        return Self.parse(process.log, count: count, interval: interval)
+    }
+
+    /// Stops it early (a scenario that failed) without reading it.
+    public func stop() { process.stop() }
+
+    static func parse(_ output: String, count: Int, interval: Duration) -> Outcome {
+        var answered = Set<Int>()
+        for line in output.split(separator: "\n") {
+            guard let range = line.range(of: "icmp_seq=") else { continue }
+            if let sequence = Int(line[range.upperBound...].prefix { $0.isNumber }) { answered.insert(sequence) }
+        }
+        var transmitted = count
+        if let range = output.range(of: " packets transmitted") {
+            transmitted = Int(output[..<range.lowerBound].split(separator: "\n").last.map(String.init) ?? "") ?? count
+        }
+        var longest = 0, previous = 0
+        for sequence in answered.sorted() + [transmitted + 1] {
+            longest = max(longest, sequence - previous - 1)
+            previous = sequence
+        }
+        return Outcome(transmitted: transmitted, received: answered.count, longestSilence: interval * longest)
+    }
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NetnsLab
 
 extension NetnsLabCommand {
@@ -15,6 +16,11 @@ extension NetnsLabCommand {
 
         @Option(help: "Path of the flanneld binary (default: next to netns-lab)")
         var flanneld: String?
+
+        /// Unbuffered: reports are read as they happen, also through a pipe or in a file.
+        func say(_ line: String) {
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        }
 
         func run() throws {
             if list || scenarios.isEmpty {
@@ -36,20 +42,20 @@ extension NetnsLabCommand {
             for scenario in chosen {
                 let names = LabNames()
                 let report = try LabCommandSupport.interruptible(run: names.run) {
-                    scenario.run(flanneld: binary, names: names) { print($0) }
+                    scenario.run(flanneld: binary, names: names) { say($0) }
                 }
                 if LabInterruption.isRaised {
-                    print("interrupted: removed the lab \(names.run)")
+                    say("interrupted: removed the lab \(names.run)")
                     throw ExitCode(130)
                 }
-                print(report.description.split(separator: "\n").last.map(String.init) ?? "")
-                if !report.passed { print(report) }
-                print("")
+                say(report.description.split(separator: "\n").last.map(String.init) ?? "")
+                if !report.passed { say(report.description) }
+                say("")
                 reports.append(report)
             }
             if reports.count > 1 {
-                print("summary:")
-                for report in reports { print("  \(report.passed ? "✔" : "✘") \(report.id) \(report.name)") }
+                say("summary:")
+                for report in reports { say("  \(report.passed ? "✔" : "✘") \(report.id) \(report.name)") }
             }
             if reports.contains(where: { !$0.passed }) { throw ExitCode(1) }
         }

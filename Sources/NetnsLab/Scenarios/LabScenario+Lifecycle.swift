@@ -29,8 +29,8 @@ extension LabScenario {
         try run.startAgent(hosts[1])
         try run.waitForLog(hosts[1], "] ready", times: 2, timeout: .seconds(30))
         let outcome = try ping.finish()
-        run.note("outage of h2c1 seen from h1c1 across the restart: \(outcome.longestSilence) without replies (\(outcome.lost) of \(outcome.transmitted) echoes lost)")
-        run.expect(outcome.received > 0 && outcome.longestSilence < .seconds(15), "the ping resumes after the restart (longest silence \(outcome.longestSilence))")
+        run.note("outage of h2c1 seen from h1c1 across the restart: \(outcome.longestSilence.secondsText) without replies (\(outcome.lost) of \(outcome.transmitted) echoes lost)")
+        run.expect(outcome.received > 0 && outcome.longestSilence < .seconds(15), "the ping resumes after the restart (longest silence \(outcome.longestSilence.secondsText))")
         run.expect(try hosts[1].waitForSubnetFile().subnet == files[1].subnet, "h2 keeps \(files[1].subnet) after the restart")
         run.expect(run.count("SUBNET CHANGED", in: hosts[1]) == 0, "no drift")
         run.expect(try run.revision("create_revision", of: key) == created && created != nil,
@@ -122,7 +122,7 @@ extension LabScenario {
         try Poll.until("h1 and h2 to drop h3", timeout: .seconds(35)) {
             hosts[0...1].allSatisfy { run.count(gone, in: $0) > 0 }
         }
-        run.note("h3's route gone from h1 and h2 \(clock.now - stoppedAt) after h3 stopped (TTL 5 s)")
+        run.note("h3's route gone from h1 and h2 \((clock.now - stoppedAt).secondsText) after h3 stopped (TTL 5 s)")
         run.expect(true, "h1 and h2 drop h3's route \(files[2].subnet) within TTL + 30 s")
         for (host, container) in zip(hosts[0...1], containers[0...1]) {
             run.expect(try container.namespace.udpProbe(to: containers[2].address) == "errno 101",

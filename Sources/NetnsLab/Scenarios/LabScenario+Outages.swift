@@ -51,7 +51,7 @@ extension LabScenario {
                                       interval: .milliseconds(500), logFile: run.lab.directory.appendingPathComponent("s9-ping.log"))
         defer { ping.stop() }
         run.lab.stopEtcd()
-        run.step("etcd stopped for \(outage)")
+        run.step("etcd stopped for \(outage.secondsText)")
         let agentsRun = { hosts[0...1].allSatisfy { $0.agent?.isRunning == true } }
         try run.hold(for: .seconds(20), "the agents to keep running", stillFine: agentsRun)
         let iperf = try containers[0].namespace.run(["iperf3", "-c", containers[1].address.description, "-t", "5", "-b", "50M", "-J"])
@@ -63,11 +63,11 @@ extension LabScenario {
                    "forwarding continues: \(outcome.received) of \(outcome.transmitted) echoes answered during the outage")
         let linesDuring = zip(hosts[0...1], linesBefore).map { ($0.agent?.log.split(separator: "\n").count ?? 0) - $1 }
         run.note("log lines written during the outage: h1 \(linesDuring[0]), h2 \(linesDuring[1])")
-        run.expect(linesDuring.allSatisfy { $0 <= 30 }, "bounded log lines: at most 30 per agent in \(outage) (\(linesDuring))")
+        run.expect(linesDuring.allSatisfy { $0 <= 30 }, "bounded log lines: at most 30 per agent in \(outage.secondsText) (\(linesDuring))")
 
         try run.lab.startEtcd()
         run.step("etcd started again")
-        let restartedAt = try run.revision("mod_revision", of: "/coreos.com/network/config") ?? 0
+        let restartedAt = try run.currentRevision()
         // Both renew (rewrite their key) once etcd is back, well within the 60 s TTL.
         try Poll.until("both agents to renew after the outage", timeout: .seconds(60), interval: .milliseconds(500)) {
             try keys.allSatisfy { try (run.revision("mod_revision", of: $0) ?? 0) > restartedAt }
@@ -105,7 +105,7 @@ extension LabScenario {
         let fourth = try hosts[3].waitForSubnetFile().subnet
         // One more write after h4's lease, then compaction up to it: h3's resume revision is gone.
         try run.writeConfig()
-        let revision = try run.revision("mod_revision", of: "/coreos.com/network/config") ?? 0
+        let revision = try run.currentRevision()
         try run.lab.etcdctl(["compact", String(revision)])
         run.step("etcd compacted at revision \(revision); h3 reconnects")
         try hosts[2].namespace.check(["iptables", "-D"] + cut)

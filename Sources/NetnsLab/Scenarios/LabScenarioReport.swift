@@ -28,9 +28,8 @@ public struct LabScenarioReport: Sendable, CustomStringConvertible {
             lines.append("  agent logs (last lines):")
             lines += logTails.map { "    \($0)" }
         }
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         let failed = checks.filter { !$0.passed }.count
-        lines.append("  \(passed ? "PASSED" : "FAILED") in \(String(format: "%.1f", seconds)) s (\(checks.count) checks\(failed > 0 ? ", \(failed) failed" : ""))")
+        lines.append("  \(passed ? "PASSED" : "FAILED") in \(duration.secondsText) (\(checks.count) checks\(failed > 0 ? ", \(failed) failed" : ""))")
         return lines.joined(separator: "\n")
     }
 }

@@ -67,6 +67,15 @@ public final class LabScenarioRun {
         return Int(json[range.upperBound...].prefix { $0.isNumber })
     }
 
+    /// etcd's current revision (the header of a read).
+    public func currentRevision() throws -> Int {
+        let json = try lab.etcdctl(["get", "/coreos.com/network/config", "--write-out=json"]).stdout
+        guard let range = json.range(of: "\"revision\":"), let revision = Int(json[range.upperBound...].prefix { $0.isNumber }) else {
+            throw LabScenarioFailure("no revision in etcdctl's answer: \(json)")
+        }
+        return revision
+    }
+
     /// Whether `key` is attached to an etcd lease (has a TTL).
     public func hasTTL(_ key: String) throws -> Bool {
         try lab.etcdctl(["get", key, "--write-out=json"]).stdout.contains("\"lease\":")

@@ -1,0 +1,118 @@
+/// Joins in-order segments of one TCP flow, as they arrive from a peer, back into one
+/// super-packet for a TUN with TSO (the reverse of `TCPSegmenter`): one write into the kernel
+/// instead of one per segment. Pure, no allocation: the packet grows in the caller's buffer,
+/// after room for the vnet header.
+///
+/// A segment joins when it continues the packet exactly: same addresses, ports, TOS, TTL, DF,
+/// acknowledgement, window and TCP options; the next sequence number; a payload no longer than
+/// the first's, after segments all of the first's size; only ACK set (PSH allowed, and it
+/// ends the packet); 64 KB at most. Anything else starts a new packet. The segments' own
+/// checksums are not re-verified: the outer UDP checksum, checked by the kernel, covers them.
+public struct TCPCoalescer {
+    /// Where the packet being built starts in the buffer: after the vnet header.
+    public static let packetOffset = VirtioNetHeader.size
+    static let maximumLength = 65_535
+
+    /// Bytes of packet in the buffer (from `packetOffset`); 0 when nothing is open.
+    public private(set) var length = 0
+    public private(set) var segments = 0
+    private var headersLength = 0
+    private var ipHeaderLength = 0
+    private var segmentPayload = 0
+    private var lastPayload = 0
+    private var nextSequence: UInt32 = 0
+    private var closed = false
+
+    public init() {}
+
+    public var isOpen: Bool { length > 0 }
+
+    /// Appends `packet` to the open one if it continues it; false (nothing changed) if not.
+    public mutating func append(_ packet: UnsafeRawBufferPointer, buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        guard isOpen, !closed, lastPayload == segmentPayload, let layout = TCPLayout(packet),
+              layout.ipHeaderLength == ipHeaderLength, layout.headersLength == headersLength,
+              layout.totalLength == packet.count else { return false }
+        let payload = layout.totalLength - layout.headersLength
+        guard payload > 0, payload <= segmentPayload, length + payload <= Self.maximumLength else { return false }
+        let open = UnsafeRawBufferPointer(rebasing: buffer[Self.packetOffset..<(Self.packetOffset + length)])
+        let flags = packet[ipHeaderLength + 13]
+        guard flags & ~TCPSegmenter.psh == Self.ack,
+              TCPSegmenter.word(packet, ipHeaderLength + 4) == UInt16(nextSequence >> 16),
+              TCPSegmenter.word(packet, ipHeaderLength + 6) == UInt16(truncatingIfNeeded: nextSequence),
+              Self.sameFlow(open, packet, ipHeaderLength: ipHeaderLength, headersLength: headersLength) else { return false }
+        (buffer.baseAddress! + Self.packetOffset + length).copyMemory(from: packet.baseAddress! + headersLength, byteCount: payload)
+        length += payload
+        segments += 1
+        lastPayload = payload
+        nextSequence &+= UInt32(payload)
+        if flags & TCPSegmenter.psh != 0 {
+            buffer[Self.packetOffset + ipHeaderLength + 13] |= TCPSegmenter.psh
+            closed = true
+        }
+        return true
+    }
+
+    /// Opens a new packet with `packet` (which must fit the buffer after the header room).
+    /// False when it is no TCP segment that others could join: the caller writes it alone.
+    public mutating func start(_ packet: UnsafeRawBufferPointer, buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        length = 0
+        guard let layout = TCPLayout(packet), layout.totalLength == packet.count,
+              packet.count + Self.packetOffset <= buffer.count else { return false }
+        let payload = layout.totalLength - layout.headersLength
+        let flags = packet[layout.ipHeaderLength + 13]
+        // Only data segments with ACK (CWR allowed on the first); SYN, FIN, RST, URG stay alone.
+        guard payload > 0, flags & ~(TCPSegmenter.psh | TCPSegmenter.cwr | Self.ece) == Self.ack else { return false }
+        (buffer.baseAddress! + Self.packetOffset).copyMemory(from: packet.baseAddress!, byteCount: packet.count)
+        length = packet.count
+        segments = 1
+        ipHeaderLength = layout.ipHeaderLength
+        headersLength = layout.headersLength
+        segmentPayload = payload
+        lastPayload = payload
+        nextSequence = (UInt32(TCPSegmenter.word(packet, ipHeaderLength + 4)) << 16 | UInt32(TCPSegmenter.word(packet, ipHeaderLength + 6)))
+            &+ UInt32(payload)
+        closed = flags & TCPSegmenter.psh != 0
+        return true
+    }
+
+    /// Closes the open packet: fixes its IP length and checksum, and writes the vnet header
+    /// before it (one segment: a plain packet, untouched; more: a TCPv4 super-packet whose
+    /// checksum the kernel completes). Returns the bytes to write to the TUN, from offset 0.
+    public mutating func finish(buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard isOpen else { return 0 }
+        defer { length = 0; segments = 0 }
+        let header = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<VirtioNetHeader.size])
+        guard segments > 1 else {
+            VirtioNetHeader.plain.write(to: header)
+            return Self.packetOffset + length
+        }
+        let packet = UnsafeMutableRawBufferPointer(rebasing: buffer[Self.packetOffset..<(Self.packetOffset + length)])
+        TCPSegmenter.setWord(packet, 2, UInt16(length))
+        TCPSegmenter.setWord(packet, 10, 0)
+        TCPSegmenter.setWord(packet, 10, InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: packet[0..<ipHeaderLength])))
+        let layout = TCPLayout(UnsafeRawBufferPointer(packet))!
+        // CHECKSUM_PARTIAL: the field holds the pseudo-header sum, the kernel adds the rest.
+        let pseudo = InternetChecksum.pseudoHeaderSum(source: layout.source, destination: layout.destination,
+                                                      proto: TCPSegmenter.tcpProtocol, length: length - ipHeaderLength)
+        TCPSegmenter.setWord(packet, ipHeaderLength + 16, UInt16(truncatingIfNeeded: pseudo))
+        VirtioNetHeader(flags: VirtioNetHeader.needsChecksum, gsoType: VirtioNetHeader.gsoTCPv4,
+                        headerLength: UInt16(headersLength), gsoSize: UInt16(segmentPayload),
+                        checksumStart: UInt16(ipHeaderLength), checksumOffset: 16).write(to: header)
+        return Self.packetOffset + length
+    }
+
+    static let ack: UInt8 = 0x10, ece: UInt8 = 0x40
+
+    /// Same IP header but for length, ID and checksum (bytes 2–5, 10–11); same TCP header but
+    /// for sequence number, flags and checksum (bytes 4–7, 13, 16–17).
+    static func sameFlow(_ open: UnsafeRawBufferPointer, _ packet: UnsafeRawBufferPointer, ipHeaderLength: Int, headersLength: Int) -> Bool {
+        for index in 0..<headersLength {
+            switch index {
+            case 2...5, 10, 11: continue
+            case ipHeaderLength + 4 ... ipHeaderLength + 7, ipHeaderLength + 13, ipHeaderLength + 16, ipHeaderLength + 17: continue
+            default: if open[index] != packet[index] { return false }
+            }
+        }
+        return true
+    }
+}

@@ -23,6 +23,9 @@ extension NetnsLabCommand {
         }
 
         func run() throws {
+            if list && !scenarios.isEmpty {
+                throw LabCommandError("--list takes no scenario names; run `netns-lab scenario \(scenarios.joined(separator: " "))` to run them")
+            }
             if list || scenarios.isEmpty {
                 for scenario in LabScenario.catalogue { print("\(scenario.id.padding(toLength: 4, withPad: " ", startingAt: 0)) \(scenario.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(scenario.summary)") }
                 if !list { print("\nrun one with: netns-lab scenario <id or name> (or 'all')") }
@@ -48,8 +51,12 @@ extension NetnsLabCommand {
                     say("interrupted: removed the lab \(names.run)")
                     throw ExitCode(130)
                 }
+                if let error = report.error { say("  ✘ stopped: \(error)") }
+                if !report.passed && !report.logTails.isEmpty {
+                    say("  agent logs (last lines):")
+                    report.logTails.forEach { say("    \($0)") }
+                }
                 say(report.description.split(separator: "\n").last.map(String.init) ?? "")
-                if !report.passed { say(report.description) }
                 say("")
                 reports.append(report)
             }

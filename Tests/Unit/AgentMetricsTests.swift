@@ -47,6 +47,17 @@ import Testing
         #expect(lines.filter { $0.hasPrefix("flannel_lease_subnet_info") } == [#"flannel_lease_subnet_info{subnet="10.1.3.0/24",kind="ttl"} 1.0"#])
     }
 
+    @Test func aLostLeaseLeavesNoSubnetHeld() {
+        let metrics = AgentMetrics()
+        metrics.leaseAcquired(Self.lease("10.1.2.0/24"))
+        metrics.leaseLost()
+        let lines = Self.lines(metrics.render())
+        #expect(lines.contains("flannel_lease_held 0.0"))
+        #expect(!lines.contains { $0.hasPrefix("flannel_lease_subnet_info") }, "\(lines.sorted())")
+        metrics.leaseAcquired(Self.lease("10.1.2.0/24"))
+        #expect(Self.lines(metrics.render()).contains(#"flannel_lease_subnet_info{subnet="10.1.2.0/24",kind="ttl"} 1.0"#))
+    }
+
     @Test func aReservationIsShownAsOneAndTheSameLabelsStayOneSeries() {
         let metrics = AgentMetrics()
         metrics.leaseAcquired(Self.lease("10.1.77.0/24", reservation: true))

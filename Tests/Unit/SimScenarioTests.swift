@@ -1,6 +1,5 @@
 import Agent
 @testable import Sim
-import NetnsLab
 import Testing
 
 /// The simulator's scenarios on fixed seeds, each run twice (same seed, same trace hash), the
@@ -189,18 +188,5 @@ struct SimScenarioTests {
         #expect(run.summary.contains("seed 99: FAILED"))
         #expect(run.summary.contains("the thing that must hold"))
         #expect(run.summary.contains("replay: swift run flannel-sim run always-fails --seed 99 --trace"))
-    }
-}
-
-/// The lab runs the simulator's scenarios under the same ids and names (and stories): each
-/// lab scenario is in the simulator's catalogue and passes there.
-@Suite struct LabAndSimulatorScenarioTests {
-    @Test(arguments: LabScenario.catalogue.map(\.id))
-    func theLabScenarioPassesInTheSimulator(_ id: String) throws {
-        let lab = try #require(LabScenario.catalogue.first { $0.id == id })
-        let sim = try #require(SimScenario.catalogue.first { $0.id == id }, "\(id) is not in the simulator's catalogue")
-        #expect(sim.name == lab.name, "\(id): the lab calls it \(lab.name), the simulator \(sim.name)")
-        let result = sim.run(seed: 1)
-        #expect(result.passed, "\(id) \(sim.name) fails in the simulator: \(result.summary)")
     }
 }

@@ -67,9 +67,14 @@ public final class AgentMetrics: Sendable {
 
     public func leaseRenewed() { renewals.increment() }
 
+    /// No lease held any more: the subnet series goes until one is acquired again.
     public func leaseLost() {
         losses.increment()
         leaseHeld.set(0)
+        labelled.withLock { state -> Meter? in
+            defer { state.subnet = nil }
+            return state.subnet
+        }?.destroy()
     }
 
     /// The subnet changed from what subnet.env named: counted, and the last one kept as labels.

@@ -71,7 +71,7 @@ final class HealthHandler: ChannelInboundHandler, Sendable {
         guard case let .head(request) = unwrapInboundIn(data) else { return }
         let (status, body) = server.answer(request.uri)
         var headers = HTTPHeaders()
-        let isMetrics = request.uri.hasPrefix("/metrics")
+        let isMetrics = request.uri.split(separator: "?").first == "/metrics"
         headers.add(name: "Content-Type", value: isMetrics ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8")
         headers.add(name: "Content-Length", value: String(body.utf8.count))
         headers.add(name: "Connection", value: "close")

@@ -1,9 +1,10 @@
 import Agent
 
 extension Namespace {
-    /// A UDP datagram from this namespace to `address`: "answered", "errno 101" when the
-    /// proxy answered ICMP net-unreachable (reported to a socket with IP_RECVERR as
-    /// ENETUNREACH), or "errno 11" (nothing came back within 3 s).
+    /// A UDP datagram from this namespace to `address` (port 9, where nothing listens):
+    /// "errno 111" when the destination answered port unreachable (it is reachable),
+    /// "errno 101" when a proxy on the way answered net unreachable (reported to a socket with
+    /// IP_RECVERR as ENETUNREACH), "timeout" when nothing came back within 3 s.
     public func udpProbe(to address: IPv4Address) throws -> String {
         try run(["python3", "-c", """
             import socket
@@ -15,6 +16,8 @@ extension Namespace {
             try:
                 s.recv(100)
                 print('answered')
+            except socket.timeout:
+                print('timeout')
             except OSError as e:
                 print('errno', e.errno)
             """]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)

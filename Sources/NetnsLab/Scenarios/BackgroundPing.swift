@@ -9,6 +9,8 @@ public struct BackgroundPing {
         public var received: Int
         /// The longest run of unanswered echoes, as time.
         public var longestSilence: Duration
+        /// An echo was answered after the longest silence: traffic came back.
+        public var resumed: Bool
         public var lost: Int { transmitted - received }
     }
 
@@ -35,24 +37,41 @@ public struct BackgroundPing {
         return Self.parse(process.log, count: count, interval: interval)
     }
 
+    /// What it has seen so far: no summary yet, so the echoes sent are counted up to the
+    /// last answer, and a silence counts only once an answer has ended it.
+    public var soFar: Outcome { Self.parse(process.log, count: nil, interval: interval) }
+
+    /// Ends it now with SIGINT (ping prints its summary) and reads the output.
+    public func interrupt() throws -> Outcome {
+        if let pid = process.processIdentifier, process.isRunning { kill(pid, SIGINT) }
+        try Poll.until("the background ping to stop", timeout: .seconds(5), interval: .milliseconds(50)) { !process.isRunning }
+        return Self.parse(process.log, count: count, interval: interval)
+    }
+
     /// Stops it early (a scenario that failed) without reading it.
     public func stop() { process.stop() }
 
-    static func parse(_ output: String, count: Int, interval: Duration) -> Outcome {
+    /// Replies are the "bytes from" lines (never "From … icmp_seq=N Destination Net
+    /// Unreachable", which is an error, not an answer); the echoes sent come from the summary.
+    static func parse(_ output: String, count: Int?, interval: Duration) -> Outcome {
         var answered = Set<Int>()
-        for line in output.split(separator: "\n") {
+        for line in output.split(separator: "\n") where line.contains(" bytes from ") {
             guard let range = line.range(of: "icmp_seq=") else { continue }
             if let sequence = Int(line[range.upperBound...].prefix { $0.isNumber }) { answered.insert(sequence) }
         }
-        var transmitted = count
+        var transmitted = count ?? (answered.max() ?? 0)
         if let range = output.range(of: " packets transmitted") {
-            transmitted = Int(output[..<range.lowerBound].split(separator: "\n").last.map(String.init) ?? "") ?? count
+            transmitted = Int(output[..<range.lowerBound].split(whereSeparator: { !$0.isNumber }).last.map(String.init) ?? "") ?? transmitted
         }
-        var longest = 0, previous = 0
+        var longest = 0, previous = 0, gapEnd = 0
         for sequence in answered.sorted() + [transmitted + 1] {
-            longest = max(longest, sequence - previous - 1)
+            if sequence - previous - 1 > longest {
+                longest = sequence - previous - 1
+                gapEnd = sequence
+            }
             previous = sequence
         }
-        return Outcome(transmitted: transmitted, received: answered.count, longestSilence: interval * longest)
+        return Outcome(transmitted: transmitted, received: answered.count, longestSilence: interval * longest,
+                       resumed: longest == 0 ? !answered.isEmpty : answered.contains(gapEnd))
     }
 }

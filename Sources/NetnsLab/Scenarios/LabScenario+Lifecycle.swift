@@ -6,7 +6,7 @@ import Foundation
 extension LabScenario {
     public static let restartKeepsSubnet = LabScenario(
         id: "S2", name: "restart-keeps-subnet",
-        summary: "host 2's agent stops and restarts: same subnet (the same etcd key, never deleted), no drift, ping works again, the outage is reported"
+        summary: "host 2's agent stops for 10 s and restarts: same subnet (the same etcd key, never deleted), no drift, ping works again, the outage is reported"
     ) { run in
         try run.writeConfig()
         let hosts = try run.addHosts(2)
@@ -18,7 +18,7 @@ extension LabScenario {
         run.expect(try run.ping(containers[0], containers[1]).succeeded, "h1c1 → h2c1 answers before the restart")
 
         // Echoes every 0.2 s across the restart: the longest silence is the outage.
-        let ping = try BackgroundPing(from: containers[0].namespace, to: containers[1].address, count: 100,
+        let ping = try BackgroundPing(from: containers[0].namespace, to: containers[1].address, count: 1000,
                                       interval: .milliseconds(200), logFile: run.lab.directory.appendingPathComponent("s2-ping.log"))
         defer { ping.stop() }
         try run.hold(for: .seconds(2), "the ping to run")
@@ -26,14 +26,20 @@ extension LabScenario {
         hosts[1].stopAgent()
         run.expect(hosts[1].agent?.exitStatus == 0, "h2's agent exits 0 on SIGTERM (exit status \(hosts[1].agent?.exitStatus.map(String.init) ?? "-"))")
         run.expect(try run.leases().contains(key), "while h2 is down its lease \(key) stays")
+        try run.hold(for: .seconds(10), "h2's agent to stay down")
         try run.startAgent(hosts[1])
         try run.waitForLog(hosts[1], "] ready", times: 2, timeout: .seconds(30))
-        let outcome = try ping.finish()
-        run.note("outage of h2c1 seen from h1c1 across the restart: \(outcome.longestSilence.secondsText) without replies (\(outcome.lost) of \(outcome.transmitted) echoes lost)")
-        run.expect(outcome.received > 0 && outcome.longestSilence < .seconds(15), "the ping resumes after the restart (longest silence \(outcome.longestSilence.secondsText))")
+        // So far the silence counts only when an answer ended it: the agent was down 10 s.
+        try Poll.until("the ping to be answered again", timeout: .seconds(15), interval: .milliseconds(200)) {
+            ping.soFar.longestSilence >= .seconds(5)
+        }
+        let outcome = try ping.interrupt()
+        run.note("outage of h2c1 seen from h1c1: \(outcome.longestSilence.secondsText) without replies (agent down 10 s; \(outcome.lost) of \(outcome.transmitted) echoes lost)")
+        run.expect(outcome.resumed, "ping h1c1 → h2c1 works again after the restart (longest silence \(outcome.longestSilence.secondsText))")
         run.expect(try hosts[1].waitForSubnetFile().subnet == files[1].subnet, "h2 keeps \(files[1].subnet) after the restart")
         run.expect(run.count("SUBNET CHANGED", in: hosts[1]) == 0, "no drift")
-        run.expect(try run.revision("create_revision", of: key) == created && created != nil,
+        let createdNow = try run.revision("create_revision", of: key)
+        run.expect(created != nil && createdNow == created,
                    "the same key \(key), never deleted in between (create_revision \(created.map(String.init) ?? "-"))")
         let back = try run.ping(containers[1], containers[0], count: 2)
         run.expect(back.stdout.contains("ttl=60"), "h2c1 → h1c1 answers with ttl=60")
@@ -96,8 +102,8 @@ extension LabScenario {
         }
         run.expect(true, "h2's subnet.env names the new subnet \(third)")
         let metrics = try run.metrics(of: hosts[1], port: port)
-        run.expect(metrics.contains("flannel_subnet_drifts_total 1")
-                   && metrics.contains(#"flannel_subnet_last_drift_info{from="\#(files[1].subnet)",to="\#(third)"} 1"#),
+        run.expect(metrics.contains("flannel_subnet_drifts_total 1\n")
+                   && metrics.contains(#"flannel_subnet_last_drift_info{from="\#(files[1].subnet)",to="\#(third)"} 1.0"# + "\n"),
                    "h2's /metrics counts the drift and names \(files[1].subnet) → \(third)")
         let leases = try run.leases()
         for (host, subnet) in zip(hosts, [files[0].subnet, third, files[1].subnet]) {
@@ -114,7 +120,8 @@ extension LabScenario {
         for host in hosts { try run.startAgent(host, ["--subnet-lease-ttl=5s"]) }
         let files = try hosts.map { try $0.waitForSubnetFile() }
         let containers = try hosts.map { try $0.addContainer() }
-        run.expect(try containers[0].namespace.udpProbe(to: containers[2].address) != "errno 101", "h3 is reachable while it is here")
+        run.expect(try containers[0].namespace.udpProbe(to: containers[2].address) == "errno 111",
+                   "h3 is reachable while it is here (its container answers port unreachable)")
         let clock = ContinuousClock()
         let stoppedAt = clock.now
         hosts[2].stopAgent()
@@ -149,15 +156,20 @@ extension LabScenario {
         try Poll.until("h2's rewrite of the reservation", timeout: .seconds(15)) {
             try run.revision("mod_revision", of: key) != written
         }
-        // Renewals of the others (TTL 4 s) go on meanwhile.
-        try run.hold(for: .seconds(6), "renewals to happen")
-        run.expect(try !run.hasTTL(key), "the reservation still has no TTL after the agent's rewrites and renewals")
+        // Three renewals of the others' leases (TTL 4 s) while h2 keeps its reservation.
+        let others = [files[0], files[2]].map { run.leaseKey($0.subnet) }
+        var seen = try others.map { try run.revision("mod_revision", of: $0) }
+        var renewals = 0
+        try Poll.until("three renewals of h1's and h3's leases", timeout: .seconds(20), interval: .milliseconds(200)) {
+            let now = try others.map { try run.revision("mod_revision", of: $0) }
+            if now.allSatisfy({ $0 != nil }) && zip(now, seen).allSatisfy({ $0 != $1 }) {
+                renewals += 1
+                seen = now
+            }
+            return renewals >= 3
+        }
+        run.expect(try run.leaseKeys(of: hosts[1]) == [key], "the reservation is still there, naming h2, and h2 holds nothing else")
+        run.expect(try !run.hasTTL(key), "the reservation still has no TTL after three rounds of renewals")
         run.expect(files[0].subnet != reserved && files[2].subnet != reserved, "nobody else holds it")
     }
-}
-
-/// A scenario step that found the lab in a state it cannot go on from.
-struct LabScenarioFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

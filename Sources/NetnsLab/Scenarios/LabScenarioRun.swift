@@ -104,13 +104,16 @@ public final class LabScenarioRun {
         }
     }
 
-    /// Lets a scenario's stretch of time pass (an outage, a cut), checking `stillFine` on the
-    /// way so a failure ends it early instead of at the end.
-    public func hold(for duration: Duration, _ what: String, stillFine: () throws -> Bool = { true }) throws {
+    /// Lets a scenario's stretch of time pass (an outage, a cut: the story's own length, not
+    /// a wait for something), checking that every agent in `running` stays up.
+    public func hold(for duration: Duration, _ what: String, running: [LabHost] = []) throws {
         let deadline = ContinuousClock.now + duration
         while ContinuousClock.now < deadline {
             try LabInterruption.check()
-            guard try stillFine() else { throw Poll.TimedOut(what: "\(what) (it stopped holding)", after: .zero) }
+            if let gone = running.first(where: { $0.agent?.isRunning != true }) {
+                let log = gone.agent?.log.split(separator: "\n").suffix(5).joined(separator: "\n    ") ?? ""
+                throw LabScenarioFailure("\(gone.namespace)'s agent exited (status \(gone.agent?.exitStatus.map(String.init) ?? "-")) during \(what):\n    \(log)")
+            }
             Thread.sleep(forTimeInterval: 0.25)
         }
     }

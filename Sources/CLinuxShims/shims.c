@@ -14,6 +14,18 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
+#include <netinet/udp.h>
+#include <sys/uio.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
 
 bool flannel_has_cap_net_admin(void) {
     cap_t caps = cap_get_proc();
@@ -125,6 +137,96 @@ static int route_request(unsigned long request, const char *name, uint32_t desti
 
 int flannel_route_add_dev(const char *name, uint32_t destination, uint32_t netmask) {
     return route_request(SIOCADDRT, name, destination, netmask);
+}
+
+int flannel_tun_open_vnet(const char *name, unsigned int offloads, unsigned int *accepted) {
+    *accepted = 0;
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
+    strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        int saved = errno;
+        close(fd);
+        return -saved;
+    }
+    if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)offloads) == 0) {
+        *accepted = offloads;
+    } else if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM) == 0) {
+        *accepted = TUN_F_CSUM;
+    }
+    return fd;
+}
+
+unsigned int flannel_tun_offloads_tso4(void) {
+    return TUN_F_CSUM | TUN_F_TSO4;
+}
+
+int flannel_udp_enable_gro(int fd) {
+    int one = 1;
+    return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0 ? -errno : 0;
+}
+
+int flannel_udp_probe_segment(int fd) {
+    int zero = 0;
+    return setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) < 0 ? -errno : 0;
+}
+
+long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, uint32_t address, uint16_t port,
+                               uint16_t segment_size) {
+    struct sockaddr_in to;
+    memset(&to, 0, sizeof(to));
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = address;
+    to.sin_port = port;
+    struct iovec iov = { .iov_base = (void *)bytes, .iov_len = length };
+    char control[CMSG_SPACE(sizeof(uint16_t))];
+    memset(control, 0, sizeof(control));
+    struct msghdr message = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1 };
+    if (segment_size > 0) {
+        message.msg_control = control;
+        message.msg_controllen = sizeof(control);
+        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
+        cmsg->cmsg_level = SOL_UDP;
+        cmsg->cmsg_type = UDP_SEGMENT;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        memcpy(CMSG_DATA(cmsg), &segment_size, sizeof(segment_size));
+    }
+    ssize_t sent = sendmsg(fd, &message, 0);
+    return sent < 0 ? -errno : sent;
+}
+
+long flannel_udp_receive_segments(int fd, void *bytes, unsigned long capacity, uint32_t *from, int *segment_size) {
+    struct sockaddr_in sender;
+    struct iovec iov = { .iov_base = bytes, .iov_len = capacity };
+    char control[CMSG_SPACE(sizeof(int))];
+    struct msghdr message = { .msg_name = &sender, .msg_namelen = sizeof(sender), .msg_iov = &iov, .msg_iovlen = 1,
+                              .msg_control = control, .msg_controllen = sizeof(control) };
+    ssize_t received = recvmsg(fd, &message, MSG_DONTWAIT);
+    if (received < 0) {
+        return -errno;
+    }
+    *from = sender.sin_addr.s_addr;
+    *segment_size = 0;
+    for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message); cmsg != NULL; cmsg = CMSG_NXTHDR(&message, cmsg)) {
+        if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO) {
+            memcpy(segment_size, CMSG_DATA(cmsg), sizeof(int));
+        }
+    }
+    return received;
+}
+
+long flannel_write_two(int fd, const void *header, unsigned long header_length, const void *packet, unsigned long packet_length) {
+    struct iovec parts[2] = {
+        { .iov_base = (void *)header, .iov_len = header_length },
+        { .iov_base = (void *)packet, .iov_len = packet_length },
+    };
+    ssize_t written = writev(fd, parts, 2);
+    return written < 0 ? -errno : written;
 }
 
 int flannel_route_del_dev(const char *name, uint32_t destination, uint32_t netmask) {

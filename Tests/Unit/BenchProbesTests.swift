@@ -88,7 +88,7 @@ struct BenchProbesTests {
         #expect(report.singleStream(.flanneld) == 1.0e9)
         #expect(report.flanneldOverPlainLoop == 1.25)
         let rows = report.markdown.split(separator: "\n")
-        let ours = rows.first { $0.hasPrefix("| flanneld udp |") } ?? ""
+        let ours = rows.first { $0.hasPrefix("| flanneld udp, offloads on |") } ?? ""
         #expect(ours.contains("| 1.00 Gbit/s | 1.25× | 0.50× | 2.00 Gbit/s | 1.25× |"), "\(ours)")
         // flannel0 drops never became datagrams: 3 lost of 2999 sent + 1 dropped at flannel0.
         #expect(ours.contains("| 1 | 2 | 0.100 % of 3000 |"), "\(ours)")
@@ -96,10 +96,12 @@ struct BenchProbesTests {
         #expect(ours.contains("| 20.0 MB |"), "\(ours)")
         let underlay = rows.first { $0.hasPrefix("| underlay") } ?? ""
         #expect(underlay.contains("| - | - | - (kernel path) | 15 | kernel |"), "\(underlay)")
-        #expect(!report.markdown.contains("plain kernel routes"), "a path that was not measured gets no row")
-        #expect(report.verdict.hasSuffix("1.25× (floor ≥ 0.90×): met"))
-        let slow = UDPBenchReport(samples: [.flanneld: [Self.sample(0.5)], .plainLoop: [Self.sample(1.0)]], seconds: 1, passes: 1)
-        #expect(slow.verdict.hasSuffix("NOT MET"))
+        #expect(!report.markdown.contains("host-gw"), "a path that was not measured gets no row")
+        #expect(report.verdict.hasSuffix("1.25×, real loss 3 (target ≥ 4×, zero loss): NOT MET"), "\(report.verdict)")
+        let fast = UDPBenchReport(samples: [.flanneld: [Self.sample(4.5)], .plainLoop: [Self.sample(1.0)]], seconds: 1, passes: 1)
+        #expect(fast.verdict.hasSuffix("4.50×, real loss 0 (target ≥ 4×, zero loss): met"), "\(fast.verdict)")
+        let lossy = UDPBenchReport(samples: [.flanneld: [Self.sample(4.5, tunDrops: 1)], .plainLoop: [Self.sample(1.0)]], seconds: 1, passes: 1)
+        #expect(lossy.verdict.hasSuffix("NOT MET"))
     }
 
     @Test func runningLabsAreFoundFromNamespaceNames() throws {

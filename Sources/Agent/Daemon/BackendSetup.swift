@@ -42,16 +42,40 @@ struct BackendSetup {
     }
 
     /// Brings the data path up for our subnet.
-    func start(subnet: IPv4Network, network: IPv4Network, external: NetworkInterface,
+    func start(subnet: IPv4Network, network: IPv4Network, external: NetworkInterface, udpOffload: UDPOffloadMode = .auto,
                onFailure: @escaping @Sendable (String) -> Void) throws -> DataPath {
         switch config {
         case let .udp(port):
-            let tun = try TUNDevice(name: "flannel0")
+            var offloads = UDPOffloads.none
+            var refused: [String] = []
+            let tun: TUNDevice
+            if udpOffload == .auto {
+                do {
+                    tun = try TUNDevice(name: "flannel0", offloads: true)
+                } catch {
+                    refused.append("\(error)")
+                    tun = try TUNDevice(name: "flannel0")
+                }
+                offloads.vnetHeader = tun.hasVnetHeader
+                offloads.tso = tun.handsSuperPackets
+                if tun.hasVnetHeader && !tun.handsSuperPackets {
+                    refused.append(tun.leavesChecksums ? "TUNSETOFFLOAD refused TSO4 (checksum offload only)" : "TUNSETOFFLOAD refused checksum and TSO4 offloads")
+                }
+            } else {
+                tun = try TUNDevice(name: "flannel0")
+            }
             try tun.configure(address: subnet.address, mtu: mtu, network: network)
             let socket = try UDPSocket(address: external.address, port: port)
-            let proxy = UDPProxy(tun: tun, socket: socket, tunAddress: subnet.address, mtu: mtu, port: port, onFailure: onFailure)
+            if udpOffload == .auto {
+                if let problem = socket.enableSegmentation() { refused.append(problem) } else { offloads.udpSegment = true }
+                if let problem = socket.enableGRO() { refused.append(problem) } else { offloads.udpGRO = true }
+            }
+            let proxy = UDPProxy(tun: tun, socket: socket, tunAddress: subnet.address, mtu: mtu, port: port, offloads: offloads,
+                                 onFailure: onFailure)
             proxy.start()
             logger.info("udp backend: flannel0 \(subnet.address)/32 MTU \(mtu), route \(network) dev flannel0, UDP \(external.address):\(port)")
+            logger.info("udp fast path (--udp-offload=\(udpOffload.rawValue)): \(offloads)")
+            if !refused.isEmpty { logger.notice("udp fast path: fell back where the kernel refused: \(refused.joined(separator: "; "))") }
             return DataPath(kind: .udp(tun: tun, proxy: proxy, mtu: mtu), logger: logger)
         case .vxlan, .hostGW:
             let kernel = kernel!

@@ -81,7 +81,7 @@ public struct FlanneldDaemon {
         if options.healthzPort != 0 {
             do {
                 try await health.start(host: options.healthzIP, port: options.healthzPort)
-                logger.info("health endpoints on http://\(options.healthzIP):\(options.healthzPort)/healthz and /readyz")
+                logger.info("health endpoints on http://\(options.healthzIP):\(options.healthzPort)/healthz, /readyz and /metrics")
             } catch {
                 throw Fatal("--healthz-ip/--healthz-port: cannot listen on \(options.healthzIP):\(options.healthzPort): \(error)")
             }
@@ -153,7 +153,7 @@ public struct FlanneldDaemon {
         logger.info("acquired lease \(held.subnet) (\(held.isReservation ? "reservation, no TTL" : "TTL \(options.subnetLeaseTTL)")) at \(layout.leaseKey(held.key))")
 
         // The data path.
-        let dataPath = try backend.start(subnet: held.subnet, network: plan.network, external: external,
+        let dataPath = try backend.start(subnet: held.subnet, network: plan.network, external: external, udpOffload: options.udpOffload,
                                          onFailure: { sink.yield(.dataPathFailed($0)) })
         if case let .udp(_, proxy, _) = dataPath.kind { health.setMetrics { metrics.render(udp: proxy.snapshot) } }
 

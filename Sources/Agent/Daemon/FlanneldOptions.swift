@@ -71,6 +71,9 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("healthz-port"), help: "the port for healthz server to listen (0 to disable)")
     public var healthzPort = 0
 
+    @Option(name: .customLong("udp-offload"), help: "udp backend fast path: auto (TUN TSO, UDP GSO/GRO where the kernel takes them) or off (one packet per read and send)")
+    public var udpOffload: UDPOffloadMode = .auto
+
     @Flag(name: .customLong("version"), help: "print version and exit")
     public var version = false
 
@@ -91,7 +94,7 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
         "etcd-endpoints", "etcd-prefix", "etcd-api", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-username",
         "etcd-password", "etcd-password-file", "iface", "iface-regex", "iface-can-reach", "public-ip", "subnet-file",
         "subnet-lease-renew-margin", "subnet-lease-ttl", "ip-masq", "iptables-resync", "iptables-forward-rules",
-        "healthz-ip", "healthz-port",
+        "healthz-ip", "healthz-port", "udp-offload",
     ]
 
     /// Parses upstream-style arguments plus `FLANNELD_*` variables.

@@ -17,6 +17,36 @@ bool flannel_has_cap_net_admin(void);
 /// packet information. Returns the fd, or -errno.
 int flannel_tun_open(const char *name);
 
+/// Opens a TUN device `name` with IFF_VNET_HDR (every read and write carries a 10-byte
+/// virtio_net_hdr) and asks for `offloads` (TUN_F_* bits); `accepted` gets what the kernel
+/// took: `offloads`, else TUN_F_CSUM alone, else 0. Returns the fd, or -errno.
+int flannel_tun_open_vnet(const char *name, unsigned int offloads, unsigned int *accepted);
+
+/// TUN_F_CSUM | TUN_F_TSO4: the offloads the udp fast path asks for.
+unsigned int flannel_tun_offloads_tso4(void);
+
+/// Turns on UDP_GRO on a UDP socket (datagrams of one sender arrive joined, with their size
+/// in a control message). Returns 0 or -errno.
+int flannel_udp_enable_gro(int fd);
+
+/// Whether the kernel takes UDP_SEGMENT (UDP GSO) on this socket: 0 or -errno.
+int flannel_udp_probe_segment(int fd);
+
+/// Sends `length` bytes to `address`:`port` (network byte order) as datagrams of
+/// `segment_size` bytes each (the last may be shorter) with UDP_SEGMENT; a `segment_size` of 0
+/// sends one datagram. Returns the bytes sent or -errno.
+long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, uint32_t address, uint16_t port,
+                               uint16_t segment_size);
+
+/// Receives into `bytes` (up to `capacity`), with the sender's address (network byte order)
+/// in `from` and the UDP_GRO segment size in `segment_size` (0 when the datagrams were not
+/// joined). Non-blocking. Returns the bytes received or -errno.
+long flannel_udp_receive_segments(int fd, void *bytes, unsigned long capacity, uint32_t *from, int *segment_size);
+
+/// Writes `header` then `packet` as one write (writev), for a TUN with IFF_VNET_HDR.
+/// Returns the bytes written or -errno.
+long flannel_write_two(int fd, const void *header, unsigned long header_length, const void *packet, unsigned long packet_length);
+
 /// Sets an interface's IPv4 address and netmask (network byte order). Returns 0 or -errno.
 int flannel_if_set_ipv4(const char *name, uint32_t address, uint32_t netmask);
 

@@ -1,10 +1,10 @@
 import Agent
 import Foundation
 
-/// `netns-lab bench --backend udp`: one lab, four data paths between a container on h1 and
-/// one on h2, measured in the same run, pass after pass: flanneld's udp backend, the plain
-/// read/sendto loop (`PlainUDPLoop`, upstream's design), plain kernel routes (host-gw by
-/// hand) and the underlay itself (eth0 to eth0). Underlay segmentation is forced on every
+/// `netns-lab bench --backend udp`: one lab, six data paths between a container on h1 and
+/// one on h2, measured in the same run, pass after pass: flanneld's udp backend with its fast
+/// path and with `--udp-offload=off`, the plain read/sendto loop (`PlainUDPLoop`, upstream's
+/// design), vxlan and host-gw typed by hand, and the underlay itself (eth0 to eth0). Underlay segmentation is forced on every
 /// veth. Per path: iperf3 with one and four streams, ping RTT, real loss from the kernel's
 /// drop counters, and the forwarding process's CPU and RSS.
 public struct UDPBench {
@@ -50,7 +50,7 @@ public struct UDPBench {
         return UDPBenchReport(samples: samples, seconds: seconds, passes: passes)
     }
 
-    /// The four paths through one lab: how each is switched on, off and measured.
+    /// The paths through one lab: how each is switched on, off and measured.
     struct BenchPaths {
         let lab: Lab
         let hosts: [LabHost]
@@ -89,8 +89,24 @@ public struct UDPBench {
             switch path {
             case .flanneld:
                 for host in hosts { try host.startAgent(binary: flanneld) }
+            case .flanneldPlain:
+                for host in hosts { try host.startAgent(binary: flanneld, arguments: ["--udp-offload=off"]) }
             case .plainLoop:
                 for loop in loops { try loop.start() }
+            case .vxlan:
+                // What the vxlan backend programs, typed by hand (COMPAT.md): device, neighbour, FDB, route.
+                for (index, host) in hosts.enumerated() {
+                    let peer = 1 - index
+                    let mac = String(format: "02:00:00:00:00:%02x", index + 1), peerMAC = String(format: "02:00:00:00:00:%02x", peer + 1)
+                    try host.namespace.ip(["link", "add", "flannel.1", "address", mac, "mtu", "1450", "type", "vxlan", "id", "1",
+                                           "local", host.address.description, "dev", "eth0", "dstport", "8472", "nolearning"])
+                    try host.namespace.ip(["addr", "add", "\(files[index].subnet.address)/32", "dev", "flannel.1"])
+                    try host.namespace.ip(["link", "set", "flannel.1", "up"])
+                    try host.namespace.ip(["neigh", "add", files[peer].subnet.address.description, "lladdr", peerMAC, "dev", "flannel.1", "nud", "permanent"])
+                    try host.namespace.check(["bridge", "fdb", "append", peerMAC, "dev", "flannel.1", "dst", hosts[peer].address.description, "self", "permanent"])
+                    try host.namespace.ip(["route", "add", files[peer].subnet.description, "via", files[peer].subnet.address.description,
+                                           "dev", "flannel.1", "onlink"])
+                }
             case .kernelRoutes:
                 for index in 0..<2 {
                     try hosts[index].namespace.ip(["route", "add", files[1 - index].subnet.description,
@@ -107,9 +123,9 @@ public struct UDPBench {
             let (source, target) = endpoints(path)
             try Poll.until("\(path.title) to carry a ping from \(source) to \(target)", timeout: .seconds(30), interval: .milliseconds(200)) {
                 let forwarders: [BackgroundProcess] = switch path {
-                case .flanneld: hosts.compactMap(\.agent)
+                case .flanneld, .flanneldPlain: hosts.compactMap(\.agent)
                 case .plainLoop: loops
-                case .kernelRoutes, .underlay: []
+                case .vxlan, .kernelRoutes, .underlay: []
                 }
                 if let dead = forwarders.first(where: { !$0.isRunning }) {
                     throw BenchFailure(description: "\(path.title) stopped (\(dead.logFile.path)): \(dead.log.suffix(600))")
@@ -120,10 +136,12 @@ public struct UDPBench {
 
         func deactivate(_ path: UDPBenchReport.Path) throws {
             switch path {
-            case .flanneld:
+            case .flanneld, .flanneldPlain:
                 for host in hosts { host.stopAgent() }
             case .plainLoop:
                 for loop in loops { loop.stop() }
+            case .vxlan:
+                for host in hosts { try host.namespace.ip(["link", "del", "flannel.1"]) }
             case .kernelRoutes:
                 for index in 0..<2 {
                     try hosts[index].namespace.ip(["route", "del", files[1 - index].subnet.description])
@@ -147,9 +165,9 @@ public struct UDPBench {
         func forwarders(_ path: UDPBenchReport.Path) -> [Int32] {
             let name: String
             switch path {
-            case .flanneld: name = "flanneld"
+            case .flanneld, .flanneldPlain: name = "flanneld"
             case .plainLoop: name = "netns-lab"
-            case .kernelRoutes, .underlay: return []
+            case .vxlan, .kernelRoutes, .underlay: return []
             }
             return hosts.flatMap { RunningLab.processes(named: name, in: $0.namespace) }
         }

@@ -97,15 +97,17 @@ struct LabCommandTests {
         let recorded = (try? String(contentsOf: record, encoding: .utf8)) ?? ""
         #expect(recorded.hasPrefix("# Benchmarks"))
         #expect(recorded.contains("`netns-lab bench --backend udp --seconds 1 --passes 1`"))
-        for title in ["flanneld udp", "plain read/sendto loop", "plain kernel routes", "underlay eth0↔eth0"] {
+        for title in UDPBenchReport.Path.allCases.map(\.title) {
             let row = recorded.split(separator: "\n").first { $0.hasPrefix("| \(title) |") }
             let throughput = row.flatMap { Double($0.split(separator: "|")[1].split(separator: " ")[0]) } ?? 0
             #expect(throughput > 0, "\(title): \(row ?? "no row")")
         }
         // The user-space paths report their forwarder's CPU and memory; the loss column is filled.
-        let ours = recorded.split(separator: "\n").first { $0.hasPrefix("| flanneld udp |") } ?? ""
-        #expect(ours.contains(" % of ") && ours.contains(" MB |"), "\(ours)")
-        #expect(recorded.contains("flanneld udp / plain loop, 1 stream: "))
+        for title in ["flanneld udp, offloads on", "flanneld udp, --udp-offload=off"] {
+            let ours = recorded.split(separator: "\n").first { $0.hasPrefix("| \(title) |") } ?? ""
+            #expect(ours.contains(" % of ") && ours.contains(" MB |"), "\(ours)")
+        }
+        #expect(recorded.contains("flanneld udp (offloads on) / plain loop, 1 stream: "))
         #expect(!RunningLab.all().contains { $0.run == run }, "the bench left its lab \(run) behind")
 
         let wrong = try netnsLab(["bench", "--backend", "ipip"])

@@ -8,10 +8,29 @@ import Glibc
 public final class TUNDevice: Sendable {
     public let name: String
     public let fd: Int32
+    /// Every read and write carries a virtio_net_hdr (IFF_VNET_HDR).
+    public let hasVnetHeader: Bool
+    /// The kernel hands TCP super-packets to be cut (TUN_F_TSO4), and leaves checksums to
+    /// complete (TUN_F_CSUM).
+    public let handsSuperPackets: Bool
+    public let leavesChecksums: Bool
 
-    public init(name: String) throws(SystemError) {
+    /// `offloads`: open with IFF_VNET_HDR and ask for checksum and TSO offloads (the fast
+    /// path); whatever the kernel refuses is left off, see the properties.
+    public init(name: String, offloads: Bool = false) throws(SystemError) {
         self.name = name
-        fd = try SystemError.check(flannel_tun_open(name), "TUNSETIFF", name)
+        guard offloads else {
+            fd = try SystemError.check(flannel_tun_open(name), "TUNSETIFF", name)
+            hasVnetHeader = false
+            handsSuperPackets = false
+            leavesChecksums = false
+            return
+        }
+        var accepted: UInt32 = 0
+        fd = try SystemError.check(flannel_tun_open_vnet(name, flannel_tun_offloads_tso4(), &accepted), "TUNSETIFF (IFF_VNET_HDR)", name)
+        hasVnetHeader = true
+        handsSuperPackets = accepted == flannel_tun_offloads_tso4()
+        leavesChecksums = accepted != 0
     }
 
     /// Address = subnet base /32, MTU, up, and a route for `network` through the device.

@@ -37,19 +37,23 @@ public final class UDPProxy: Sendable {
         var pending = 0
     }
 
-    private let tun: TUNDevice
-    private let socket: UDPSocket
-    private let path: Mutex<Path>
+    let tun: TUNDevice
+    let socket: UDPSocket
+    let path: Mutex<Path>
     /// Called once, from a proxy thread, when the data path cannot go on (flannel0 deleted).
-    private let onFailure: @Sendable (String) -> Void
-    private let failed = Atomic<Bool>(false)
-    private let mtu: Int
-    private let port: Int
-    private let counters = Mutex(Counters())
-    private let stopping = Atomic<Bool>(false)
+    let onFailure: @Sendable (String) -> Void
+    let failed = Atomic<Bool>(false)
+    let mtu: Int
+    let port: Int
+    let counters = Mutex(Counters())
+    let stopping = Atomic<Bool>(false)
 
-    public init(tun: TUNDevice, socket: UDPSocket, tunAddress: IPv4Address, mtu: Int, port: Int,
+    /// What the fast path may use (`UDPOffloads.none`: the plain loops).
+    let offloads: UDPOffloads
+
+    public init(tun: TUNDevice, socket: UDPSocket, tunAddress: IPv4Address, mtu: Int, port: Int, offloads: UDPOffloads = .none,
                 onFailure: @escaping @Sendable (String) -> Void) {
+        self.offloads = offloads
         self.tun = tun
         self.socket = socket
         path = Mutex(Path(tunAddress: tunAddress))
@@ -70,10 +74,11 @@ public final class UDPProxy: Sendable {
     public var snapshot: Counters { counters.withLock { $0 } }
 
     public func start() {
-        let outbound = Thread { [self] in runOutbound() }
+        let fast = offloads.vnetHeader || offloads.udpGRO
+        let outbound = Thread { [self] in fast ? runOutboundFast() : runOutbound() }
         outbound.name = "flannel-tun-to-udp"
         outbound.start()
-        let inbound = Thread { [self] in runInbound() }
+        let inbound = Thread { [self] in fast ? runInboundFast() : runInbound() }
         inbound.name = "flannel-udp-to-tun"
         inbound.start()
     }
@@ -86,7 +91,7 @@ public final class UDPProxy: Sendable {
     /// Waits until `fd` is readable, publishing `tally` while idle. False when stopping, or
     /// when the device or socket is gone (POLLERR/POLLHUP/POLLNVAL), which is reported once
     /// through `onFailure`.
-    private func wait(_ fd: Int32, _ what: String, _ tally: inout Tally) -> Bool {
+    func wait(_ fd: Int32, _ what: String, _ tally: inout Tally) -> Bool {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         while !stopping.load(ordering: .relaxed) {
             let ready = poll(&descriptor, 1, 200)
@@ -107,27 +112,27 @@ public final class UDPProxy: Sendable {
     }
 
     /// A read failed: EAGAIN/EINTR are retried, anything else ends the data path.
-    private func readFailed(_ what: String) -> Bool {
+    func readFailed(_ what: String) -> Bool {
         let code = errno
         if code == EAGAIN || code == EINTR { return false }
         fail("reading \(what) failed: \(String(cString: strerror(code))) (errno \(code))")
         return true
     }
 
-    private func fail(_ reason: String) {
+    func fail(_ reason: String) {
         guard !failed.exchange(true, ordering: .relaxed) else { return }
         stopping.store(true, ordering: .relaxed)
         onFailure(reason)
     }
 
-    private func publish(_ tally: inout Tally) {
+    func publish(_ tally: inout Tally) {
         guard tally.pending > 0 else { return }
         let local = tally.counters
         counters.withLock { $0.add(local) }
         tally = Tally()
     }
 
-    private func record(_ tally: inout Tally, _ update: (inout Counters) -> Void) {
+    func record(_ tally: inout Tally, _ update: (inout Counters) -> Void) {
         update(&tally.counters)
         tally.pending += 1
         if tally.pending >= 256 { publish(&tally) }

@@ -28,6 +28,19 @@ public final class UDPSocket: Sendable {
         self.port = port
     }
 
+    /// Asks for UDP_SEGMENT (send many equal datagrams in one call): nil when taken, else
+    /// why not.
+    public func enableSegmentation() -> String? {
+        let result = flannel_udp_probe_segment(fd)
+        return result == 0 ? nil : "UDP_SEGMENT refused: \(String(cString: strerror(-result)))"
+    }
+
+    /// Asks for UDP_GRO (receive a sender's datagrams joined): nil when taken, else why not.
+    public func enableGRO() -> String? {
+        let result = flannel_udp_enable_gro(fd)
+        return result == 0 ? nil : "UDP_GRO refused: \(String(cString: strerror(-result)))"
+    }
+
     static func socketAddress(_ address: IPv4Address, _ port: Int) -> sockaddr_in {
         var result = sockaddr_in()
         result.sin_family = sa_family_t(AF_INET)

@@ -1,0 +1,72 @@
+import Agent
+import Foundation
+import NetnsLab
+import Testing
+
+/// The udp fast path keeps upstream's wire format: a host running it and a host running the
+/// plain read/sendto loop (upstream's design, the bench's baseline) ping and iperf3 each other
+/// both ways; so do a fast-path host and one with `--udp-offload=off`.
+@Suite("udp fast path (lab)", .serialized, .enabled(if: LabGate.shouldRun))
+struct UDPFastPathTests {
+    static var netnsLab: String {
+        URL(fileURLWithPath: SeedPingTests.flanneld).deletingLastPathComponent().appendingPathComponent("netns-lab").path
+    }
+
+    /// iperf3 for 2 s from `source` to `target` (whose server runs once): the received rate.
+    static func iperf(_ lab: Lab, from source: Namespace, to target: (namespace: Namespace, address: IPv4Address)) throws -> Double {
+        let server = BackgroundProcess(command: target.namespace.command(["iperf3", "-s", "-1"]),
+                                       logFile: lab.directory.appendingPathComponent("iperf3-\(target.namespace.name).log"))
+        try server.start()
+        defer { server.stop() }
+        try Poll.until("iperf3 to listen in \(target.namespace)", timeout: .seconds(10)) { server.log.contains("listening") }
+        let run = try source.run(["timeout", "30", "iperf3", "-c", target.address.description, "-t", "2", "-J"])
+        return try BenchProbes.iperf(json: run.stdout).bitsPerSecond
+    }
+
+    @Test func theFastPathTalksToThePlainLoopAndToOffloadOffBothWays() throws {
+        guard LabGate.requireRoot() else { return }
+        let lab = try Lab()
+        defer { lab.destroy() }
+        try lab.etcdctl(["put", "/coreos.com/network/config", #"{ "Network": "10.1.0.0/16" }"#])
+        let hosts = try (1...2).map { try lab.addHost($0) }
+        for host in hosts { try host.startAgent(binary: SeedPingTests.flanneld) }
+        let files = try hosts.map { try $0.waitForSubnetFile() }
+        let containers = try hosts.map { try $0.addContainer() }
+        #expect(hosts[0].agent?.log.contains("udp fast path (--udp-offload=auto): TUN TSO4 (segmented here), UDP_SEGMENT sends, UDP_GRO receives") == true,
+                "\(hosts[0].agent?.log ?? "")")
+
+        // h2 swaps flanneld for the plain loop; h1 keeps its fast path and h2's lease.
+        hosts[1].stopAgent()
+        let loop = BackgroundProcess(
+            command: hosts[1].namespace.command([
+                Self.netnsLab, "plain-loop", "--address", files[1].subnet.address.description, "--network", files[1].network.description,
+                "--mtu", String(files[1].mtu), "--listen", hosts[1].address.description, "--peer", "\(files[0].subnet)=\(hosts[0].address)",
+            ]),
+            logFile: hosts[1].directory.appendingPathComponent("plain-loop.log"))
+        try loop.start()
+        defer { loop.stop() }
+        try Poll.until("the plain loop to carry a ping", timeout: .seconds(15), interval: .milliseconds(200)) {
+            try containers[0].namespace.run(["ping", "-c", "1", "-W", "1", containers[1].address.description]).succeeded
+        }
+        #expect(try containers[1].namespace.run(["ping", "-c", "2", "-W", "2", containers[0].address.description]).succeeded, "plain loop → fast path")
+        let toPlain = try Self.iperf(lab, from: containers[0].namespace, to: containers[1])
+        let fromPlain = try Self.iperf(lab, from: containers[1].namespace, to: containers[0])
+        #expect(toPlain > 1e6 && fromPlain > 1e6, "iperf3 fast path → plain loop \(toPlain / 1e6) Mbit/s, back \(fromPlain / 1e6) Mbit/s")
+
+        // h2 runs flanneld again, with the fast path off.
+        loop.stop()
+        try hosts[1].startAgent(binary: SeedPingTests.flanneld, arguments: ["--udp-offload=off"])
+        try Poll.until("h2's agent to be ready again", timeout: .seconds(20)) {
+            (hosts[1].agent?.log.components(separatedBy: "] ready").count ?? 0) >= 3
+        }
+        #expect(hosts[1].agent?.log.contains("udp fast path (--udp-offload=off): off (one packet per read and send)") == true)
+        try Poll.until("a ping to cross again", timeout: .seconds(15), interval: .milliseconds(200)) {
+            try containers[0].namespace.run(["ping", "-c", "1", "-W", "1", containers[1].address.description]).succeeded
+        }
+        let back = try containers[1].namespace.run(["ping", "-c", "2", "-W", "2", containers[0].address.description])
+        #expect(back.stdout.contains("ttl=60"), "\(back.stdout)")
+        let toOff = try Self.iperf(lab, from: containers[0].namespace, to: containers[1])
+        let fromOff = try Self.iperf(lab, from: containers[1].namespace, to: containers[0])
+        #expect(toOff > 1e6 && fromOff > 1e6, "iperf3 fast path → offload off \(toOff / 1e6) Mbit/s, back \(fromOff / 1e6) Mbit/s")
+    }
+}

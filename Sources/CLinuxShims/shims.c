@@ -16,6 +16,7 @@
 #include <linux/if_tun.h>
 #include <netinet/udp.h>
 #include <sys/uio.h>
+#include <pthread.h>
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -218,6 +219,51 @@ long flannel_udp_receive_segments(int fd, void *bytes, unsigned long capacity, u
         }
     }
     return received;
+}
+
+int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int count, int *lengths, uint32_t *from, int *segment_sizes) {
+    enum { maximum = 64 };
+    if (count > maximum) {
+        count = maximum;
+    }
+    struct mmsghdr messages[maximum];
+    struct iovec parts[maximum];
+    struct sockaddr_in senders[maximum];
+    char controls[maximum][CMSG_SPACE(sizeof(int))];
+    memset(messages, 0, sizeof(struct mmsghdr) * count);
+    for (int i = 0; i < count; i++) {
+        parts[i].iov_base = (char *)bytes + (unsigned long)i * stride;
+        parts[i].iov_len = stride;
+        messages[i].msg_hdr.msg_name = &senders[i];
+        messages[i].msg_hdr.msg_namelen = sizeof(senders[i]);
+        messages[i].msg_hdr.msg_iov = &parts[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+        messages[i].msg_hdr.msg_control = controls[i];
+        messages[i].msg_hdr.msg_controllen = sizeof(controls[i]);
+    }
+    int received = recvmmsg(fd, messages, count, MSG_DONTWAIT, NULL);
+    if (received < 0) {
+        return -errno;
+    }
+    for (int i = 0; i < received; i++) {
+        lengths[i] = (int)messages[i].msg_len;
+        from[i] = senders[i].sin_addr.s_addr;
+        segment_sizes[i] = 0;
+        for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&messages[i].msg_hdr); cmsg != NULL; cmsg = CMSG_NXTHDR(&messages[i].msg_hdr, cmsg)) {
+            if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO) {
+                memcpy(&segment_sizes[i], CMSG_DATA(cmsg), sizeof(int));
+            }
+        }
+    }
+    return received;
+}
+
+int flannel_name_thread(const char *name) {
+    char truncated[16];
+    strncpy(truncated, name, sizeof(truncated) - 1);
+    truncated[sizeof(truncated) - 1] = 0;
+    int rc = pthread_setname_np(pthread_self(), truncated);
+    return rc == 0 ? 0 : -rc;
 }
 
 long flannel_write_two(int fd, const void *header, unsigned long header_length, const void *packet, unsigned long packet_length) {

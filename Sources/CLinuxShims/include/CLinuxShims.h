@@ -43,6 +43,15 @@ long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, 
 /// joined). Non-blocking. Returns the bytes received or -errno.
 long flannel_udp_receive_segments(int fd, void *bytes, unsigned long capacity, uint32_t *from, int *segment_size);
 
+/// Receives up to `count` (≤ 64) messages with one recvmmsg, message i into
+/// `bytes + i * stride` (up to `stride` bytes); per message its length, sender (network byte
+/// order) and UDP_GRO segment size (0: not joined). Non-blocking. Returns the number of
+/// messages or -errno.
+int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int count, int *lengths, uint32_t *from, int *segment_sizes);
+
+/// Names the calling thread (at most 15 characters are kept). Returns 0 or -errno.
+int flannel_name_thread(const char *name);
+
 /// Writes `header` then `packet` as one write (writev), for a TUN with IFF_VNET_HDR.
 /// Returns the bytes written or -errno.
 long flannel_write_two(int fd, const void *header, unsigned long header_length, const void *packet, unsigned long packet_length);

@@ -12,16 +12,23 @@ struct UDPFastPathTests {
         URL(fileURLWithPath: SeedPingTests.flanneld).deletingLastPathComponent().appendingPathComponent("netns-lab").path
     }
 
-    /// iperf3 for 2 s from `source` to `target` (whose server runs once): the received rate.
+    /// iperf3 for 2 s from `source` to `target` (whose server runs once, logging to a file of its
+    /// own: an earlier server's "listening" must not count): the received rate.
     static func iperf(_ lab: Lab, from source: Namespace, to target: (namespace: Namespace, address: IPv4Address)) throws -> Double {
-        let server = BackgroundProcess(command: target.namespace.command(["iperf3", "-s", "-1"]),
-                                       logFile: lab.directory.appendingPathComponent("iperf3-\(target.namespace.name).log"))
+        let server = BackgroundProcess(command: target.namespace.command(["iperf3", "-s", "-1", "--forceflush"]),
+                                       logFile: lab.directory.appendingPathComponent("iperf3-\(target.namespace.name)-\(UUID().uuidString.prefix(8)).log"))
         try server.start()
         defer { server.stop() }
         try Poll.until("iperf3 to listen in \(target.namespace)", timeout: .seconds(10)) { server.log.contains("listening") }
         let run = try source.run(["timeout", "30", "iperf3", "-c", target.address.description, "-t", "2", "-J"])
-        return try BenchProbes.iperf(json: run.stdout).bitsPerSecond
+        do {
+            return try BenchProbes.iperf(json: run.stdout).bitsPerSecond
+        } catch {
+            throw Failure(description: "iperf3 \(source) → \(target.address): \(error); server: \(server.log.suffix(300))")
+        }
     }
+
+    struct Failure: Error, CustomStringConvertible { var description: String }
 
     @Test func theFastPathTalksToThePlainLoopAndToOffloadOffBothWays() throws {
         guard LabGate.requireRoot() else { return }

@@ -9,7 +9,8 @@ import Glibc
 /// Out: the TUN hands 64 KB TCP super-packets, cut here (`TCPSegmenter`) and sent with one
 /// `UDP_SEGMENT` call per ≤ 64 KB. In: `UDP_GRO` hands a sender's datagrams joined, they are
 /// split, checked one by one, and in-order segments of a flow are joined (`TCPCoalescer`) into
-/// one TSO write to the TUN. Buffers are allocated once per thread; nothing per packet.
+/// one TSO write to the TUN; datagrams arrive 16 messages per recvmmsg. Buffers are allocated
+/// once per thread; nothing per packet.
 extension UDPProxy {
     /// Room for a vnet header before each packet read from or written to the TUN.
     var headerRoom: Int { offloads.vnetHeader ? VirtioNetHeader.size : 0 }
@@ -100,9 +101,15 @@ extension UDPProxy {
         }
     }
 
+    /// Messages per recvmmsg, and room for each: a UDP_GRO message is at most 64 KB.
+    static let batch = 16
+    static let messageRoom = 65_536
+
     func runInboundFast() {
-        // A UDP_GRO receive is at most 64 KB of datagrams; one more page for safety.
-        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536 + 4096, alignment: 16)
+        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.batch * Self.messageRoom, alignment: 16)
+        let lengths = UnsafeMutablePointer<Int32>.allocate(capacity: Self.batch)
+        let senders = UnsafeMutablePointer<UInt32>.allocate(capacity: Self.batch)
+        let segmentSizes = UnsafeMutablePointer<Int32>.allocate(capacity: Self.batch)
         let joined = UnsafeMutableRawBufferPointer.allocate(byteCount: TCPCoalescer.packetOffset + 65_536, alignment: 16)
         let plainHeader = UnsafeMutableRawBufferPointer.allocate(byteCount: VirtioNetHeader.size, alignment: 16)
         plainHeader.initializeMemory(as: UInt8.self, repeating: 0)
@@ -111,6 +118,9 @@ extension UDPProxy {
         defer {
             publish(&tally)
             input.deallocate()
+            lengths.deallocate()
+            senders.deallocate()
+            segmentSizes.deallocate()
             joined.deallocate()
             plainHeader.deallocate()
         }
@@ -138,36 +148,41 @@ extension UDPProxy {
         }
         while wait(socket.fd, "the UDP socket", &tally) {
             while !stopping.load(ordering: .relaxed) {
-                var sender: UInt32 = 0
-                var segmentSize: Int32 = 0
-                let length = flannel_udp_receive_segments(socket.fd, input.baseAddress, UInt(input.count), &sender, &segmentSize)
-                if length < 0 {
-                    if -length == EAGAIN || -length == EINTR { break }
-                    errno = Int32(-length)
+                let count = flannel_udp_receive_batch(socket.fd, input.baseAddress, UInt(Self.messageRoom), Int32(Self.batch),
+                                                      lengths, senders, segmentSizes)
+                if count < 0 {
+                    if -count == EAGAIN || -count == EINTR { break }
+                    errno = -count
                     if readFailed("the UDP socket") { return }
                     continue
                 }
-                guard length > 0 else { continue }
-                let from = IPv4Address(bits: UInt32(bigEndian: sender))
+                guard count > 0 else { break }
                 let routes = path.withLock { $0.routes }
-                let step = segmentSize > 0 ? Int(segmentSize) : length
-                var offset = 0
-                while offset < length {
-                    let packet = UnsafeMutableRawBufferPointer(rebasing: input[offset..<min(offset + step, length)])
-                    offset += step
-                    switch UDPEncapsulation.inbound(packet, from: from, routes: routes, mtu: mtu) {
-                    case .deliver:
-                        guard joins else {
-                            deliverAlone(packet, &tally)
-                            continue
+                for message in 0..<Int(count) {
+                    let base = message * Self.messageRoom
+                    let length = Int(lengths[message])
+                    let from = IPv4Address(bits: UInt32(bigEndian: senders[message]))
+                    let step = segmentSizes[message] > 0 ? Int(segmentSizes[message]) : max(length, 1)
+                    var offset = 0
+                    while offset < length {
+                        let packet = UnsafeMutableRawBufferPointer(rebasing: input[(base + offset)..<(base + min(offset + step, length))])
+                        offset += step
+                        switch UDPEncapsulation.inbound(packet, from: from, routes: routes, mtu: mtu) {
+                        case .deliver:
+                            guard joins else {
+                                deliverAlone(packet, &tally)
+                                continue
+                            }
+                            if coalescer.append(UnsafeRawBufferPointer(packet), buffer: joined) { continue }
+                            flush(&tally)
+                            if !coalescer.start(UnsafeRawBufferPointer(packet), buffer: joined) { deliverAlone(packet, &tally) }
+                        case let .drop(reason):
+                            record(&tally) { $0.drops[reason, default: 0] += 1 }
                         }
-                        if coalescer.append(UnsafeRawBufferPointer(packet), buffer: joined) { continue }
-                        flush(&tally)
-                        if !coalescer.start(UnsafeRawBufferPointer(packet), buffer: joined) { deliverAlone(packet, &tally) }
-                    case let .drop(reason):
-                        record(&tally) { $0.drops[reason, default: 0] += 1 }
                     }
                 }
+                // A short batch: the queue is empty for now.
+                if Int(count) < Self.batch { break }
             }
             // Nothing more queued: nothing is held back.
             flush(&tally)

@@ -1,3 +1,4 @@
+import CLinuxShims
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -75,12 +76,21 @@ public final class UDPProxy: Sendable {
 
     public func start() {
         let fast = offloads.vnetHeader || offloads.udpGRO
-        let outbound = Thread { [self] in fast ? runOutboundFast() : runOutbound() }
-        outbound.name = "flannel-tun-to-udp"
+        // Named from inside (what top -H and perf show), in Linux's 15 characters.
+        let outbound = Thread { [self] in
+            Self.nameThread("flannel-tun2udp")
+            fast ? runOutboundFast() : runOutbound()
+        }
         outbound.start()
-        let inbound = Thread { [self] in fast ? runInboundFast() : runInbound() }
-        inbound.name = "flannel-udp-to-tun"
+        let inbound = Thread { [self] in
+            Self.nameThread("flannel-udp2tun")
+            fast ? runInboundFast() : runInbound()
+        }
         inbound.start()
+    }
+
+    private static func nameThread(_ name: String) {
+        _ = flannel_name_thread(name)
     }
 
     /// Asks both threads to stop; they notice within their poll interval (200 ms).

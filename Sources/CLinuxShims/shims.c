@@ -155,6 +155,10 @@ int flannel_tun_open_vnet(const char *name, unsigned int offloads, unsigned int 
         close(fd);
         return -saved;
     }
+    // The header in little-endian whatever the host (VirtioNetHeader reads it so); refused
+    // only by kernels older than 4.x, where x86 and arm64 are little-endian anyway.
+    int little = 1;
+    (void)ioctl(fd, TUNSETVNETLE, &little);
     if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)offloads) == 0) {
         *accepted = offloads;
     } else if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM) == 0) {
@@ -201,26 +205,6 @@ long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, 
     return sent < 0 ? -errno : sent;
 }
 
-long flannel_udp_receive_segments(int fd, void *bytes, unsigned long capacity, uint32_t *from, int *segment_size) {
-    struct sockaddr_in sender;
-    struct iovec iov = { .iov_base = bytes, .iov_len = capacity };
-    char control[CMSG_SPACE(sizeof(int))];
-    struct msghdr message = { .msg_name = &sender, .msg_namelen = sizeof(sender), .msg_iov = &iov, .msg_iovlen = 1,
-                              .msg_control = control, .msg_controllen = sizeof(control) };
-    ssize_t received = recvmsg(fd, &message, MSG_DONTWAIT);
-    if (received < 0) {
-        return -errno;
-    }
-    *from = sender.sin_addr.s_addr;
-    *segment_size = 0;
-    for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message); cmsg != NULL; cmsg = CMSG_NXTHDR(&message, cmsg)) {
-        if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO) {
-            memcpy(segment_size, CMSG_DATA(cmsg), sizeof(int));
-        }
-    }
-    return received;
-}
-
 int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int count, int *lengths, uint32_t *from, int *segment_sizes) {
     enum { maximum = 64 };
     if (count > maximum) {
@@ -246,7 +230,8 @@ int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int cou
         return -errno;
     }
     for (int i = 0; i < received; i++) {
-        lengths[i] = (int)messages[i].msg_len;
+        // Cut short (more than a slot holds): -1, counted as oversized.
+        lengths[i] = (messages[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int)messages[i].msg_len;
         from[i] = senders[i].sin_addr.s_addr;
         segment_sizes[i] = 0;
         for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&messages[i].msg_hdr); cmsg != NULL; cmsg = CMSG_NXTHDR(&messages[i].msg_hdr, cmsg)) {

@@ -75,6 +75,17 @@ struct TCPOffloadTests {
         }
     }
 
+    /// Recomputes a segment's TCP checksum after a test edited it.
+    static func refreshChecksum(_ packet: inout [UInt8]) {
+        packet[36] = 0; packet[37] = 0
+        let source = IPv4Address(bits: word(packet, 12) << 16 | word(packet, 14))
+        let destination = IPv4Address(bits: word(packet, 16) << 16 | word(packet, 18))
+        let pseudo = InternetChecksum.pseudoHeaderSum(source: source, destination: destination, proto: 6, length: packet.count - 20)
+        let sum = packet.withUnsafeBytes { InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: $0[20...]), initial: pseudo) }
+        let checksum = ~UInt16(truncatingIfNeeded: sum)
+        packet[36] = UInt8(checksum >> 8); packet[37] = UInt8(checksum & 0xFF)
+    }
+
     static func word(_ bytes: [UInt8], _ offset: Int) -> UInt32 { UInt32(bytes[offset]) << 8 | UInt32(bytes[offset + 1]) }
     static func sequence(_ bytes: [UInt8]) -> UInt32 { word(bytes, 24) << 16 | word(bytes, 26) }
     static func payload(_ bytes: [UInt8]) -> ArraySlice<UInt8> { bytes[(20 + Int(bytes[32] >> 4) * 4)...] }
@@ -160,7 +171,9 @@ struct TCPOffloadTests {
             for extra: UInt8 in [0x08, 0x80] where Bool.random(using: &random) { flags |= extra }
             let segments = try Self.segment(Self.packet(flow, flags: flags, payload: payload), mss: mss)
             let joined = Self.coalesce(segments)
-            #expect(joined.count == 1, "one flow in order joins into one packet (\(segments.count) segments)")
+            // CWR stays alone, as the kernel's GRO leaves it: the rest joins.
+            let expected = flags & 0x80 != 0 && segments.count > 1 ? 2 : 1
+            #expect(joined.count == expected, "one flow in order joins into \(expected) packet(s) (\(segments.count) segments)")
             var again: [[UInt8]] = []
             for (header, packet) in joined {
                 if header.isTCPv4Super {
@@ -210,7 +223,26 @@ struct TCPOffloadTests {
         #expect(Self.coalesce([segments[0], segments[2]]).count == 2, "a gap in the sequence")
         var otherAck = segments[1]
         otherAck[31] ^= 1
+        Self.refreshChecksum(&otherAck)
         #expect(Self.coalesce([segments[0], otherAck]).count == 2, "another acknowledgement number")
+        var corrupted = segments[1]
+        corrupted[corrupted.count - 1] ^= 0xFF
+        #expect(Self.coalesce([segments[0], corrupted]).map(\.0.isTCPv4Super) == [false, false],
+                "a segment whose checksum fails is written alone, for the kernel to drop")
+        var noDF = try Self.segment(Self.packet(flow, flags: 0x10, payload: data), mss: 1000)
+        for index in noDF.indices {
+            noDF[index][6] = 0
+            noDF[index][10] = 0; noDF[index][11] = 0
+            let sum = noDF[index].withUnsafeBytes { InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<20])) }
+            noDF[index][10] = UInt8(sum >> 8); noDF[index][11] = UInt8(sum & 0xFF)
+        }
+        #expect(Self.coalesce(noDF).count == 3, "without DF the IP IDs matter: not joined")
+        let ece = try Self.segment(Self.packet(flow, flags: 0x50, payload: data), mss: 1000)
+        #expect(Self.coalesce(ece).count == 1, "ECE on every segment joins")
+        var mixed = ece
+        mixed[1][33] = 0x10
+        Self.refreshChecksum(&mixed[1])
+        #expect(Self.coalesce(mixed).count == 3, "ECE then a plain ACK does not join (nor what follows it)")
         #expect(Self.coalesce([segments[2], segments[0]]).count == 2, "out of order")
         let fin = try Self.segment(Self.packet(flow, flags: 0x11, payload: data), mss: 1000)
         #expect(Self.coalesce(fin).count == 2, "a FIN segment stays alone")

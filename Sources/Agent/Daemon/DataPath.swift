@@ -1,4 +1,7 @@
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The running data path, whichever backend: told the peers, moved to a new subnet after a
 /// drift, ticked every 10 s (udp: drop summary; kernel backends: resync), stopped.
@@ -11,6 +14,7 @@ final class DataPath {
     let kind: Kind
     private let logger: Logger
     private var reportedDrops: [UDPEncapsulation.DropReason: Int] = [:]
+    private var reportedSegmentationRefusal = false
     /// The last resync's error, so that a lasting failure is logged once, not every 10 s.
     private var lastSyncProblem: String?
 
@@ -45,6 +49,11 @@ final class DataPath {
     func tick(peers: @autoclosure () -> [Peer]) {
         switch kind {
         case let .udp(_, proxy, _):
+            let refusal = proxy.segmentationRefusal.load(ordering: .relaxed)
+            if refusal != 0 && !reportedSegmentationRefusal {
+                logger.notice("udp fast path: the kernel refused a UDP_SEGMENT send (\(String(cString: strerror(refusal)))); sending one datagram per segment from now on")
+                reportedSegmentationRefusal = true
+            }
             // Drops are counted per packet and summarised here, so bad traffic never floods the log.
             let drops = proxy.snapshot.drops
             if drops != reportedDrops {

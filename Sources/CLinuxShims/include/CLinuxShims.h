@@ -38,15 +38,10 @@ int flannel_udp_probe_segment(int fd);
 long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, uint32_t address, uint16_t port,
                                uint16_t segment_size);
 
-/// Receives into `bytes` (up to `capacity`), with the sender's address (network byte order)
-/// in `from` and the UDP_GRO segment size in `segment_size` (0 when the datagrams were not
-/// joined). Non-blocking. Returns the bytes received or -errno.
-long flannel_udp_receive_segments(int fd, void *bytes, unsigned long capacity, uint32_t *from, int *segment_size);
-
 /// Receives up to `count` (≤ 64) messages with one recvmmsg, message i into
 /// `bytes + i * stride` (up to `stride` bytes); per message its length, sender (network byte
 /// order) and UDP_GRO segment size (0: not joined). Non-blocking. Returns the number of
-/// messages or -errno.
+/// messages or -errno. A message cut short (larger than `stride`) has length -1.
 int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int count, int *lengths, uint32_t *from, int *segment_sizes);
 
 /// Names the calling thread (at most 15 characters are kept). Returns 0 or -errno.

@@ -36,7 +36,8 @@ struct UDPFastPathTests {
         defer { lab.destroy() }
         try lab.etcdctl(["put", "/coreos.com/network/config", #"{ "Network": "10.1.0.0/16" }"#])
         let hosts = try (1...2).map { try lab.addHost($0) }
-        for host in hosts { try host.startAgent(binary: SeedPingTests.flanneld) }
+        try hosts[0].startAgent(binary: SeedPingTests.flanneld, arguments: ["--healthz-port=18011"])
+        try hosts[1].startAgent(binary: SeedPingTests.flanneld)
         let files = try hosts.map { try $0.waitForSubnetFile() }
         let containers = try hosts.map { try $0.addContainer() }
         #expect(hosts[0].agent?.log.contains("udp fast path (--udp-offload=auto): TUN TSO4 (segmented here), UDP_SEGMENT sends, UDP_GRO receives") == true,
@@ -75,5 +76,16 @@ struct UDPFastPathTests {
         let toOff = try Self.iperf(lab, from: containers[0].namespace, to: containers[1])
         let fromOff = try Self.iperf(lab, from: containers[1].namespace, to: containers[0])
         #expect(toOff > 1e6 && fromOff > 1e6, "iperf3 fast path → offload off \(toOff / 1e6) Mbit/s, back \(fromOff / 1e6) Mbit/s")
+
+        // Four iperf3 runs through h1's fast path: packets both ways, not one dropped.
+        let metrics = try hosts[0].namespace.check(["python3", "-c",
+            "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:18011/metrics', timeout=5).read().decode())"]).stdout
+        let lines = metrics.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        let drops = lines.filter { $0.hasPrefix("flannel_udp_drops_total") }
+        #expect(drops.count == UDPEncapsulation.DropReason.allCases.count && drops.allSatisfy { $0.hasSuffix(" 0") }, "\(drops)")
+        for direction in ["out", "in"] {
+            let packets = lines.first { $0.hasPrefix("flannel_udp_packets_total{direction=\"\(direction)\"}") }
+            #expect((packets?.split(separator: " ").last.flatMap { Int($0) } ?? 0) > 1_000, "\(packets ?? "no \(direction) line")")
+        }
     }
 }

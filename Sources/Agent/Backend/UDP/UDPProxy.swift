@@ -48,6 +48,12 @@ public final class UDPProxy: Sendable {
     let port: Int
     let counters = Mutex(Counters())
     let stopping = Atomic<Bool>(false)
+    /// Held by whichever thread reads the TUN (fast path: the inbound thread too, right after
+    /// a write, when the outbound thread is not at it).
+    let tunReader = Mutex(0)
+    /// The errno of the first UDP_SEGMENT send the kernel refused (0: none); from then on one
+    /// datagram per send.
+    public let segmentationRefusal = Atomic<Int32>(0)
 
     /// What the fast path may use (`UDPOffloads.none`: the plain loops).
     let offloads: UDPOffloads
@@ -76,6 +82,8 @@ public final class UDPProxy: Sendable {
 
     public func start() {
         let fast = offloads.vnetHeader || offloads.udpGRO
+        // The fast path drains the TUN after each poll, from either thread: reads must not block.
+        if fast { _ = fcntl(tun.fd, F_SETFL, fcntl(tun.fd, F_GETFL) | O_NONBLOCK) }
         // Named from inside (what top -H and perf show), in Linux's 15 characters.
         let outbound = Thread { [self] in
             Self.nameThread("flannel-tun2udp")

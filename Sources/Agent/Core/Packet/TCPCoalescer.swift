@@ -3,11 +3,13 @@
 /// instead of one per segment. Pure, no allocation: the packet grows in the caller's buffer,
 /// after room for the vnet header.
 ///
-/// A segment joins when it continues the packet exactly: same addresses, ports, TOS, TTL, DF,
-/// acknowledgement, window and TCP options; the next sequence number; a payload no longer than
-/// the first's, after segments all of the first's size; only ACK set (PSH allowed, and it
-/// ends the packet); 64 KB at most. Anything else starts a new packet. The segments' own
-/// checksums are not re-verified: the outer UDP checksum, checked by the kernel, covers them.
+/// A segment joins when it continues the packet exactly, as the kernel's GRO would have it:
+/// same addresses, ports, TOS, TTL, acknowledgement, window and TCP options; DF set (so IP IDs
+/// do not matter); the next sequence number; a payload no longer than the first's, after
+/// segments all of the first's size; the same flags as the first (ACK, maybe ECE; PSH allowed,
+/// and it ends the packet); a TCP checksum that verifies (the joined packet goes to the kernel
+/// as checksum-partial, trusted: a bad segment is written alone for the kernel to drop); 64 KB
+/// at most. CWR, SYN, FIN, RST and URG segments stay alone. Anything else starts a new packet.
 public struct TCPCoalescer {
     /// Where the packet being built starts in the buffer: after the vnet header.
     public static let packetOffset = VirtioNetHeader.size
@@ -22,10 +24,15 @@ public struct TCPCoalescer {
     private var lastPayload = 0
     private var nextSequence: UInt32 = 0
     private var closed = false
+    private var flags: UInt8 = 0
 
     public init() {}
 
     public var isOpen: Bool { length > 0 }
+
+    /// The payload bytes joined so far plus one set of headers per segment: what the segments
+    /// would have weighed one by one.
+    public var segmentBytes: Int { length + (segments - 1) * headersLength }
 
     /// Appends `packet` to the open one if it continues it; false (nothing changed) if not.
     public mutating func append(_ packet: UnsafeRawBufferPointer, buffer: UnsafeMutableRawBufferPointer) -> Bool {
@@ -36,7 +43,7 @@ public struct TCPCoalescer {
         guard payload > 0, payload <= segmentPayload, length + payload <= Self.maximumLength else { return false }
         let open = UnsafeRawBufferPointer(rebasing: buffer[Self.packetOffset..<(Self.packetOffset + length)])
         let flags = packet[ipHeaderLength + 13]
-        guard flags & ~TCPSegmenter.psh == Self.ack,
+        guard flags & ~TCPSegmenter.psh == self.flags, Self.checksumVerifies(packet, layout),
               TCPSegmenter.word(packet, ipHeaderLength + 4) == UInt16(nextSequence >> 16),
               TCPSegmenter.word(packet, ipHeaderLength + 6) == UInt16(truncatingIfNeeded: nextSequence),
               Self.sameFlow(open, packet, ipHeaderLength: ipHeaderLength, headersLength: headersLength) else { return false }
@@ -60,8 +67,9 @@ public struct TCPCoalescer {
               packet.count + Self.packetOffset <= buffer.count else { return false }
         let payload = layout.totalLength - layout.headersLength
         let flags = packet[layout.ipHeaderLength + 13]
-        // Only data segments with ACK (CWR allowed on the first); SYN, FIN, RST, URG stay alone.
-        guard payload > 0, flags & ~(TCPSegmenter.psh | TCPSegmenter.cwr | Self.ece) == Self.ack else { return false }
+        // Only data segments with ACK (and ECE) and DF; SYN, FIN, RST, URG and CWR stay alone.
+        guard payload > 0, flags & ~(TCPSegmenter.psh | Self.ece) == Self.ack, packet[6] & 0x40 != 0,
+              Self.checksumVerifies(packet, layout) else { return false }
         (buffer.baseAddress! + Self.packetOffset).copyMemory(from: packet.baseAddress!, byteCount: packet.count)
         length = packet.count
         segments = 1
@@ -72,7 +80,15 @@ public struct TCPCoalescer {
         nextSequence = (UInt32(TCPSegmenter.word(packet, ipHeaderLength + 4)) << 16 | UInt32(TCPSegmenter.word(packet, ipHeaderLength + 6)))
             &+ UInt32(payload)
         closed = flags & TCPSegmenter.psh != 0
+        self.flags = flags & ~TCPSegmenter.psh
         return true
+    }
+
+    /// The segment's TCP checksum (with its pseudo-header) verifies.
+    static func checksumVerifies(_ packet: UnsafeRawBufferPointer, _ layout: TCPLayout) -> Bool {
+        let pseudo = InternetChecksum.pseudoHeaderSum(source: layout.source, destination: layout.destination,
+                                                      proto: TCPSegmenter.tcpProtocol, length: layout.totalLength - layout.ipHeaderLength)
+        return InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: packet[layout.ipHeaderLength..<layout.totalLength]), initial: pseudo) == 0xFFFF
     }
 
     /// Closes the open packet: fixes its IP length and checksum, and writes the vnet header

@@ -58,6 +58,12 @@ public final class LabHost: Sendable {
         agentState.withLock { $0 }?.stop() ?? .zero
     }
 
+    /// The agent's `/metrics` text (it must run with `--healthz-port=<port>`).
+    public func metrics(port: Int) throws -> String {
+        try namespace.check(["python3", "-c",
+            "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:\(port)/metrics', timeout=5).read().decode())"]).stdout
+    }
+
     /// Waits for the agent's subnet.env and parses it.
     public func waitForSubnetFile(timeout: Duration = .seconds(30)) throws -> SubnetFile {
         var file: SubnetFile?

@@ -101,7 +101,7 @@ extension LabScenario {
             (try? hosts[1].waitForSubnetFile(timeout: .seconds(1)).subnet) == third
         }
         run.expect(true, "h2's subnet.env names the new subnet \(third)")
-        let metrics = try run.metrics(of: hosts[1], port: port)
+        let metrics = try hosts[1].metrics(port: port)
         run.expect(metrics.contains("flannel_subnet_drifts_total 1\n")
                    && metrics.contains(#"flannel_subnet_last_drift_info{from="\#(files[1].subnet)",to="\#(third)"} 1.0"# + "\n"),
                    "h2's /metrics counts the drift and names \(files[1].subnet) → \(third)")

@@ -116,7 +116,7 @@ extension LabScenario {
         try run.hold(for: .seconds(5), "h3 to settle")
         let relists = run.count("etcd history was compacted; re-listed", in: hosts[2])
         run.expect(relists == 1, "h3 re-lists once, not in a loop (\(relists) times)")
-        run.expect(try run.metrics(of: hosts[2], port: port).contains(#"flannel_watch_restarts_total{reason="compacted"} 1"# + "\n"),
+        run.expect(try hosts[2].metrics(port: port).contains(#"flannel_watch_restarts_total{reason="compacted"} 1"# + "\n"),
                    "h3's /metrics counts one watch restart for compaction")
         let containers = try [hosts[2], hosts[3]].map { try $0.addContainer() }
         try run.waitForPing(containers[0], containers[1])

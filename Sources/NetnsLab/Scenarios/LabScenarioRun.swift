@@ -117,10 +117,4 @@ public final class LabScenarioRun {
             Thread.sleep(forTimeInterval: 0.25)
         }
     }
-
-    /// `host`'s `/metrics` (the agent must run with `--healthz-port=<port>`).
-    public func metrics(of host: LabHost, port: Int) throws -> String {
-        try host.namespace.check(["python3", "-c",
-            "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:\(port)/metrics', timeout=5).read().decode())"]).stdout
-    }
 }

@@ -78,8 +78,7 @@ struct UDPFastPathTests {
         #expect(toOff > 1e6 && fromOff > 1e6, "iperf3 fast path → offload off \(toOff / 1e6) Mbit/s, back \(fromOff / 1e6) Mbit/s")
 
         // Four iperf3 runs through h1's fast path: packets both ways, not one dropped.
-        let metrics = try hosts[0].namespace.check(["python3", "-c",
-            "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:18011/metrics', timeout=5).read().decode())"]).stdout
+        let metrics = try hosts[0].metrics(port: 18011)
         let lines = metrics.split(separator: "\n").filter { !$0.hasPrefix("#") }
         let drops = lines.filter { $0.hasPrefix("flannel_udp_drops_total") }
         #expect(drops.count == UDPEncapsulation.DropReason.allCases.count && drops.allSatisfy { $0.hasSuffix(" 0") }, "\(drops)")

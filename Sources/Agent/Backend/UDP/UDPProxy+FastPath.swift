@@ -49,6 +49,8 @@ extension UDPProxy {
     func drainTUN(_ buffers: OutboundBuffers, _ tally: inout Tally) -> Bool {
         let (input, segments, reply) = (buffers.input, buffers.segments, buffers.reply)
         let room = headerRoom
+        // Once per drain, not per packet: a peer change is seen by the next drain.
+        let current = path.withLock { $0 }
         while !stopping.load(ordering: .relaxed) {
             let length = read(tun.fd, input.baseAddress, input.count)
             if length < 0 {
@@ -59,7 +61,6 @@ extension UDPProxy {
             guard length > room else { continue }
             let header = room > 0 ? VirtioNetHeader(UnsafeRawBufferPointer(rebasing: input[0..<room])) ?? .plain : .plain
             let packet = UnsafeMutableRawBufferPointer(rebasing: input[room..<length])
-            let current = path.withLock { $0 }
             switch UDPEncapsulation.outbound(packet, routes: current.routes, tunAddress: current.tunAddress,
                                              reply: UnsafeMutableRawBufferPointer(rebasing: reply[room...])) {
             case let .send(peer):

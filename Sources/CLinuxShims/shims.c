@@ -17,6 +17,7 @@
 #include <netinet/udp.h>
 #include <sys/uio.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -101,6 +102,29 @@ int flannel_if_get_mtu(const char *name) {
     strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
     int rc = with_socket(SIOCGIFMTU, &ifr);
     return rc < 0 ? rc : ifr.ifr_mtu;
+}
+
+int flannel_if_set_txqueuelen(const char *name, int length) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    ifr.ifr_qlen = length;
+    return with_socket(SIOCSIFTXQLEN, &ifr);
+}
+
+int flannel_eventfd_open(void) {
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int flannel_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    return write(fd, &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
+}
+
+void flannel_eventfd_clear(int fd) {
+    uint64_t count;
+    (void)!read(fd, &count, sizeof(count));
 }
 
 int flannel_if_up(const char *name) {
@@ -202,6 +226,32 @@ long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, 
         memcpy(CMSG_DATA(cmsg), &segment_size, sizeof(segment_size));
     }
     ssize_t sent = sendmsg(fd, &message, 0);
+    return sent < 0 ? -errno : sent;
+}
+
+int flannel_udp_send_batch(int fd, const void *bytes, unsigned long stride, const int *lengths, const uint32_t *addresses,
+                           uint16_t port, int count) {
+    enum { maximum = 64 };
+    if (count > maximum) {
+        count = maximum;
+    }
+    struct mmsghdr messages[maximum];
+    struct iovec parts[maximum];
+    struct sockaddr_in peers[maximum];
+    memset(messages, 0, sizeof(struct mmsghdr) * count);
+    memset(peers, 0, sizeof(struct sockaddr_in) * count);
+    for (int i = 0; i < count; i++) {
+        peers[i].sin_family = AF_INET;
+        peers[i].sin_addr.s_addr = addresses[i];
+        peers[i].sin_port = port;
+        parts[i].iov_base = (char *)bytes + (unsigned long)i * stride;
+        parts[i].iov_len = lengths[i];
+        messages[i].msg_hdr.msg_name = &peers[i];
+        messages[i].msg_hdr.msg_namelen = sizeof(peers[i]);
+        messages[i].msg_hdr.msg_iov = &parts[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    int sent = sendmmsg(fd, messages, count, 0);
     return sent < 0 ? -errno : sent;
 }
 

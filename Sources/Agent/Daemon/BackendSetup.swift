@@ -65,12 +65,17 @@ struct BackendSetup {
                 tun = try TUNDevice(name: "flannel0")
             }
             try tun.configure(address: subnet.address, mtu: mtu, network: network)
+            do {
+                try tun.setTransmitQueueLength(UDPProxy.tunQueueLength)
+            } catch {
+                logger.warning("udp backend: flannel0 keeps its default transmit queue, bursts may drop: \(error)")
+            }
             let socket = try UDPSocket(address: external.address, port: port)
             if udpOffload == .auto {
                 if let problem = socket.enableSegmentation() { refused.append(problem) } else { offloads.udpSegment = true }
                 if let problem = socket.enableGRO() { refused.append(problem) } else { offloads.udpGRO = true }
             }
-            let proxy = UDPProxy(tun: tun, socket: socket, tunAddress: subnet.address, mtu: mtu, port: port, offloads: offloads,
+            let proxy = try UDPProxy(tun: tun, socket: socket, tunAddress: subnet.address, mtu: mtu, port: port, offloads: offloads,
                                  onFailure: onFailure)
             proxy.start()
             logger.info("udp backend: flannel0 \(subnet.address)/32 MTU \(mtu), route \(network) dev flannel0, UDP \(external.address):\(port)")

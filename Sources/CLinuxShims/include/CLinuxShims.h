@@ -38,6 +38,12 @@ int flannel_udp_probe_segment(int fd);
 long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, uint32_t address, uint16_t port,
                                uint16_t segment_size);
 
+/// Sends up to `count` (≤ 64) datagrams with one sendmmsg: datagram i is `lengths[i]` bytes at
+/// `bytes + i * stride`, to `addresses[i]`:`port` (network byte order). Returns how many were
+/// sent (the first ones) or -errno when the first failed.
+int flannel_udp_send_batch(int fd, const void *bytes, unsigned long stride, const int *lengths, const uint32_t *addresses,
+                           uint16_t port, int count);
+
 /// Receives up to `count` (≤ 64) messages with one recvmmsg, message i into
 /// `bytes + i * stride` (up to `stride` bytes); per message its length, sender (network byte
 /// order) and UDP_GRO segment size (0: not joined). Non-blocking. Returns the number of
@@ -59,6 +65,18 @@ int flannel_if_set_mtu(const char *name, int mtu);
 
 /// Reads an interface's MTU. Returns the MTU or -errno.
 int flannel_if_get_mtu(const char *name);
+
+/// Sets an interface's transmit queue length (txqueuelen). Returns 0 or -errno.
+int flannel_if_set_txqueuelen(const char *name, int length);
+
+/// A non-blocking, close-on-exec eventfd (one thread wakes another's poll). Returns the fd or -errno.
+int flannel_eventfd_open(void);
+
+/// Makes an eventfd readable. Returns 0 or -errno.
+int flannel_eventfd_signal(int fd);
+
+/// Reads an eventfd back to not readable.
+void flannel_eventfd_clear(int fd);
 
 /// Brings an interface up. Returns 0 or -errno.
 int flannel_if_up(const char *name);

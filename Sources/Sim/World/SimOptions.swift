@@ -11,6 +11,11 @@ public struct SimOptions: Sendable {
     public var requestTimeout: Duration = .seconds(5)
     /// How long a broken watch takes to notice (keepalive) before it reconnects.
     public var watchBreakDetection: Duration = .seconds(2)
+    /// The udp agents' fast path (`--udp-offload=auto`): flannel0 hands TCP super-packets
+    /// that the proxy cuts, and the receiving proxy joins in-order segments before flannel0
+    /// (see `SimWorld.sendStream`). Off: the kernel cuts them before flannel0 and every
+    /// datagram is written alone.
+    public var udpOffloads = true
     /// Underlay one-way latency per datagram.
     public var underlayLatency: Duration = .microseconds(50)
     /// Keep every trace line (small runs) or only the hash (large runs).

@@ -171,13 +171,14 @@ extension SimWorld {
         var packet = payload
         let verdict = packet.withUnsafeMutableBytes { UDPEncapsulation.inbound($0, from: sender, routes: agent.routes, mtu: tunnel.mtu) }
         switch verdict {
-        case .deliver: hostReceive(host, packet, from: .tunnel)
+        case .deliver: options.udpOffloads ? joinOrDeliver(host, packet) : hostReceive(host, packet, from: .tunnel)
         case let .drop(reason): drop(host, "proxy: \(reason.rawValue)")
         }
     }
 
     func containerReceive(_ host: SimHost, _ container: SimHost.Container, _ packet: [UInt8]) {
         if packet[9] == 17 { return record("\(container.name) received a UDP datagram from \(SimPacket.source(packet))") }
+        if packet[9] == 6 { return streamReceive(container, packet) }
         guard let type = SimPacket.icmpType(packet), let identity = SimPacket.echoIdentity(packet) else { return }
         switch type {
         case 8:

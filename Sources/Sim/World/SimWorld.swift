@@ -74,6 +74,10 @@ public final class SimWorld {
     private var heldPrefixLengths: Set<Int> = []
     var pingSequence: UInt16 = 0
     var pingOutcomes: [PingIdentity: PingOutcome] = [:]
+    /// TCP streams in flight, by destination port, and each host's receive-side joiner.
+    var streamSequence: UInt16 = 0
+    var streams: [UInt16: SimStream] = [:]
+    var joiners: [Int: SimSegmentJoiner] = [:]
 
     public init(seed: UInt64, options: SimOptions = SimOptions()) {
         self.seed = seed

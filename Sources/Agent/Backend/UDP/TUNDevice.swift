@@ -48,6 +48,12 @@ public final class TUNDevice: Sendable {
         }
     }
 
+    /// The queue between the kernel and our reads: a TUN drops what overflows it (no
+    /// back-pressure), and the default 500 packets overflow under a TCP burst.
+    public func setTransmitQueueLength(_ length: Int) throws(SystemError) {
+        try SystemError.check(flannel_if_set_txqueuelen(name, Int32(length)), "SIOCSIFTXQLEN", "\(name) txqueuelen \(length)")
+    }
+
     private func disableIPv6() {
         writeSysctl("/proc/sys/net/ipv6/conf/\(name)/disable_ipv6", "1")
         // The proxy's ICMP errors come from flannel0's own address; without this the kernel

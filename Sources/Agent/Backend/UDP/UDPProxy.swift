@@ -8,8 +8,13 @@ import Glibc
 /// Moves packets between the TUN and the UDP socket on two dedicated OS threads (never the
 /// cooperative pool), running the pure packet code (`UDPEncapsulation`) on each. Buffers are
 /// allocated once per thread. Peer routes are swapped in whole when the peer table changes.
-/// Per packet, each thread takes one lock (the current routes); its counters are its own and
-/// are published every 256 packets and whenever it goes idle.
+/// Each thread keeps its own counters and publishes them every 256 packets and when idle.
+///
+/// Who reads the TUN: while traffic is light the inbound thread serves both directions, one
+/// thread polling both descriptors as upstream's loop does, so an answer the kernel queues on
+/// the TUN while that thread writes (an echo reply, an ACK) is read by the same thread at once
+/// and no second thread has to wake (tens of microseconds on a VM). When a drain finds the TUN
+/// busy the outbound thread takes it over, and hands it back after `quietBeforeHandBack`.
 public final class UDPProxy: Sendable {
     public struct Counters: Sendable, Equatable {
         public var packetsOut = 0, bytesOut = 0, packetsIn = 0, bytesIn = 0, icmpReplies = 0
@@ -48,9 +53,15 @@ public final class UDPProxy: Sendable {
     let port: Int
     let counters = Mutex(Counters())
     let stopping = Atomic<Bool>(false)
-    /// Held by whichever thread reads the TUN (fast path: the inbound thread too, right after
-    /// a write, when the outbound thread is not at it).
+    /// Held by whichever thread reads the TUN, so one flow's packets leave in the order they
+    /// came when the TUN changes hands.
     let tunReader = Mutex(0)
+    /// True while the outbound thread serves the TUN; false while the inbound thread does.
+    let outboundAwake = Atomic<Bool>(false)
+    /// eventfds: the inbound thread wakes the outbound one to take the TUN over, and is woken
+    /// when it is handed back.
+    let outboundWake: Int32
+    let inboundWake: Int32
     /// The errno of the first UDP_SEGMENT send the kernel refused (0: none); from then on one
     /// datagram per send.
     public let segmentationRefusal = Atomic<Int32>(0)
@@ -58,8 +69,22 @@ public final class UDPProxy: Sendable {
     /// What the fast path may use (`UDPOffloads.none`: the plain loops).
     let offloads: UDPOffloads
 
+    /// flannel0's transmit queue (the default 500 overflows under a TCP burst).
+    public static let tunQueueLength = 5_000
+    /// How long the TUN stays quiet before the outbound thread hands it back, in ms.
+    static let quietBeforeHandBack: Int32 = 20
+    /// TUN reads the inbound thread makes in one go before it calls the outbound thread.
+    static let inboundReadsBeforeHandOver = 32
+
     public init(tun: TUNDevice, socket: UDPSocket, tunAddress: IPv4Address, mtu: Int, port: Int, offloads: UDPOffloads = .none,
-                onFailure: @escaping @Sendable (String) -> Void) {
+                onFailure: @escaping @Sendable (String) -> Void) throws(SystemError) {
+        outboundWake = try SystemError.check(flannel_eventfd_open(), "eventfd", "the udp proxy's outbound wake-up")
+        do {
+            inboundWake = try SystemError.check(flannel_eventfd_open(), "eventfd", "the udp proxy's inbound wake-up")
+        } catch {
+            _ = Glibc.close(outboundWake)
+            throw error
+        }
         self.offloads = offloads
         self.tun = tun
         self.socket = socket
@@ -67,6 +92,11 @@ public final class UDPProxy: Sendable {
         self.onFailure = onFailure
         self.mtu = mtu
         self.port = port
+    }
+
+    deinit {
+        _ = Glibc.close(outboundWake)
+        _ = Glibc.close(inboundWake)
     }
 
     public func setPeers(_ peers: [Peer]) {
@@ -81,18 +111,17 @@ public final class UDPProxy: Sendable {
     public var snapshot: Counters { counters.withLock { $0 } }
 
     public func start() {
-        let fast = offloads.vnetHeader || offloads.udpGRO
-        // The fast path drains the TUN after each poll, from either thread: reads must not block.
-        if fast { _ = fcntl(tun.fd, F_SETFL, fcntl(tun.fd, F_GETFL) | O_NONBLOCK) }
+        // Both threads drain the TUN until it is empty: reads must not block.
+        _ = fcntl(tun.fd, F_SETFL, fcntl(tun.fd, F_GETFL) | O_NONBLOCK)
         // Named from inside (what top -H and perf show), in Linux's 15 characters.
         let outbound = Thread { [self] in
             Self.nameThread("flannel-tun2udp")
-            fast ? runOutboundFast() : runOutbound()
+            runOutbound()
         }
         outbound.start()
         let inbound = Thread { [self] in
             Self.nameThread("flannel-udp2tun")
-            fast ? runInboundFast() : runInbound()
+            runInbound()
         }
         inbound.start()
     }
@@ -106,27 +135,35 @@ public final class UDPProxy: Sendable {
         stopping.store(true, ordering: .relaxed)
     }
 
-    /// Waits until `fd` is readable, publishing `tally` while idle. False when stopping, or
-    /// when the device or socket is gone (POLLERR/POLLHUP/POLLNVAL), which is reported once
-    /// through `onFailure`.
-    func wait(_ fd: Int32, _ what: String, _ tally: inout Tally) -> Bool {
-        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    enum Readiness { case ready, timedOut, finished }
+
+    /// Polls `count` descriptors for up to `timeout` ms, publishing `tally` when nothing came.
+    /// `.finished` when stopping, or when the device or socket is gone (POLLERR/POLLHUP/POLLNVAL),
+    /// which is reported once through `onFailure`.
+    func poll(_ descriptors: UnsafeMutablePointer<pollfd>, _ count: Int, timeout: Int32, _ tally: inout Tally) -> Readiness {
         while !stopping.load(ordering: .relaxed) {
-            let ready = poll(&descriptor, 1, 200)
-            if ready == 0 { publish(&tally) }
-            if ready > 0 {
-                if descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
-                    fail("\(what) reported an error (was it deleted?)")
-                    return false
-                }
-                return true
+            let ready = Glibc.poll(descriptors, nfds_t(count), timeout)
+            if ready == 0 {
+                publish(&tally)
+                return .timedOut
             }
-            if ready < 0 && errno != EINTR {
-                fail("poll on \(what) failed: errno \(errno)")
-                return false
+            if ready > 0 {
+                for index in 0..<count where descriptors[index].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
+                    fail("\(describe(descriptors[index].fd)) reported an error (was it deleted?)")
+                    return .finished
+                }
+                return .ready
+            }
+            if errno != EINTR {
+                fail("poll on \(describe(descriptors[0].fd)) failed: errno \(errno)")
+                return .finished
             }
         }
-        return false
+        return .finished
+    }
+
+    private func describe(_ fd: Int32) -> String {
+        fd == tun.fd ? tun.name : fd == socket.fd ? "the UDP socket" : "the udp proxy's wake-up eventfd"
     }
 
     /// A read failed: EAGAIN/EINTR are retried, anything else ends the data path.
@@ -154,82 +191,5 @@ public final class UDPProxy: Sendable {
         update(&tally.counters)
         tally.pending += 1
         if tally.pending >= 256 { publish(&tally) }
-    }
-
-    private func runOutbound() {
-        let packet = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
-        let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 8)
-        var tally = Tally()
-        defer {
-            publish(&tally)
-            packet.deallocate()
-            reply.deallocate()
-        }
-        while wait(tun.fd, tun.name, &tally) {
-            let length = read(tun.fd, packet.baseAddress, packet.count)
-            guard length > 0 else {
-                if length < 0 && readFailed(tun.name) { return }
-                continue
-            }
-            let bytes = UnsafeMutableRawBufferPointer(rebasing: packet[0..<length])
-            let current = path.withLock { $0 }
-            switch UDPEncapsulation.outbound(bytes, routes: current.routes, tunAddress: current.tunAddress, reply: reply) {
-            case let .send(peer):
-                var destination = UDPSocket.socketAddress(peer, port)
-                let sent = withUnsafePointer(to: &destination) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(socket.fd, bytes.baseAddress, length, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
-                if sent == length {
-                    record(&tally) { $0.packetsOut += 1; $0.bytesOut += length }
-                } else {
-                    record(&tally) { $0.drops[.sendFailed, default: 0] += 1 }
-                }
-            case let .reply(replyLength):
-                if write(tun.fd, reply.baseAddress, replyLength) == replyLength {
-                    record(&tally) { $0.icmpReplies += 1 }
-                } else {
-                    record(&tally) { $0.drops[.tunWriteFailed, default: 0] += 1 }
-                }
-            case let .drop(reason):
-                record(&tally) { $0.drops[reason, default: 0] += 1 }
-            }
-        }
-    }
-
-    private func runInbound() {
-        let packet = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
-        var tally = Tally()
-        defer {
-            publish(&tally)
-            packet.deallocate()
-        }
-        var sender = sockaddr_in()
-        while wait(socket.fd, "the UDP socket", &tally) {
-            var senderLength = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let length = withUnsafeMutablePointer(to: &sender) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    recvfrom(socket.fd, packet.baseAddress, packet.count, 0, $0, &senderLength)
-                }
-            }
-            guard length > 0 else {
-                if length < 0 && readFailed("the UDP socket") { return }
-                continue
-            }
-            let from = IPv4Address(bits: UInt32(bigEndian: sender.sin_addr.s_addr))
-            let bytes = UnsafeMutableRawBufferPointer(rebasing: packet[0..<length])
-            let routes = path.withLock { $0.routes }
-            switch UDPEncapsulation.inbound(bytes, from: from, routes: routes, mtu: mtu) {
-            case .deliver:
-                if write(tun.fd, bytes.baseAddress, length) == length {
-                    record(&tally) { $0.packetsIn += 1; $0.bytesIn += length }
-                } else {
-                    record(&tally) { $0.drops[.tunWriteFailed, default: 0] += 1 }
-                }
-            case let .drop(reason):
-                record(&tally) { $0.drops[reason, default: 0] += 1 }
-            }
-        }
     }
 }

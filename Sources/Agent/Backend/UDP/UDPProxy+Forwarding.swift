@@ -4,13 +4,15 @@ import Foundation
 import Glibc
 #endif
 
-/// The fast path (`--udp-offload=auto`): the same per-packet decisions (`UDPEncapsulation`)
-/// and the same wire format (one inner IPv4 packet per datagram), with fewer system calls.
-/// Out: the TUN hands 64 KB TCP super-packets, cut here (`TCPSegmenter`) and sent with one
-/// `UDP_SEGMENT` call per ≤ 64 KB. In: `UDP_GRO` hands a sender's datagrams joined, they are
-/// split, checked one by one, and in-order segments of a flow are joined (`TCPCoalescer`) into
-/// one TSO write to the TUN; datagrams arrive 16 messages per recvmmsg. Buffers are allocated
-/// once per thread; nothing per packet.
+/// The two forwarding threads: the same per-packet decisions (`UDPEncapsulation`) and the same
+/// wire format (one inner IPv4 packet per datagram) whatever the kernel granted, with as few
+/// system calls as it allows. Out: the TUN is drained until empty; with TSO it hands 64 KB TCP
+/// super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT` call per ≤ 64 KB.
+/// In: datagrams arrive 16 messages per recvmmsg; with `UDP_GRO` a sender's datagrams come
+/// joined, are split, checked one by one, and in-order segments of a flow are joined
+/// (`TCPCoalescer`) into one TSO write to the TUN. Buffers are allocated once per thread;
+/// nothing per packet. `--udp-offload=off` (`UDPOffloads.none`): a plain TUN, one datagram per
+/// send, batched receives.
 extension UDPProxy {
     /// Room for a vnet header before each packet read from or written to the TUN.
     var headerRoom: Int { offloads.vnetHeader ? VirtioNetHeader.size : 0 }
@@ -22,6 +24,10 @@ extension UDPProxy {
         /// 120 bytes of headers per segment holds down to an MSS of 18 (the kernel's floor is 48).
         let segments = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 * 65_536, alignment: 16)
         let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: VirtioNetHeader.size + 128, alignment: 16)
+        /// Single packets waiting for one sendmmsg: copies, `batchSlot` bytes apart.
+        let batch = UnsafeMutableRawBufferPointer.allocate(byteCount: UDPProxy.sendBatch * UDPProxy.batchSlot, alignment: 16)
+        let batchLengths = UnsafeMutablePointer<Int32>.allocate(capacity: UDPProxy.sendBatch)
+        let batchPeers = UnsafeMutablePointer<UInt32>.allocate(capacity: UDPProxy.sendBatch)
 
         init() { reply.initializeMemory(as: UInt8.self, repeating: 0) }
 
@@ -29,33 +35,74 @@ extension UDPProxy {
             input.deallocate()
             segments.deallocate()
             reply.deallocate()
+            batch.deallocate()
+            batchLengths.deallocate()
+            batchPeers.deallocate()
         }
     }
 
-    func runOutboundFast() {
+    /// Parked until the inbound thread hands the TUN over, then serves it until it has been
+    /// quiet for `quietBeforeHandBack` and hands it back.
+    func runOutbound() {
         let buffers = OutboundBuffers()
+        let descriptor = UnsafeMutablePointer<pollfd>.allocate(capacity: 1)
         var tally = Tally()
         defer {
             publish(&tally)
             buffers.deallocate()
+            descriptor.deallocate()
         }
-        while wait(tun.fd, tun.name, &tally) {
-            guard tunReader.withLock({ _ in drainTUN(buffers, &tally) }) else { return }
+        while true {
+            descriptor.pointee = pollfd(fd: outboundWake, events: Int16(POLLIN), revents: 0)
+            switch poll(descriptor, 1, timeout: 200, &tally) {
+            case .finished: return
+            case .timedOut: continue
+            case .ready: flannel_eventfd_clear(outboundWake)
+            }
+            guard outboundAwake.load(ordering: .acquiring) else { continue }
+            descriptor.pointee = pollfd(fd: tun.fd, events: Int16(POLLIN), revents: 0)
+            serving: while true {
+                switch poll(descriptor, 1, timeout: Self.quietBeforeHandBack, &tally) {
+                case .finished:
+                    return
+                case .timedOut:
+                    // Whatever comes now makes the TUN readable for the inbound thread's poll.
+                    outboundAwake.store(false, ordering: .releasing)
+                    _ = flannel_eventfd_signal(inboundWake)
+                    break serving
+                case .ready:
+                    if tunReader.withLock({ _ in drainTUN(buffers, budget: .max, &tally) }) == .failed { return }
+                }
+            }
         }
     }
 
-    /// Reads the TUN until it is empty, sending what it reads; false when the TUN failed. Only
-    /// the holder of `tunReader` reads, so one flow's packets leave in the order they came.
-    func drainTUN(_ buffers: OutboundBuffers, _ tally: inout Tally) -> Bool {
+    enum Drain { case empty, busy, failed }
+
+    /// Single packets (not super-packets) sent per sendmmsg, and the room each may take: a
+    /// larger one is sent on its own.
+    static let sendBatch = 64
+    static let batchSlot = 2_048
+
+    /// Reads the TUN until it is empty (`.empty`) or `budget` reads were made (`.busy`),
+    /// sending what it reads; `.failed` when the TUN failed. Only the holder of `tunReader`
+    /// reads.
+    func drainTUN(_ buffers: OutboundBuffers, budget: Int, _ tally: inout Tally) -> Drain {
         let (input, segments, reply) = (buffers.input, buffers.segments, buffers.reply)
         let room = headerRoom
         // Once per drain, not per packet: a peer change is seen by the next drain.
         let current = path.withLock { $0 }
+        var reads = 0
+        var batched = 0
+        // Whatever way the drain ends, what is batched leaves first.
+        defer { sendBatched(buffers, batched, &tally) }
         while !stopping.load(ordering: .relaxed) {
+            guard reads < budget else { return .busy }
+            reads += 1
             let length = read(tun.fd, input.baseAddress, input.count)
             if length < 0 {
-                if errno == EAGAIN { return true }
-                if readFailed(tun.name) { return false }
+                if errno == EAGAIN { return .empty }
+                if readFailed(tun.name) { return .failed }
                 continue
             }
             guard length > room else { continue }
@@ -65,6 +112,9 @@ extension UDPProxy {
                                              reply: UnsafeMutableRawBufferPointer(rebasing: reply[room...])) {
             case let .send(peer):
                 if header.gsoType != VirtioNetHeader.gsoNone {
+                    // In order: what was batched before this super-packet leaves before it.
+                    sendBatched(buffers, batched, &tally)
+                    batched = 0
                     switch TCPSegmenter.segment(UnsafeRawBufferPointer(packet), header: header, into: segments) {
                     case let .success(cut): sendSegments(segments, cut, to: peer, &tally)
                     case .failure(.noRoom): record(&tally) { $0.drops[.oversized, default: 0] += 1 }
@@ -76,6 +126,21 @@ extension UDPProxy {
                     record(&tally) { $0.drops[.malformed, default: 0] += 1 }
                     continue
                 }
+                // The first packet of a drain leaves at once (a ping, a lone ACK: no wait for
+                // the read that finds the TUN empty); those that follow it are batched.
+                if reads > 1 && packet.count <= Self.batchSlot {
+                    (buffers.batch.baseAddress! + batched * Self.batchSlot).copyMemory(from: packet.baseAddress!, byteCount: packet.count)
+                    buffers.batchLengths[batched] = Int32(packet.count)
+                    buffers.batchPeers[batched] = peer.bits.bigEndian
+                    batched += 1
+                    if batched == Self.sendBatch {
+                        sendBatched(buffers, batched, &tally)
+                        batched = 0
+                    }
+                    continue
+                }
+                sendBatched(buffers, batched, &tally)
+                batched = 0
                 let sent = flannel_udp_send_segments(socket.fd, packet.baseAddress, UInt(packet.count), peer.bits.bigEndian,
                                                      UInt16(port).bigEndian, 0)
                 if sent == packet.count {
@@ -94,7 +159,27 @@ extension UDPProxy {
                 record(&tally) { $0.drops[reason, default: 0] += 1 }
             }
         }
-        return true
+        return .empty
+    }
+
+    /// Sends the first `count` batched packets with as few sendmmsg calls as the kernel takes;
+    /// one it refuses is counted and skipped.
+    private func sendBatched(_ buffers: OutboundBuffers, _ count: Int, _ tally: inout Tally) {
+        var index = 0
+        while index < count {
+            let sent = Int(flannel_udp_send_batch(socket.fd, buffers.batch.baseAddress! + index * Self.batchSlot, UInt(Self.batchSlot),
+                                                  buffers.batchLengths + index, buffers.batchPeers + index, UInt16(port).bigEndian,
+                                                  Int32(count - index)))
+            guard sent > 0 else {
+                record(&tally) { $0.drops[.sendFailed, default: 0] += 1 }
+                index += 1
+                continue
+            }
+            var bytes = 0
+            for one in index..<(index + sent) { bytes += Int(buffers.batchLengths[one]) }
+            record(&tally) { $0.packetsOut += sent; $0.bytesOut += bytes }
+            index += sent
+        }
     }
 
     /// Sends the cut segments: with UDP_SEGMENT as few calls as the 64 KB datagram limit
@@ -137,7 +222,9 @@ extension UDPProxy {
     static let batch = 16
     static let messageRoom = 65_536
 
-    func runInboundFast() {
+    /// Receives datagrams and writes them to the TUN; serves the TUN too while the outbound
+    /// thread is parked.
+    func runInbound() {
         let input = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.batch * Self.messageRoom, alignment: 16)
         let lengths = UnsafeMutablePointer<Int32>.allocate(capacity: Self.batch)
         let senders = UnsafeMutablePointer<UInt32>.allocate(capacity: Self.batch)
@@ -146,6 +233,7 @@ extension UDPProxy {
         let plainHeader = UnsafeMutableRawBufferPointer.allocate(byteCount: VirtioNetHeader.size, alignment: 16)
         plainHeader.initializeMemory(as: UInt8.self, repeating: 0)
         let outbound = OutboundBuffers()
+        let descriptors = UnsafeMutablePointer<pollfd>.allocate(capacity: 3)
         var tally = Tally()
         var coalescer = TCPCoalescer()
         defer {
@@ -157,6 +245,7 @@ extension UDPProxy {
             segmentSizes.deallocate()
             joined.deallocate()
             plainHeader.deallocate()
+            descriptors.deallocate()
         }
         let room = headerRoom
         let joins = offloads.vnetHeader && offloads.udpGRO
@@ -181,8 +270,32 @@ extension UDPProxy {
                 record(&tally) { $0.drops[.tunWriteFailed, default: 0] += 1 }
             }
         }
-        while wait(socket.fd, "the UDP socket", &tally) {
-            while !stopping.load(ordering: .relaxed) {
+        /// Serves the TUN while it is ours; calls the outbound thread when it is busy. False
+        /// when the TUN failed.
+        func serveTUN(_ tally: inout Tally) -> Bool {
+            guard !outboundAwake.load(ordering: .acquiring) else { return true }
+            switch tunReader.withLock({ _ in drainTUN(outbound, budget: Self.inboundReadsBeforeHandOver, &tally) }) {
+            case .empty: return true
+            case .failed: return false
+            case .busy:
+                outboundAwake.store(true, ordering: .releasing)
+                _ = flannel_eventfd_signal(outboundWake)
+                return true
+            }
+        }
+        while true {
+            let servesTUN = !outboundAwake.load(ordering: .acquiring)
+            descriptors[0] = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
+            descriptors[1] = pollfd(fd: inboundWake, events: Int16(POLLIN), revents: 0)
+            descriptors[2] = pollfd(fd: tun.fd, events: Int16(POLLIN), revents: 0)
+            switch poll(descriptors, servesTUN ? 3 : 2, timeout: 200, &tally) {
+            case .finished: flush(&tally); return
+            case .timedOut: continue
+            case .ready: break
+            }
+            if descriptors[1].revents != 0 { flannel_eventfd_clear(inboundWake) }
+            var receiving = descriptors[0].revents != 0
+            while receiving && !stopping.load(ordering: .relaxed) {
                 let count = flannel_udp_receive_batch(socket.fd, input.baseAddress, UInt(Self.messageRoom), Int32(Self.batch),
                                                       lengths, senders, segmentSizes)
                 if count < 0 {
@@ -191,7 +304,6 @@ extension UDPProxy {
                     if readFailed("the UDP socket") { return }
                     continue
                 }
-                guard count > 0 else { break }
                 let routes = path.withLock { $0.routes }
                 for message in 0..<Int(count) {
                     let base = message * Self.messageRoom
@@ -220,15 +332,14 @@ extension UDPProxy {
                         }
                     }
                 }
-                // A short batch: the queue is empty for now.
-                if Int(count) < Self.batch { break }
+                // A full batch: more is queued. Meanwhile answers (ACKs) may wait on the TUN.
+                receiving = Int(count) == Self.batch
+                if receiving && !serveTUN(&tally) { return }
             }
-            // Nothing more queued: nothing is held back.
+            // The queue is empty for now: nothing is held back. What was written is often
+            // answered at once (an echo reply, an ACK), read here without waking anyone.
             flush(&tally)
-            // What we just wrote is often answered at once (an echo reply, an ACK): if the
-            // outbound thread is asleep, send it from here rather than wait for it to wake.
-            if tunReader.withLockIfAvailable({ _ in drainTUN(outbound, &tally) }) == false { return }
+            if !serveTUN(&tally) { return }
         }
-        flush(&tally)
     }
 }

@@ -71,7 +71,7 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("healthz-port"), help: "the port for healthz server to listen (0 to disable)")
     public var healthzPort = 0
 
-    @Option(name: .customLong("udp-offload"), help: "udp backend fast path: auto (TUN TSO, UDP GSO/GRO where the kernel takes them) or off (one packet per read and send)")
+    @Option(name: .customLong("udp-offload"), help: "udp backend fast path: auto (TUN TSO, UDP GSO/GRO where the kernel takes them) or off (no offloads; packets still sent and received in batches)")
     public var udpOffload: UDPOffloadMode = .auto
 
     @Flag(name: .customLong("version"), help: "print version and exit")

@@ -25,9 +25,10 @@ enum BenchTraffic {
         return try outcome.get()
     }
 
-    /// The average of 20 pings 50 ms apart, in milliseconds.
+    /// The average of 60 pings 50 ms apart, in milliseconds (fewer leave a few tens of
+    /// microseconds of noise between passes).
     static func rtt(from source: Namespace, to target: IPv4Address, over path: String) throws -> Double {
-        let ping = try source.check(["ping", "-q", "-c", "20", "-i", "0.05", "-W", "2", target.description])
+        let ping = try source.check(["ping", "-q", "-c", "60", "-i", "0.05", "-W", "2", target.description])
         guard let rtt = BenchProbes.pingAverage(ping.stdout) else {
             throw BenchFailure(description: "no RTT summary in ping's output over \(path): \(ping.stdout)")
         }

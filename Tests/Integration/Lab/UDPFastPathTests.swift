@@ -67,7 +67,7 @@ struct UDPFastPathTests {
         try Poll.until("h2's agent to be ready again", timeout: .seconds(20)) {
             (hosts[1].agent?.log.components(separatedBy: "] ready").count ?? 0) >= 3
         }
-        #expect(hosts[1].agent?.log.contains("udp fast path (--udp-offload=off): off (one packet per read and send)") == true)
+        #expect(hosts[1].agent?.log.contains("udp fast path (--udp-offload=off): off (plain TUN, one datagram per inner packet, sent and received in batches)") == true)
         try Poll.until("a ping to cross again", timeout: .seconds(15), interval: .milliseconds(200)) {
             try containers[0].namespace.run(["ping", "-c", "1", "-W", "1", containers[1].address.description]).succeeded
         }
@@ -76,6 +76,12 @@ struct UDPFastPathTests {
         let toOff = try Self.iperf(lab, from: containers[0].namespace, to: containers[1])
         let fromOff = try Self.iperf(lab, from: containers[1].namespace, to: containers[0])
         #expect(toOff > 1e6 && fromOff > 1e6, "iperf3 fast path → offload off \(toOff / 1e6) Mbit/s, back \(fromOff / 1e6) Mbit/s")
+
+        // After the bulk runs the outbound threads handed the TUN back: pings still cross.
+        for (source, target) in [(containers[0], containers[1]), (containers[1], containers[0])] {
+            let after = try source.namespace.run(["ping", "-c", "3", "-i", "0.2", "-W", "2", target.address.description])
+            #expect(after.stdout.contains("3 received"), "ping after the iperf3 runs: \(after.stdout)")
+        }
 
         // Four iperf3 runs through h1's fast path: packets both ways, not one dropped.
         let metrics = try hosts[0].metrics(port: 18011)

@@ -17,7 +17,7 @@ public struct UDPOffloads: Sendable, Equatable, CustomStringConvertible {
     public static let none = UDPOffloads()
 
     public var description: String {
-        guard vnetHeader || udpGRO || udpSegment else { return "off (one packet per read and send)" }
+        guard vnetHeader || udpGRO || udpSegment else { return "off (plain TUN, one datagram per inner packet, sent and received in batches)" }
         return [vnetHeader ? (tso ? "TUN TSO4 (segmented here)" : "TUN checksum offload only") : "TUN without offloads",
                 udpSegment ? "UDP_SEGMENT sends" : "one send per datagram",
                 udpGRO ? "UDP_GRO receives (joined back into TSO writes)" : "one receive per datagram"].joined(separator: ", ")

@@ -166,4 +166,29 @@ struct UDPEncapsulationTests {
         #expect(routes.publicIP(for: IPv4Address(10, 2, 0, 1)) == nil)
         #expect(routes.isPeer(IPv4Address(192, 0, 2, 2)))
     }
+
+    /// The scan (up to 16 peers) and the dictionary (more) give what a brute-force longest
+    /// prefix match gives, over random tables of mixed prefix lengths.
+    @Test func theScanAndTheDictionaryAgreeWithBruteForce() {
+        var generator = SeededGenerator(seed: 77)
+        for round in 0..<300 {
+            let count = round % 2 == 0 ? Int.random(in: 0...16, using: &generator) : Int.random(in: 17...60, using: &generator)
+            let peers = (0..<count).map { _ in
+                let length = [16, 20, 24, 24, 24, 28].randomElement(using: &generator)!
+                let subnet = IPv4Network(address: IPv4Address(bits: 0x0A01_0000 | UInt32.random(in: 0...0xFFFF, using: &generator)), prefixLength: length)
+                return Peer(key: SubnetKey(subnet), attributes: LeaseAttributes(publicIP: IPv4Address(bits: 0xC000_0200 | UInt32.random(in: 1...250, using: &generator))))
+            }
+            let routes = PeerRoutes(peers)
+            // Later peers for one subnet replace earlier ones, as in the table.
+            var table: [IPv4Network: IPv4Address] = [:]
+            for peer in peers { table[peer.subnet] = peer.publicIP }
+            for _ in 0..<50 {
+                let destination = IPv4Address(bits: 0x0A01_0000 | UInt32.random(in: 0...0xFFFF, using: &generator))
+                let expected = table.filter { $0.key.contains(destination) }.max { $0.key.prefixLength < $1.key.prefixLength }?.value
+                #expect(routes.publicIP(for: destination) == expected, "\(destination) in \(table)")
+                let sender = IPv4Address(bits: 0xC000_0200 | UInt32.random(in: 1...250, using: &generator))
+                #expect(routes.isPeer(sender) == table.values.contains(sender))
+            }
+        }
+    }
 }

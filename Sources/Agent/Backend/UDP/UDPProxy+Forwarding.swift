@@ -47,6 +47,7 @@ extension UDPProxy {
         let buffers = OutboundBuffers()
         let descriptor = UnsafeMutablePointer<pollfd>.allocate(capacity: 1)
         var tally = Tally()
+        var cache = PathCache()
         defer {
             publish(&tally)
             buffers.deallocate()
@@ -71,7 +72,7 @@ extension UDPProxy {
                     _ = flannel_eventfd_signal(inboundWake)
                     break serving
                 case .ready:
-                    if tunReader.withLock({ _ in drainTUN(buffers, budget: .max, &tally) }) == .failed { return }
+                    if tunReader.withLock({ _ in drainTUN(buffers, &cache, budget: .max, &tally) }) == .failed { return }
                 }
             }
         }
@@ -87,11 +88,11 @@ extension UDPProxy {
     /// Reads the TUN until it is empty (`.empty`) or `budget` reads were made (`.busy`),
     /// sending what it reads; `.failed` when the TUN failed. Only the holder of `tunReader`
     /// reads.
-    func drainTUN(_ buffers: OutboundBuffers, budget: Int, _ tally: inout Tally) -> Drain {
+    func drainTUN(_ buffers: OutboundBuffers, _ cache: inout PathCache, budget: Int, _ tally: inout Tally) -> Drain {
         let (input, segments, reply) = (buffers.input, buffers.segments, buffers.reply)
         let room = headerRoom
         // Once per drain, not per packet: a peer change is seen by the next drain.
-        let current = path.withLock { $0 }
+        refresh(&cache)
         var reads = 0
         var batched = 0
         // Whatever way the drain ends, what is batched leaves first.
@@ -108,7 +109,7 @@ extension UDPProxy {
             guard length > room else { continue }
             let header = room > 0 ? VirtioNetHeader(UnsafeRawBufferPointer(rebasing: input[0..<room])) ?? .plain : .plain
             let packet = UnsafeMutableRawBufferPointer(rebasing: input[room..<length])
-            switch UDPEncapsulation.outbound(packet, routes: current.routes, tunAddress: current.tunAddress,
+            switch UDPEncapsulation.outbound(packet, routes: cache.path.routes, tunAddress: cache.path.tunAddress,
                                              reply: UnsafeMutableRawBufferPointer(rebasing: reply[room...])) {
             case let .send(peer):
                 if header.gsoType != VirtioNetHeader.gsoNone {
@@ -235,6 +236,7 @@ extension UDPProxy {
         let outbound = OutboundBuffers()
         let descriptors = UnsafeMutablePointer<pollfd>.allocate(capacity: 3)
         var tally = Tally()
+        var cache = PathCache()
         var coalescer = TCPCoalescer()
         defer {
             outbound.deallocate()
@@ -249,7 +251,9 @@ extension UDPProxy {
         }
         let room = headerRoom
         let joins = offloads.vnetHeader && offloads.udpGRO
-        func flush(_ tally: inout Tally) {
+        // The nested functions take the thread's state inout rather than capture it: a
+        // captured var is boxed and every access to it checked at run time.
+        func flush(_ coalescer: inout TCPCoalescer, _ tally: inout Tally) {
             let segments = coalescer.segments
             let bytes = coalescer.segmentBytes
             let length = coalescer.finish(buffer: joined)
@@ -272,9 +276,9 @@ extension UDPProxy {
         }
         /// Serves the TUN while it is ours; calls the outbound thread when it is busy. False
         /// when the TUN failed.
-        func serveTUN(_ tally: inout Tally) -> Bool {
+        func serveTUN(_ cache: inout PathCache, _ tally: inout Tally) -> Bool {
             guard !outboundAwake.load(ordering: .acquiring) else { return true }
-            switch tunReader.withLock({ _ in drainTUN(outbound, budget: Self.inboundReadsBeforeHandOver, &tally) }) {
+            switch tunReader.withLock({ _ in drainTUN(outbound, &cache, budget: Self.inboundReadsBeforeHandOver, &tally) }) {
             case .empty: return true
             case .failed: return false
             case .busy:
@@ -289,7 +293,7 @@ extension UDPProxy {
             descriptors[1] = pollfd(fd: inboundWake, events: Int16(POLLIN), revents: 0)
             descriptors[2] = pollfd(fd: tun.fd, events: Int16(POLLIN), revents: 0)
             switch poll(descriptors, servesTUN ? 3 : 2, timeout: 200, &tally) {
-            case .finished: flush(&tally); return
+            case .finished: flush(&coalescer, &tally); return
             case .timedOut: continue
             case .ready: break
             }
@@ -304,7 +308,7 @@ extension UDPProxy {
                     if readFailed("the UDP socket") { return }
                     continue
                 }
-                let routes = path.withLock { $0.routes }
+                refresh(&cache)
                 for message in 0..<Int(count) {
                     let base = message * Self.messageRoom
                     let length = Int(lengths[message])
@@ -318,14 +322,14 @@ extension UDPProxy {
                     while offset < length {
                         let packet = UnsafeMutableRawBufferPointer(rebasing: input[(base + offset)..<(base + min(offset + step, length))])
                         offset += step
-                        switch UDPEncapsulation.inbound(packet, from: from, routes: routes, mtu: mtu) {
+                        switch UDPEncapsulation.inbound(packet, from: from, routes: cache.path.routes, mtu: mtu) {
                         case .deliver:
                             guard joins else {
                                 deliverAlone(packet, &tally)
                                 continue
                             }
                             if coalescer.append(UnsafeRawBufferPointer(packet), buffer: joined) { continue }
-                            flush(&tally)
+                            flush(&coalescer, &tally)
                             if !coalescer.start(UnsafeRawBufferPointer(packet), buffer: joined) { deliverAlone(packet, &tally) }
                         case let .drop(reason):
                             record(&tally) { $0.drops[reason, default: 0] += 1 }
@@ -334,12 +338,12 @@ extension UDPProxy {
                 }
                 // A full batch: more is queued. Meanwhile answers (ACKs) may wait on the TUN.
                 receiving = Int(count) == Self.batch
-                if receiving && !serveTUN(&tally) { return }
+                if receiving && !serveTUN(&cache, &tally) { return }
             }
             // The queue is empty for now: nothing is held back. What was written is often
             // answered at once (an echo reply, an ACK), read here without waking anyone.
-            flush(&tally)
-            if !serveTUN(&tally) { return }
+            flush(&coalescer, &tally)
+            if !serveTUN(&cache, &tally) { return }
         }
     }
 }

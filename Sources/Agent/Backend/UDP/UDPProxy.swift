@@ -46,6 +46,8 @@ public final class UDPProxy: Sendable {
     let tun: TUNDevice
     let socket: UDPSocket
     let path: Mutex<Path>
+    /// Bumped after each change of `path`.
+    let pathVersion = Atomic<Int>(0)
     /// Called once, from a proxy thread, when the data path cannot go on (flannel0 deleted).
     let onFailure: @Sendable (String) -> Void
     let failed = Atomic<Bool>(false)
@@ -102,10 +104,26 @@ public final class UDPProxy: Sendable {
     public func setPeers(_ peers: [Peer]) {
         let table = PeerRoutes(peers)
         path.withLock { $0.routes = table }
+        pathVersion.add(1, ordering: .releasing)
     }
 
     public func setTunAddress(_ address: IPv4Address) {
         path.withLock { $0.tunAddress = address }
+        pathVersion.add(1, ordering: .releasing)
+    }
+
+    /// A thread's copy of `path`, taken again only when the path changed: per batch of
+    /// packets one atomic load, no lock and no reference counting.
+    struct PathCache {
+        var path = Path(tunAddress: IPv4Address(bits: 0))
+        var version = -1
+    }
+
+    func refresh(_ cache: inout PathCache) {
+        let version = pathVersion.load(ordering: .acquiring)
+        guard version != cache.version else { return }
+        cache.path = path.withLock { $0 }
+        cache.version = version
     }
 
     public var snapshot: Counters { counters.withLock { $0 } }

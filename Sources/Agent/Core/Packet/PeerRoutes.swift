@@ -1,11 +1,23 @@
 /// Which peer's public IP carries packets for a destination: longest-prefix match over the
-/// peers' subnets. Built once per peer change, read per packet: one dictionary probe per
-/// distinct prefix length (normally one).
+/// peers' subnets. Built once per peer change, read per packet. Up to `scanLimit` peers (a
+/// host's usual handful) are found by a scan over plain integers, longest prefix first: no
+/// hashing, one or two cache lines, which is what a packet that wakes a cold thread pays for.
+/// Beyond that, one dictionary probe per distinct prefix length (normally one).
 public struct PeerRoutes: Sendable, Equatable {
+    struct Entry: Sendable, Equatable {
+        var network: UInt32
+        var mask: UInt32
+        var publicIP: IPv4Address
+    }
+
+    static let scanLimit = 16
+
     /// Prefix lengths present, longest first.
     private var lengths: [Int] = []
     private var table: [IPv4Network: IPv4Address] = [:]
     private var publicIPs: Set<IPv4Address> = []
+    /// Every route, longest prefix first, when there are at most `scanLimit`.
+    private var entries: [Entry]?
 
     public init() {}
 
@@ -13,12 +25,22 @@ public struct PeerRoutes: Sendable, Equatable {
         for peer in peers { table[peer.subnet] = peer.publicIP }
         lengths = Set(table.keys.map(\.prefixLength)).sorted(by: >)
         publicIPs = Set(table.values)
+        if table.count <= Self.scanLimit {
+            entries = table.sorted { ($0.key.prefixLength, $0.key.address.bits) > ($1.key.prefixLength, $1.key.address.bits) }.map { subnet, publicIP in
+                let mask: UInt32 = subnet.prefixLength == 0 ? 0 : ~UInt32(0) << (32 - subnet.prefixLength)
+                return Entry(network: subnet.address.bits & mask, mask: mask, publicIP: publicIP)
+            }
+        }
     }
 
     public var isEmpty: Bool { table.isEmpty }
     public var count: Int { table.count }
 
     public func publicIP(for destination: IPv4Address) -> IPv4Address? {
+        if let entries {
+            for entry in entries where destination.bits & entry.mask == entry.network { return entry.publicIP }
+            return nil
+        }
         for length in lengths {
             if let hit = table[IPv4Network(address: destination, prefixLength: length)] { return hit }
         }
@@ -27,6 +49,7 @@ public struct PeerRoutes: Sendable, Equatable {
 
     /// Whether `address` is some peer's public IP (the inbound filter).
     public func isPeer(_ address: IPv4Address) -> Bool {
-        publicIPs.contains(address)
+        if let entries { return entries.contains { $0.publicIP == address } }
+        return publicIPs.contains(address)
     }
 }

@@ -232,6 +232,9 @@ long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, 
 int flannel_udp_send_batch(int fd, const void *bytes, unsigned long stride, const int *lengths, const uint32_t *addresses,
                            uint16_t port, int count) {
     enum { maximum = 64 };
+    if (count <= 0) {
+        return 0;
+    }
     if (count > maximum) {
         count = maximum;
     }
@@ -257,6 +260,9 @@ int flannel_udp_send_batch(int fd, const void *bytes, unsigned long stride, cons
 
 int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int count, int *lengths, uint32_t *from, int *segment_sizes) {
     enum { maximum = 64 };
+    if (count <= 0) {
+        return 0;
+    }
     if (count > maximum) {
         count = maximum;
     }

@@ -75,8 +75,15 @@ struct BackendSetup {
                 if let problem = socket.enableSegmentation() { refused.append(problem) } else { offloads.udpSegment = true }
                 if let problem = socket.enableGRO() { refused.append(problem) } else { offloads.udpGRO = true }
             }
-            let proxy = try UDPProxy(tun: tun, socket: socket, tunAddress: subnet.address, mtu: mtu, port: port, offloads: offloads,
-                                 onFailure: onFailure)
+            let proxy: UDPProxy
+            do {
+                proxy = try UDPProxy(tun: tun, socket: socket, tunAddress: subnet.address, mtu: mtu, port: port, offloads: offloads,
+                                     onFailure: onFailure)
+            } catch {
+                socket.close()
+                tun.close()
+                throw error
+            }
             proxy.start()
             logger.info("udp backend: flannel0 \(subnet.address)/32 MTU \(mtu), route \(network) dev flannel0, UDP \(external.address):\(port)")
             logger.info("udp fast path (--udp-offload=\(udpOffload.rawValue)): \(offloads)")

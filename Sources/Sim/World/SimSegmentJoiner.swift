@@ -29,7 +29,7 @@ final class SimSegmentJoiner {
         return (header, Array(buffer[TCPCoalescer.packetOffset..<length]))
     }
 
-    /// The process died: what was held is gone.
+    /// The process died: what was held is gone (`SimWorld.stopAgent`).
     func discard() {
         coalescer = TCPCoalescer()
         flushScheduled = false

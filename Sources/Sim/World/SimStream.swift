@@ -39,14 +39,18 @@ public struct SimStream: Sendable, Equatable, CustomStringConvertible {
     mutating func accept(_ packet: [UInt8]) {
         packetsDelivered += 1
         let headerLength = 20 + Int(packet[32] >> 4) * 4
+        guard headerLength <= packet.count else {
+            corruptPackets += 1
+            return
+        }
         let offset = Int(SimPacket.get32(packet, 24) &- Self.initialSequence)
         let payload = packet[headerLength...]
-        largestDelivered = max(largestDelivered, payload.count)
         guard SimPacket.tcpChecksumsVerify(packet), offset >= 0, offset + payload.count <= bytes,
               payload.enumerated().allSatisfy({ $0.element == SimPacket.streamByte(offset + $0.offset) }) else {
             corruptPackets += 1
             return
         }
+        largestDelivered = max(largestDelivered, payload.count)
         for index in offset..<(offset + payload.count) where !received[index] {
             received[index] = true
             bytesDelivered += 1

@@ -14,7 +14,10 @@ extension SimWorld {
     /// or `timeout` passes.
     public func sendStream(from host: SimHost, container: Int = 0, to destination: IPv4Address, bytes: Int, mss: Int = 1_420,
                            timeout: Duration = .seconds(2)) -> SimStream {
-        guard container < host.containers.count, bytes > 0, mss > 0 else { return SimStream(bytes: max(bytes, 0)) }
+        // An MSS a TCP could use: at least one segment fits a super-packet's 64 KB.
+        guard container < host.containers.count, bytes > 0, mss > 0, mss <= Self.superPacketLimit - 40 else {
+            return SimStream(bytes: max(bytes, 0))
+        }
         let source = host.containers[container]
         streamSequence &+= 1
         let port = streamSequence
@@ -120,7 +123,8 @@ extension SimWorld {
         let generation = host.generation
         // After every arrival already scheduled for this instant: the receive queue is empty.
         scheduler.schedule(after: .zero) { [unowned self] in
-            guard host.generation == generation else { return joiner.discard() }
+            // The agent died since (`stopAgent` dropped what was held); a new one flushes its own.
+            guard host.generation == generation else { return }
             joiner.flushScheduled = false
             deliverJoined(host, joiner)
         }

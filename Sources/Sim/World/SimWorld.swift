@@ -131,6 +131,10 @@ public final class SimWorld {
         host.tunnel = nil
         host.pausedUntil = nil
         host.deferred = []
+        if let joiner = joiners[host.index] {
+            if joiner.coalescer.isOpen { drop(host, "proxy: a joined packet died with the agent") }
+            joiner.discard()
+        }
         setWatch(host.index, next: nil)
     }
 

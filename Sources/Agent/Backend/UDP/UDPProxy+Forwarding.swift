@@ -6,13 +6,14 @@ import Glibc
 
 /// The two forwarding threads: the same per-packet decisions (`UDPEncapsulation`) and the same
 /// wire format (one inner IPv4 packet per datagram) whatever the kernel granted, with as few
-/// system calls as it allows. Out: the TUN is drained until empty; with TSO it hands 64 KB TCP
+/// system calls as it allows. Out: the TUN is drained until empty (by the inbound thread, 32
+/// packets at a time); single packets leave in sendmmsg batches; with TSO it hands 64 KB TCP
 /// super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT` call per ≤ 64 KB.
 /// In: datagrams arrive 16 messages per recvmmsg; with `UDP_GRO` a sender's datagrams come
 /// joined, are split, checked one by one, and in-order segments of a flow are joined
 /// (`TCPCoalescer`) into one TSO write to the TUN. Buffers are allocated once per thread;
 /// nothing per packet. `--udp-offload=off` (`UDPOffloads.none`): a plain TUN, one datagram per
-/// send, batched receives.
+/// inner packet, sends and receives batched all the same.
 extension UDPProxy {
     /// Room for a vnet header before each packet read from or written to the TUN.
     var headerRoom: Int { offloads.vnetHeader ? VirtioNetHeader.size : 0 }
@@ -55,7 +56,7 @@ extension UDPProxy {
         }
         while true {
             descriptor.pointee = pollfd(fd: outboundWake, events: Int16(POLLIN), revents: 0)
-            switch poll(descriptor, 1, timeout: 200, &tally) {
+            switch waitReadable(descriptor, 1, timeout: 200, &tally) {
             case .finished: return
             case .timedOut: continue
             case .ready: flannel_eventfd_clear(outboundWake)
@@ -63,7 +64,7 @@ extension UDPProxy {
             guard outboundAwake.load(ordering: .acquiring) else { continue }
             descriptor.pointee = pollfd(fd: tun.fd, events: Int16(POLLIN), revents: 0)
             serving: while true {
-                switch poll(descriptor, 1, timeout: Self.quietBeforeHandBack, &tally) {
+                switch waitReadable(descriptor, 1, timeout: Self.quietBeforeHandBack, &tally) {
                 case .finished:
                     return
                 case .timedOut:
@@ -78,21 +79,24 @@ extension UDPProxy {
         }
     }
 
-    enum Drain { case empty, busy, failed }
+    enum Drain: Equatable {
+        /// The TUN is empty; `reads` packets were read.
+        case empty(reads: Int)
+        case busy
+        case failed
+    }
 
     /// Single packets (not super-packets) sent per sendmmsg, and the room each may take: a
     /// larger one is sent on its own.
     static let sendBatch = 64
     static let batchSlot = 2_048
 
-    /// Reads the TUN until it is empty (`.empty`) or `budget` reads were made (`.busy`),
+    /// Reads the TUN until it is empty (`.empty`) or after `budget` read calls (`.busy`),
     /// sending what it reads; `.failed` when the TUN failed. Only the holder of `tunReader`
     /// reads.
     func drainTUN(_ buffers: OutboundBuffers, _ cache: inout PathCache, budget: Int, _ tally: inout Tally) -> Drain {
         let (input, segments, reply) = (buffers.input, buffers.segments, buffers.reply)
         let room = headerRoom
-        // Once per drain, not per packet: a peer change is seen by the next drain.
-        refresh(&cache)
         var reads = 0
         var batched = 0
         // Whatever way the drain ends, what is batched leaves first.
@@ -102,11 +106,14 @@ extension UDPProxy {
             reads += 1
             let length = read(tun.fd, input.baseAddress, input.count)
             if length < 0 {
-                if errno == EAGAIN { return .empty }
+                if errno == EAGAIN { return .empty(reads: reads - 1) }
                 if readFailed(tun.name) { return .failed }
                 continue
             }
             guard length > room else { continue }
+            // One atomic load: a peer or address change applies from the next packet on, even
+            // in a drain that never finds the TUN empty.
+            refresh(&cache)
             let header = room > 0 ? VirtioNetHeader(UnsafeRawBufferPointer(rebasing: input[0..<room])) ?? .plain : .plain
             let packet = UnsafeMutableRawBufferPointer(rebasing: input[room..<length])
             switch UDPEncapsulation.outbound(packet, routes: cache.path.routes, tunAddress: cache.path.tunAddress,
@@ -160,7 +167,7 @@ extension UDPProxy {
                 record(&tally) { $0.drops[reason, default: 0] += 1 }
             }
         }
-        return .empty
+        return .empty(reads: reads)
     }
 
     /// Sends the first `count` batched packets with as few sendmmsg calls as the kernel takes;
@@ -237,6 +244,7 @@ extension UDPProxy {
         let descriptors = UnsafeMutablePointer<pollfd>.allocate(capacity: 3)
         var tally = Tally()
         var cache = PathCache()
+        var load = TUNLoad()
         var coalescer = TCPCoalescer()
         defer {
             outbound.deallocate()
@@ -276,23 +284,30 @@ extension UDPProxy {
         }
         /// Serves the TUN while it is ours; calls the outbound thread when it is busy. False
         /// when the TUN failed.
-        func serveTUN(_ cache: inout PathCache, _ tally: inout Tally) -> Bool {
+        func serveTUN(_ cache: inout PathCache, _ load: inout TUNLoad, _ tally: inout Tally) -> Bool {
             guard !outboundAwake.load(ordering: .acquiring) else { return true }
-            switch tunReader.withLock({ _ in drainTUN(outbound, &cache, budget: Self.inboundReadsBeforeHandOver, &tally) }) {
-            case .empty: return true
-            case .failed: return false
+            switch tunReader.withLock({ _ in drainTUN(outbound, &cache, budget: Self.inboundDrainBudget, &tally) }) {
+            case .failed:
+                return false
+            case let .empty(reads):
+                guard reads > 0 else { return true }
+                var now = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &now)
+                if !load.add(reads, at: Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)) { return true }
             case .busy:
-                outboundAwake.store(true, ordering: .releasing)
-                _ = flannel_eventfd_signal(outboundWake)
-                return true
+                break
             }
+            load = TUNLoad()
+            outboundAwake.store(true, ordering: .releasing)
+            _ = flannel_eventfd_signal(outboundWake)
+            return true
         }
         while true {
             let servesTUN = !outboundAwake.load(ordering: .acquiring)
             descriptors[0] = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
             descriptors[1] = pollfd(fd: inboundWake, events: Int16(POLLIN), revents: 0)
             descriptors[2] = pollfd(fd: tun.fd, events: Int16(POLLIN), revents: 0)
-            switch poll(descriptors, servesTUN ? 3 : 2, timeout: 200, &tally) {
+            switch waitReadable(descriptors, servesTUN ? 3 : 2, timeout: 200, &tally) {
             case .finished: flush(&coalescer, &tally); return
             case .timedOut: continue
             case .ready: break
@@ -338,12 +353,12 @@ extension UDPProxy {
                 }
                 // A full batch: more is queued. Meanwhile answers (ACKs) may wait on the TUN.
                 receiving = Int(count) == Self.batch
-                if receiving && !serveTUN(&cache, &tally) { return }
+                if receiving && !serveTUN(&cache, &load, &tally) { return }
             }
             // The queue is empty for now: nothing is held back. What was written is often
             // answered at once (an echo reply, an ACK), read here without waking anyone.
             flush(&coalescer, &tally)
-            if !serveTUN(&cache, &tally) { return }
+            if !serveTUN(&cache, &load, &tally) { return }
         }
     }
 }

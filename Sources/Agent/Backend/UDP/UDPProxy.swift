@@ -8,13 +8,14 @@ import Glibc
 /// Moves packets between the TUN and the UDP socket on two dedicated OS threads (never the
 /// cooperative pool), running the pure packet code (`UDPEncapsulation`) on each. Buffers are
 /// allocated once per thread. Peer routes are swapped in whole when the peer table changes.
-/// Each thread keeps its own counters and publishes them every 256 packets and when idle.
+/// Each thread keeps its own counters and publishes them every 256 updates and when idle.
 ///
 /// Who reads the TUN: while traffic is light the inbound thread serves both directions, one
 /// thread polling both descriptors as upstream's loop does, so an answer the kernel queues on
 /// the TUN while that thread writes (an echo reply, an ACK) is read by the same thread at once
-/// and no second thread has to wake (tens of microseconds on a VM). When a drain finds the TUN
-/// busy the outbound thread takes it over, and hands it back after `quietBeforeHandBack`.
+/// and no second thread has to wake (tens of microseconds on a VM). When the TUN gets busy (a
+/// drain fills its budget, or many reads in a few milliseconds: see `TUNLoad`) the outbound
+/// thread takes it over, and hands it back after `quietBeforeHandBack`.
 public final class UDPProxy: Sendable {
     public struct Counters: Sendable, Equatable {
         public var packetsOut = 0, bytesOut = 0, packetsIn = 0, bytesIn = 0, icmpReplies = 0
@@ -68,15 +69,16 @@ public final class UDPProxy: Sendable {
     /// datagram per send.
     public let segmentationRefusal = Atomic<Int32>(0)
 
-    /// What the fast path may use (`UDPOffloads.none`: the plain loops).
+    /// What the forwarding loops may use (`UDPOffloads.none`: a plain TUN, one send and one
+    /// TUN write per packet, batched all the same).
     let offloads: UDPOffloads
 
     /// flannel0's transmit queue (the default 500 overflows under a TCP burst).
     public static let tunQueueLength = 5_000
     /// How long the TUN stays quiet before the outbound thread hands it back, in ms.
     static let quietBeforeHandBack: Int32 = 20
-    /// TUN reads the inbound thread makes in one go before it calls the outbound thread.
-    static let inboundReadsBeforeHandOver = 32
+    /// TUN read calls the inbound thread makes in one drain; using them all calls the outbound thread.
+    static let inboundDrainBudget = 32
 
     public init(tun: TUNDevice, socket: UDPSocket, tunAddress: IPv4Address, mtu: Int, port: Int, offloads: UDPOffloads = .none,
                 onFailure: @escaping @Sendable (String) -> Void) throws(SystemError) {
@@ -158,7 +160,7 @@ public final class UDPProxy: Sendable {
     /// Polls `count` descriptors for up to `timeout` ms, publishing `tally` when nothing came.
     /// `.finished` when stopping, or when the device or socket is gone (POLLERR/POLLHUP/POLLNVAL),
     /// which is reported once through `onFailure`.
-    func poll(_ descriptors: UnsafeMutablePointer<pollfd>, _ count: Int, timeout: Int32, _ tally: inout Tally) -> Readiness {
+    func waitReadable(_ descriptors: UnsafeMutablePointer<pollfd>, _ count: Int, timeout: Int32, _ tally: inout Tally) -> Readiness {
         while !stopping.load(ordering: .relaxed) {
             let ready = Glibc.poll(descriptors, nfds_t(count), timeout)
             if ready == 0 {
@@ -173,7 +175,9 @@ public final class UDPProxy: Sendable {
                 return .ready
             }
             if errno != EINTR {
-                fail("poll on \(describe(descriptors[0].fd)) failed: errno \(errno)")
+                let code = errno
+                let names = (0..<count).map { describe(descriptors[$0].fd) }.joined(separator: ", ")
+                fail("poll on \(names) failed: \(String(cString: strerror(code))) (errno \(code)); restart flanneld")
                 return .finished
             }
         }

@@ -1,7 +1,7 @@
 /// Which peer's public IP carries packets for a destination: longest-prefix match over the
 /// peers' subnets. Built once per peer change, read per packet. Up to `scanLimit` peers (a
 /// host's usual handful) are found by a scan over plain integers, longest prefix first: no
-/// hashing, one or two cache lines, which is what a packet that wakes a cold thread pays for.
+/// hashing, a few cache lines, which is what a packet that wakes a cold thread pays for.
 /// Beyond that, one dictionary probe per distinct prefix length (normally one).
 public struct PeerRoutes: Sendable, Equatable {
     struct Entry: Sendable, Equatable {
@@ -19,7 +19,7 @@ public struct PeerRoutes: Sendable, Equatable {
     /// Every route, longest prefix first, when there are at most `scanLimit`.
     private var entries: [Entry]?
 
-    public init() {}
+    public init() { self.init([]) }
 
     public init(_ peers: [Peer]) {
         for peer in peers { table[peer.subnet] = peer.publicIP }
@@ -27,8 +27,7 @@ public struct PeerRoutes: Sendable, Equatable {
         publicIPs = Set(table.values)
         if table.count <= Self.scanLimit {
             entries = table.sorted { ($0.key.prefixLength, $0.key.address.bits) > ($1.key.prefixLength, $1.key.address.bits) }.map { subnet, publicIP in
-                let mask: UInt32 = subnet.prefixLength == 0 ? 0 : ~UInt32(0) << (32 - subnet.prefixLength)
-                return Entry(network: subnet.address.bits & mask, mask: mask, publicIP: publicIP)
+                Entry(network: subnet.address.bits & subnet.mask, mask: subnet.mask, publicIP: publicIP)
             }
         }
     }

@@ -64,27 +64,32 @@ struct BackendSetup {
             } else {
                 tun = try TUNDevice(name: "flannel0")
             }
+            // Whatever fails from here on (the port taken, the proxy's eventfds) closes what
+            // was opened: the agent may retry in the same process.
+            var socket: UDPSocket?
+            var started = false
+            defer {
+                if !started {
+                    socket?.close()
+                    tun.close()
+                }
+            }
             try tun.configure(address: subnet.address, mtu: mtu, network: network)
             do {
                 try tun.setTransmitQueueLength(UDPProxy.tunQueueLength)
             } catch {
                 logger.warning("udp backend: flannel0 keeps its default transmit queue, bursts may drop: \(error)")
             }
-            let socket = try UDPSocket(address: external.address, port: port)
+            let bound = try UDPSocket(address: external.address, port: port)
+            socket = bound
             if udpOffload == .auto {
-                if let problem = socket.enableSegmentation() { refused.append(problem) } else { offloads.udpSegment = true }
-                if let problem = socket.enableGRO() { refused.append(problem) } else { offloads.udpGRO = true }
+                if let problem = bound.enableSegmentation() { refused.append(problem) } else { offloads.udpSegment = true }
+                if let problem = bound.enableGRO() { refused.append(problem) } else { offloads.udpGRO = true }
             }
-            let proxy: UDPProxy
-            do {
-                proxy = try UDPProxy(tun: tun, socket: socket, tunAddress: subnet.address, mtu: mtu, port: port, offloads: offloads,
+            let proxy = try UDPProxy(tun: tun, socket: bound, tunAddress: subnet.address, mtu: mtu, port: port, offloads: offloads,
                                      onFailure: onFailure)
-            } catch {
-                socket.close()
-                tun.close()
-                throw error
-            }
             proxy.start()
+            started = true
             logger.info("udp backend: flannel0 \(subnet.address)/32 MTU \(mtu), route \(network) dev flannel0, UDP \(external.address):\(port)")
             logger.info("udp fast path (--udp-offload=\(udpOffload.rawValue)): \(offloads)")
             if !refused.isEmpty { logger.notice("udp fast path: fell back where the kernel refused: \(refused.joined(separator: "; "))") }

@@ -6,8 +6,8 @@ import Glibc
 
 /// The two forwarding threads: the same per-packet decisions (`UDPEncapsulation`) and the same
 /// wire format (one inner IPv4 packet per datagram) whatever the kernel granted, with as few
-/// system calls as it allows. Out: the TUN is drained until empty (by the inbound thread, 32
-/// packets at a time); single packets leave in sendmmsg batches; with TSO it hands 64 KB TCP
+/// system calls as it allows. Out: the TUN is drained until empty (by the inbound thread at
+/// most 32 read calls at a time); single packets leave in sendmmsg batches; with TSO it hands 64 KB TCP
 /// super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT` call per ≤ 64 KB.
 /// In: datagrams arrive 16 messages per recvmmsg; with `UDP_GRO` a sender's datagrams come
 /// joined, are split, checked one by one, and in-order segments of a flow are joined
@@ -80,7 +80,7 @@ extension UDPProxy {
     }
 
     enum Drain: Equatable {
-        /// The TUN is empty; `reads` packets were read.
+        /// The TUN is empty; `reads` read calls returned something (or were retried).
         case empty(reads: Int)
         case busy
         case failed

@@ -1,7 +1,8 @@
 extension UDPProxy {
-    /// How busy the TUN has been for the inbound thread lately: a drain that fills its
-    /// budget, or `readsPerWindowBeforeHandOver` packets within `window` (ACKs trickling in while
-    /// the inbound thread receives a bulk flow), call the outbound thread.
+    /// How busy the TUN has been for the inbound thread lately, in read calls per fixed window:
+    /// `readsPerWindowBeforeHandOver` within `window` (ACKs trickling in while the inbound
+    /// thread receives a bulk flow) call the outbound thread, as a drain that uses its whole
+    /// budget does (`serveTUN`).
     struct TUNLoad {
         /// 10 ms, in nanoseconds.
         static let window: Int64 = 10_000_000

@@ -114,8 +114,8 @@ public final class UDPProxy: Sendable {
         pathVersion.add(1, ordering: .releasing)
     }
 
-    /// A thread's copy of `path`, taken again only when the path changed: per batch of
-    /// packets one atomic load, no lock and no reference counting.
+    /// A thread's copy of `path`, taken again only when the path changed: per packet one
+    /// atomic load, no lock and no reference counting.
     struct PathCache {
         var path = Path(tunAddress: IPv4Address(bits: 0))
         var version = -1

@@ -12,17 +12,8 @@ extension SimPacket {
     public static func tcp(from source: IPv4Address, to destination: IPv4Address, sourcePort: UInt16, destinationPort: UInt16,
                            sequence: UInt32, flags: UInt8, ipID: UInt16, payload: ArraySlice<UInt8>, partialChecksum: Bool,
                            ttl: UInt8 = 64) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: 40)
-        bytes[0] = 0x45
-        put16(&bytes, 2, UInt16(40 + payload.count))
-        put16(&bytes, 4, ipID)
-        put16(&bytes, 6, 0x4000)
-        bytes[8] = ttl
-        bytes[9] = 6
-        put32(&bytes, 12, source.bits)
-        put32(&bytes, 16, destination.bits)
-        let headerSum = bytes.withUnsafeBytes { InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<20])) }
-        put16(&bytes, 10, headerSum)
+        var bytes = ipv4(length: 40 + payload.count, identification: ipID, dontFragment: true, ttl: ttl, proto: 6,
+                         from: source, to: destination)
         put16(&bytes, 20, sourcePort)
         put16(&bytes, 22, destinationPort)
         put32(&bytes, 24, sequence)
@@ -30,7 +21,7 @@ extension SimPacket {
         bytes[32] = 5 << 4
         bytes[33] = flags
         put16(&bytes, 34, 65_535)
-        bytes += payload
+        bytes.replaceSubrange(40..., with: payload)
         let pseudo = InternetChecksum.pseudoHeaderSum(source: source, destination: destination, proto: 6, length: 20 + payload.count)
         if partialChecksum {
             put16(&bytes, 36, UInt16(truncatingIfNeeded: pseudo))

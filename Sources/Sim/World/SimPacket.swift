@@ -8,20 +8,11 @@ public enum SimPacket {
     /// An echo request or reply: 20-byte header + 8-byte ICMP header + 56 bytes = 84, as `ping`.
     public static func echo(request: Bool, from source: IPv4Address, to destination: IPv4Address,
                             identifier: UInt16, sequence: UInt16, ttl: UInt8 = 64) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: 20 + 8 + echoPayloadLength)
-        bytes[0] = 0x45
-        put16(&bytes, 2, UInt16(bytes.count))
-        put16(&bytes, 4, sequence)
-        bytes[8] = ttl
-        bytes[9] = 1
-        put32(&bytes, 12, source.bits)
-        put32(&bytes, 16, destination.bits)
+        var bytes = ipv4(length: 20 + 8 + echoPayloadLength, identification: sequence, ttl: ttl, proto: 1, from: source, to: destination)
         bytes[20] = request ? 8 : 0
         put16(&bytes, 24, identifier)
         put16(&bytes, 26, sequence)
         for index in 28..<bytes.count { bytes[index] = UInt8(truncatingIfNeeded: index) }
-        let headerSum = bytes.withUnsafeBytes { InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<20])) }
-        put16(&bytes, 10, headerSum)
         let icmpSum = bytes.withUnsafeBytes { InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: $0[20...])) }
         put16(&bytes, 22, icmpSum)
         return bytes
@@ -31,18 +22,27 @@ public enum SimPacket {
     /// ICMP errors, which flannel's proxy (like upstream's) never sends about ICMP packets.
     public static func udp(from source: IPv4Address, to destination: IPv4Address, sourcePort: UInt16, destinationPort: UInt16,
                            ttl: UInt8 = 64) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: 20 + 8 + 32)
+        var bytes = ipv4(length: 20 + 8 + 32, ttl: ttl, proto: 17, from: source, to: destination)
+        put16(&bytes, 20, sourcePort)
+        put16(&bytes, 22, destinationPort)
+        put16(&bytes, 24, 40)
+        return bytes
+    }
+
+    /// `length` bytes, zeroed, after a 20-byte IPv4 header (checksum included) that says so.
+    static func ipv4(length: Int, identification: UInt16 = 0, dontFragment: Bool = false, ttl: UInt8, proto: UInt8,
+                     from source: IPv4Address, to destination: IPv4Address) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: length)
         bytes[0] = 0x45
-        put16(&bytes, 2, UInt16(bytes.count))
+        put16(&bytes, 2, UInt16(length))
+        put16(&bytes, 4, identification)
+        if dontFragment { put16(&bytes, 6, 0x4000) }
         bytes[8] = ttl
-        bytes[9] = 17
+        bytes[9] = proto
         put32(&bytes, 12, source.bits)
         put32(&bytes, 16, destination.bits)
         let headerSum = bytes.withUnsafeBytes { InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<20])) }
         put16(&bytes, 10, headerSum)
-        put16(&bytes, 20, sourcePort)
-        put16(&bytes, 22, destinationPort)
-        put16(&bytes, 24, 40)
         return bytes
     }
 

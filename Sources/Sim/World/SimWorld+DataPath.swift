@@ -83,22 +83,9 @@ extension SimWorld {
             guard let container = host.container(at: destination) else { return drop(host, "no container \(destination)") }
             scheduler.schedule(after: .microseconds(5)) { [unowned self] in containerReceive(host, container, packet) }
         } else if let tunnel = host.tunnel, tunnel.network.contains(destination), let agent = host.agent {
-            guard !host.isPaused(at: now) else { return drop(host, "flannel0: the agent is paused") }
             // From flannel0 too (a peer with a stale route): Linux routes it back out flannel0.
-            guard SimPacket.forward(&packet) else { return drop(host, "ttl expired in the kernel") }
-            // The proxy reads it from flannel0: the real outbound code on the real bytes.
-            var reply = [UInt8](repeating: 0, count: 128)
-            let verdict = packet.withUnsafeMutableBytes { bytes in
-                reply.withUnsafeMutableBytes { UDPEncapsulation.outbound(bytes, routes: agent.routes, tunAddress: tunnel.address, reply: $0) }
-            }
-            switch verdict {
-            case let .send(peer):
+            if let peer = proxyReads(&packet, on: host, agent: agent, tunnel: tunnel) {
                 underlaySend(from: host, to: peer, .udp(packet))
-            case let .reply(length):
-                let icmp = Array(reply[0..<length])
-                scheduler.schedule(after: .microseconds(5)) { [unowned self] in hostReceive(host, icmp, from: .tunnel) }
-            case let .drop(reason):
-                drop(host, "proxy: \(reason.rawValue)")
             }
         } else if let route = host.kernelRoute(for: destination) {
             // Kernel backends: forwarded by the kernel, agent or no agent.
@@ -119,6 +106,34 @@ extension SimWorld {
         } else {
             drop(host, "no route to \(destination)")
         }
+    }
+
+    /// The kernel routes `packet` into flannel0 (TTL down) and the proxy reads it: the real
+    /// outbound code on the real bytes. The peer to send it to; an ICMP answer goes back into
+    /// flannel0 and a drop is recorded here (nil).
+    func proxyReads(_ packet: inout [UInt8], on host: SimHost, agent: SimAgent, tunnel: SimHost.Tunnel) -> IPv4Address? {
+        guard !host.isPaused(at: now) else {
+            drop(host, "flannel0: the agent is paused")
+            return nil
+        }
+        guard SimPacket.forward(&packet) else {
+            drop(host, "ttl expired in the kernel")
+            return nil
+        }
+        var reply = [UInt8](repeating: 0, count: 128)
+        let verdict = packet.withUnsafeMutableBytes { bytes in
+            reply.withUnsafeMutableBytes { UDPEncapsulation.outbound(bytes, routes: agent.routes, tunAddress: tunnel.address, reply: $0) }
+        }
+        switch verdict {
+        case let .send(peer):
+            return peer
+        case let .reply(length):
+            let icmp = Array(reply[0..<length])
+            scheduler.schedule(after: .microseconds(5)) { [unowned self] in hostReceive(host, icmp, from: .tunnel) }
+        case let .drop(reason):
+            drop(host, "proxy: \(reason.rawValue)")
+        }
+        return nil
     }
 
     /// A vxlan datagram arriving at a host: decapsulated by a device with that VNI and port

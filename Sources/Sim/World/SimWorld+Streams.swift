@@ -62,26 +62,13 @@ extension SimWorld {
             for segment in Self.cut(packet, header) { hostReceive(host, segment, from: .bridge) }
             return
         }
-        guard !host.isPaused(at: now) else { return drop(host, "flannel0: the agent is paused") }
+        // The proxy reads the whole super-packet from flannel0, then the real segmenter cuts
+        // it, one datagram per segment.
         var packet = packet
-        guard SimPacket.forward(&packet) else { return drop(host, "ttl expired in the kernel") }
-        // The proxy reads the super-packet from flannel0: the real outbound decision on it,
-        // then the real segmenter, one datagram per segment.
-        var reply = [UInt8](repeating: 0, count: 128)
-        let verdict = packet.withUnsafeMutableBytes { bytes in
-            reply.withUnsafeMutableBytes { UDPEncapsulation.outbound(bytes, routes: agent.routes, tunAddress: tunnel.address, reply: $0) }
-        }
-        switch verdict {
-        case let .send(peer):
-            let segments = Self.cut(packet, header)
-            if segments.isEmpty { return drop(host, "proxy: a super-packet the segmenter refused") }
-            for segment in segments { underlaySend(from: host, to: peer, .udp(segment)) }
-        case let .reply(length):
-            let icmp = Array(reply[0..<length])
-            scheduler.schedule(after: .microseconds(5)) { [unowned self] in hostReceive(host, icmp, from: .tunnel) }
-        case let .drop(reason):
-            drop(host, "proxy: \(reason.rawValue)")
-        }
+        guard let peer = proxyReads(&packet, on: host, agent: agent, tunnel: tunnel) else { return }
+        let segments = Self.cut(packet, header)
+        if segments.isEmpty { return drop(host, "proxy: a super-packet the segmenter refused") }
+        for segment in segments { underlaySend(from: host, to: peer, .udp(segment)) }
     }
 
     /// `TCPSegmenter` on `packet`: its segments, each with full checksums (a packet not to be

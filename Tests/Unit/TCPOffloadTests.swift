@@ -284,4 +284,23 @@ struct TCPOffloadTests {
             #expect(bytes.withUnsafeBytes { InternetChecksum.sum($0, initial: initial) } == reference, "\(bytes.count) bytes")
         }
     }
+
+    /// The sum taken while copying equals the plain sum and the copy is exact, whatever the
+    /// length and alignment, all-ones bytes (the most carries) included.
+    @Test func theCopyingChecksumCopiesAndSumsAlike() {
+        var random = SeededGenerator(seed: 17)
+        for round in 0..<400 {
+            let count = Int.random(in: 0...3000, using: &random)
+            let bytes = round % 4 == 0 ? [UInt8](repeating: 0xFF, count: count) : (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let initial = UInt32.random(in: 0...0xFFFF, using: &random)
+            let shift = Int.random(in: 0...7, using: &random)
+            var copy = [UInt8](repeating: 0xA5, count: count + shift + 8)
+            let copied = bytes.withUnsafeBytes { source in
+                copy.withUnsafeMutableBytes { InternetChecksum.copyingSum(source, to: $0.baseAddress! + shift, initial: initial) }
+            }
+            #expect(copied == bytes.withUnsafeBytes { InternetChecksum.sum($0, initial: initial) }, "\(count) bytes")
+            #expect(Array(copy[shift..<(shift + count)]) == bytes, "\(count) bytes at +\(shift)")
+            #expect(copy[0..<shift].allSatisfy { $0 == 0xA5 } && copy[(shift + count)...].allSatisfy { $0 == 0xA5 }, "nothing written outside")
+        }
+    }
 }

@@ -56,7 +56,7 @@ extension UDPProxy {
         }
         while true {
             descriptor.pointee = pollfd(fd: outboundWake, events: Int16(POLLIN), revents: 0)
-            switch waitReadable(descriptor, 1, timeout: 200, &tally) {
+            switch waitReadable(descriptor, 1, timeout: -1, &tally) {
             case .finished: return
             case .timedOut: continue
             case .ready: flannel_eventfd_clear(outboundWake)
@@ -307,7 +307,7 @@ extension UDPProxy {
             descriptors[0] = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
             descriptors[1] = pollfd(fd: inboundWake, events: Int16(POLLIN), revents: 0)
             descriptors[2] = pollfd(fd: tun.fd, events: Int16(POLLIN), revents: 0)
-            switch waitReadable(descriptors, servesTUN ? 3 : 2, timeout: 200, &tally) {
+            switch waitReadable(descriptors, servesTUN ? 3 : 2, timeout: -1, &tally) {
             case .finished: flush(&coalescer, &tally); return
             case .timedOut: continue
             case .ready: break

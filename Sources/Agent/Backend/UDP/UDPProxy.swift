@@ -150,24 +150,27 @@ public final class UDPProxy: Sendable {
         _ = flannel_name_thread(name)
     }
 
-    /// Asks both threads to stop; they notice within their poll interval (200 ms).
+    /// Asks both threads to stop, waking them wherever they wait.
     public func stop() {
         stopping.store(true, ordering: .relaxed)
+        _ = flannel_eventfd_signal(outboundWake)
+        _ = flannel_eventfd_signal(inboundWake)
     }
 
     enum Readiness { case ready, timedOut, finished }
 
-    /// Polls `count` descriptors for up to `timeout` ms, publishing `tally` when nothing came.
-    /// `.finished` when stopping, or when the device or socket is gone (POLLERR/POLLHUP/POLLNVAL),
-    /// which is reported once through `onFailure`.
+    /// Polls `count` descriptors for up to `timeout` ms (-1: until one is readable, as the idle
+    /// waits do: an idle agent's threads sleep until traffic or `stop()` wakes them, with no
+    /// periodic wake-up). What `tally` holds is published first, so the metrics are current
+    /// whenever the thread sleeps. `.finished` when stopping, or when the device or socket is
+    /// gone (POLLERR/POLLHUP/POLLNVAL), which is reported once through `onFailure`.
     func waitReadable(_ descriptors: UnsafeMutablePointer<pollfd>, _ count: Int, timeout: Int32, _ tally: inout Tally) -> Readiness {
+        publish(&tally)
         while !stopping.load(ordering: .relaxed) {
             let ready = Glibc.poll(descriptors, nfds_t(count), timeout)
-            if ready == 0 {
-                publish(&tally)
-                return .timedOut
-            }
+            if ready == 0 { return .timedOut }
             if ready > 0 {
+                if stopping.load(ordering: .relaxed) { return .finished }
                 for index in 0..<count where descriptors[index].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
                     fail("\(describe(descriptors[index].fd)) reported an error (was it deleted?)")
                     return .finished
@@ -198,7 +201,8 @@ public final class UDPProxy: Sendable {
 
     func fail(_ reason: String) {
         guard !failed.exchange(true, ordering: .relaxed) else { return }
-        stopping.store(true, ordering: .relaxed)
+        // The other thread may be asleep with no timeout: wake it to stop too.
+        stop()
         onFailure(reason)
     }
 

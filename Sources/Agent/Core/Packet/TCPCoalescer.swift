@@ -43,11 +43,18 @@ public struct TCPCoalescer {
         guard payload > 0, payload <= segmentPayload, length + payload <= Self.maximumLength else { return false }
         let open = UnsafeRawBufferPointer(rebasing: buffer[Self.packetOffset..<(Self.packetOffset + length)])
         let flags = packet[ipHeaderLength + 13]
-        guard flags & ~TCPSegmenter.psh == self.flags, Self.checksumVerifies(packet, layout),
+        guard flags & ~TCPSegmenter.psh == self.flags,
               TCPSegmenter.word(packet, ipHeaderLength + 4) == UInt16(nextSequence >> 16),
               TCPSegmenter.word(packet, ipHeaderLength + 6) == UInt16(truncatingIfNeeded: nextSequence),
               Self.sameFlow(open, packet, ipHeaderLength: ipHeaderLength, headersLength: headersLength) else { return false }
-        (buffer.baseAddress! + Self.packetOffset + length).copyMemory(from: packet.baseAddress! + headersLength, byteCount: payload)
+        // The payload is copied after the open packet as it is summed; `length` only moves if
+        // the checksum verifies (a bad segment leaves nothing behind).
+        let pseudo = InternetChecksum.pseudoHeaderSum(source: layout.source, destination: layout.destination,
+                                                      proto: TCPSegmenter.tcpProtocol, length: layout.totalLength - ipHeaderLength)
+        let headerSum = InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: packet[ipHeaderLength..<headersLength]), initial: pseudo)
+        let payloadSum = InternetChecksum.copyingSum(UnsafeRawBufferPointer(rebasing: packet[headersLength..<layout.totalLength]),
+                                                     to: buffer.baseAddress! + Self.packetOffset + length)
+        guard InternetChecksum.fold(UInt64(headerSum) + UInt64(payloadSum)) == 0xFFFF else { return false }
         length += payload
         segments += 1
         lastPayload = payload

@@ -49,8 +49,10 @@ public enum TCPSegmenter {
             let slice = UnsafeMutableRawBufferPointer(rebasing: output[start..<(start + length)])
             let payloadStart = layout.headersLength + index * mss
             slice.baseAddress!.copyMemory(from: packet.baseAddress!, byteCount: layout.headersLength)
-            (slice.baseAddress! + layout.headersLength).copyMemory(from: packet.baseAddress! + payloadStart,
-                                                                 byteCount: length - layout.headersLength)
+            // The payload is summed as it is copied; it starts at an even offset from the TCP header.
+            let payloadSum = InternetChecksum.copyingSum(
+                UnsafeRawBufferPointer(rebasing: packet[payloadStart..<(payloadStart + length - layout.headersLength)]),
+                to: slice.baseAddress! + layout.headersLength)
             setWord(slice, 2, UInt16(length))
             setWord(slice, 4, ipID &+ UInt16(truncatingIfNeeded: index))
             setWord(slice, 10, 0)
@@ -63,7 +65,10 @@ public enum TCPSegmenter {
             if index != count - 1 { segmentFlags &= ~(fin | psh) }
             if index != 0 { segmentFlags &= ~cwr }
             slice[tcp + 13] = segmentFlags
-            finishTCPChecksum(slice, tcpOffset: tcp, pseudo: pseudo)
+            setWord(slice, tcp + 16, 0)
+            let headerSum = InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: slice[tcp..<layout.headersLength]),
+                                                 initial: InternetChecksum.fold(UInt64(pseudo) + UInt64(length - tcp)))
+            setWord(slice, tcp + 16, ~UInt16(truncatingIfNeeded: InternetChecksum.fold(UInt64(headerSum) + UInt64(payloadSum))))
         }
         return .success(segments)
     }
@@ -80,15 +85,6 @@ public enum TCPSegmenter {
         if value == 0 { value = 0xFFFF }
         setWord(packet, field, value)
         return true
-    }
-
-    /// The TCP checksum of a whole segment: pseudo-header (its length added here), header, payload.
-    static func finishTCPChecksum(_ segment: UnsafeMutableRawBufferPointer, tcpOffset: Int, pseudo: UInt32) {
-        setWord(segment, tcpOffset + 16, 0)
-        let transportLength = segment.count - tcpOffset
-        let sum = InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: segment[tcpOffset...]),
-                                       initial: InternetChecksum.fold(UInt64(pseudo) + UInt64(transportLength)))
-        setWord(segment, tcpOffset + 16, ~UInt16(truncatingIfNeeded: sum))
     }
 
     static func word(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt16 {

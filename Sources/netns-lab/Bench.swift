@@ -82,6 +82,8 @@ extension NetnsLabCommand {
                     \(report.markdown)
 
                     \(report.verdict)
+
+                    \(report.rttVerdict)
                     """)
             }
             print("")

@@ -21,16 +21,21 @@ struct BenchProbesTests {
         #expect(throws: BenchProbes.ParseError.self) { try BenchProbes.iperf(json: #"{"end":{}}"#) }
     }
 
-    @Test func pingSummaryGivesTheAverage() {
+    @Test func pingOutputGivesEachReplysTime() {
         let output = """
             PING 10.1.52.2 (10.1.52.2) 56(84) bytes of data.
+            64 bytes from 10.1.52.2: icmp_seq=1 ttl=62 time=0.231 ms
+            64 bytes from 10.1.52.2: icmp_seq=2 ttl=62 time=1.05 ms
+            64 bytes from 10.1.52.2: icmp_seq=4 ttl=62 time=0.160 ms
 
             --- 10.1.52.2 ping statistics ---
-            20 packets transmitted, 20 received, 0% packet loss, time 1026ms
-            rtt min/avg/max/mdev = 0.045/0.061/0.089/0.012 ms
+            4 packets transmitted, 3 received, 25% packet loss, time 151ms
+            rtt min/avg/max/mdev = 0.160/0.480/1.050/0.400 ms
             """
-        #expect(BenchProbes.pingAverage(output) == 0.061)
-        #expect(BenchProbes.pingAverage("100% packet loss") == nil)
+        #expect(BenchProbes.pingTimes(output) == [0.231, 1.05, 0.160])
+        #expect(BenchProbes.pingTimes("100% packet loss").isEmpty)
+        #expect(BenchProbes.percentile([5, 1, 4, 2, 3, 6, 7, 8, 9, 10], 0.1) == 2)
+        #expect(BenchProbes.percentile([], 0.1) == 0)
     }
 
     @Test func snmpCountersArePairedByName() {
@@ -73,9 +78,10 @@ struct BenchProbesTests {
         #expect(BenchProbes.median([]) == 0)
     }
 
-    static func sample(_ gbit: Double, tunDrops: Int = 0, socketDrops: Int = 0, datagrams: Int = 0, cpu: Double? = nil) -> UDPBenchReport.Sample {
+    static func sample(_ gbit: Double, tunDrops: Int = 0, socketDrops: Int = 0, datagrams: Int = 0, cpu: Double? = nil,
+                       rtts: [Double] = [0.2]) -> UDPBenchReport.Sample {
         UDPBenchReport.Sample(single: .init(bitsPerSecond: gbit * 1e9, retransmits: 10), multi: .init(bitsPerSecond: gbit * 2e9, retransmits: 5),
-                              rttMilliseconds: 0.2, tunDrops: tunDrops, socketDrops: socketDrops, datagrams: datagrams,
+                              pingTimes: rtts, tunDrops: tunDrops, socketDrops: socketDrops, datagrams: datagrams,
                               cpuSeconds: cpu, wallSeconds: 5, residentKilobytes: cpu == nil ? nil : 20480)
     }
 
@@ -102,6 +108,20 @@ struct BenchProbesTests {
         #expect(fast.verdict.hasSuffix("4.50×, real loss 0 (target ≥ 4×, zero loss): met"), "\(fast.verdict)")
         let lossy = UDPBenchReport(samples: [.flanneld: [Self.sample(4.5, tunDrops: 1)], .plainLoop: [Self.sample(1.0)]], seconds: 1, passes: 1)
         #expect(lossy.verdict.hasSuffix("NOT MET"))
+    }
+
+    /// RTT: every ping of every pass pooled, median and 10th percentile, compared on medians.
+    @Test func reportPoolsPingTimesForTheRTTVerdict() {
+        let slow = UDPBenchReport(samples: [
+            .flanneld: [Self.sample(4, rtts: [0.30, 0.20, 0.25]), Self.sample(4, rtts: [0.22, 0.21])],
+            .plainLoop: [Self.sample(1, rtts: [0.19, 0.21, 0.20])],
+        ], seconds: 1, passes: 2)
+        let ours = slow.markdown.split(separator: "\n").first { $0.hasPrefix("| flanneld udp, offloads on |") } ?? ""
+        #expect(ours.contains("| 0.220 ms (p10 0.200) |"), "\(ours)")
+        #expect(slow.rttVerdict == "RTT, median of 5 and 3 pings: flanneld udp (offloads on) 0.220 ms, plain loop 0.200 ms; p10 0.200 vs 0.190 ms (target: no worse than the plain loop): NOT MET")
+        let even = UDPBenchReport(samples: [.flanneld: [Self.sample(4, rtts: [0.2])], .plainLoop: [Self.sample(1, rtts: [0.2])]], seconds: 1, passes: 1)
+        #expect(even.rttVerdict.hasSuffix(": met"), "\(even.rttVerdict)")
+        #expect(UDPBenchReport(samples: [:], seconds: 1, passes: 1).rttVerdict.hasSuffix("not measured"))
     }
 
     @Test func runningLabsAreFoundFromNamespaceNames() throws {

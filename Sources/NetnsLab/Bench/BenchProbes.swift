@@ -29,12 +29,19 @@ public enum BenchProbes {
         return IperfResult(bitsPerSecond: bits, retransmits: (sent?["retransmits"] as? NSNumber)?.intValue ?? 0)
     }
 
-    /// ping's "rtt min/avg/max/mdev = 0.045/0.061/0.089/0.012 ms" → the average in ms.
-    public static func pingAverage(_ text: String) -> Double? {
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("rtt ") || $0.hasPrefix("round-trip") }),
-              let values = line.split(separator: "=").last?.trimmingCharacters(in: .whitespaces).split(separator: "/"),
-              values.count >= 2 else { return nil }
-        return Double(values[1])
+    /// Each reply's "time=0.123 ms" from ping's output, in ms, in order.
+    public static func pingTimes(_ text: String) -> [Double] {
+        text.split(separator: "\n").compactMap { line in
+            guard let start = line.range(of: " time=") else { return nil }
+            return Double(line[start.upperBound...].prefix { $0.isNumber || $0 == "." })
+        }
+    }
+
+    /// The value below which `fraction` of `values` lie (nearest rank; 0 for none).
+    public static func percentile(_ values: [Double], _ fraction: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        return sorted[min(sorted.count - 1, Int(fraction * Double(sorted.count)))]
     }
 
     /// One protocol's counters from `/proc/net/snmp` ("Udp: InDatagrams …" then "Udp: 12 …").

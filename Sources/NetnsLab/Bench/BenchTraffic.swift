@@ -25,13 +25,15 @@ enum BenchTraffic {
         return try outcome.get()
     }
 
-    /// The average of 60 pings 50 ms apart, in milliseconds (fewer leave a few tens of
-    /// microseconds of noise between passes).
-    static func rtt(from source: Namespace, to target: IPv4Address, over path: String) throws -> Double {
-        let ping = try source.check(["ping", "-q", "-c", "60", "-i", "0.05", "-W", "2", target.description])
-        guard let rtt = BenchProbes.pingAverage(ping.stdout) else {
-            throw BenchFailure(description: "no RTT summary in ping's output over \(path): \(ping.stdout)")
+    /// 100 pings 50 ms apart (an idle host's wake-ups, not a hot loop): each reply's RTT in ms.
+    /// The bench pools them over its passes; a pass's average alone moves by tens of
+    /// microseconds with what else the VM's CPUs did.
+    static func rtt(from source: Namespace, to target: IPv4Address, over path: String) throws -> [Double] {
+        let ping = try source.check(["ping", "-c", "100", "-i", "0.05", "-W", "2", target.description])
+        let times = BenchProbes.pingTimes(ping.stdout)
+        guard !times.isEmpty else {
+            throw BenchFailure(description: "no replies in ping's output over \(path): \(ping.stdout.suffix(400))")
         }
-        return rtt
+        return times
     }
 }

@@ -42,7 +42,7 @@ public struct KernelBench {
                     active = path
                 }
                 let (source, target) = paths.endpoints(path)
-                let rtt = try BenchTraffic.rtt(from: source, to: target, over: path.title(backend))
+                let rtt = BenchProbes.median(try BenchTraffic.rtt(from: source, to: target, over: path.title(backend)))
                 let single = try BenchTraffic.iperf(from: source, to: target, seconds: seconds, streams: 1)
                 let multi = try BenchTraffic.iperf(from: source, to: target, seconds: seconds, streams: 4)
                 let sample = KernelBenchReport.Sample(single: single, multi: multi, rttMilliseconds: rtt)

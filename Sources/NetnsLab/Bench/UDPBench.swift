@@ -42,9 +42,9 @@ public struct UDPBench {
                 }
                 let sample = try paths.measure(path, seconds: seconds)
                 samples[path, default: []].append(sample)
-                output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt %.3f ms, drops: flannel0 %d, udp buffers %d, of %d datagrams",
+                output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt median %.3f ms, drops: flannel0 %d, udp buffers %d, of %d datagrams",
                               pass, passes, path.title, sample.single.bitsPerSecond / 1e9, sample.multi.bitsPerSecond / 1e9,
-                              sample.rttMilliseconds, sample.tunDrops, sample.socketDrops, sample.datagrams))
+                              BenchProbes.median(sample.pingTimes), sample.tunDrops, sample.socketDrops, sample.datagrams))
             }
         }
         return UDPBenchReport(samples: samples, seconds: seconds, passes: passes)
@@ -174,7 +174,7 @@ public struct UDPBench {
 
         func measure(_ path: UDPBenchReport.Path, seconds: Int) throws -> UDPBenchReport.Sample {
             let (source, target) = endpoints(path)
-            let rtt = try BenchTraffic.rtt(from: source, to: target, over: path.title)
+            let rtts = try BenchTraffic.rtt(from: source, to: target, over: path.title)
             let before = try counters()
             let processes = forwarders(path)
             let ticksBefore = processes.compactMap { Self.cpuTicks($0) }.reduce(0, +)
@@ -190,7 +190,7 @@ public struct UDPBench {
             let after = try counters()
             let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
             return UDPBenchReport.Sample(
-                single: single, multi: multi, rttMilliseconds: rtt,
+                single: single, multi: multi, pingTimes: rtts,
                 tunDrops: after.tunDrops - before.tunDrops, socketDrops: after.socketDrops - before.socketDrops,
                 datagrams: after.datagrams - before.datagrams,
                 cpuSeconds: processes.isEmpty ? nil : Double(ticksAfter - ticksBefore) / ticksPerSecond,

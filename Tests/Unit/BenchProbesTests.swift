@@ -27,6 +27,7 @@ struct BenchProbesTests {
             64 bytes from 10.1.52.2: icmp_seq=1 ttl=62 time=0.231 ms
             64 bytes from 10.1.52.2: icmp_seq=2 ttl=62 time=1.05 ms
             64 bytes from 10.1.52.2: icmp_seq=4 ttl=62 time=0.160 ms
+            64 bytes from 10.1.52.2: icmp_seq=4 ttl=62 time=0.170 ms (DUP!)
 
             --- 10.1.52.2 ping statistics ---
             4 packets transmitted, 3 received, 25% packet loss, time 151ms
@@ -34,7 +35,9 @@ struct BenchProbesTests {
             """
         #expect(BenchProbes.pingTimes(output) == [0.231, 1.05, 0.160])
         #expect(BenchProbes.pingTimes("100% packet loss").isEmpty)
-        #expect(BenchProbes.percentile([5, 1, 4, 2, 3, 6, 7, 8, 9, 10], 0.1) == 2)
+        #expect(BenchProbes.percentile([5, 1, 4, 2, 3, 6, 7, 8, 9, 10], 0.1) == 1)
+        #expect(BenchProbes.percentile([5, 1, 4, 2, 3, 6, 7, 8, 9, 10, 11], 0.1) == 2)
+        #expect(BenchProbes.percentile([3, 1, 2], 0.5) == 2)
         #expect(BenchProbes.percentile([], 0.1) == 0)
     }
 

@@ -29,19 +29,21 @@ public enum BenchProbes {
         return IperfResult(bitsPerSecond: bits, retransmits: (sent?["retransmits"] as? NSNumber)?.intValue ?? 0)
     }
 
-    /// Each reply's "time=0.123 ms" from ping's output, in ms, in order.
+    /// Each reply's "time=0.123 ms" from ping's output, in ms, in order; duplicates (DUP!) left out.
     public static func pingTimes(_ text: String) -> [Double] {
         text.split(separator: "\n").compactMap { line in
-            guard let start = line.range(of: " time=") else { return nil }
+            guard !line.contains("DUP!"), let start = line.range(of: " time=") else { return nil }
             return Double(line[start.upperBound...].prefix { $0.isNumber || $0 == "." })
         }
     }
 
-    /// The value below which `fraction` of `values` lie (nearest rank; 0 for none).
+    /// The nearest-rank percentile: the smallest value with at least `fraction` of `values` at
+    /// or below it (0 for none).
     public static func percentile(_ values: [Double], _ fraction: Double) -> Double {
         guard !values.isEmpty else { return 0 }
         let sorted = values.sorted()
-        return sorted[min(sorted.count - 1, Int(fraction * Double(sorted.count)))]
+        let rank = Int((fraction * Double(sorted.count)).rounded(.up))
+        return sorted[min(sorted.count - 1, max(0, rank - 1))]
     }
 
     /// One protocol's counters from `/proc/net/snmp` ("Udp: InDatagrams …" then "Udp: 12 …").

@@ -25,10 +25,17 @@ enum BenchTraffic {
         return try outcome.get()
     }
 
-    /// 100 pings 50 ms apart (an idle host's wake-ups, not a hot loop): each reply's RTT in ms.
-    /// The bench pools them over its passes; a pass's average alone moves by tens of
-    /// microseconds with what else the VM's CPUs did.
+    /// Seconds of quiet before a path's pings.
+    static let settleBeforePing = 3.0
+
+    /// 100 pings 50 ms apart (an idle host's wake-ups, not a hot loop) after `settleBeforePing`
+    /// of quiet: each reply's RTT in ms. The bench pools them over its passes; a pass's average
+    /// alone moves by tens of microseconds with what else the VM's CPUs did. Without the quiet,
+    /// paths that start at once (the plain loop, the kernel's) were pinged seconds after the
+    /// previous path's iperf3 runs, while the VM still answered fast, and flanneld (slower to
+    /// start) later: their medians differed by more than the paths did.
     static func rtt(from source: Namespace, to target: IPv4Address, over path: String) throws -> [Double] {
+        Thread.sleep(forTimeInterval: settleBeforePing)
         let ping = try source.check(["ping", "-c", "100", "-i", "0.05", "-W", "2", target.description])
         let times = BenchProbes.pingTimes(ping.stdout)
         guard !times.isEmpty else {

@@ -47,7 +47,7 @@ public struct KernelBench {
                 let multi = try BenchTraffic.iperf(from: source, to: target, seconds: seconds, streams: 4)
                 let sample = KernelBenchReport.Sample(single: single, multi: multi, rttMilliseconds: rtt)
                 samples[path, default: []].append(sample)
-                output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt %.3f ms",
+                output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt median %.3f ms",
                               pass, passes, path.title(backend), single.bitsPerSecond / 1e9, multi.bitsPerSecond / 1e9, rtt))
             }
         }

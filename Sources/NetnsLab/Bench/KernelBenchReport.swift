@@ -40,7 +40,7 @@ public struct KernelBenchReport: Sendable {
 
     public var markdown: String {
         var lines = [
-            "| path | 1 stream | × by hand | × underlay | 4 streams | × by hand | RTT | TCP retransmits |",
+            "| path | 1 stream | × by hand | × underlay | 4 streams | × by hand | RTT median | TCP retransmits |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for path in Path.allCases where samples[path] != nil {

@@ -172,16 +172,8 @@ public struct UDPBench {
             return hosts.flatMap { RunningLab.processes(named: name, in: $0.namespace) }
         }
 
-        /// Seconds of quiet before each path's pings.
-        static let settleBeforePing = 3.0
-
         func measure(_ path: UDPBenchReport.Path, seconds: Int) throws -> UDPBenchReport.Sample {
             let (source, target) = endpoints(path)
-            // Every path's pings start from the same idle machine: without this pause the paths
-            // that start at once (the plain loop, the kernel's) were pinged seconds after the
-            // previous path's iperf3 runs, while the VM still answered fast, and flanneld's
-            // (slower to start) later; their medians differed by more than the paths did.
-            Thread.sleep(forTimeInterval: Self.settleBeforePing)
             let rtts = try BenchTraffic.rtt(from: source, to: target, over: path.title)
             let before = try counters()
             let processes = forwarders(path)

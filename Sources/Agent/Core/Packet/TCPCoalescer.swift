@@ -40,7 +40,8 @@ public struct TCPCoalescer {
               layout.ipHeaderLength == ipHeaderLength, layout.headersLength == headersLength,
               layout.totalLength == packet.count else { return false }
         let payload = layout.totalLength - layout.headersLength
-        guard payload > 0, payload <= segmentPayload, length + payload <= Self.maximumLength else { return false }
+        guard payload > 0, payload <= segmentPayload, length + payload <= Self.maximumLength,
+              Self.packetOffset + length + payload <= buffer.count else { return false }
         let open = UnsafeRawBufferPointer(rebasing: buffer[Self.packetOffset..<(Self.packetOffset + length)])
         let flags = packet[ipHeaderLength + 13]
         guard flags & ~TCPSegmenter.psh == self.flags,
@@ -49,12 +50,7 @@ public struct TCPCoalescer {
               Self.sameFlow(open, packet, ipHeaderLength: ipHeaderLength, headersLength: headersLength) else { return false }
         // The payload is copied after the open packet as it is summed; `length` only moves if
         // the checksum verifies (a bad segment leaves nothing behind).
-        let pseudo = InternetChecksum.pseudoHeaderSum(source: layout.source, destination: layout.destination,
-                                                      proto: TCPSegmenter.tcpProtocol, length: layout.totalLength - ipHeaderLength)
-        let headerSum = InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: packet[ipHeaderLength..<headersLength]), initial: pseudo)
-        let payloadSum = InternetChecksum.copyingSum(UnsafeRawBufferPointer(rebasing: packet[headersLength..<layout.totalLength]),
-                                                     to: buffer.baseAddress! + Self.packetOffset + length)
-        guard InternetChecksum.fold(UInt64(headerSum) + UInt64(payloadSum)) == 0xFFFF else { return false }
+        guard Self.copyVerifying(packet, layout, payloadTo: buffer.baseAddress! + Self.packetOffset + length) else { return false }
         length += payload
         segments += 1
         lastPayload = payload
@@ -75,9 +71,10 @@ public struct TCPCoalescer {
         let payload = layout.totalLength - layout.headersLength
         let flags = packet[layout.ipHeaderLength + 13]
         // Only data segments with ACK (and ECE) and DF; SYN, FIN, RST, URG and CWR stay alone.
-        guard payload > 0, flags & ~(TCPSegmenter.psh | Self.ece) == Self.ack, packet[6] & 0x40 != 0,
-              Self.checksumVerifies(packet, layout) else { return false }
-        (buffer.baseAddress! + Self.packetOffset).copyMemory(from: packet.baseAddress!, byteCount: packet.count)
+        guard payload > 0, flags & ~(TCPSegmenter.psh | Self.ece) == Self.ack, packet[6] & 0x40 != 0 else { return false }
+        let open = buffer.baseAddress! + Self.packetOffset
+        open.copyMemory(from: packet.baseAddress!, byteCount: layout.headersLength)
+        guard Self.copyVerifying(packet, layout, payloadTo: open + layout.headersLength) else { return false }
         length = packet.count
         segments = 1
         ipHeaderLength = layout.ipHeaderLength
@@ -91,11 +88,15 @@ public struct TCPCoalescer {
         return true
     }
 
-    /// The segment's TCP checksum (with its pseudo-header) verifies.
-    static func checksumVerifies(_ packet: UnsafeRawBufferPointer, _ layout: TCPLayout) -> Bool {
+    /// Copies the segment's payload to `destination` and tells whether its TCP checksum (with
+    /// the pseudo-header) verifies: one pass over the payload for both.
+    static func copyVerifying(_ packet: UnsafeRawBufferPointer, _ layout: TCPLayout, payloadTo destination: UnsafeMutableRawPointer) -> Bool {
         let pseudo = InternetChecksum.pseudoHeaderSum(source: layout.source, destination: layout.destination,
                                                       proto: TCPSegmenter.tcpProtocol, length: layout.totalLength - layout.ipHeaderLength)
-        return InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: packet[layout.ipHeaderLength..<layout.totalLength]), initial: pseudo) == 0xFFFF
+        let headerSum = InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: packet[layout.ipHeaderLength..<layout.headersLength]), initial: pseudo)
+        let payloadSum = InternetChecksum.copyingSum(UnsafeRawBufferPointer(rebasing: packet[layout.headersLength..<layout.totalLength]),
+                                                     to: destination)
+        return InternetChecksum.fold(UInt64(headerSum) + UInt64(payloadSum)) == 0xFFFF
     }
 
     /// Closes the open packet: fixes its IP length and checksum, and writes the vnet header

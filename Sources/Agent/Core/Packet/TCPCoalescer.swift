@@ -93,10 +93,9 @@ public struct TCPCoalescer {
     static func copyVerifying(_ packet: UnsafeRawBufferPointer, _ layout: TCPLayout, payloadTo destination: UnsafeMutableRawPointer) -> Bool {
         let pseudo = InternetChecksum.pseudoHeaderSum(source: layout.source, destination: layout.destination,
                                                       proto: TCPSegmenter.tcpProtocol, length: layout.totalLength - layout.ipHeaderLength)
-        let headerSum = InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: packet[layout.ipHeaderLength..<layout.headersLength]), initial: pseudo)
-        let payloadSum = InternetChecksum.copyingSum(UnsafeRawBufferPointer(rebasing: packet[layout.headersLength..<layout.totalLength]),
-                                                     to: destination)
-        return InternetChecksum.fold(UInt64(headerSum) + UInt64(payloadSum)) == 0xFFFF
+        return TCPSegmenter.segmentSum(header: UnsafeRawBufferPointer(rebasing: packet[layout.ipHeaderLength..<layout.headersLength]),
+                                       copying: UnsafeRawBufferPointer(rebasing: packet[layout.headersLength..<layout.totalLength]),
+                                       to: destination, pseudo: pseudo) == 0xFFFF
     }
 
     /// Closes the open packet: fixes its IP length and checksum, and writes the vnet header

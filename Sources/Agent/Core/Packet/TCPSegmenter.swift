@@ -49,10 +49,7 @@ public enum TCPSegmenter {
             let slice = UnsafeMutableRawBufferPointer(rebasing: output[start..<(start + length)])
             let payloadStart = layout.headersLength + index * mss
             slice.baseAddress!.copyMemory(from: packet.baseAddress!, byteCount: layout.headersLength)
-            // The payload is summed as it is copied; it starts at an even offset from the TCP header.
-            let payloadSum = InternetChecksum.copyingSum(
-                UnsafeRawBufferPointer(rebasing: packet[payloadStart..<(payloadStart + length - layout.headersLength)]),
-                to: slice.baseAddress! + layout.headersLength)
+            let payload = UnsafeRawBufferPointer(rebasing: packet[payloadStart..<(payloadStart + length - layout.headersLength)])
             setWord(slice, 2, UInt16(length))
             setWord(slice, 4, ipID &+ UInt16(truncatingIfNeeded: index))
             setWord(slice, 10, 0)
@@ -66,9 +63,9 @@ public enum TCPSegmenter {
             if index != 0 { segmentFlags &= ~cwr }
             slice[tcp + 13] = segmentFlags
             setWord(slice, tcp + 16, 0)
-            let headerSum = InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: slice[tcp..<layout.headersLength]),
-                                                 initial: InternetChecksum.fold(UInt64(pseudo) + UInt64(length - tcp)))
-            setWord(slice, tcp + 16, ~UInt16(truncatingIfNeeded: InternetChecksum.fold(UInt64(headerSum) + UInt64(payloadSum))))
+            let sum = segmentSum(header: UnsafeRawBufferPointer(rebasing: slice[tcp..<layout.headersLength]), copying: payload,
+                                 to: slice.baseAddress! + layout.headersLength, pseudo: InternetChecksum.fold(UInt64(pseudo) + UInt64(length - tcp)))
+            setWord(slice, tcp + 16, ~UInt16(truncatingIfNeeded: sum))
         }
         return .success(segments)
     }
@@ -85,6 +82,15 @@ public enum TCPSegmenter {
         if value == 0 { value = 0xFFFF }
         setWord(packet, field, value)
         return true
+    }
+
+    /// The sum of a TCP segment (pseudo-header, `header`, payload) while its payload is copied
+    /// from `payload` to `destination`: one pass over the payload. The two parts add up as one
+    /// because a TCP header's length is a multiple of 4 (the payload starts at an even offset).
+    static func segmentSum(header: UnsafeRawBufferPointer, copying payload: UnsafeRawBufferPointer,
+                           to destination: UnsafeMutableRawPointer, pseudo: UInt32) -> UInt32 {
+        let headerSum = InternetChecksum.sum(header, initial: pseudo)
+        return InternetChecksum.fold(UInt64(headerSum) + UInt64(InternetChecksum.copyingSum(payload, to: destination)))
     }
 
     static func word(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt16 {

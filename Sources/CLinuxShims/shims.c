@@ -258,6 +258,35 @@ int flannel_udp_send_batch(int fd, const void *bytes, unsigned long stride, cons
     return sent < 0 ? -errno : sent;
 }
 
+/// One datagram with plain recvmsg: after a wake-up it is usually all there is, and a packet
+/// written alone (a ping) reaches the TUN without recvmmsg's set-up of 16 slots and its second
+/// attempt on an empty queue.
+static int receive_one(int fd, void *bytes, unsigned long room, int *length, uint32_t *from, int *segment_size) {
+    struct iovec part = { .iov_base = bytes, .iov_len = room };
+    struct sockaddr_in sender;
+    union {
+        char bytes[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr aligned;
+    } control;
+    struct msghdr message = {
+        .msg_name = &sender, .msg_namelen = sizeof(sender), .msg_iov = &part, .msg_iovlen = 1,
+        .msg_control = control.bytes, .msg_controllen = sizeof(control.bytes),
+    };
+    ssize_t received = recvmsg(fd, &message, MSG_DONTWAIT);
+    if (received < 0) {
+        return -errno;
+    }
+    *length = (message.msg_flags & MSG_TRUNC) ? -1 : (int)received;
+    *from = sender.sin_addr.s_addr;
+    *segment_size = 0;
+    for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message); cmsg != NULL; cmsg = CMSG_NXTHDR(&message, cmsg)) {
+        if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO) {
+            memcpy(segment_size, CMSG_DATA(cmsg), sizeof(int));
+        }
+    }
+    return 1;
+}
+
 int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int count, int *lengths, uint32_t *from, int *segment_sizes) {
     enum { maximum = 64 };
     if (count <= 0) {
@@ -265,6 +294,9 @@ int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int cou
     }
     if (count > maximum) {
         count = maximum;
+    }
+    if (count == 1) {
+        return receive_one(fd, bytes, stride, lengths, from, segment_sizes);
     }
     struct mmsghdr messages[maximum];
     struct iovec parts[maximum];

@@ -44,7 +44,7 @@ long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, 
 int flannel_udp_send_batch(int fd, const void *bytes, unsigned long stride, const int *lengths, const uint32_t *addresses,
                            uint16_t port, int count);
 
-/// Receives up to `count` (≤ 64) messages with one recvmmsg, message i into
+/// Receives up to `count` (≤ 64) messages with one recvmmsg (one: recvmsg), message i into
 /// `bytes + i * stride` (up to `stride` bytes); per message its length, sender (network byte
 /// order) and UDP_GRO segment size (0: not joined). Non-blocking. Returns the number of
 /// messages or -errno. A message cut short (larger than `stride`) has length -1.

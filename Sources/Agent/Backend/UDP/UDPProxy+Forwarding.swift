@@ -7,13 +7,14 @@ import Glibc
 /// The two forwarding threads: the same per-packet decisions (`UDPEncapsulation`) and the same
 /// wire format (one inner IPv4 packet per datagram) whatever the kernel granted, with as few
 /// system calls as it allows. Out: the TUN is drained until empty (by the inbound thread at
-/// most 32 read calls at a time); single packets leave in sendmmsg batches; with TSO it hands 64 KB TCP
-/// super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT` call per ≤ 64 KB.
-/// In: datagrams arrive 16 messages per recvmmsg; with `UDP_GRO` a sender's datagrams come
-/// joined, are split, checked one by one, and in-order segments of a flow are joined
-/// (`TCPCoalescer`) into one TSO write to the TUN. Buffers are allocated once per thread;
-/// nothing per packet. `--udp-offload=off` (`UDPOffloads.none`): a plain TUN, one datagram per
-/// inner packet, sends and receives batched all the same.
+/// most 32 read calls at a time); single packets leave in sendmmsg batches; with TSO it hands
+/// 64 KB TCP super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT` call per
+/// ≤ 64 KB. In: the first datagram after a wake-up comes with recvmsg, the rest 16 messages per
+/// recvmmsg; with `UDP_GRO` a sender's datagrams come joined, are split, checked one by one,
+/// and in-order segments of a flow are joined (`TCPCoalescer`) into one TSO write to the TUN.
+/// Buffers are allocated once per thread; nothing per packet. `--udp-offload=off`
+/// (`UDPOffloads.none`): a plain TUN, one datagram per inner packet, sends and receives
+/// batched all the same.
 extension UDPProxy {
     /// Room for a vnet header before each packet read from or written to the TUN.
     var headerRoom: Int { offloads.vnetHeader ? VirtioNetHeader.size : 0 }
@@ -100,7 +101,7 @@ extension UDPProxy {
         var reads = 0
         var batched = 0
         // Whatever way the drain ends, what is batched leaves first.
-        defer { sendBatched(buffers, batched, &tally) }
+        defer { if batched > 0 { sendBatched(buffers, batched, &tally) } }
         while !stopping.load(ordering: .relaxed) {
             guard reads < budget else { return .busy }
             reads += 1
@@ -121,7 +122,7 @@ extension UDPProxy {
             case let .send(peer):
                 if header.gsoType != VirtioNetHeader.gsoNone {
                     // In order: what was batched before this super-packet leaves before it.
-                    sendBatched(buffers, batched, &tally)
+                    if batched > 0 { sendBatched(buffers, batched, &tally) }
                     batched = 0
                     switch TCPSegmenter.segment(UnsafeRawBufferPointer(packet), header: header, into: segments) {
                     case let .success(cut): sendSegments(segments, cut, to: peer, &tally)
@@ -147,7 +148,7 @@ extension UDPProxy {
                     }
                     continue
                 }
-                sendBatched(buffers, batched, &tally)
+                if batched > 0 { sendBatched(buffers, batched, &tally) }
                 batched = 0
                 let sent = flannel_udp_send_segments(socket.fd, packet.baseAddress, UInt(packet.count), peer.bits.bigEndian,
                                                      UInt16(port).bigEndian, 0)
@@ -314,8 +315,13 @@ extension UDPProxy {
             }
             if descriptors[1].revents != 0 { flannel_eventfd_clear(inboundWake) }
             var receiving = descriptors[0].revents != 0
+            // After a wake-up one datagram is usually all there is: the first call asks for
+            // one (a plain recvmsg, the shortest way to it), the ones that follow for a batch.
+            var asked = 1
+            // Something was written to the TUN since it was last read: an answer may be waiting.
+            var answersDue = false
             while receiving && !stopping.load(ordering: .relaxed) {
-                let count = flannel_udp_receive_batch(socket.fd, input.baseAddress, UInt(Self.messageRoom), Int32(Self.batch),
+                let count = flannel_udp_receive_batch(socket.fd, input.baseAddress, UInt(Self.messageRoom), Int32(asked),
                                                       lengths, senders, segmentSizes)
                 if count < 0 {
                     if -count == EAGAIN || -count == EINTR { break }
@@ -324,6 +330,7 @@ extension UDPProxy {
                     continue
                 }
                 refresh(&cache)
+                answersDue = true
                 for message in 0..<Int(count) {
                     let base = message * Self.messageRoom
                     let length = Int(lengths[message])
@@ -339,7 +346,10 @@ extension UDPProxy {
                         offset += step
                         switch UDPEncapsulation.inbound(packet, from: from, routes: cache.path.routes, mtu: mtu) {
                         case .deliver:
-                            guard joins else {
+                            // Only TCP joins: anything else (a ping) goes straight to the TUN,
+                            // after what the coalescer holds.
+                            guard joins, packet[9] == TCPSegmenter.tcpProtocol else {
+                                if coalescer.isOpen { flush(&coalescer, &tally) }
                                 deliverAlone(packet, &tally)
                                 continue
                             }
@@ -351,14 +361,26 @@ extension UDPProxy {
                         }
                     }
                 }
-                // A full batch: more is queued. Meanwhile answers (ACKs) may wait on the TUN.
-                receiving = Int(count) == Self.batch
-                if receiving && !serveTUN(&cache, &load, &tally) { return }
+                // All that was asked for: more may be queued. Meanwhile answers (ACKs) may wait on the TUN.
+                let firstRound = asked == 1
+                receiving = Int(count) == asked
+                asked = Self.batch
+                // Not while a first datagram waits in the coalescer (a request's data): it
+                // leaves with what the next call brings, or alone when that finds the queue empty.
+                if receiving && !(firstRound && coalescer.isOpen) {
+                    if !serveTUN(&cache, &load, &tally) { return }
+                    answersDue = false
+                }
             }
             // The queue is empty for now: nothing is held back. What was written is often
             // answered at once (an echo reply, an ACK), read here without waking anyone.
-            flush(&coalescer, &tally)
-            if !serveTUN(&cache, &load, &tally) { return }
+            if coalescer.isOpen {
+                flush(&coalescer, &tally)
+                answersDue = true
+            }
+            // Otherwise nothing was written to the TUN since it was last read, and poll watches
+            // it: one more read would only delay the sleep (and whoever waits for this CPU).
+            if answersDue || descriptors[2].revents != 0, !serveTUN(&cache, &load, &tally) { return }
         }
     }
 }

@@ -365,11 +365,12 @@ extension UDPProxy {
                 let firstRound = asked == 1
                 receiving = Int(count) == asked
                 asked = Self.batch
-                // Not while a first datagram waits in the coalescer (a request's data): it
-                // leaves with what the next call brings, or alone when that finds the queue empty.
+                // Not while a first datagram waits in the coalescer (a request's data): it is
+                // written after the next call, joined by what that brings if it continues the flow.
                 if receiving && !(firstRound && coalescer.isOpen) {
                     if !serveTUN(&cache, &load, &tally) { return }
                     answersDue = false
+                    descriptors[2].revents = 0
                 }
             }
             // The queue is empty for now: nothing is held back. What was written is often
@@ -378,8 +379,9 @@ extension UDPProxy {
                 flush(&coalescer, &tally)
                 answersDue = true
             }
-            // Otherwise nothing was written to the TUN since it was last read, and poll watches
-            // it: one more read would only delay the sleep (and whoever waits for this CPU).
+            // Otherwise nothing was written to the TUN since it was last read (and the next
+            // poll watches it while it is this thread's): one more read would only delay the
+            // sleep, and whoever waits for this CPU.
             if answersDue || descriptors[2].revents != 0, !serveTUN(&cache, &load, &tally) { return }
         }
     }

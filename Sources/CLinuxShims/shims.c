@@ -258,16 +258,33 @@ int flannel_udp_send_batch(int fd, const void *bytes, unsigned long stride, cons
     return sent < 0 ? -errno : sent;
 }
 
+/// Room for one message's control data (the UDP_GRO segment size), aligned for cmsghdr.
+typedef union {
+    char bytes[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr aligned;
+} receive_control;
+
+/// What the caller learns of one received message: its length (-1 when cut short, counted as
+/// oversized), its sender (network byte order) and its UDP_GRO segment size (0: not joined).
+static void describe_received(const struct msghdr *message, size_t received, const struct sockaddr_in *sender,
+                              int *length, uint32_t *from, int *segment_size) {
+    *length = (message->msg_flags & MSG_TRUNC) ? -1 : (int)received;
+    *from = sender->sin_addr.s_addr;
+    *segment_size = 0;
+    for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(message); cmsg != NULL; cmsg = CMSG_NXTHDR((struct msghdr *)message, cmsg)) {
+        if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO) {
+            memcpy(segment_size, CMSG_DATA(cmsg), sizeof(int));
+        }
+    }
+}
+
 /// One datagram with plain recvmsg: after a wake-up it is usually all there is, and a packet
 /// written alone (a ping) reaches the TUN without recvmmsg's set-up of 16 slots and its second
 /// attempt on an empty queue.
 static int receive_one(int fd, void *bytes, unsigned long room, int *length, uint32_t *from, int *segment_size) {
     struct iovec part = { .iov_base = bytes, .iov_len = room };
     struct sockaddr_in sender;
-    union {
-        char bytes[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr aligned;
-    } control;
+    receive_control control;
     struct msghdr message = {
         .msg_name = &sender, .msg_namelen = sizeof(sender), .msg_iov = &part, .msg_iovlen = 1,
         .msg_control = control.bytes, .msg_controllen = sizeof(control.bytes),
@@ -276,14 +293,7 @@ static int receive_one(int fd, void *bytes, unsigned long room, int *length, uin
     if (received < 0) {
         return -errno;
     }
-    *length = (message.msg_flags & MSG_TRUNC) ? -1 : (int)received;
-    *from = sender.sin_addr.s_addr;
-    *segment_size = 0;
-    for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message); cmsg != NULL; cmsg = CMSG_NXTHDR(&message, cmsg)) {
-        if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO) {
-            memcpy(segment_size, CMSG_DATA(cmsg), sizeof(int));
-        }
-    }
+    describe_received(&message, (size_t)received, &sender, length, from, segment_size);
     return 1;
 }
 
@@ -301,7 +311,7 @@ int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int cou
     struct mmsghdr messages[maximum];
     struct iovec parts[maximum];
     struct sockaddr_in senders[maximum];
-    char controls[maximum][CMSG_SPACE(sizeof(int))];
+    receive_control controls[maximum];
     memset(messages, 0, sizeof(struct mmsghdr) * count);
     for (int i = 0; i < count; i++) {
         parts[i].iov_base = (char *)bytes + (unsigned long)i * stride;
@@ -310,23 +320,15 @@ int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int cou
         messages[i].msg_hdr.msg_namelen = sizeof(senders[i]);
         messages[i].msg_hdr.msg_iov = &parts[i];
         messages[i].msg_hdr.msg_iovlen = 1;
-        messages[i].msg_hdr.msg_control = controls[i];
-        messages[i].msg_hdr.msg_controllen = sizeof(controls[i]);
+        messages[i].msg_hdr.msg_control = controls[i].bytes;
+        messages[i].msg_hdr.msg_controllen = sizeof(controls[i].bytes);
     }
     int received = recvmmsg(fd, messages, count, MSG_DONTWAIT, NULL);
     if (received < 0) {
         return -errno;
     }
     for (int i = 0; i < received; i++) {
-        // Cut short (more than a slot holds): -1, counted as oversized.
-        lengths[i] = (messages[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int)messages[i].msg_len;
-        from[i] = senders[i].sin_addr.s_addr;
-        segment_sizes[i] = 0;
-        for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&messages[i].msg_hdr); cmsg != NULL; cmsg = CMSG_NXTHDR(&messages[i].msg_hdr, cmsg)) {
-            if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO) {
-                memcpy(&segment_sizes[i], CMSG_DATA(cmsg), sizeof(int));
-            }
-        }
+        describe_received(&messages[i].msg_hdr, messages[i].msg_len, &senders[i], &lengths[i], &from[i], &segment_sizes[i]);
     }
     return received;
 }

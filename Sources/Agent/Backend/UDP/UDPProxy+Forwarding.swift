@@ -262,16 +262,21 @@ extension UDPProxy {
         let joins = offloads.vnetHeader && offloads.udpGRO
         // The nested functions take the thread's state inout rather than capture it: a
         // captured var is boxed and every access to it checked at run time.
-        func flush(_ coalescer: inout TCPCoalescer, _ tally: inout Tally) {
+        /// Writes what the coalescer holds; false when it held nothing. Inlined: most calls find
+        /// it empty, and a call would cost more than the check.
+        @inline(__always) @discardableResult
+        func flush(_ coalescer: inout TCPCoalescer, _ tally: inout Tally) -> Bool {
+            guard coalescer.isOpen else { return false }
             let segments = coalescer.segments
             let bytes = coalescer.segmentBytes
             let length = coalescer.finish(buffer: joined)
-            guard length > 0 else { return }
+            guard length > 0 else { return false }
             if write(tun.fd, joined.baseAddress, length) == length {
                 record(&tally) { $0.packetsIn += segments; $0.bytesIn += bytes }
             } else {
                 record(&tally) { $0.drops[.tunWriteFailed, default: 0] += segments }
             }
+            return true
         }
         func deliverAlone(_ packet: UnsafeMutableRawBufferPointer, _ tally: inout Tally) {
             let written = room > 0
@@ -318,8 +323,9 @@ extension UDPProxy {
             // After a wake-up one datagram is usually all there is: the first call asks for
             // one (a plain recvmsg, the shortest way to it), the ones that follow for a batch.
             var asked = 1
-            // Something was written to the TUN since it was last read: an answer may be waiting.
-            var answersDue = false
+            // The TUN may hold packets: poll said so, or something was written to it since it was
+            // last read (an answer may be waiting).
+            var tunMayHold = descriptors[2].revents != 0
             while receiving && !stopping.load(ordering: .relaxed) {
                 let count = flannel_udp_receive_batch(socket.fd, input.baseAddress, UInt(Self.messageRoom), Int32(asked),
                                                       lengths, senders, segmentSizes)
@@ -330,7 +336,7 @@ extension UDPProxy {
                     continue
                 }
                 refresh(&cache)
-                answersDue = true
+                tunMayHold = true
                 for message in 0..<Int(count) {
                     let base = message * Self.messageRoom
                     let length = Int(lengths[message])
@@ -349,7 +355,7 @@ extension UDPProxy {
                             // Only TCP joins: anything else (a ping) goes straight to the TUN,
                             // after what the coalescer holds.
                             guard joins, packet[9] == TCPSegmenter.tcpProtocol else {
-                                if coalescer.isOpen { flush(&coalescer, &tally) }
+                                flush(&coalescer, &tally)
                                 deliverAlone(packet, &tally)
                                 continue
                             }
@@ -369,20 +375,16 @@ extension UDPProxy {
                 // written after the next call, joined by what that brings if it continues the flow.
                 if receiving && !(firstRound && coalescer.isOpen) {
                     if !serveTUN(&cache, &load, &tally) { return }
-                    answersDue = false
-                    descriptors[2].revents = 0
+                    tunMayHold = false
                 }
             }
             // The queue is empty for now: nothing is held back. What was written is often
             // answered at once (an echo reply, an ACK), read here without waking anyone.
-            if coalescer.isOpen {
-                flush(&coalescer, &tally)
-                answersDue = true
-            }
+            if flush(&coalescer, &tally) { tunMayHold = true }
             // Otherwise nothing was written to the TUN since it was last read (and the next
             // poll watches it while it is this thread's): one more read would only delay the
             // sleep, and whoever waits for this CPU.
-            if answersDue || descriptors[2].revents != 0, !serveTUN(&cache, &load, &tally) { return }
+            if tunMayHold && !serveTUN(&cache, &load, &tally) { return }
         }
     }
 }

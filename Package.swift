@@ -76,7 +76,7 @@ let package = Package(
         // Fake hosts from network namespaces (root only).
         .target(
             name: "NetnsLab",
-            dependencies: ["Agent"],
+            dependencies: ["Agent", "CLinuxShims"],
             swiftSettings: strictSwift
         ),
         .executableTarget(

@@ -13,7 +13,9 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <linux/ethtool.h>
 #include <linux/if_tun.h>
+#include <linux/sockios.h>
 #include <netinet/udp.h>
 #include <sys/uio.h>
 #include <pthread.h>
@@ -392,7 +394,9 @@ int flannel_netlink_open(void) {
     return fd;
 }
 
-int flannel_netlink_open_in(const char *netns_path) {
+/// Runs `open_socket` with the calling thread inside the network namespace at `netns_path` and
+/// brings the thread back: the socket stays in that namespace. Returns the fd, or -errno.
+static int open_in_netns(const char *netns_path, int (*open_socket)(void)) {
     int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (own < 0) {
         return -errno;
@@ -407,7 +411,7 @@ int flannel_netlink_open_in(const char *netns_path) {
     if (setns(target, CLONE_NEWNET) < 0) {
         fd = -errno;
     } else {
-        fd = flannel_netlink_open();
+        fd = open_socket();
         // Back home; a thread left in the lab's namespace would confuse whatever runs next on it.
         if (setns(own, CLONE_NEWNET) < 0) {
             abort();
@@ -416,4 +420,32 @@ int flannel_netlink_open_in(const char *netns_path) {
     close(target);
     close(own);
     return fd;
+}
+
+int flannel_netlink_open_in(const char *netns_path) {
+    return open_in_netns(netns_path, flannel_netlink_open);
+}
+
+static int open_inet_datagram(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+int flannel_inet_socket_in(const char *netns_path) {
+    return open_in_netns(netns_path, open_inet_datagram);
+}
+
+int flannel_if_set_offload(int fd, const char *name, int feature, bool on) {
+    struct ethtool_value value = {0};
+    switch (feature) {
+    case FLANNEL_OFFLOAD_GRO: value.cmd = ETHTOOL_SGRO; break;
+    case FLANNEL_OFFLOAD_TSO: value.cmd = ETHTOOL_STSO; break;
+    default: return -EINVAL;
+    }
+    value.data = on ? 1 : 0;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    request.ifr_data = (char *)&value;
+    return ioctl(fd, SIOCETHTOOL, &request) < 0 ? -errno : 0;
 }

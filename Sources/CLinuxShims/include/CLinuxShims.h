@@ -101,4 +101,16 @@ int flannel_netlink_open(void);
 /// own namespace before returning. Returns the fd, or -errno.
 int flannel_netlink_open_in(const char *netns_path);
 
+/// An AF_INET datagram socket in the network namespace at `netns_path`, for ioctls on that
+/// namespace's interfaces (entered and left as by flannel_netlink_open_in). Returns the fd, or
+/// -errno.
+int flannel_inet_socket_in(const char *netns_path);
+
+enum { FLANNEL_OFFLOAD_GRO = 1, FLANNEL_OFFLOAD_TSO = 2 };
+
+/// Switches generic receive offload or TCP segmentation offload of interface `name` (in the
+/// namespace of socket `fd`) on or off, as `ethtool -K name gro|tso on|off` does. Returns 0, or
+/// -errno (EOPNOTSUPP when the driver cannot switch it).
+int flannel_if_set_offload(int fd, const char *name, int feature, bool on);
+
 #endif

@@ -15,6 +15,8 @@ public struct KernelBench {
     public var flanneld: String
     public var seconds = 5
     public var passes = 3
+    /// GRO at the hosts' eth0, as a NIC driver does (`Lab.emulateNICs`); off: a veth's default.
+    public var underlayGRO = true
     public var output: (String) -> Void
 
     public init(backend: Backend, flanneld: String, output: @escaping (String) -> Void) {
@@ -29,7 +31,7 @@ public struct KernelBench {
         bringUp.hosts = 2  // the paths below are between h1 and h2
         let setup = try bringUp.run(names: names) { output("  \($0)") }
         defer { setup.lab.destroy() }
-        try setup.lab.forceUnderlaySegmentation()
+        try setup.lab.emulateNICs(receiveOffload: underlayGRO)
         let paths = Paths(backend: backend, lab: setup, flanneld: flanneld)
         try BenchTraffic.startIperfServers(in: [setup.hosts[1].namespace, setup.containers[1][0].namespace], logDirectory: setup.lab.directory)
         var samples: [KernelBenchReport.Path: [KernelBenchReport.Sample]] = [:]

@@ -4,8 +4,8 @@ import Foundation
 /// `netns-lab bench --backend udp`: one lab, six data paths between a container on h1 and
 /// one on h2, measured in the same run, pass after pass: flanneld's udp backend with its fast
 /// path and with `--udp-offload=off`, the plain read/sendto loop (`PlainUDPLoop`, upstream's
-/// design), vxlan and host-gw typed by hand, and the underlay itself (eth0 to eth0). Underlay segmentation is forced on every
-/// veth. Per path: iperf3 with one and four streams, ping RTT, real loss from the kernel's
+/// design), vxlan and host-gw typed by hand, and the underlay itself (eth0 to eth0). The underlay veths act as NICs
+/// (`Lab.emulateNICs`): frames leave wire-sized, the receiving eth0 does GRO. Per path: iperf3 with one and four streams, ping RTT, real loss from the kernel's
 /// drop counters, and the forwarding process's CPU and RSS.
 public struct UDPBench {
     public var flanneld: String
@@ -13,6 +13,8 @@ public struct UDPBench {
     public var netnsLab: String
     public var seconds = 5
     public var passes = 3
+    /// GRO at the hosts' eth0, as a NIC driver does (`Lab.emulateNICs`); off: a veth's default.
+    public var underlayGRO = true
     public var output: (String) -> Void
 
     public init(flanneld: String, netnsLab: String, output: @escaping (String) -> Void) {
@@ -25,7 +27,7 @@ public struct UDPBench {
         let bringUp = try LabBringUp(flanneld: flanneld).run(names: names) { output("  \($0)") }
         let lab = bringUp.lab
         defer { lab.destroy() }
-        try lab.forceUnderlaySegmentation()
+        try lab.emulateNICs(receiveOffload: underlayGRO)
         let paths = BenchPaths(lab: lab, hosts: bringUp.hosts, files: bringUp.subnetFiles,
                           containers: bringUp.containers.map { $0[0] }, flanneld: flanneld, netnsLab: netnsLab)
         try paths.startIperfServers()

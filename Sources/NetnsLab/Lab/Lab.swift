@@ -128,12 +128,22 @@ public final class Lab: Sendable {
         return host
     }
 
-    /// `gso_max_segs 1` on every host's underlay veth, both ends: a veth otherwise hands GSO
-    /// super-packets through whole, which no real NIC does, and inflates every figure.
-    public func forceUnderlaySegmentation() throws {
+    /// Underlay veths that behave like NICs on a wire: a veth otherwise hands GSO super-packets
+    /// through whole, which no real NIC does, and inflates every figure; and it hands received
+    /// frames one by one to the stack, where a NIC's driver hands them to GRO. So on every
+    /// host's underlay veth pair: `gso_max_segs 1` at both ends (frames leave wire-sized), GRO on
+    /// at the host's end (its NAPI receive path, as a NIC driver has), TSO off at the switch's end
+    /// (a veth joins only frames from a peer that does not offer TSO; the frames the switch
+    /// forwards are wire-sized anyway).
+    /// `receiveOffload: false` leaves GRO off, as a veth has it by default.
+    public func emulateNICs(receiveOffload: Bool = true) throws {
         for host in hosts {
+            let port = names.interface("h\(host.index)")
             try host.namespace.ip(["link", "set", "dev", "eth0", "gso_max_segs", "1"])
-            try switchNamespace.ip(["link", "set", "dev", names.interface("h\(host.index)"), "gso_max_segs", "1"])
+            try switchNamespace.ip(["link", "set", "dev", port, "gso_max_segs", "1"])
+            guard receiveOffload else { continue }
+            try switchNamespace.setOffload(.tso, on: false, interface: port)
+            try host.namespace.setOffload(.gro, on: true, interface: "eth0")
         }
     }
 

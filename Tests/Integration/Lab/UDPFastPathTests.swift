@@ -30,12 +30,31 @@ struct UDPFastPathTests {
 
     struct Failure: Error, CustomStringConvertible { var description: String }
 
+    /// `flannel_udp_packets_total{direction=…}` in a metrics page.
+    static func packets(_ direction: String, in metrics: String) -> Int {
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("flannel_udp_packets_total{direction=\"\(direction)\"}") }
+        return line?.split(separator: " ").last.flatMap { Int($0) } ?? 0
+    }
+
+    /// `Udp: InDatagrams` of /proc/net/snmp in `namespace`.
+    static func udpDatagramsReceived(in namespace: Namespace) throws -> Int {
+        let rows = try namespace.check(["cat", "/proc/net/snmp"]).stdout.split(separator: "\n").filter { $0.hasPrefix("Udp: ") }
+        guard rows.count >= 2, let column = rows[0].split(separator: " ").firstIndex(of: "InDatagrams"),
+              let value = Int(rows[1].split(separator: " ")[column]) else {
+            throw Failure(description: "no Udp InDatagrams in /proc/net/snmp of \(namespace): \(rows)")
+        }
+        return value
+    }
+
     @Test func theFastPathTalksToThePlainLoopAndToOffloadOffBothWays() throws {
         guard LabGate.requireRoot() else { return }
         let lab = try Lab()
         defer { lab.destroy() }
         try lab.etcdctl(["put", "/coreos.com/network/config", #"{ "Network": "10.1.0.0/16" }"#])
         let hosts = try (1...2).map { try lab.addHost($0) }
+        // Underlay veths that act as NICs: the receiving eth0 joins datagrams (GRO), which the
+        // fast path takes with UDP_GRO and splits again.
+        try lab.emulateNICs()
         try hosts[0].startAgent(binary: SeedPingTests.flanneld, arguments: ["--healthz-port=18011"])
         try hosts[1].startAgent(binary: SeedPingTests.flanneld)
         let files = try hosts.map { try $0.waitForSubnetFile() }
@@ -89,8 +108,29 @@ struct UDPFastPathTests {
         let drops = lines.filter { $0.hasPrefix("flannel_udp_drops_total") }
         #expect(drops.count == UDPEncapsulation.DropReason.allCases.count && drops.allSatisfy { $0.hasSuffix(" 0") }, "\(drops)")
         for direction in ["out", "in"] {
-            let packets = lines.first { $0.hasPrefix("flannel_udp_packets_total{direction=\"\(direction)\"}") }
-            #expect((packets?.split(separator: " ").last.flatMap { Int($0) } ?? 0) > 1_000, "\(packets ?? "no \(direction) line")")
+            let packets = Self.packets(direction, in: metrics)
+            #expect(packets > 1_000, "\(direction): \(packets) packets")
         }
+
+        // Fast path to fast path over eth0s that do GRO: h2's UDP_SEGMENT sends reach h1's socket
+        // joined (the kernel counts one datagram per receive), are split there and delivered.
+        hosts[1].stopAgent()
+        try hosts[1].startAgent(binary: SeedPingTests.flanneld)
+        try Poll.until("h2's agent to be ready with the fast path", timeout: .seconds(20)) {
+            (hosts[1].agent?.log.components(separatedBy: "] ready").count ?? 0) >= 4
+        }
+        try Poll.until("a ping to cross fast path to fast path", timeout: .seconds(15), interval: .milliseconds(200)) {
+            try containers[1].namespace.run(["ping", "-c", "1", "-W", "1", containers[0].address.description]).succeeded
+        }
+        let (datagramsBefore, packetsBefore) = (try Self.udpDatagramsReceived(in: hosts[0].namespace),
+                                                Self.packets("in", in: try hosts[0].metrics(port: 18011)))
+        let fast = try Self.iperf(lab, from: containers[1].namespace, to: containers[0])
+        let after = try hosts[0].metrics(port: 18011)
+        let (datagrams, packets) = (try Self.udpDatagramsReceived(in: hosts[0].namespace) - datagramsBefore,
+                                    Self.packets("in", in: after) - packetsBefore)
+        #expect(fast > 1e6, "iperf3 fast path → fast path \(fast / 1e6) Mbit/s")
+        #expect(packets > 1_000 && datagrams < packets / 2, "h1's socket took \(datagrams) datagrams for \(packets) packets")
+        let dropsAfter = after.split(separator: "\n").filter { $0.hasPrefix("flannel_udp_drops_total") }
+        #expect(dropsAfter.allSatisfy { $0.hasSuffix(" 0") }, "\(dropsAfter)")
     }
 }

@@ -436,16 +436,28 @@ int flannel_inet_socket_in(const char *netns_path) {
 }
 
 int flannel_if_set_offload(int fd, const char *name, int feature, bool on) {
-    struct ethtool_value value = {0};
+    uint32_t set, get;
     switch (feature) {
-    case FLANNEL_OFFLOAD_GRO: value.cmd = ETHTOOL_SGRO; break;
-    case FLANNEL_OFFLOAD_TSO: value.cmd = ETHTOOL_STSO; break;
+    case FLANNEL_OFFLOAD_GRO: set = ETHTOOL_SGRO; get = ETHTOOL_GGRO; break;
+    case FLANNEL_OFFLOAD_TSO: set = ETHTOOL_STSO; get = ETHTOOL_GTSO; break;
     default: return -EINVAL;
     }
-    value.data = on ? 1 : 0;
+    if (strlen(name) >= IFNAMSIZ) {
+        return -ENAMETOOLONG;
+    }
+    struct ethtool_value value = { .cmd = set, .data = on ? 1 : 0 };
     struct ifreq request;
     memset(&request, 0, sizeof request);
-    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    strcpy(request.ifr_name, name);
     request.ifr_data = (char *)&value;
-    return ioctl(fd, SIOCETHTOOL, &request) < 0 ? -errno : 0;
+    if (ioctl(fd, SIOCETHTOOL, &request) < 0) {
+        return -errno;
+    }
+    // The kernel answers 0 even when the driver did not take the change (it only refuses a
+    // feature that cannot be switched at all): read it back.
+    value = (struct ethtool_value){ .cmd = get };
+    if (ioctl(fd, SIOCETHTOOL, &request) < 0) {
+        return -errno;
+    }
+    return (value.data != 0) == on ? 0 : -EIO;
 }

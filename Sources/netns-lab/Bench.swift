@@ -53,8 +53,7 @@ extension NetnsLabCommand {
             }
             let names = LabNames()
             let flanneldPath = try LabCommandSupport.flanneld(flanneld)
-            let command = "netns-lab bench --backend \(backend) --seconds \(seconds) --passes \(passes)"
-                + (underlayGro == "on" ? "" : " --underlay-gro off")
+            let command = "netns-lab bench --backend \(backend) --seconds \(seconds) --passes \(passes) --underlay-gro \(underlayGro)"
             let underlay = underlayGro == "on"
                 ? "underlay veths acting as NICs: frames leave wire-sized (`gso_max_segs 1`), the receiving eth0 does GRO"
                 : "underlay segmentation forced (`gso_max_segs 1`) on every underlay veth, no GRO at the receiving eth0 (a veth's default)"
@@ -83,8 +82,9 @@ extension NetnsLabCommand {
                 let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
                 section = Self.section(title: "udp backend", command: command, passes: passes, seconds: seconds, body: """
                     Container to container across two lab hosts (underlay: eth0 ↔ eth0), \(underlay).
-                    Drops are the kernel's counters on both hosts, summed over all passes; real loss = flannel0 drops +
-                    UDP buffer drops over the packets offered to the tunnel. "× underlay" compares with eth0↔eth0 TCP,
+                    Drops are the kernel's counters on both hosts, summed over all passes; underlay drops are both ends of
+                    each host's underlay veth pair (a full receive ring); real loss = flannel0 + UDP buffer + underlay drops
+                    over the packets offered to the tunnel. "× underlay" compares with eth0↔eth0 TCP,
                     whose segments the hosts' own TCP builds one by one under `gso_max_segs 1`, while forwarded
                     container traffic is only split at eth0: the kernel-routes path can exceed it.
 

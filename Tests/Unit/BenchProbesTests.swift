@@ -81,16 +81,17 @@ struct BenchProbesTests {
         #expect(BenchProbes.median([]) == 0)
     }
 
-    static func sample(_ gbit: Double, tunDrops: Int = 0, socketDrops: Int = 0, datagrams: Int = 0, cpu: Double? = nil,
+    static func sample(_ gbit: Double, tunDrops: Int = 0, socketDrops: Int = 0, underlayDrops: Int = 0, datagrams: Int = 0, cpu: Double? = nil,
                        rtts: [Double] = [0.2]) -> UDPBenchReport.Sample {
         UDPBenchReport.Sample(single: .init(bitsPerSecond: gbit * 1e9, retransmits: 10), multi: .init(bitsPerSecond: gbit * 2e9, retransmits: 5),
-                              pingTimes: rtts, tunDrops: tunDrops, socketDrops: socketDrops, datagrams: datagrams,
+                              pingTimes: rtts, tunDrops: tunDrops, socketDrops: socketDrops, underlayDrops: underlayDrops, datagrams: datagrams,
                               cpuSeconds: cpu, wallSeconds: 5, residentKilobytes: cpu == nil ? nil : 20480)
     }
 
     @Test func reportTakesMediansComputesRatiosAndSumsLoss() {
         let report = UDPBenchReport(samples: [
-            .flanneld: [Self.sample(0.9, tunDrops: 1, datagrams: 999, cpu: 5), Self.sample(1.0, socketDrops: 2, datagrams: 1000, cpu: 5), Self.sample(5.0, datagrams: 1000, cpu: 5)],
+            .flanneld: [Self.sample(0.9, tunDrops: 1, datagrams: 999, cpu: 5), Self.sample(1.0, socketDrops: 2, datagrams: 1000, cpu: 5),
+                        Self.sample(5.0, underlayDrops: 3, datagrams: 1000, cpu: 5)],
             .plainLoop: [Self.sample(0.8, tunDrops: 100, datagrams: 900, cpu: 4)],
             .underlay: [Self.sample(2.0)],
         ], seconds: 5, passes: 3)
@@ -99,18 +100,20 @@ struct BenchProbesTests {
         let rows = report.markdown.split(separator: "\n")
         let ours = rows.first { $0.hasPrefix("| flanneld udp, offloads on |") } ?? ""
         #expect(ours.contains("| 1.00 Gbit/s | 1.25× | 0.50× | 2.00 Gbit/s | 1.25× |"), "\(ours)")
-        // flannel0 drops never became datagrams: 3 lost of 2999 sent + 1 dropped at flannel0.
-        #expect(ours.contains("| 1 | 2 | 0.100 % of 3000 |"), "\(ours)")
+        // flannel0 drops never became datagrams: 6 lost of 2999 sent + 1 dropped at flannel0.
+        #expect(ours.contains("| 1 | 2 | 3 | 0.200 % of 3000 |"), "\(ours)")
         #expect(ours.contains("| 100 % |"), "\(ours)")
         #expect(ours.contains("| 20.0 MB |"), "\(ours)")
         let underlay = rows.first { $0.hasPrefix("| underlay") } ?? ""
-        #expect(underlay.contains("| - | - | - (kernel path) | 15 | kernel |"), "\(underlay)")
+        #expect(underlay.contains("| - | - | 0 | - (kernel path) | 15 | kernel |"), "\(underlay)")
         #expect(!report.markdown.contains("host-gw"), "a path that was not measured gets no row")
-        #expect(report.verdict.hasSuffix("1.25×, real loss 3 (target ≥ 4×, zero loss): NOT MET"), "\(report.verdict)")
+        #expect(report.verdict.hasSuffix("1.25×, real loss 6 (target ≥ 4×, zero loss): NOT MET"), "\(report.verdict)")
         let fast = UDPBenchReport(samples: [.flanneld: [Self.sample(4.5)], .plainLoop: [Self.sample(1.0)]], seconds: 1, passes: 1)
         #expect(fast.verdict.hasSuffix("4.50×, real loss 0 (target ≥ 4×, zero loss): met"), "\(fast.verdict)")
         let lossy = UDPBenchReport(samples: [.flanneld: [Self.sample(4.5, tunDrops: 1)], .plainLoop: [Self.sample(1.0)]], seconds: 1, passes: 1)
         #expect(lossy.verdict.hasSuffix("NOT MET"))
+        let ringLoss = UDPBenchReport(samples: [.flanneld: [Self.sample(4.5, underlayDrops: 1)], .plainLoop: [Self.sample(1.0)]], seconds: 1, passes: 1)
+        #expect(ringLoss.verdict.hasSuffix("real loss 1 (target ≥ 4×, zero loss): NOT MET"), "\(ringLoss.verdict)")
     }
 
     /// RTT: every ping of every pass pooled, median and 10th percentile, compared on medians.

@@ -109,8 +109,9 @@ int flannel_inet_socket_in(const char *netns_path);
 enum { FLANNEL_OFFLOAD_GRO = 1, FLANNEL_OFFLOAD_TSO = 2 };
 
 /// Switches generic receive offload or TCP segmentation offload of interface `name` (in the
-/// namespace of socket `fd`) on or off, as `ethtool -K name gro|tso on|off` does. Returns 0, or
-/// -errno (EOPNOTSUPP when the driver cannot switch it).
+/// namespace of socket `fd`) on or off, as `ethtool -K name gro|tso on|off` does, and reads it
+/// back. Returns 0, or -errno: EOPNOTSUPP when the driver cannot switch it, EIO when it did not
+/// take the change, ENAMETOOLONG for a name longer than an interface's.
 int flannel_if_set_offload(int fd, const char *name, int feature, bool on);
 
 #endif

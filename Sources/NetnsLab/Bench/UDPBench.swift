@@ -44,7 +44,7 @@ public struct UDPBench {
                 }
                 let sample = try paths.measure(path, seconds: seconds)
                 samples[path, default: []].append(sample)
-                output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt median %.3f ms, drops: flannel0 %d, udp buffers %d, of %d datagrams",
+                output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt median %.3f ms, drops: flannel0 %d, udp buffers %d, underlay %d, of %d datagrams",
                               pass, passes, path.title, sample.single.bitsPerSecond / 1e9, sample.multi.bitsPerSecond / 1e9,
                               BenchProbes.median(sample.pingTimes), sample.tunDrops, sample.socketDrops, sample.datagrams))
             }
@@ -194,18 +194,25 @@ public struct UDPBench {
             return UDPBenchReport.Sample(
                 single: single, multi: multi, pingTimes: rtts,
                 tunDrops: after.tunDrops - before.tunDrops, socketDrops: after.socketDrops - before.socketDrops,
-                datagrams: after.datagrams - before.datagrams,
+                underlayDrops: after.underlayDrops - before.underlayDrops, datagrams: after.datagrams - before.datagrams,
                 cpuSeconds: processes.isEmpty ? nil : Double(ticksAfter - ticksBefore) / ticksPerSecond,
                 wallSeconds: Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18,
                 residentKilobytes: rss)
         }
 
         /// Both hosts' real losses, by where they happen (flannel0's queue, the UDP socket
-        /// buffers), and the UDP datagrams they sent. A counter that cannot be read fails the
-        /// bench rather than turning into a made-up difference.
-        func counters() throws -> (tunDrops: Int, socketDrops: Int, datagrams: Int) {
-            var tunDrops = 0, socketDrops = 0, datagrams = 0
+        /// buffers, the underlay veths' receive rings), and the UDP datagrams they sent. A counter
+        /// that cannot be read fails the bench rather than turning into a made-up difference.
+        func counters() throws -> (tunDrops: Int, socketDrops: Int, underlayDrops: Int, datagrams: Int) {
+            var tunDrops = 0, socketDrops = 0, underlayDrops = 0, datagrams = 0
             for host in hosts {
+                for (namespace, device) in [(host.namespace, "eth0"), (lab.switchNamespace, lab.names.interface("h\(host.index)"))] {
+                    let link = try namespace.check(["ip", "-s", "-j", "link", "show", device])
+                    guard let drops = BenchProbes.linkDrops(json: link.stdout) else {
+                        throw BenchFailure(description: "no drop counters for \(device) in \(namespace): \(link.stdout.prefix(200))")
+                    }
+                    underlayDrops += drops
+                }
                 let snmp = BenchProbes.snmp(try host.namespace.check(["cat", "/proc/net/snmp"]).stdout, protocol: "Udp")
                 guard let received = snmp["RcvbufErrors"], let sent = snmp["SndbufErrors"], let out = snmp["OutDatagrams"] else {
                     throw BenchFailure(description: "no Udp RcvbufErrors/SndbufErrors/OutDatagrams in \(host.namespace)'s /proc/net/snmp")
@@ -220,7 +227,7 @@ public struct UDPBench {
                     tunDrops += drops
                 }
             }
-            return (tunDrops, socketDrops, datagrams)
+            return (tunDrops, socketDrops, underlayDrops, datagrams)
         }
 
         static func cpuTicks(_ pid: Int32) -> Int? {

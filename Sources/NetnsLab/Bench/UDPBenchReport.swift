@@ -30,6 +30,9 @@ public struct UDPBenchReport: Sendable {
         public var tunDrops: Int
         /// UDP receive/send buffer overflows, both hosts, both iperf runs.
         public var socketDrops: Int
+        /// Frames dropped by the underlay veths (both ends, both hosts: a full NAPI receive ring),
+        /// both iperf runs.
+        public var underlayDrops = 0
         /// UDP datagrams sent by both hosts (the tunnel's packets), both iperf runs.
         public var datagrams: Int
         /// CPU time of the forwarding processes (both hosts) during the single-stream run.
@@ -84,27 +87,28 @@ public struct UDPBenchReport: Sendable {
                       median <= plainMedian ? "met" : "NOT MET")
     }
 
-    /// Real loss (flannel0 and UDP buffer drops) on a path, summed over all passes.
+    /// Real loss (flannel0, UDP buffer and underlay drops) on a path, summed over all passes.
     public func realLoss(_ path: Path) -> Int {
-        (samples[path] ?? []).map { $0.tunDrops + $0.socketDrops }.reduce(0, +)
+        (samples[path] ?? []).map { $0.tunDrops + $0.socketDrops + $0.underlayDrops }.reduce(0, +)
     }
 
     public var markdown: String {
         var lines = [
-            "| path | 1 stream | × plain loop | × underlay | 4 streams | × plain loop | RTT median (p10) | flannel0 drops | UDP buffer drops | real loss | TCP retransmits | forwarder CPU (both hosts, 1 stream) | CPU per Gbit | forwarder RSS |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| path | 1 stream | × plain loop | × underlay | 4 streams | × plain loop | RTT median (p10) | flannel0 drops | UDP buffer drops | underlay drops | real loss | TCP retransmits | forwarder CPU (both hosts, 1 stream) | CPU per Gbit | forwarder RSS |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for path in Path.allCases where samples[path] != nil {
             let single = singleStream(path) ?? 0
             let multi = fourStreams(path) ?? 0
             let tunDrops = samples[path]!.map(\.tunDrops).reduce(0, +)
             let socketDrops = samples[path]!.map(\.socketDrops).reduce(0, +)
+            let underlayDrops = samples[path]!.map(\.underlayDrops).reduce(0, +)
             let datagrams = samples[path]!.map(\.datagrams).reduce(0, +)
             let userSpace = path.isUserSpace
             // Packets dropped at flannel0 never became datagrams: they count in the total.
             let offered = datagrams + tunDrops
             let loss = !userSpace ? "- (kernel path)"
-                : offered > 0 ? String(format: "%.3f %% of %d", 100 * Double(tunDrops + socketDrops) / Double(offered), offered) : "0"
+                : offered > 0 ? String(format: "%.3f %% of %d", 100 * Double(tunDrops + socketDrops + underlayDrops) / Double(offered), offered) : "0"
             let retransmits = median(path) { Double($0.single.retransmits + $0.multi.retransmits) } ?? 0
             let cpuShare = median(path) { sample in sample.cpuSeconds.map { $0 / sample.wallSeconds } }
             let cpuPerGbit = median(path) { sample in
@@ -113,7 +117,7 @@ public struct UDPBenchReport: Sendable {
             let rss = median(path) { $0.residentKilobytes.map(Double.init) }
             lines.append("| \(path.title) | \(Self.gbit(single)) | \(ratio(single, .plainLoop, singleStream)) | \(ratio(single, .underlay, singleStream)) "
                 + "| \(Self.gbit(multi)) | \(ratio(multi, .plainLoop, fourStreams)) | \(rttText(path)) "
-                + "| \(userSpace ? String(tunDrops) : "-") | \(userSpace ? String(socketDrops) : "-") | \(loss) | \(Int(retransmits)) | \(cpuShare.map { String(format: "%.0f %%", $0 * 100) } ?? "kernel") "
+                + "| \(userSpace ? String(tunDrops) : "-") | \(userSpace ? String(socketDrops) : "-") | \(underlayDrops) | \(loss) | \(Int(retransmits)) | \(cpuShare.map { String(format: "%.0f %%", $0 * 100) } ?? "kernel") "
                 + "| \(cpuPerGbit.map { String(format: "%.2f s", $0) } ?? "-") | \(rss.map { String(format: "%.1f MB", $0 / 1024) } ?? "-") |")
         }
         return lines.joined(separator: "\n")

@@ -5,25 +5,34 @@ import Glibc
 #endif
 
 extension Namespace {
-    /// Offloads the lab switches on an interface, as `ethtool -K` would (without needing ethtool).
-    public enum Offload: Sendable, CustomStringConvertible {
+    /// Offloads the lab turns on or off on an interface, as `ethtool -K` would (without needing
+    /// ethtool).
+    public enum Offload: String, Sendable {
         /// Generic receive offload: on a veth it also turns on the NAPI receive path.
         case gro
         /// TCP segmentation offload.
         case tso
 
-        public var description: String { self == .gro ? "gro" : "tso" }
+        var shimFeature: Int32 {
+            switch self {
+            case .gro: Int32(FLANNEL_OFFLOAD_GRO)
+            case .tso: Int32(FLANNEL_OFFLOAD_TSO)
+            }
+        }
     }
+
+    /// Where `ip netns` keeps this namespace.
+    public var path: String { "/var/run/netns/\(name)" }
 
     /// Switches `offload` of `interface` in this namespace on or off.
     public func setOffload(_ offload: Offload, on: Bool, interface: String) throws {
-        let path = "/var/run/netns/\(name)"
         let fd = flannel_inet_socket_in(path)
         guard fd >= 0 else { throw SystemError(call: "socket(AF_INET) in namespace", object: path, errno: -fd) }
         defer { close(fd) }
-        let result = flannel_if_set_offload(fd, interface, Int32(offload == .gro ? FLANNEL_OFFLOAD_GRO : FLANNEL_OFFLOAD_TSO), on)
+        let result = flannel_if_set_offload(fd, interface, offload.shimFeature, on)
         guard result == 0 else {
-            throw SystemError(call: "ethtool -K \(interface) \(offload) \(on ? "on" : "off")", object: "\(interface) in \(name)", errno: -result)
+            throw SystemError(call: "SIOCETHTOOL \(offload.rawValue) \(on ? "on" : "off") (needs root and a veth of kernel ≥ 5.13)",
+                              object: "\(interface) in namespace \(name)", errno: -result)
         }
     }
 }

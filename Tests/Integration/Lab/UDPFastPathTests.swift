@@ -52,8 +52,8 @@ struct UDPFastPathTests {
         defer { lab.destroy() }
         try lab.etcdctl(["put", "/coreos.com/network/config", #"{ "Network": "10.1.0.0/16" }"#])
         let hosts = try (1...2).map { try lab.addHost($0) }
-        // Underlay veths that act as NICs: the receiving eth0 joins datagrams (GRO), which the
-        // fast path takes with UDP_GRO and splits again.
+        // Underlay veths that act as NICs (for every phase below): frames leave wire-sized and the
+        // receiving eth0 joins datagrams (GRO), which the fast path takes with UDP_GRO and splits.
         try lab.emulateNICs()
         try hosts[0].startAgent(binary: SeedPingTests.flanneld, arguments: ["--healthz-port=18011"])
         try hosts[1].startAgent(binary: SeedPingTests.flanneld)
@@ -115,10 +115,13 @@ struct UDPFastPathTests {
         // Fast path to fast path over eth0s that do GRO: h2's UDP_SEGMENT sends reach h1's socket
         // joined (the kernel counts one datagram per receive), are split there and delivered.
         hosts[1].stopAgent()
+        let readyBefore = hosts[1].agent?.log.components(separatedBy: "] ready").count ?? 0
         try hosts[1].startAgent(binary: SeedPingTests.flanneld)
         try Poll.until("h2's agent to be ready with the fast path", timeout: .seconds(20)) {
-            (hosts[1].agent?.log.components(separatedBy: "] ready").count ?? 0) >= 4
+            (hosts[1].agent?.log.components(separatedBy: "] ready").count ?? 0) > readyBefore
         }
+        let restarted = hosts[1].agent?.log.components(separatedBy: "] ready").dropLast().last ?? ""
+        #expect(restarted.contains("udp fast path (--udp-offload=auto): TUN TSO4 (segmented here), UDP_SEGMENT sends"), "\(restarted)")
         try Poll.until("a ping to cross fast path to fast path", timeout: .seconds(15), interval: .milliseconds(200)) {
             try containers[1].namespace.run(["ping", "-c", "1", "-W", "1", containers[0].address.description]).succeeded
         }

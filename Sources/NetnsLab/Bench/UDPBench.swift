@@ -46,7 +46,7 @@ public struct UDPBench {
                 samples[path, default: []].append(sample)
                 output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt median %.3f ms, drops: flannel0 %d, udp buffers %d, underlay %d, of %d datagrams",
                               pass, passes, path.title, sample.single.bitsPerSecond / 1e9, sample.multi.bitsPerSecond / 1e9,
-                              BenchProbes.median(sample.pingTimes), sample.tunDrops, sample.socketDrops, sample.datagrams))
+                              BenchProbes.median(sample.pingTimes), sample.tunDrops, sample.socketDrops, sample.underlayDrops, sample.datagrams))
             }
         }
         return UDPBenchReport(samples: samples, seconds: seconds, passes: passes)

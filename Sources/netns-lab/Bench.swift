@@ -11,8 +11,8 @@ extension NetnsLabCommand {
                 For --backend udp: flanneld's udp backend, a plain read/sendto TUN↔UDP loop (upstream's design), plain
                 kernel routes and the underlay. For --backend vxlan or host-gw: the kernel path flanneld programs, the
                 same path built by hand with ip/bridge, and the underlay. Container to container between two lab hosts,
-                over an underlay whose veths act as NICs: frames leave wire-sized (gso_max_segs 1) and the receiving
-                eth0 does GRO as a NIC driver does (--underlay-gro off: a veth's default, no GRO). Medians of --passes runs; the table is appended to
+                over an underlay whose veths act as NICs: frames leave wire-sized (gso_max_segs 1) and the
+                receiving eth0 does GRO as a NIC driver does (--underlay-gro off: a veth's default, no GRO). Medians of --passes runs; the table is appended to
                 --record (BENCHMARKS.md). Build with `swift build -c release` first: debug builds measure the compiler.
                 """)
 
@@ -28,8 +28,10 @@ extension NetnsLabCommand {
         @Option(help: "Markdown file the results are appended to")
         var record = "BENCHMARKS.md"
 
-        @Option(help: "GRO at the hosts' eth0, as a NIC driver does: on, or off (a veth's default)")
-        var underlayGro = "on"
+        enum Switch: String, ExpressibleByArgument, CaseIterable { case on, off }
+
+        @Option(help: "GRO at the hosts' eth0, as a NIC driver does; off: a veth's default")
+        var underlayGro = Switch.on
 
         @Flag(help: "Print only; do not append to --record")
         var noRecord = false
@@ -42,7 +44,6 @@ extension NetnsLabCommand {
                 throw ValidationError("--backend \(backend) is not a backend this agent has; use udp, vxlan or host-gw")
             }
             guard (1...120).contains(seconds) else { throw ValidationError("--seconds must be 1…120, got \(seconds)") }
-            guard ["on", "off"].contains(underlayGro) else { throw ValidationError("--underlay-gro must be on or off, got \(underlayGro)") }
             guard (1...20).contains(passes) else { throw ValidationError("--passes must be 1…20, got \(passes)") }
         }
 
@@ -53,8 +54,8 @@ extension NetnsLabCommand {
             }
             let names = LabNames()
             let flanneldPath = try LabCommandSupport.flanneld(flanneld)
-            let command = "netns-lab bench --backend \(backend) --seconds \(seconds) --passes \(passes) --underlay-gro \(underlayGro)"
-            let underlay = underlayGro == "on"
+            let command = "netns-lab bench --backend \(backend) --seconds \(seconds) --passes \(passes) --underlay-gro \(underlayGro.rawValue)"
+            let underlay = underlayGro == .on
                 ? "underlay veths acting as NICs: frames leave wire-sized (`gso_max_segs 1`), the receiving eth0 does GRO"
                 : "underlay segmentation forced (`gso_max_segs 1`) on every underlay veth, no GRO at the receiving eth0 (a veth's default)"
             let section: String
@@ -62,7 +63,7 @@ extension NetnsLabCommand {
                 var bench = KernelBench(backend: kernelBackend, flanneld: flanneldPath) { print($0) }
                 bench.seconds = seconds
                 bench.passes = passes
-                bench.underlayGRO = underlayGro == "on"
+                bench.underlayGRO = underlayGro == .on
                 print("bench --backend \(backend): \(passes) passes × 3 paths, iperf3 \(seconds) s with 1 and 4 streams (\(Self.buildConfiguration) build)")
                 let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
                 section = Self.section(title: "\(backend) backend", command: command, passes: passes, seconds: seconds, body: """
@@ -77,14 +78,15 @@ extension NetnsLabCommand {
                 var bench = UDPBench(flanneld: flanneldPath, netnsLab: LabCommandSupport.siblingBinary("netns-lab")) { print($0) }
                 bench.seconds = seconds
                 bench.passes = passes
-                bench.underlayGRO = underlayGro == "on"
-                print("bench --backend udp: \(passes) passes × 4 paths, iperf3 \(seconds) s with 1 and 4 streams (\(Self.buildConfiguration) build)")
+                bench.underlayGRO = underlayGro == .on
+                print("bench --backend udp: \(passes) passes × \(UDPBenchReport.Path.allCases.count) paths, iperf3 \(seconds) s with 1 and 4 streams (\(Self.buildConfiguration) build)")
                 let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
                 section = Self.section(title: "udp backend", command: command, passes: passes, seconds: seconds, body: """
                     Container to container across two lab hosts (underlay: eth0 ↔ eth0), \(underlay).
                     Drops are the kernel's counters on both hosts, summed over all passes; underlay drops are both ends of
                     each host's underlay veth pair (a full receive ring); real loss = flannel0 + UDP buffer + underlay drops
-                    over the packets offered to the tunnel. "× underlay" compares with eth0↔eth0 TCP,
+                    over the packets offered to the tunnel (frames the hosts' eth0 sent, one per datagram on the wire,
+                    plus flannel0 drops). "× underlay" compares with eth0↔eth0 TCP,
                     whose segments the hosts' own TCP builds one by one under `gso_max_segs 1`, while forwarded
                     container traffic is only split at eth0: the kernel-routes path can exceed it.
 

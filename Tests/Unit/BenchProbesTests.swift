@@ -57,10 +57,12 @@ struct BenchProbesTests {
         #expect(BenchProbes.snmp(text, protocol: "Tcp").isEmpty)
     }
 
-    @Test func linkDropsAddBothDirections() {
+    @Test func linkDropsAddBothDirectionsAndTransmittedPacketsAreTheSentOnes() {
         let json = #"[{"ifindex":5,"ifname":"flannel0","mtu":1472,"stats64":{"rx":{"bytes":10,"packets":1,"errors":0,"dropped":3},"tx":{"bytes":20,"packets":2,"errors":0,"dropped":4096}}}]"#
         #expect(BenchProbes.linkDrops(json: json) == 4099)
+        #expect(BenchProbes.linkTransmitted(json: json) == 2)
         #expect(BenchProbes.linkDrops(json: "Device \"flannel0\" does not exist.") == nil)
+        #expect(BenchProbes.linkTransmitted(json: "Device \"flannel0\" does not exist.") == nil)
     }
 
     @Test func cpuTicksCountFromTheCommandNamesClosingParenthesis() {

@@ -66,6 +66,14 @@ public enum BenchProbes {
         return dropped("rx") + dropped("tx")
     }
 
+    /// `ip -s -j link show DEV`: the packets the device transmitted.
+    public static func linkTransmitted(json text: String) -> Int? {
+        guard let data = text.data(using: .utf8),
+              let links = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]],
+              let stats = links.first?["stats64"] as? [String: Any] else { return nil }
+        return ((stats["tx"] as? [String: Any])?["packets"] as? NSNumber)?.intValue
+    }
+
     /// `/proc/<pid>/stat`: user + system CPU time in clock ticks (fields 14 and 15; the command
     /// name in parentheses may contain spaces, so count from the closing parenthesis).
     public static func cpuTicks(stat text: String) -> Int? {

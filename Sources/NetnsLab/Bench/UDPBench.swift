@@ -4,8 +4,9 @@ import Foundation
 /// `netns-lab bench --backend udp`: one lab, six data paths between a container on h1 and
 /// one on h2, measured in the same run, pass after pass: flanneld's udp backend with its fast
 /// path and with `--udp-offload=off`, the plain read/sendto loop (`PlainUDPLoop`, upstream's
-/// design), vxlan and host-gw typed by hand, and the underlay itself (eth0 to eth0). The underlay veths act as NICs
-/// (`Lab.emulateNICs`): frames leave wire-sized, the receiving eth0 does GRO. Per path: iperf3 with one and four streams, ping RTT, real loss from the kernel's
+/// design), vxlan and host-gw typed by hand, and the underlay itself (eth0 to eth0). The
+/// underlay veths act as NICs (`Lab.emulateNICs`): frames leave wire-sized, the receiving eth0
+/// does GRO. Per path: iperf3 with one and four streams, ping RTT, real loss from the kernel's
 /// drop counters, and the forwarding process's CPU and RSS.
 public struct UDPBench {
     public var flanneld: String
@@ -44,7 +45,8 @@ public struct UDPBench {
                 }
                 let sample = try paths.measure(path, seconds: seconds)
                 samples[path, default: []].append(sample)
-                output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt median %.3f ms, drops: flannel0 %d, udp buffers %d, underlay %d, of %d datagrams",
+                output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt median %.3f ms, "
+                              + "drops: flannel0 %d, udp buffers %d, underlay %d, of %d frames",
                               pass, passes, path.title, sample.single.bitsPerSecond / 1e9, sample.multi.bitsPerSecond / 1e9,
                               BenchProbes.median(sample.pingTimes), sample.tunDrops, sample.socketDrops, sample.underlayDrops, sample.datagrams))
             }
@@ -201,24 +203,25 @@ public struct UDPBench {
         }
 
         /// Both hosts' real losses, by where they happen (flannel0's queue, the UDP socket
-        /// buffers, the underlay veths' receive rings), and the UDP datagrams they sent. A counter
-        /// that cannot be read fails the bench rather than turning into a made-up difference.
+        /// buffers, the underlay veths' receive rings), and the frames their eth0 sent (wire-sized:
+        /// one per tunnel datagram, whatever a send call carried). A counter that cannot be read
+        /// fails the bench rather than turning into a made-up difference.
         func counters() throws -> (tunDrops: Int, socketDrops: Int, underlayDrops: Int, datagrams: Int) {
             var tunDrops = 0, socketDrops = 0, underlayDrops = 0, datagrams = 0
             for host in hosts {
-                for (namespace, device) in [(host.namespace, "eth0"), (lab.switchNamespace, lab.names.interface("h\(host.index)"))] {
+                for (namespace, device) in [(host.namespace, "eth0"), (lab.switchNamespace, lab.switchPort(of: host))] {
                     let link = try namespace.check(["ip", "-s", "-j", "link", "show", device])
-                    guard let drops = BenchProbes.linkDrops(json: link.stdout) else {
-                        throw BenchFailure(description: "no drop counters for \(device) in \(namespace): \(link.stdout.prefix(200))")
+                    guard let drops = BenchProbes.linkDrops(json: link.stdout), let sent = BenchProbes.linkTransmitted(json: link.stdout) else {
+                        throw BenchFailure(description: "no packet counters for \(device) in \(namespace): \(link.stdout.prefix(200))")
                     }
                     underlayDrops += drops
+                    if device == "eth0" { datagrams += sent }
                 }
                 let snmp = BenchProbes.snmp(try host.namespace.check(["cat", "/proc/net/snmp"]).stdout, protocol: "Udp")
-                guard let received = snmp["RcvbufErrors"], let sent = snmp["SndbufErrors"], let out = snmp["OutDatagrams"] else {
-                    throw BenchFailure(description: "no Udp RcvbufErrors/SndbufErrors/OutDatagrams in \(host.namespace)'s /proc/net/snmp")
+                guard let received = snmp["RcvbufErrors"], let sent = snmp["SndbufErrors"] else {
+                    throw BenchFailure(description: "no Udp RcvbufErrors/SndbufErrors in \(host.namespace)'s /proc/net/snmp")
                 }
                 socketDrops += received + sent
-                datagrams += out
                 let link = try host.namespace.run(["ip", "-s", "-j", "link", "show", "flannel0"])
                 if link.succeeded {
                     guard let drops = BenchProbes.linkDrops(json: link.stdout) else {

@@ -32,8 +32,8 @@ public struct UDPBenchReport: Sendable {
         public var socketDrops: Int
         /// Frames dropped by the underlay veths (both ends, both hosts: a full NAPI receive ring),
         /// both iperf runs.
-        public var underlayDrops = 0
-        /// UDP datagrams sent by both hosts (the tunnel's packets), both iperf runs.
+        public var underlayDrops: Int
+        /// Frames both hosts' eth0 sent (the tunnel's datagrams, wire-sized), both iperf runs.
         public var datagrams: Int
         /// CPU time of the forwarding processes (both hosts) during the single-stream run.
         public var cpuSeconds: Double?
@@ -107,8 +107,9 @@ public struct UDPBenchReport: Sendable {
             let userSpace = path.isUserSpace
             // Packets dropped at flannel0 never became datagrams: they count in the total.
             let offered = datagrams + tunDrops
+            let lost = tunDrops + socketDrops + underlayDrops
             let loss = !userSpace ? "- (kernel path)"
-                : offered > 0 ? String(format: "%.3f %% of %d", 100 * Double(tunDrops + socketDrops + underlayDrops) / Double(offered), offered) : "0"
+                : offered > 0 ? String(format: "%.3f %% of %d", 100 * Double(lost) / Double(offered), offered) : "0"
             let retransmits = median(path) { Double($0.single.retransmits + $0.multi.retransmits) } ?? 0
             let cpuShare = median(path) { sample in sample.cpuSeconds.map { $0 / sample.wallSeconds } }
             let cpuPerGbit = median(path) { sample in
@@ -117,7 +118,8 @@ public struct UDPBenchReport: Sendable {
             let rss = median(path) { $0.residentKilobytes.map(Double.init) }
             lines.append("| \(path.title) | \(Self.gbit(single)) | \(ratio(single, .plainLoop, singleStream)) | \(ratio(single, .underlay, singleStream)) "
                 + "| \(Self.gbit(multi)) | \(ratio(multi, .plainLoop, fourStreams)) | \(rttText(path)) "
-                + "| \(userSpace ? String(tunDrops) : "-") | \(userSpace ? String(socketDrops) : "-") | \(underlayDrops) | \(loss) | \(Int(retransmits)) | \(cpuShare.map { String(format: "%.0f %%", $0 * 100) } ?? "kernel") "
+                + "| \(userSpace ? String(tunDrops) : "-") | \(userSpace ? String(socketDrops) : "-") | \(underlayDrops) | \(loss) "
+                + "| \(Int(retransmits)) | \(cpuShare.map { String(format: "%.0f %%", $0 * 100) } ?? "kernel") "
                 + "| \(cpuPerGbit.map { String(format: "%.2f s", $0) } ?? "-") | \(rss.map { String(format: "%.1f MB", $0 / 1024) } ?? "-") |")
         }
         return lines.joined(separator: "\n")

@@ -128,6 +128,9 @@ public final class Lab: Sendable {
         return host
     }
 
+    /// The switch's end of `host`'s underlay veth pair (in `switchNamespace`).
+    public func switchPort(of host: LabHost) -> String { names.interface("h\(host.index)") }
+
     /// Underlay veths that behave like NICs on a wire: a veth otherwise hands GSO super-packets
     /// through whole, which no real NIC does, and inflates every figure; and it hands received
     /// frames one by one to the stack, where a NIC's driver hands them to GRO. So on every
@@ -138,7 +141,7 @@ public final class Lab: Sendable {
     /// `receiveOffload: false` leaves GRO off, as a veth has it by default.
     public func emulateNICs(receiveOffload: Bool = true) throws {
         for host in hosts {
-            let port = names.interface("h\(host.index)")
+            let port = switchPort(of: host)
             try host.namespace.ip(["link", "set", "dev", "eth0", "gso_max_segs", "1"])
             try switchNamespace.ip(["link", "set", "dev", port, "gso_max_segs", "1"])
             guard receiveOffload else { continue }

@@ -21,9 +21,6 @@ extension Namespace {
         }
     }
 
-    /// Where `ip netns` keeps this namespace.
-    public var path: String { "/var/run/netns/\(name)" }
-
     /// Switches `offload` of `interface` in this namespace on or off.
     public func setOffload(_ offload: Offload, on: Bool, interface: String) throws {
         let fd = flannel_inet_socket_in(path)
@@ -31,8 +28,13 @@ extension Namespace {
         defer { close(fd) }
         let result = flannel_if_set_offload(fd, interface, offload.shimFeature, on)
         guard result == 0 else {
-            throw SystemError(call: "SIOCETHTOOL \(offload.rawValue) \(on ? "on" : "off") (needs root and a veth of kernel ≥ 5.13)",
-                              object: "\(interface) in namespace \(name)", errno: -result)
+            let cause = switch -result {
+            case EIO: ": the device kept it \(on ? "off" : "on") (read back after the change)"
+            case EOPNOTSUPP: ": the driver cannot switch it"
+            default: ""
+            }
+            throw SystemError(call: "SIOCETHTOOL \(offload.rawValue) \(on ? "on" : "off")\(cause)", object: "\(interface) in namespace \(name)",
+                              errno: -result)
         }
     }
 }

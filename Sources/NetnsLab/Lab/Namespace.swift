@@ -4,6 +4,9 @@ public struct Namespace: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { name }
 
+    /// Where `ip netns` keeps this namespace.
+    public var path: String { "/var/run/netns/\(name)" }
+
     public init(name: String) {
         self.name = name
     }

@@ -96,7 +96,7 @@ struct LabCommandTests {
         defer { Lab.clean(run: run) }
         let recorded = (try? String(contentsOf: record, encoding: .utf8)) ?? ""
         #expect(recorded.hasPrefix("# Benchmarks"))
-        #expect(recorded.contains("`netns-lab bench --backend udp --seconds 1 --passes 1`"))
+        #expect(recorded.contains("`netns-lab bench --backend udp --seconds 1 --passes 1 --underlay-gro on`"))
         for title in UDPBenchReport.Path.allCases.map(\.title) {
             let row = recorded.split(separator: "\n").first { $0.hasPrefix("| \(title) |") }
             let throughput = row.flatMap { Double($0.split(separator: "|")[1].split(separator: " ")[0]) } ?? 0
@@ -125,7 +125,7 @@ struct LabCommandTests {
         let run = try #require(Self.runTag(in: bench.stdout), "no run tag in the bench's output: \(bench.stdout)")
         defer { Lab.clean(run: run) }
         let recorded = (try? String(contentsOf: record, encoding: .utf8)) ?? ""
-        #expect(recorded.contains("`netns-lab bench --backend vxlan --seconds 1 --passes 2`"))
+        #expect(recorded.contains("`netns-lab bench --backend vxlan --seconds 1 --passes 2 --underlay-gro on`"))
         for title in ["flanneld vxlan", "vxlan by hand (ip, bridge)", "underlay eth0↔eth0"] {
             let row = recorded.split(separator: "\n").first { $0.hasPrefix("| \(title) |") }
             let throughput = row.flatMap { Double($0.split(separator: "|")[1].split(separator: " ")[0]) } ?? 0

@@ -12,8 +12,8 @@ extension NetnsLabCommand {
                 kernel routes and the underlay. For --backend vxlan or host-gw: the kernel path flanneld programs, the
                 same path built by hand with ip/bridge, and the underlay. Container to container between two lab hosts,
                 over an underlay whose veths act as NICs: frames leave wire-sized (gso_max_segs 1) and the
-                receiving eth0 does GRO as a NIC driver does (--underlay-gro off: a veth's default, no GRO). Medians of --passes runs; the table is appended to
-                --record (BENCHMARKS.md). Build with `swift build -c release` first: debug builds measure the compiler.
+                receiving eth0 does GRO as a NIC driver does (--underlay-gro off: a veth's default, no GRO).
+                Medians of --passes runs; the table is appended to --record (BENCHMARKS.md). Build with `swift build -c release` first: debug builds measure the compiler.
                 """)
 
         @Option(help: "The backend to measure: udp, vxlan or host-gw")

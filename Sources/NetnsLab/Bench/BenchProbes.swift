@@ -59,19 +59,21 @@ public enum BenchProbes {
 
     /// `ip -s -j link show DEV`: the device's rx and tx dropped packets.
     public static func linkDrops(json text: String) -> Int? {
-        guard let data = text.data(using: .utf8),
-              let links = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]],
-              let stats = links.first?["stats64"] as? [String: Any] else { return nil }
+        guard let stats = linkStatistics(json: text) else { return nil }
         let dropped = { (direction: String) in ((stats[direction] as? [String: Any])?["dropped"] as? NSNumber)?.intValue ?? 0 }
         return dropped("rx") + dropped("tx")
     }
 
     /// `ip -s -j link show DEV`: the packets the device transmitted.
     public static func linkTransmitted(json text: String) -> Int? {
+        ((linkStatistics(json: text)?["tx"] as? [String: Any])?["packets"] as? NSNumber)?.intValue
+    }
+
+    /// The `stats64` object of `ip -s -j link show DEV`'s first link.
+    private static func linkStatistics(json text: String) -> [String: Any]? {
         guard let data = text.data(using: .utf8),
-              let links = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]],
-              let stats = links.first?["stats64"] as? [String: Any] else { return nil }
-        return ((stats["tx"] as? [String: Any])?["packets"] as? NSNumber)?.intValue
+              let links = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { return nil }
+        return links.first?["stats64"] as? [String: Any]
     }
 
     /// `/proc/<pid>/stat`: user + system CPU time in clock ticks (fields 14 and 15; the command

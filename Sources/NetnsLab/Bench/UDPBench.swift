@@ -208,15 +208,18 @@ public struct UDPBench {
         /// fails the bench rather than turning into a made-up difference.
         func counters() throws -> (tunDrops: Int, socketDrops: Int, underlayDrops: Int, datagrams: Int) {
             var tunDrops = 0, socketDrops = 0, underlayDrops = 0, datagrams = 0
-            for host in hosts {
-                for (namespace, device) in [(host.namespace, "eth0"), (lab.switchNamespace, lab.switchPort(of: host))] {
-                    let link = try namespace.check(["ip", "-s", "-j", "link", "show", device])
-                    guard let drops = BenchProbes.linkDrops(json: link.stdout), let sent = BenchProbes.linkTransmitted(json: link.stdout) else {
-                        throw BenchFailure(description: "no packet counters for \(device) in \(namespace): \(link.stdout.prefix(200))")
-                    }
-                    underlayDrops += drops
-                    if device == "eth0" { datagrams += sent }
+            /// `ip -s -j link show` of `device`: its drops (both directions) and transmitted packets.
+            func link(_ device: String, in namespace: Namespace) throws -> (drops: Int, sent: Int) {
+                let link = try namespace.check(["ip", "-s", "-j", "link", "show", device])
+                guard let drops = BenchProbes.linkDrops(json: link.stdout), let sent = BenchProbes.linkTransmitted(json: link.stdout) else {
+                    throw BenchFailure(description: "no packet counters for \(device) in \(namespace): \(link.stdout.prefix(200))")
                 }
+                return (drops, sent)
+            }
+            for host in hosts {
+                let eth0 = try link("eth0", in: host.namespace)
+                underlayDrops += eth0.drops + (try link(lab.switchPort(of: host), in: lab.switchNamespace)).drops
+                datagrams += eth0.sent
                 let snmp = BenchProbes.snmp(try host.namespace.check(["cat", "/proc/net/snmp"]).stdout, protocol: "Udp")
                 guard let received = snmp["RcvbufErrors"], let sent = snmp["SndbufErrors"] else {
                     throw BenchFailure(description: "no Udp RcvbufErrors/SndbufErrors in \(host.namespace)'s /proc/net/snmp")

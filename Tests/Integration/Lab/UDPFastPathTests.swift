@@ -38,10 +38,9 @@ struct UDPFastPathTests {
 
     /// `Udp: InDatagrams` of /proc/net/snmp in `namespace`.
     static func udpDatagramsReceived(in namespace: Namespace) throws -> Int {
-        let rows = try namespace.check(["cat", "/proc/net/snmp"]).stdout.split(separator: "\n").filter { $0.hasPrefix("Udp: ") }
-        guard rows.count >= 2, let column = rows[0].split(separator: " ").firstIndex(of: "InDatagrams"),
-              let value = Int(rows[1].split(separator: " ")[column]) else {
-            throw Failure(description: "no Udp InDatagrams in /proc/net/snmp of \(namespace): \(rows)")
+        let text = try namespace.check(["cat", "/proc/net/snmp"]).stdout
+        guard let value = BenchProbes.snmp(text, protocol: "Udp")["InDatagrams"] else {
+            throw Failure(description: "no Udp InDatagrams in /proc/net/snmp of \(namespace)")
         }
         return value
     }

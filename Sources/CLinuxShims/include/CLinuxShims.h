@@ -44,7 +44,7 @@ long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, 
 int flannel_udp_send_batch(int fd, const void *bytes, unsigned long stride, const int *lengths, const uint32_t *addresses,
                            uint16_t port, int count);
 
-/// Receives up to `count` (≤ 64) messages with one recvmmsg (one: recvmsg), message i into
+/// Receives up to `count` (≤ 16) messages with one recvmmsg (one: recvmsg), message i into
 /// `bytes + i * stride` (up to `stride` bytes); per message its length, sender (network byte
 /// order) and UDP_GRO segment size (0: not joined). Non-blocking. Returns the number of
 /// messages or -errno. A message cut short (larger than `stride`) has length -1.
@@ -52,6 +52,10 @@ int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int cou
 
 /// Names the calling thread (at most 15 characters are kept). Returns 0 or -errno.
 int flannel_name_thread(const char *name);
+
+/// read(2) returning the bytes read or -errno: the data path learns why without a second call
+/// for errno.
+long flannel_read(int fd, void *bytes, unsigned long length);
 
 /// Writes `header` then `packet` as one write (writev), for a TUN with IFF_VNET_HDR.
 /// Returns the bytes written or -errno.

@@ -12,49 +12,53 @@ import Glibc
 /// ≤ 64 KB. In: the first datagram after a wake-up comes with recvmsg, the rest 16 messages per
 /// recvmmsg; with `UDP_GRO` a sender's datagrams come joined, are split, checked one by one,
 /// and in-order segments of a flow are joined (`TCPCoalescer`) into one TSO write to the TUN.
-/// Buffers are allocated once per thread; nothing per packet. `--udp-offload=off`
+/// Buffers are taken once per thread from one arena (`HugePageArena`); nothing per packet. `--udp-offload=off`
 /// (`UDPOffloads.none`): a plain TUN, one datagram per inner packet, sends and receives
 /// batched all the same.
 extension UDPProxy {
     /// Room for a vnet header before each packet read from or written to the TUN.
     var headerRoom: Int { offloads.vnetHeader ? VirtioNetHeader.size : 0 }
 
-    /// What one thread needs to read the TUN and send what it read, allocated once.
+    /// What one thread needs to read the TUN and send what it read, taken once from the
+    /// thread's arena.
     struct OutboundBuffers {
-        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: VirtioNetHeader.size + 65_536, alignment: 16)
+        let input: UnsafeMutableRawBufferPointer
         /// A super-packet's segments, each with its own headers: 64 KB of payload plus up to
         /// 120 bytes of headers per segment holds down to an MSS of 18 (the kernel's floor is 48).
-        let segments = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 * 65_536, alignment: 16)
-        let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: VirtioNetHeader.size + 128, alignment: 16)
+        let segments: UnsafeMutableRawBufferPointer
+        /// Starts zeroed: a plain vnet header before an ICMP reply.
+        let reply: UnsafeMutableRawBufferPointer
         /// Single packets waiting for one sendmmsg: copies, `batchSlot` bytes apart.
-        let batch = UnsafeMutableRawBufferPointer.allocate(byteCount: UDPProxy.sendBatch * UDPProxy.batchSlot, alignment: 16)
-        let batchLengths = UnsafeMutablePointer<Int32>.allocate(capacity: UDPProxy.sendBatch)
-        let batchPeers = UnsafeMutablePointer<UInt32>.allocate(capacity: UDPProxy.sendBatch)
+        let batch: UnsafeMutableRawBufferPointer
+        let batchLengths: UnsafeMutablePointer<Int32>
+        let batchPeers: UnsafeMutablePointer<UInt32>
 
-        init() { reply.initializeMemory(as: UInt8.self, repeating: 0) }
+        static let inputBytes = VirtioNetHeader.size + 65_536
+        static let segmentBytes = 8 * 65_536
+        static let replyBytes = VirtioNetHeader.size + 128
+        static let batchBytes = UDPProxy.sendBatch * UDPProxy.batchSlot
+        /// What `init(from:)` takes, padding included.
+        static let arenaBytes = inputBytes + segmentBytes + replyBytes + batchBytes + 2 * 4 * UDPProxy.sendBatch + 6 * 64
 
-        func deallocate() {
-            input.deallocate()
-            segments.deallocate()
-            reply.deallocate()
-            batch.deallocate()
-            batchLengths.deallocate()
-            batchPeers.deallocate()
+        init(from arena: HugePageArena) {
+            input = arena.take(Self.inputBytes)
+            segments = arena.take(Self.segmentBytes)
+            reply = arena.take(Self.replyBytes)
+            batch = arena.take(Self.batchBytes)
+            batchLengths = arena.take(UDPProxy.sendBatch, of: Int32.self)
+            batchPeers = arena.take(UDPProxy.sendBatch, of: UInt32.self)
         }
     }
 
     /// Parked until the inbound thread hands the TUN over, then serves it until it has been
     /// quiet for `quietBeforeHandBack` and hands it back.
     func runOutbound() {
-        let buffers = OutboundBuffers()
-        let descriptor = UnsafeMutablePointer<pollfd>.allocate(capacity: 1)
+        let arena = HugePageArena(byteCount: OutboundBuffers.arenaBytes + 64)
+        let buffers = OutboundBuffers(from: arena)
+        let descriptor = arena.take(1, of: pollfd.self)
         var tally = Tally()
         var cache = PathCache()
-        defer {
-            publish(&tally)
-            buffers.deallocate()
-            descriptor.deallocate()
-        }
+        defer { publish(&tally) }
         while true {
             descriptor.pointee = pollfd(fd: outboundWake, events: Int16(POLLIN), revents: 0)
             switch waitReadable(descriptor, 1, timeout: -1, &tally) {
@@ -105,10 +109,10 @@ extension UDPProxy {
         while !stopping.load(ordering: .relaxed) {
             guard reads < budget else { return .busy }
             reads += 1
-            let length = read(tun.fd, input.baseAddress, input.count)
+            let length = flannel_read(tun.fd, input.baseAddress, UInt(input.count))
             if length < 0 {
-                if errno == EAGAIN { return .empty(reads: reads - 1) }
-                if readFailed(tun.name) { return .failed }
+                if -length == EAGAIN { return .empty(reads: reads - 1) }
+                if readFailed(tun.name, code: Int32(-length)) { return .failed }
                 continue
             }
             guard length > room else { continue }
@@ -126,13 +130,13 @@ extension UDPProxy {
                     batched = 0
                     switch TCPSegmenter.segment(UnsafeRawBufferPointer(packet), header: header, into: segments) {
                     case let .success(cut): sendSegments(segments, cut, to: peer, &tally)
-                    case .failure(.noRoom): record(&tally) { $0.drops[.oversized, default: 0] += 1 }
-                    case .failure: record(&tally) { $0.drops[.malformed, default: 0] += 1 }
+                    case .failure(.noRoom): record(&tally) { $0.dropped(.oversized) }
+                    case .failure: record(&tally) { $0.dropped(.malformed) }
                     }
                     continue
                 }
                 if header.needsChecksumCompletion && !TCPSegmenter.completeChecksum(packet, header: header) {
-                    record(&tally) { $0.drops[.malformed, default: 0] += 1 }
+                    record(&tally) { $0.dropped(.malformed) }
                     continue
                 }
                 // The first packet of a drain leaves at once (a ping, a lone ACK: no wait for
@@ -153,19 +157,19 @@ extension UDPProxy {
                 let sent = flannel_udp_send_segments(socket.fd, packet.baseAddress, UInt(packet.count), peer.bits.bigEndian,
                                                      UInt16(port).bigEndian, 0)
                 if sent == packet.count {
-                    record(&tally) { $0.packetsOut += 1; $0.bytesOut += packet.count }
+                    record(&tally) { $0.sent(1, bytes: packet.count) }
                 } else {
-                    record(&tally) { $0.drops[.sendFailed, default: 0] += 1 }
+                    record(&tally) { $0.dropped(.sendFailed) }
                 }
             case let .reply(replyLength):
                 // The reply buffer starts with a zeroed (plain) vnet header when there is one.
                 if write(tun.fd, reply.baseAddress, room + replyLength) == room + replyLength {
-                    record(&tally) { $0.icmpReplies += 1 }
+                    record(&tally) { $0.replied() }
                 } else {
-                    record(&tally) { $0.drops[.tunWriteFailed, default: 0] += 1 }
+                    record(&tally) { $0.dropped(.tunWriteFailed) }
                 }
             case let .drop(reason):
-                record(&tally) { $0.drops[reason, default: 0] += 1 }
+                record(&tally) { $0.dropped(reason) }
             }
         }
         return .empty(reads: reads)
@@ -180,13 +184,13 @@ extension UDPProxy {
                                                   buffers.batchLengths + index, buffers.batchPeers + index, UInt16(port).bigEndian,
                                                   Int32(count - index)))
             guard sent > 0 else {
-                record(&tally) { $0.drops[.sendFailed, default: 0] += 1 }
+                record(&tally) { $0.dropped(.sendFailed) }
                 index += 1
                 continue
             }
             var bytes = 0
             for one in index..<(index + sent) { bytes += Int(buffers.batchLengths[one]) }
-            record(&tally) { $0.packetsOut += sent; $0.bytesOut += bytes }
+            record(&tally) { $0.sent(sent, bytes: bytes) }
             index += sent
         }
     }
@@ -207,7 +211,7 @@ extension UDPProxy {
             let sent = flannel_udp_send_segments(socket.fd, buffer.baseAddress! + start, UInt(bytes), peer.bits.bigEndian,
                                                  UInt16(port).bigEndian, count > 1 ? UInt16(cut.segmentLength) : 0)
             if sent == bytes {
-                record(&tally) { $0.packetsOut += count; $0.bytesOut += bytes }
+                record(&tally) { $0.sent(count, bytes: bytes) }
             } else if count > 1 && (-sent == EINVAL || -sent == EIO || -sent == EMSGSIZE) {
                 segmentationRefusal.store(Int32(-sent), ordering: .relaxed)
                 for one in index..<(index + count) {
@@ -215,13 +219,13 @@ extension UDPProxy {
                     let single = flannel_udp_send_segments(socket.fd, buffer.baseAddress! + one * cut.segmentLength, UInt(length),
                                                            peer.bits.bigEndian, UInt16(port).bigEndian, 0)
                     if single == length {
-                        record(&tally) { $0.packetsOut += 1; $0.bytesOut += length }
+                        record(&tally) { $0.sent(1, bytes: length) }
                     } else {
-                        record(&tally) { $0.drops[.sendFailed, default: 0] += 1 }
+                        record(&tally) { $0.dropped(.sendFailed) }
                     }
                 }
             } else {
-                record(&tally) { $0.drops[.sendFailed, default: 0] += count }
+                record(&tally) { $0.dropped(.sendFailed, count) }
             }
             index += count
         }
@@ -234,30 +238,24 @@ extension UDPProxy {
     /// Receives datagrams and writes them to the TUN; serves the TUN too while the outbound
     /// thread is parked.
     func runInbound() {
-        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.batch * Self.messageRoom, alignment: 16)
-        let lengths = UnsafeMutablePointer<Int32>.allocate(capacity: Self.batch)
-        let senders = UnsafeMutablePointer<UInt32>.allocate(capacity: Self.batch)
-        let segmentSizes = UnsafeMutablePointer<Int32>.allocate(capacity: Self.batch)
-        let joined = UnsafeMutableRawBufferPointer.allocate(byteCount: TCPCoalescer.packetOffset + 65_536, alignment: 16)
-        let plainHeader = UnsafeMutableRawBufferPointer.allocate(byteCount: VirtioNetHeader.size, alignment: 16)
-        plainHeader.initializeMemory(as: UInt8.self, repeating: 0)
-        let outbound = OutboundBuffers()
-        let descriptors = UnsafeMutablePointer<pollfd>.allocate(capacity: 3)
+        // All of this thread's buffers in one arena (one huge page where the kernel grants it).
+        let joinedBytes = TCPCoalescer.packetOffset + 65_536
+        let arena = HugePageArena(byteCount: Self.batch * Self.messageRoom + joinedBytes + OutboundBuffers.arenaBytes + 6 * 64
+                                  + 3 * 4 * Self.batch + VirtioNetHeader.size + 3 * MemoryLayout<pollfd>.stride)
+        let input = arena.take(Self.batch * Self.messageRoom)
+        let lengths = arena.take(Self.batch, of: Int32.self)
+        let senders = arena.take(Self.batch, of: UInt32.self)
+        let segmentSizes = arena.take(Self.batch, of: Int32.self)
+        let joined = arena.take(joinedBytes)
+        // Zeroed: the plain vnet header written before a packet delivered alone.
+        let plainHeader = arena.take(VirtioNetHeader.size)
+        let outbound = OutboundBuffers(from: arena)
+        let descriptors = arena.take(3, of: pollfd.self)
         var tally = Tally()
         var cache = PathCache()
         var load = TUNLoad()
         var coalescer = TCPCoalescer()
-        defer {
-            outbound.deallocate()
-            publish(&tally)
-            input.deallocate()
-            lengths.deallocate()
-            senders.deallocate()
-            segmentSizes.deallocate()
-            joined.deallocate()
-            plainHeader.deallocate()
-            descriptors.deallocate()
-        }
+        defer { publish(&tally) }
         let room = headerRoom
         let joins = offloads.vnetHeader && offloads.udpGRO
         // The nested functions take the thread's state inout rather than capture it: a
@@ -272,9 +270,9 @@ extension UDPProxy {
             let length = coalescer.finish(buffer: joined)
             guard length > 0 else { return false }
             if write(tun.fd, joined.baseAddress, length) == length {
-                record(&tally) { $0.packetsIn += segments; $0.bytesIn += bytes }
+                record(&tally) { $0.delivered(segments, bytes: bytes) }
             } else {
-                record(&tally) { $0.drops[.tunWriteFailed, default: 0] += segments }
+                record(&tally) { $0.dropped(.tunWriteFailed, segments) }
             }
             return true
         }
@@ -283,9 +281,9 @@ extension UDPProxy {
                 ? flannel_write_two(tun.fd, plainHeader.baseAddress, UInt(room), packet.baseAddress, UInt(packet.count))
                 : write(tun.fd, packet.baseAddress, packet.count)
             if written == room + packet.count {
-                record(&tally) { $0.packetsIn += 1; $0.bytesIn += packet.count }
+                record(&tally) { $0.delivered(1, bytes: packet.count) }
             } else {
-                record(&tally) { $0.drops[.tunWriteFailed, default: 0] += 1 }
+                record(&tally) { $0.dropped(.tunWriteFailed) }
             }
         }
         /// Serves the TUN while it is ours; calls the outbound thread when it is busy. False
@@ -297,8 +295,9 @@ extension UDPProxy {
                 return false
             case let .empty(reads):
                 guard reads > 0 else { return true }
+                // The coarse clock (a tick's resolution) is enough for a 10 ms window and cheaper.
                 var now = timespec()
-                clock_gettime(CLOCK_MONOTONIC, &now)
+                clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
                 if !load.add(reads, at: Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)) { return true }
             case .busy:
                 break
@@ -331,8 +330,7 @@ extension UDPProxy {
                                                       lengths, senders, segmentSizes)
                 if count < 0 {
                     if -count == EAGAIN || -count == EINTR { break }
-                    errno = -count
-                    if readFailed("the UDP socket") { return }
+                    if readFailed("the UDP socket", code: -count) { return }
                     continue
                 }
                 refresh(&cache)
@@ -341,7 +339,7 @@ extension UDPProxy {
                     let base = message * Self.messageRoom
                     let length = Int(lengths[message])
                     guard length >= 0 else {
-                        record(&tally) { $0.drops[.oversized, default: 0] += 1 }
+                        record(&tally) { $0.dropped(.oversized) }
                         continue
                     }
                     let from = IPv4Address(bits: UInt32(bigEndian: senders[message]))
@@ -363,7 +361,7 @@ extension UDPProxy {
                             flush(&coalescer, &tally)
                             if !coalescer.start(UnsafeRawBufferPointer(packet), buffer: joined) { deliverAlone(packet, &tally) }
                         case let .drop(reason):
-                            record(&tally) { $0.drops[reason, default: 0] += 1 }
+                            record(&tally) { $0.dropped(reason) }
                         }
                     }
                 }

@@ -20,15 +20,6 @@ public final class UDPProxy: Sendable {
     public struct Counters: Sendable, Equatable {
         public var packetsOut = 0, bytesOut = 0, packetsIn = 0, bytesIn = 0, icmpReplies = 0
         public var drops: [UDPEncapsulation.DropReason: Int] = [:]
-
-        mutating func add(_ other: Counters) {
-            packetsOut += other.packetsOut
-            bytesOut += other.bytesOut
-            packetsIn += other.packetsIn
-            bytesIn += other.bytesIn
-            icmpReplies += other.icmpReplies
-            for (reason, count) in other.drops { drops[reason, default: 0] += count }
-        }
     }
 
     /// What a packet's fate depends on, swapped together.
@@ -36,12 +27,6 @@ public final class UDPProxy: Sendable {
         var routes = PeerRoutes()
         /// flannel0's address, the source of ICMP errors; changes with the lease (drift).
         var tunAddress: IPv4Address
-    }
-
-    /// One thread's counts not yet published.
-    struct Tally {
-        var counters = Counters()
-        var pending = 0
     }
 
     let tun: TUNDevice
@@ -191,9 +176,9 @@ public final class UDPProxy: Sendable {
         fd == tun.fd ? tun.name : fd == socket.fd ? "the UDP socket" : "the udp proxy's wake-up eventfd"
     }
 
-    /// A read failed: EAGAIN/EINTR are retried, anything else ends the data path.
-    func readFailed(_ what: String) -> Bool {
-        let code = errno
+    /// A read failed with `code` (an errno): EAGAIN/EINTR are retried, anything else ends the
+    /// data path.
+    func readFailed(_ what: String, code: Int32) -> Bool {
         if code == EAGAIN || code == EINTR { return false }
         fail("reading \(what) failed: \(String(cString: strerror(code))) (errno \(code))")
         return true
@@ -208,13 +193,14 @@ public final class UDPProxy: Sendable {
 
     func publish(_ tally: inout Tally) {
         guard tally.pending > 0 else { return }
-        let local = tally.counters
+        let local = tally
         counters.withLock { $0.add(local) }
         tally = Tally()
     }
 
-    func record(_ tally: inout Tally, _ update: (inout Counters) -> Void) {
-        update(&tally.counters)
+    @inline(__always)
+    func record(_ tally: inout Tally, _ update: (inout Tally) -> Void) {
+        update(&tally)
         tally.pending += 1
         if tally.pending >= 256 { publish(&tally) }
     }

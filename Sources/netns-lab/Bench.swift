@@ -79,7 +79,8 @@ extension NetnsLabCommand {
                 bench.seconds = seconds
                 bench.passes = passes
                 bench.underlayGRO = underlayGro == .on
-                print("bench --backend udp: \(passes) passes × \(UDPBenchReport.Path.allCases.count) paths, iperf3 \(seconds) s with 1 and 4 streams (\(Self.buildConfiguration) build)")
+                print("bench --backend udp: \(passes) passes × \(UDPBenchReport.Path.allCases.count) paths, iperf3 \(seconds) s with 1 and 4 streams, "
+                      + "then \(2 * passes) RTT rounds of flanneld and the plain loop in turn (\(Self.buildConfiguration) build)")
                 let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
                 section = Self.section(title: "udp backend", command: command, passes: passes, seconds: seconds, body: """
                     Container to container across two lab hosts (underlay: eth0 ↔ eth0), \(underlay).
@@ -89,6 +90,8 @@ extension NetnsLabCommand {
                     plus flannel0 drops). "× underlay" compares with eth0↔eth0 TCP,
                     whose segments the hosts' own TCP builds one by one under `gso_max_segs 1`, while forwarded
                     container traffic is only split at eth0: the kernel-routes path can exceed it.
+                    The RTT column is each path's 100 pings per pass; the RTT target is judged on rounds measured
+                    after the passes, flanneld and the plain loop taking turns (ABBA), 100 pings 50 ms apart each.
 
                     \(report.markdown)
 

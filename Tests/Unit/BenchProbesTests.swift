@@ -132,6 +132,26 @@ struct BenchProbesTests {
         #expect(UDPBenchReport(samples: [:], seconds: 1, passes: 1).rttVerdict.hasSuffix("not measured"))
     }
 
+    /// With rounds measured side by side, the verdict pools those (not the passes' pings) and
+    /// shows each round's difference of medians.
+    @Test func sideBySideRoundsDecideTheRTTVerdict() {
+        let passesSayWorse = [
+            UDPBenchReport.Path.flanneld: [Self.sample(4, rtts: [0.30, 0.31])],
+            .plainLoop: [Self.sample(1, rtts: [0.20, 0.21])],
+        ]
+        let report = UDPBenchReport(samples: passesSayWorse, seconds: 1, passes: 1, rttRounds: [
+            .flanneld: [[0.200, 0.210, 0.190], [0.250, 0.240, 0.260]],
+            .plainLoop: [[0.205, 0.215, 0.195], [0.245, 0.235, 0.255]],
+        ])
+        #expect(report.rttVerdict == "RTT side by side (2 rounds alternating, flanneld − loop per round: -5 +5 µs), median of 6 and 6 pings: "
+            + "flanneld udp (offloads on) 0.225 ms, plain loop 0.225 ms; p10 0.190 vs 0.195 ms (target: no worse than the plain loop): met",
+            "\(report.rttVerdict)")
+        let ours = report.markdown.split(separator: "\n").first { $0.hasPrefix("| flanneld udp, offloads on |") } ?? ""
+        #expect(ours.contains("| 0.305 ms (p10 0.300) |"), "the table keeps the passes' RTT: \(ours)")
+        let worse = UDPBenchReport(samples: [:], seconds: 1, passes: 1, rttRounds: [.flanneld: [[0.3]], .plainLoop: [[0.2]]])
+        #expect(worse.rttVerdict.hasSuffix("NOT MET"), "\(worse.rttVerdict)")
+    }
+
     @Test func runningLabsAreFoundFromNamespaceNames() throws {
         let labs = RunningLab.parse(namespaces: [
             "fl0a1b2c-sw", "fl0a1b2c-etcd", "fl0a1b2c-h2", "fl0a1b2c-h1", "fl0a1b2c-h1c10", "fl0a1b2c-h1c2", "fl0a1b2c-h1c1",

@@ -51,7 +51,27 @@ public struct UDPBench {
                               BenchProbes.median(sample.pingTimes), sample.tunDrops, sample.socketDrops, sample.underlayDrops, sample.datagrams))
             }
         }
-        return UDPBenchReport(samples: samples, seconds: seconds, passes: passes)
+        // RTT side by side: the two paths the target compares take turns (ABBA), 2 rounds per
+        // pass, so the VM's drift in wake-up latency (tens of µs over minutes) falls on both
+        // alike instead of on whichever was measured at a worse moment.
+        var rttRounds: [UDPBenchReport.Path: [[Double]]] = [:]
+        let rounds = 2 * max(1, passes)
+        for round in 0..<rounds {
+            let order: [UDPBenchReport.Path] = round % 2 == 0 ? [.flanneld, .plainLoop] : [.plainLoop, .flanneld]
+            for path in order {
+                if active != path {
+                    if let active { try paths.deactivate(active) }
+                    try paths.activate(path)
+                    active = path
+                }
+                let (source, target) = paths.endpoints(path)
+                let times = try BenchTraffic.rtt(from: source, to: target, over: path.title)
+                rttRounds[path, default: []].append(times)
+                output(String(format: "  rtt round %d/%d  %@: median %.3f ms (p10 %.3f)", round + 1, rounds, path.title,
+                              BenchProbes.median(times), BenchProbes.percentile(times, 0.1)))
+            }
+        }
+        return UDPBenchReport(samples: samples, seconds: seconds, passes: passes, rttRounds: rttRounds)
     }
 
     /// The paths through one lab: how each is switched on, off and measured.

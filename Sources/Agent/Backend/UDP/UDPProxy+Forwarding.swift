@@ -67,7 +67,7 @@ extension UDPProxy {
             case .ready: flannel_eventfd_clear(outboundWake)
             }
             guard outboundAwake.load(ordering: .acquiring) else { continue }
-            descriptor.pointee = pollfd(fd: tun.fd, events: Int16(POLLIN), revents: 0)
+            descriptor.pointee = pollfd(fd: tunFD, events: Int16(POLLIN), revents: 0)
             serving: while true {
                 switch waitReadable(descriptor, 1, timeout: Self.quietBeforeHandBack, &tally) {
                 case .finished:
@@ -99,6 +99,7 @@ extension UDPProxy {
     /// Reads the TUN until it is empty (`.empty`) or after `budget` read calls (`.busy`),
     /// sending what it reads; `.failed` when the TUN failed. Only the holder of `tunReader`
     /// reads.
+    @inline(__always)
     func drainTUN(_ buffers: OutboundBuffers, _ cache: inout PathCache, budget: Int, _ tally: inout Tally) -> Drain {
         let (input, segments, reply) = (buffers.input, buffers.segments, buffers.reply)
         let room = headerRoom
@@ -109,7 +110,7 @@ extension UDPProxy {
         while !stopping.load(ordering: .relaxed) {
             guard reads < budget else { return .busy }
             reads += 1
-            let length = flannel_read(tun.fd, input.baseAddress, UInt(input.count))
+            let length = flannel_read(tunFD, input.baseAddress, UInt(input.count))
             if length < 0 {
                 if -length == EAGAIN { return .empty(reads: reads - 1) }
                 if readFailed(tun.name, code: Int32(-length)) { return .failed }
@@ -154,7 +155,7 @@ extension UDPProxy {
                 }
                 if batched > 0 { sendBatched(buffers, batched, &tally) }
                 batched = 0
-                let sent = flannel_udp_send_segments(socket.fd, packet.baseAddress, UInt(packet.count), peer.bits.bigEndian,
+                let sent = flannel_udp_send_segments(socketFD, packet.baseAddress, UInt(packet.count), peer.bits.bigEndian,
                                                      UInt16(port).bigEndian, 0)
                 if sent == packet.count {
                     record(&tally) { $0.sent(1, bytes: packet.count) }
@@ -163,7 +164,7 @@ extension UDPProxy {
                 }
             case let .reply(replyLength):
                 // The reply buffer starts with a zeroed (plain) vnet header when there is one.
-                if write(tun.fd, reply.baseAddress, room + replyLength) == room + replyLength {
+                if write(tunFD, reply.baseAddress, room + replyLength) == room + replyLength {
                     record(&tally) { $0.replied() }
                 } else {
                     record(&tally) { $0.dropped(.tunWriteFailed) }
@@ -180,7 +181,7 @@ extension UDPProxy {
     private func sendBatched(_ buffers: OutboundBuffers, _ count: Int, _ tally: inout Tally) {
         var index = 0
         while index < count {
-            let sent = Int(flannel_udp_send_batch(socket.fd, buffers.batch.baseAddress! + index * Self.batchSlot, UInt(Self.batchSlot),
+            let sent = Int(flannel_udp_send_batch(socketFD, buffers.batch.baseAddress! + index * Self.batchSlot, UInt(Self.batchSlot),
                                                   buffers.batchLengths + index, buffers.batchPeers + index, UInt16(port).bigEndian,
                                                   Int32(count - index)))
             guard sent > 0 else {
@@ -208,7 +209,7 @@ extension UDPProxy {
             let count = min(perCall, cut.count - index)
             let start = index * cut.segmentLength
             let bytes = (count - 1) * cut.segmentLength + (index + count == cut.count ? cut.lastLength : cut.segmentLength)
-            let sent = flannel_udp_send_segments(socket.fd, buffer.baseAddress! + start, UInt(bytes), peer.bits.bigEndian,
+            let sent = flannel_udp_send_segments(socketFD, buffer.baseAddress! + start, UInt(bytes), peer.bits.bigEndian,
                                                  UInt16(port).bigEndian, count > 1 ? UInt16(cut.segmentLength) : 0)
             if sent == bytes {
                 record(&tally) { $0.sent(count, bytes: bytes) }
@@ -216,7 +217,7 @@ extension UDPProxy {
                 segmentationRefusal.store(Int32(-sent), ordering: .relaxed)
                 for one in index..<(index + count) {
                     let length = one == cut.count - 1 ? cut.lastLength : cut.segmentLength
-                    let single = flannel_udp_send_segments(socket.fd, buffer.baseAddress! + one * cut.segmentLength, UInt(length),
+                    let single = flannel_udp_send_segments(socketFD, buffer.baseAddress! + one * cut.segmentLength, UInt(length),
                                                            peer.bits.bigEndian, UInt16(port).bigEndian, 0)
                     if single == length {
                         record(&tally) { $0.sent(1, bytes: length) }
@@ -269,7 +270,7 @@ extension UDPProxy {
             let bytes = coalescer.segmentBytes
             let length = coalescer.finish(buffer: joined)
             guard length > 0 else { return false }
-            if write(tun.fd, joined.baseAddress, length) == length {
+            if write(tunFD, joined.baseAddress, length) == length {
                 record(&tally) { $0.delivered(segments, bytes: bytes) }
             } else {
                 record(&tally) { $0.dropped(.tunWriteFailed, segments) }
@@ -278,8 +279,8 @@ extension UDPProxy {
         }
         func deliverAlone(_ packet: UnsafeMutableRawBufferPointer, _ tally: inout Tally) {
             let written = room > 0
-                ? flannel_write_two(tun.fd, plainHeader.baseAddress, UInt(room), packet.baseAddress, UInt(packet.count))
-                : write(tun.fd, packet.baseAddress, packet.count)
+                ? flannel_write_two(tunFD, plainHeader.baseAddress, UInt(room), packet.baseAddress, UInt(packet.count))
+                : write(tunFD, packet.baseAddress, packet.count)
             if written == room + packet.count {
                 record(&tally) { $0.delivered(1, bytes: packet.count) }
             } else {
@@ -288,6 +289,7 @@ extension UDPProxy {
         }
         /// Serves the TUN while it is ours; calls the outbound thread when it is busy. False
         /// when the TUN failed.
+        @inline(__always)
         func serveTUN(_ cache: inout PathCache, _ load: inout TUNLoad, _ tally: inout Tally) -> Bool {
             guard !outboundAwake.load(ordering: .acquiring) else { return true }
             switch tunReader.withLock({ _ in drainTUN(outbound, &cache, budget: Self.inboundDrainBudget, &tally) }) {
@@ -295,10 +297,12 @@ extension UDPProxy {
                 return false
             case let .empty(reads):
                 guard reads > 0 else { return true }
-                // The coarse clock (a tick's resolution) is enough for a 10 ms window and cheaper.
-                var now = timespec()
-                clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
-                if !load.add(reads, at: Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)) { return true }
+                let busy = load.add(reads) {
+                    var now = timespec()
+                    clock_gettime(CLOCK_MONOTONIC, &now)
+                    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+                }
+                if !busy { return true }
             case .busy:
                 break
             }
@@ -309,9 +313,9 @@ extension UDPProxy {
         }
         while true {
             let servesTUN = !outboundAwake.load(ordering: .acquiring)
-            descriptors[0] = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
+            descriptors[0] = pollfd(fd: socketFD, events: Int16(POLLIN), revents: 0)
             descriptors[1] = pollfd(fd: inboundWake, events: Int16(POLLIN), revents: 0)
-            descriptors[2] = pollfd(fd: tun.fd, events: Int16(POLLIN), revents: 0)
+            descriptors[2] = pollfd(fd: tunFD, events: Int16(POLLIN), revents: 0)
             switch waitReadable(descriptors, servesTUN ? 3 : 2, timeout: -1, &tally) {
             case .finished: flush(&coalescer, &tally); return
             case .timedOut: continue
@@ -319,14 +323,17 @@ extension UDPProxy {
             }
             if descriptors[1].revents != 0 { flannel_eventfd_clear(inboundWake) }
             var receiving = descriptors[0].revents != 0
-            // After a wake-up one datagram is usually all there is: the first call asks for
-            // one (a plain recvmsg, the shortest way to it), the ones that follow for a batch.
+            // After a wake-up one datagram is usually all there is: the first two calls ask for
+            // one each (a plain recvmsg, the shortest way to it; the second usually finds the
+            // queue empty, and one slot is quicker to set up than a batch), those that follow
+            // for a batch.
             var asked = 1
+            var calls = 0
             // The TUN may hold packets: poll said so, or something was written to it since it was
             // last read (an answer may be waiting).
             var tunMayHold = descriptors[2].revents != 0
             while receiving && !stopping.load(ordering: .relaxed) {
-                let count = flannel_udp_receive_batch(socket.fd, input.baseAddress, UInt(Self.messageRoom), Int32(asked),
+                let count = flannel_udp_receive_batch(socketFD, input.baseAddress, UInt(Self.messageRoom), Int32(asked),
                                                       lengths, senders, segmentSizes)
                 if count < 0 {
                     if -count == EAGAIN || -count == EINTR { break }
@@ -366,9 +373,10 @@ extension UDPProxy {
                     }
                 }
                 // All that was asked for: more may be queued. Meanwhile answers (ACKs) may wait on the TUN.
-                let firstRound = asked == 1
+                calls += 1
+                let firstRound = calls == 1
                 receiving = Int(count) == asked
-                asked = Self.batch
+                asked = calls >= 2 ? Self.batch : 1
                 // Not while a first datagram waits in the coalescer (a request's data): it is
                 // written after the next call, joined by what that brings if it continues the flow.
                 if receiving && !(firstRound && coalescer.isOpen) {

@@ -31,6 +31,10 @@ public final class UDPProxy: Sendable {
 
     let tun: TUNDevice
     let socket: UDPSocket
+    /// The descriptors, kept here so that the data path reads them from this object, which it
+    /// touches anyway, rather than from two more after an idle wake-up.
+    let tunFD: Int32
+    let socketFD: Int32
     let path: Mutex<Path>
     /// Bumped after each change of `path`.
     let pathVersion = Atomic<Int>(0)
@@ -77,6 +81,8 @@ public final class UDPProxy: Sendable {
         self.offloads = offloads
         self.tun = tun
         self.socket = socket
+        tunFD = tun.fd
+        socketFD = socket.fd
         path = Mutex(Path(tunAddress: tunAddress))
         self.onFailure = onFailure
         self.mtu = mtu
@@ -106,6 +112,7 @@ public final class UDPProxy: Sendable {
         var version = -1
     }
 
+    @inline(__always)
     func refresh(_ cache: inout PathCache) {
         let version = pathVersion.load(ordering: .acquiring)
         guard version != cache.version else { return }
@@ -149,6 +156,7 @@ public final class UDPProxy: Sendable {
     /// periodic wake-up). What `tally` holds is published first, so the metrics are current
     /// whenever the thread sleeps. `.finished` when stopping, or when the device or socket is
     /// gone (POLLERR/POLLHUP/POLLNVAL), which is reported once through `onFailure`.
+    @inline(__always)
     func waitReadable(_ descriptors: UnsafeMutablePointer<pollfd>, _ count: Int, timeout: Int32, _ tally: inout Tally) -> Readiness {
         publish(&tally)
         while !stopping.load(ordering: .relaxed) {
@@ -173,7 +181,7 @@ public final class UDPProxy: Sendable {
     }
 
     private func describe(_ fd: Int32) -> String {
-        fd == tun.fd ? tun.name : fd == socket.fd ? "the UDP socket" : "the udp proxy's wake-up eventfd"
+        fd == tunFD ? tun.name : fd == socketFD ? "the UDP socket" : "the udp proxy's wake-up eventfd"
     }
 
     /// A read failed with `code` (an errno): EAGAIN/EINTR are retried, anything else ends the
@@ -191,6 +199,7 @@ public final class UDPProxy: Sendable {
         onFailure(reason)
     }
 
+    @inline(__always)
     func publish(_ tally: inout Tally) {
         guard tally.pending > 0 else { return }
         let local = tally

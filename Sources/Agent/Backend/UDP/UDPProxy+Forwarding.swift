@@ -12,7 +12,7 @@ import Glibc
 /// ≤ 64 KB. In: the first datagram after a wake-up comes with recvmsg, the rest 16 messages per
 /// recvmmsg; with `UDP_GRO` a sender's datagrams come joined, are split, checked one by one,
 /// and in-order segments of a flow are joined (`TCPCoalescer`) into one TSO write to the TUN.
-/// Buffers are taken once per thread from one arena (`HugePageArena`); nothing per packet. `--udp-offload=off`
+/// Buffers are taken once per thread from one allocation (`BufferArena`); nothing per packet. `--udp-offload=off`
 /// (`UDPOffloads.none`): a plain TUN, one datagram per inner packet, sends and receives
 /// batched all the same.
 extension UDPProxy {
@@ -20,7 +20,7 @@ extension UDPProxy {
     var headerRoom: Int { offloads.vnetHeader ? VirtioNetHeader.size : 0 }
 
     /// What one thread needs to read the TUN and send what it read, taken once from the
-    /// thread's arena.
+    /// thread's arena (and freed with it).
     struct OutboundBuffers {
         let input: UnsafeMutableRawBufferPointer
         /// A super-packet's segments, each with its own headers: 64 KB of payload plus up to
@@ -37,13 +37,14 @@ extension UDPProxy {
         static let segmentBytes = 8 * 65_536
         static let replyBytes = VirtioNetHeader.size + 128
         static let batchBytes = UDPProxy.sendBatch * UDPProxy.batchSlot
-        /// What `init(from:)` takes, padding included.
+        /// What `init(from:)` takes: six buffers, each with up to 63 bytes of padding before it.
         static let arenaBytes = inputBytes + segmentBytes + replyBytes + batchBytes + 2 * 4 * UDPProxy.sendBatch + 6 * 64
 
-        init(from arena: HugePageArena) {
+        init(from arena: inout BufferArena) {
             input = arena.take(Self.inputBytes)
             segments = arena.take(Self.segmentBytes)
             reply = arena.take(Self.replyBytes)
+            reply.initializeMemory(as: UInt8.self, repeating: 0)
             batch = arena.take(Self.batchBytes)
             batchLengths = arena.take(UDPProxy.sendBatch, of: Int32.self)
             batchPeers = arena.take(UDPProxy.sendBatch, of: UInt32.self)
@@ -53,12 +54,15 @@ extension UDPProxy {
     /// Parked until the inbound thread hands the TUN over, then serves it until it has been
     /// quiet for `quietBeforeHandBack` and hands it back.
     func runOutbound() {
-        let arena = HugePageArena(byteCount: OutboundBuffers.arenaBytes + 64)
-        let buffers = OutboundBuffers(from: arena)
+        var arena = BufferArena(byteCount: OutboundBuffers.arenaBytes + 64 + MemoryLayout<pollfd>.stride)
+        let buffers = OutboundBuffers(from: &arena)
         let descriptor = arena.take(1, of: pollfd.self)
         var tally = Tally()
         var cache = PathCache()
-        defer { publish(&tally) }
+        defer {
+            publish(&tally)
+            arena.deallocate()
+        }
         while true {
             descriptor.pointee = pollfd(fd: outboundWake, events: Int16(POLLIN), revents: 0)
             switch waitReadable(descriptor, 1, timeout: -1, &tally) {
@@ -239,10 +243,11 @@ extension UDPProxy {
     /// Receives datagrams and writes them to the TUN; serves the TUN too while the outbound
     /// thread is parked.
     func runInbound() {
-        // All of this thread's buffers in one arena (one huge page where the kernel grants it).
+        // All of this thread's buffers in one allocation.
         let joinedBytes = TCPCoalescer.packetOffset + 65_536
-        let arena = HugePageArena(byteCount: Self.batch * Self.messageRoom + joinedBytes + OutboundBuffers.arenaBytes + 6 * 64
-                                  + 3 * 4 * Self.batch + VirtioNetHeader.size + 3 * MemoryLayout<pollfd>.stride)
+        // Seven buffers besides the outbound ones, each with up to 63 bytes of padding before it.
+        var arena = BufferArena(byteCount: Self.batch * Self.messageRoom + joinedBytes + OutboundBuffers.arenaBytes + 7 * 64
+                                + 3 * 4 * Self.batch + VirtioNetHeader.size + 3 * MemoryLayout<pollfd>.stride)
         let input = arena.take(Self.batch * Self.messageRoom)
         let lengths = arena.take(Self.batch, of: Int32.self)
         let senders = arena.take(Self.batch, of: UInt32.self)
@@ -250,13 +255,17 @@ extension UDPProxy {
         let joined = arena.take(joinedBytes)
         // Zeroed: the plain vnet header written before a packet delivered alone.
         let plainHeader = arena.take(VirtioNetHeader.size)
-        let outbound = OutboundBuffers(from: arena)
+        plainHeader.initializeMemory(as: UInt8.self, repeating: 0)
+        let outbound = OutboundBuffers(from: &arena)
         let descriptors = arena.take(3, of: pollfd.self)
         var tally = Tally()
         var cache = PathCache()
         var load = TUNLoad()
         var coalescer = TCPCoalescer()
-        defer { publish(&tally) }
+        defer {
+            publish(&tally)
+            arena.deallocate()
+        }
         let room = headerRoom
         let joins = offloads.vnetHeader && offloads.udpGRO
         // The nested functions take the thread's state inout rather than capture it: a

@@ -300,9 +300,8 @@ static int receive_one(int fd, void *bytes, unsigned long room, int *length, uin
 }
 
 int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int count, int *lengths, uint32_t *from, int *segment_sizes) {
-    // The udp proxy asks for 16 at most (UDPProxy.batch): a small frame keeps the stack pages
-    // one receive touches few.
-    enum { maximum = 16 };
+    // A small frame keeps the stack pages one receive touches few.
+    enum { maximum = FLANNEL_RECEIVE_BATCH_MAX };
     if (count <= 0) {
         return 0;
     }

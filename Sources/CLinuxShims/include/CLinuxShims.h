@@ -44,7 +44,10 @@ long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, 
 int flannel_udp_send_batch(int fd, const void *bytes, unsigned long stride, const int *lengths, const uint32_t *addresses,
                            uint16_t port, int count);
 
-/// Receives up to `count` (≤ 16) messages with one recvmmsg (one: recvmsg), message i into
+/// The most messages one flannel_udp_receive_batch call takes (UDPProxy.batch).
+#define FLANNEL_RECEIVE_BATCH_MAX 16
+
+/// Receives up to `count` (≤ FLANNEL_RECEIVE_BATCH_MAX) messages with one recvmmsg (one: recvmsg), message i into
 /// `bytes + i * stride` (up to `stride` bytes); per message its length, sender (network byte
 /// order) and UDP_GRO segment size (0: not joined). Non-blocking. Returns the number of
 /// messages or -errno. A message cut short (larger than `stride`) has length -1.

@@ -9,8 +9,8 @@ import Glibc
 /// system calls as it allows. Out: the TUN is drained until empty (by the inbound thread at
 /// most 32 read calls at a time); single packets leave in sendmmsg batches; with TSO it hands
 /// 64 KB TCP super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT` call per
-/// ≤ 64 KB. In: the first datagram after a wake-up comes with recvmsg, the rest 16 messages per
-/// recvmmsg; with `UDP_GRO` a sender's datagrams come joined, are split, checked one by one,
+/// ≤ 64 KB. In: the first datagram after a wake-up comes with recvmsg (and the next, unless a
+/// TCP segment waits to be joined), the rest 16 messages per recvmmsg; with `UDP_GRO` a sender's datagrams come joined, are split, checked one by one,
 /// and in-order segments of a flow are joined (`TCPCoalescer`) into one TSO write to the TUN.
 /// Buffers are taken once per thread from one allocation (`BufferArena`); nothing per packet. `--udp-offload=off`
 /// (`UDPOffloads.none`): a plain TUN, one datagram per inner packet, sends and receives
@@ -237,7 +237,7 @@ extension UDPProxy {
     }
 
     /// Messages per recvmmsg, and room for each: a UDP_GRO message is at most 64 KB.
-    static let batch = 16
+    static let batch = Int(FLANNEL_RECEIVE_BATCH_MAX)
     static let messageRoom = 65_536
 
     /// Receives datagrams and writes them to the TUN; serves the TUN too while the outbound
@@ -332,10 +332,10 @@ extension UDPProxy {
             }
             if descriptors[1].revents != 0 { flannel_eventfd_clear(inboundWake) }
             var receiving = descriptors[0].revents != 0
-            // After a wake-up one datagram is usually all there is: the first two calls ask for
-            // one each (a plain recvmsg, the shortest way to it; the second usually finds the
-            // queue empty, and one slot is quicker to set up than a batch), those that follow
-            // for a batch.
+            // After a wake-up one datagram is usually all there is: the first call asks for one
+            // (a plain recvmsg, the shortest way to it), and so does the second unless a TCP
+            // segment waits in the coalescer (it usually finds the queue empty, and one slot is
+            // quicker to set up than a batch); those that follow ask for a batch.
             var asked = 1
             var calls = 0
             // The TUN may hold packets: poll said so, or something was written to it since it was
@@ -385,7 +385,9 @@ extension UDPProxy {
                 calls += 1
                 let firstRound = calls == 1
                 receiving = Int(count) == asked
-                asked = calls >= 2 ? Self.batch : 1
+                // A second single receive only when nothing waits in the coalescer: with a TCP
+                // segment held, more of the flow is likely queued, and a batch takes it at once.
+                asked = calls == 1 && !coalescer.isOpen ? 1 : Self.batch
                 // Not while a first datagram waits in the coalescer (a request's data): it is
                 // written after the next call, joined by what that brings if it continues the flow.
                 if receiving && !(firstRound && coalescer.isOpen) {

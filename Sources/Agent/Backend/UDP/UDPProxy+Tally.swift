@@ -1,31 +1,12 @@
 extension UDPProxy {
-    /// One forwarding thread's counts not yet published: plain integers, one slot per drop
-    /// reason, so counting a packet and publishing the counts touch no dictionary (nothing to
-    /// hash or allocate on the data path, and fewer cache lines after an idle wake-up).
+    /// One forwarding thread's counts not yet published: plain integers, one per drop reason,
+    /// so counting a packet and publishing the counts touch no dictionary (nothing to hash or
+    /// allocate on the data path).
     struct Tally {
         var packetsOut = 0, bytesOut = 0, packetsIn = 0, bytesIn = 0, icmpReplies = 0
-        /// Indexed by `slot(of:)`.
-        var drops = InlineArray<7, Int>(repeating: 0)
+        var malformed = 0, ttlExpired = 0, noRoute = 0, oversized = 0, notFromPeer = 0, sendFailed = 0, tunWriteFailed = 0
         /// Updates since the last publication.
         var pending = 0
-
-        /// Every drop reason, in slot order.
-        static let reasons: [UDPEncapsulation.DropReason] = [
-            .malformed, .ttlExpired, .noRoute, .oversized, .notFromPeer, .sendFailed, .tunWriteFailed,
-        ]
-
-        @inline(__always)
-        static func slot(of reason: UDPEncapsulation.DropReason) -> Int {
-            switch reason {
-            case .malformed: 0
-            case .ttlExpired: 1
-            case .noRoute: 2
-            case .oversized: 3
-            case .notFromPeer: 4
-            case .sendFailed: 5
-            case .tunWriteFailed: 6
-            }
-        }
 
         mutating func sent(_ packets: Int, bytes: Int) {
             packetsOut += packets
@@ -40,7 +21,27 @@ extension UDPProxy {
         mutating func replied() { icmpReplies += 1 }
 
         mutating func dropped(_ reason: UDPEncapsulation.DropReason, _ count: Int = 1) {
-            drops[Self.slot(of: reason)] += count
+            switch reason {
+            case .malformed: malformed += count
+            case .ttlExpired: ttlExpired += count
+            case .noRoute: noRoute += count
+            case .oversized: oversized += count
+            case .notFromPeer: notFromPeer += count
+            case .sendFailed: sendFailed += count
+            case .tunWriteFailed: tunWriteFailed += count
+            }
+        }
+
+        func drops(_ reason: UDPEncapsulation.DropReason) -> Int {
+            switch reason {
+            case .malformed: malformed
+            case .ttlExpired: ttlExpired
+            case .noRoute: noRoute
+            case .oversized: oversized
+            case .notFromPeer: notFromPeer
+            case .sendFailed: sendFailed
+            case .tunWriteFailed: tunWriteFailed
+            }
         }
     }
 }
@@ -53,8 +54,9 @@ extension UDPProxy.Counters {
         packetsIn += tally.packetsIn
         bytesIn += tally.bytesIn
         icmpReplies += tally.icmpReplies
-        for slot in tally.drops.indices where tally.drops[slot] > 0 {
-            drops[UDPProxy.Tally.reasons[slot], default: 0] += tally.drops[slot]
+        for reason in UDPEncapsulation.DropReason.allCases {
+            let count = tally.drops(reason)
+            if count > 0 { drops[reason, default: 0] += count }
         }
     }
 }

@@ -10,11 +10,12 @@ import Glibc
 /// most 32 read calls at a time); single packets leave in sendmmsg batches; with TSO it hands
 /// 64 KB TCP super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT` call per
 /// ≤ 64 KB. In: the first datagram after a wake-up comes with recvmsg (and the next, unless a
-/// TCP segment waits to be joined), the rest 16 messages per recvmmsg; with `UDP_GRO` a sender's datagrams come joined, are split, checked one by one,
-/// and in-order segments of a flow are joined (`TCPCoalescer`) into one TSO write to the TUN.
-/// Buffers are taken once per thread from one allocation (`BufferArena`); nothing per packet. `--udp-offload=off`
-/// (`UDPOffloads.none`): a plain TUN, one datagram per inner packet, sends and receives
-/// batched all the same.
+/// TCP segment waits to be joined), the rest 16 messages per recvmmsg; with `UDP_GRO` a
+/// sender's datagrams come joined, are split, checked one by one, and in-order segments of a
+/// flow are joined (`TCPCoalescer`) into one TSO write to the TUN. Buffers are taken once per
+/// thread from one allocation (`BufferArena`); nothing per packet. `--udp-offload=off`
+/// (`UDPOffloads.none`): a plain TUN, one datagram per inner packet, sends and receives batched
+/// all the same.
 extension UDPProxy {
     /// Room for a vnet header before each packet read from or written to the TUN.
     var headerRoom: Int { offloads.vnetHeader ? VirtioNetHeader.size : 0 }
@@ -383,14 +384,15 @@ extension UDPProxy {
                 }
                 // All that was asked for: more may be queued. Meanwhile answers (ACKs) may wait on the TUN.
                 calls += 1
-                let firstRound = calls == 1
+                let single = asked == 1
                 receiving = Int(count) == asked
                 // A second single receive only when nothing waits in the coalescer: with a TCP
                 // segment held, more of the flow is likely queued, and a batch takes it at once.
                 asked = calls == 1 && !coalescer.isOpen ? 1 : Self.batch
-                // Not while a first datagram waits in the coalescer (a request's data): it is
-                // written after the next call, joined by what that brings if it continues the flow.
-                if receiving && !(firstRound && coalescer.isOpen) {
+                // Not while a segment from a single receive waits in the coalescer (a request's
+                // data, maybe after a lone ACK): it is written after the next call, a batch,
+                // joined by what that brings if it continues the flow.
+                if receiving && !(single && coalescer.isOpen) {
                     if !serveTUN(&cache, &load, &tally) { return }
                     tunMayHold = false
                 }

@@ -80,7 +80,7 @@ extension NetnsLabCommand {
                 bench.passes = passes
                 bench.underlayGRO = underlayGro == .on
                 print("bench --backend udp: \(passes) passes × \(UDPBenchReport.Path.allCases.count) paths, iperf3 \(seconds) s with 1 and 4 streams, "
-                      + "then \(2 * passes) RTT rounds of flanneld and the plain loop in turn (\(Self.buildConfiguration) build)")
+                      + "then \(bench.rttRoundCount) RTT rounds of flanneld and the plain loop in turn (\(Self.buildConfiguration) build)")
                 let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
                 section = Self.section(title: "udp backend", command: command, passes: passes, seconds: seconds, body: """
                     Container to container across two lab hosts (underlay: eth0 ↔ eth0), \(underlay).

@@ -73,3 +73,31 @@ struct UDPProxyBookkeepingTests {
         #expect(drains < 5, "busy after \(drains) drains")
     }
 }
+
+/// The forwarding threads' buffers: the sizes each kind lists are what it takes.
+@Suite("UDP proxy buffers")
+struct UDPProxyBuffersTests {
+    @Test func anArenaSizedFromTheListsHoldsExactlyTheBuffersTaken() {
+        var outbound = BufferArena(holding: UDPProxy.OutboundBuffers.sizes)
+        defer { outbound.deallocate() }
+        let buffers = UDPProxy.OutboundBuffers(from: &outbound)
+        #expect(outbound.unused == 0)
+        #expect(buffers.input.count >= VirtioNetHeader.size + 65_535 && buffers.batch.count == UDPProxy.sendBatch * UDPProxy.batchSlot)
+        #expect(buffers.reply.allSatisfy { $0 == 0 })
+
+        var inbound = BufferArena(holding: UDPProxy.InboundBuffers.sizes)
+        defer { inbound.deallocate() }
+        let all = UDPProxy.InboundBuffers(from: &inbound)
+        #expect(inbound.unused == 0)
+        #expect(all.input.count == UDPProxy.batch * UDPProxy.messageRoom && all.plainHeader.allSatisfy { $0 == 0 })
+        #expect(all.joined.count == TCPCoalescer.packetOffset + 65_536)
+    }
+
+    @Test func everyBufferStartsOnItsOwnCacheLine() {
+        #expect(BufferArena.byteCount(holding: [1, 64, 65]) == 64 + 64 + 65)
+        var arena = BufferArena(holding: [1, 3, 8])
+        defer { arena.deallocate() }
+        let starts = [arena.take(1), arena.take(3), arena.take(8)].map { Int(bitPattern: $0.baseAddress!) }
+        #expect(starts.allSatisfy { $0 % BufferArena.alignment == 0 } && arena.unused == 0)
+    }
+}

@@ -31,8 +31,8 @@ enum BenchTraffic {
     /// 100 pings 50 ms apart (an idle host's wake-ups, not a hot loop) after `settleBeforePing`
     /// of quiet: each reply's RTT in ms. The bench pools them over its passes (and the udp
     /// bench judges its RTT target on rounds of flanneld and the plain loop in turn); one
-    /// sample alone moves by tens of microseconds with what else the VM's CPUs did. Without the quiet,
-    /// paths that start at once (the plain loop, the kernel's) were pinged seconds after the
+    /// sample alone moves by tens of microseconds with what else the VM's CPUs did. Without
+    /// the quiet, paths that start at once (the plain loop, the kernel's) were pinged seconds after the
     /// previous path's iperf3 runs, while the VM still answered fast, and flanneld (slower to
     /// start) later: their medians differed by more than the paths did.
     static func rtt(from source: Namespace, to target: IPv4Address, over path: String) throws -> [Double] {

@@ -16,6 +16,8 @@ public struct UDPBench {
     public var passes = 3
     /// GRO at the hosts' eth0, as a NIC driver does (`Lab.emulateNICs`); off: a veth's default.
     public var underlayGRO = true
+    /// The side-by-side RTT rounds after the passes: two per pass, each path's turn in each.
+    public var rttRoundCount: Int { 2 * max(1, passes) }
     public var output: (String) -> Void
 
     public init(flanneld: String, netnsLab: String, output: @escaping (String) -> Void) {
@@ -34,15 +36,17 @@ public struct UDPBench {
         try paths.startIperfServers()
         var samples: [UDPBenchReport.Path: [UDPBenchReport.Sample]] = [:]
         // flanneld already runs (it made the leases); wait until it carries traffic, like every other path.
-        var active: UDPBenchReport.Path? = .flanneld
+        var active: UDPBenchReport.Path = .flanneld
         try paths.waitUntilCarrying(.flanneld)
+        func switchTo(_ path: UDPBenchReport.Path) throws {
+            guard path != active else { return }
+            try paths.deactivate(active)
+            try paths.activate(path)
+            active = path
+        }
         for pass in 1...max(1, passes) {
             for path in UDPBenchReport.Path.allCases {
-                if active != path {
-                    if let active { try paths.deactivate(active) }
-                    try paths.activate(path)
-                    active = path
-                }
+                try switchTo(path)
                 let sample = try paths.measure(path, seconds: seconds)
                 samples[path, default: []].append(sample)
                 output(String(format: "  pass %d/%d  %@: 1 stream %.2f Gbit/s, 4 streams %.2f Gbit/s, rtt median %.3f ms, "
@@ -55,15 +59,11 @@ public struct UDPBench {
         // pass, so the VM's drift in wake-up latency (tens of µs over minutes) falls on both
         // alike instead of on whichever was measured at a worse moment.
         var rttRounds: [UDPBenchReport.Path: [[Double]]] = [:]
-        let rounds = 2 * max(1, passes)
+        let rounds = rttRoundCount
         for round in 0..<rounds {
             let order: [UDPBenchReport.Path] = round % 2 == 0 ? [.flanneld, .plainLoop] : [.plainLoop, .flanneld]
             for path in order {
-                if active != path {
-                    if let active { try paths.deactivate(active) }
-                    try paths.activate(path)
-                    active = path
-                }
+                try switchTo(path)
                 let (source, target) = paths.endpoints(path)
                 let times = try BenchTraffic.rtt(from: source, to: target, over: path.title)
                 rttRounds[path, default: []].append(times)

@@ -2,6 +2,9 @@
 /// once (`deallocate()`) when the thread ends. Memory comes uninitialized; a buffer that must
 /// start zeroed is zeroed by whoever takes it.
 struct BufferArena {
+    /// Where every buffer starts: a cache line, so no two buffers share one.
+    static let alignment = 64
+
     private let start: UnsafeMutableRawPointer
     private let capacity: Int
     private var used = 0
@@ -12,18 +15,32 @@ struct BufferArena {
         start = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 4096)
     }
 
+    /// An arena with exactly the room for buffers of these sizes, taken in this order.
+    init(holding sizes: [Int]) {
+        self.init(byteCount: Self.byteCount(holding: sizes))
+    }
+
+    /// The bytes buffers of these sizes take, in this order, each starting on an
+    /// `alignment` boundary.
+    static func byteCount(holding sizes: [Int]) -> Int {
+        sizes.reduce(0) { total, size in (total + alignment - 1) / alignment * alignment + size }
+    }
+
+    /// Bytes not taken yet.
+    var unused: Int { capacity - used }
+
     func deallocate() { start.deallocate() }
 
-    /// The next `byteCount` bytes, aligned to `alignment` (a power of two).
-    mutating func take(_ byteCount: Int, alignment: Int = 64) -> UnsafeMutableRawBufferPointer {
-        let offset = (used + alignment - 1) & ~(alignment - 1)
+    /// The next `byteCount` bytes, on an `alignment` boundary.
+    mutating func take(_ byteCount: Int) -> UnsafeMutableRawBufferPointer {
+        let offset = (used + Self.alignment - 1) / Self.alignment * Self.alignment
         precondition(offset + byteCount <= capacity, "BufferArena: \(byteCount) bytes do not fit (\(capacity - offset) left)")
         used = offset + byteCount
         return UnsafeMutableRawBufferPointer(start: start + offset, count: byteCount)
     }
 
     mutating func take<Element>(_ count: Int, of _: Element.Type) -> UnsafeMutablePointer<Element> {
-        take(count * MemoryLayout<Element>.stride, alignment: max(MemoryLayout<Element>.alignment, 64))
-            .baseAddress!.bindMemory(to: Element.self, capacity: count)
+        precondition(MemoryLayout<Element>.alignment <= Self.alignment, "BufferArena: \(Element.self) needs a wider alignment")
+        return take(count * MemoryLayout<Element>.stride).baseAddress!.bindMemory(to: Element.self, capacity: count)
     }
 }

@@ -20,42 +20,10 @@ extension UDPProxy {
     /// Room for a vnet header before each packet read from or written to the TUN.
     var headerRoom: Int { offloads.vnetHeader ? VirtioNetHeader.size : 0 }
 
-    /// What one thread needs to read the TUN and send what it read, taken once from the
-    /// thread's arena (and freed with it).
-    struct OutboundBuffers {
-        let input: UnsafeMutableRawBufferPointer
-        /// A super-packet's segments, each with its own headers: 64 KB of payload plus up to
-        /// 120 bytes of headers per segment holds down to an MSS of 18 (the kernel's floor is 48).
-        let segments: UnsafeMutableRawBufferPointer
-        /// Starts zeroed: a plain vnet header before an ICMP reply.
-        let reply: UnsafeMutableRawBufferPointer
-        /// Single packets waiting for one sendmmsg: copies, `batchSlot` bytes apart.
-        let batch: UnsafeMutableRawBufferPointer
-        let batchLengths: UnsafeMutablePointer<Int32>
-        let batchPeers: UnsafeMutablePointer<UInt32>
-
-        static let inputBytes = VirtioNetHeader.size + 65_536
-        static let segmentBytes = 8 * 65_536
-        static let replyBytes = VirtioNetHeader.size + 128
-        static let batchBytes = UDPProxy.sendBatch * UDPProxy.batchSlot
-        /// What `init(from:)` takes: six buffers, each with up to 63 bytes of padding before it.
-        static let arenaBytes = inputBytes + segmentBytes + replyBytes + batchBytes + 2 * 4 * UDPProxy.sendBatch + 6 * 64
-
-        init(from arena: inout BufferArena) {
-            input = arena.take(Self.inputBytes)
-            segments = arena.take(Self.segmentBytes)
-            reply = arena.take(Self.replyBytes)
-            reply.initializeMemory(as: UInt8.self, repeating: 0)
-            batch = arena.take(Self.batchBytes)
-            batchLengths = arena.take(UDPProxy.sendBatch, of: Int32.self)
-            batchPeers = arena.take(UDPProxy.sendBatch, of: UInt32.self)
-        }
-    }
-
     /// Parked until the inbound thread hands the TUN over, then serves it until it has been
     /// quiet for `quietBeforeHandBack` and hands it back.
     func runOutbound() {
-        var arena = BufferArena(byteCount: OutboundBuffers.arenaBytes + 64 + MemoryLayout<pollfd>.stride)
+        var arena = BufferArena(holding: OutboundBuffers.sizes + [MemoryLayout<pollfd>.stride])
         let buffers = OutboundBuffers(from: &arena)
         let descriptor = arena.take(1, of: pollfd.self)
         var tally = Tally()
@@ -244,21 +212,10 @@ extension UDPProxy {
     /// Receives datagrams and writes them to the TUN; serves the TUN too while the outbound
     /// thread is parked.
     func runInbound() {
-        // All of this thread's buffers in one allocation.
-        let joinedBytes = TCPCoalescer.packetOffset + 65_536
-        // Seven buffers besides the outbound ones, each with up to 63 bytes of padding before it.
-        var arena = BufferArena(byteCount: Self.batch * Self.messageRoom + joinedBytes + OutboundBuffers.arenaBytes + 7 * 64
-                                + 3 * 4 * Self.batch + VirtioNetHeader.size + 3 * MemoryLayout<pollfd>.stride)
-        let input = arena.take(Self.batch * Self.messageRoom)
-        let lengths = arena.take(Self.batch, of: Int32.self)
-        let senders = arena.take(Self.batch, of: UInt32.self)
-        let segmentSizes = arena.take(Self.batch, of: Int32.self)
-        let joined = arena.take(joinedBytes)
-        // Zeroed: the plain vnet header written before a packet delivered alone.
-        let plainHeader = arena.take(VirtioNetHeader.size)
-        plainHeader.initializeMemory(as: UInt8.self, repeating: 0)
-        let outbound = OutboundBuffers(from: &arena)
-        let descriptors = arena.take(3, of: pollfd.self)
+        var arena = BufferArena(holding: InboundBuffers.sizes)
+        let buffers = InboundBuffers(from: &arena)
+        let (input, lengths, senders, segmentSizes) = (buffers.input, buffers.lengths, buffers.senders, buffers.segmentSizes)
+        let (joined, plainHeader, outbound, descriptors) = (buffers.joined, buffers.plainHeader, buffers.outbound, buffers.descriptors)
         var tally = Tally()
         var cache = PathCache()
         var load = TUNLoad()

@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What each forwarding thread works in, taken once from the thread's arena (and freed with
+/// it). Each kind lists the sizes it takes, in the order `init(from:)` takes them, so an arena
+/// sized from the list holds exactly that (a unit test checks the two agree).
+extension UDPProxy {
+    /// What one thread needs to read the TUN and send what it read.
+    struct OutboundBuffers {
+        let input: UnsafeMutableRawBufferPointer
+        /// A super-packet's segments, each with its own headers: 64 KB of payload plus up to
+        /// 120 bytes of headers per segment holds down to an MSS of 18 (the kernel's floor is 48).
+        let segments: UnsafeMutableRawBufferPointer
+        /// Starts zeroed: a plain vnet header before an ICMP reply.
+        let reply: UnsafeMutableRawBufferPointer
+        /// Single packets waiting for one sendmmsg: copies, `batchSlot` bytes apart.
+        let batch: UnsafeMutableRawBufferPointer
+        let batchLengths: UnsafeMutablePointer<Int32>
+        let batchPeers: UnsafeMutablePointer<UInt32>
+
+        static let sizes = [
+            VirtioNetHeader.size + 65_536, 8 * 65_536, VirtioNetHeader.size + 128, UDPProxy.sendBatch * UDPProxy.batchSlot,
+            UDPProxy.sendBatch * MemoryLayout<Int32>.stride, UDPProxy.sendBatch * MemoryLayout<UInt32>.stride,
+        ]
+
+        init(from arena: inout BufferArena) {
+            input = arena.take(Self.sizes[0])
+            segments = arena.take(Self.sizes[1])
+            reply = arena.take(Self.sizes[2])
+            reply.initializeMemory(as: UInt8.self, repeating: 0)
+            batch = arena.take(Self.sizes[3])
+            batchLengths = arena.take(UDPProxy.sendBatch, of: Int32.self)
+            batchPeers = arena.take(UDPProxy.sendBatch, of: UInt32.self)
+        }
+    }
+
+    /// The inbound thread's: a batch of received messages, the coalescer's packet, and what it
+    /// needs to serve the TUN too.
+    struct InboundBuffers {
+        /// `batch` messages, `messageRoom` bytes apart.
+        let input: UnsafeMutableRawBufferPointer
+        let lengths: UnsafeMutablePointer<Int32>
+        let senders: UnsafeMutablePointer<UInt32>
+        let segmentSizes: UnsafeMutablePointer<Int32>
+        /// The packet `TCPCoalescer` joins segments into, after room for its vnet header.
+        let joined: UnsafeMutableRawBufferPointer
+        /// Zeroed: the plain vnet header written before a packet delivered alone.
+        let plainHeader: UnsafeMutableRawBufferPointer
+        let outbound: OutboundBuffers
+        /// The socket, the inbound wake-up and the TUN.
+        let descriptors: UnsafeMutablePointer<pollfd>
+
+        static let sizes = [
+            UDPProxy.batch * UDPProxy.messageRoom, UDPProxy.batch * MemoryLayout<Int32>.stride,
+            UDPProxy.batch * MemoryLayout<UInt32>.stride, UDPProxy.batch * MemoryLayout<Int32>.stride,
+            TCPCoalescer.packetOffset + 65_536, VirtioNetHeader.size,
+        ] + OutboundBuffers.sizes + [3 * MemoryLayout<pollfd>.stride]
+
+        init(from arena: inout BufferArena) {
+            input = arena.take(Self.sizes[0])
+            lengths = arena.take(UDPProxy.batch, of: Int32.self)
+            senders = arena.take(UDPProxy.batch, of: UInt32.self)
+            segmentSizes = arena.take(UDPProxy.batch, of: Int32.self)
+            joined = arena.take(Self.sizes[4])
+            plainHeader = arena.take(Self.sizes[5])
+            plainHeader.initializeMemory(as: UInt8.self, repeating: 0)
+            outbound = OutboundBuffers(from: &arena)
+            descriptors = arena.take(3, of: pollfd.self)
+        }
+    }
+}

@@ -80,7 +80,7 @@ extension NetnsLabCommand {
                 bench.passes = passes
                 bench.underlayGRO = underlayGro == .on
                 print("bench --backend udp: \(passes) passes × \(UDPBenchReport.Path.allCases.count) paths, iperf3 \(seconds) s with 1 and 4 streams, "
-                      + "then \(bench.rttRoundCount) RTT rounds of flanneld and the plain loop in turn (\(Self.buildConfiguration) build)")
+                      + "then \(bench.rttRoundCount) RTT rounds of flanneld and a plain loop side by side (\(Self.buildConfiguration) build)")
                 let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
                 section = Self.section(title: "udp backend", command: command, passes: passes, seconds: seconds, body: """
                     Container to container across two lab hosts (underlay: eth0 ↔ eth0), \(underlay).
@@ -91,7 +91,9 @@ extension NetnsLabCommand {
                     whose segments the hosts' own TCP builds one by one under `gso_max_segs 1`, while forwarded
                     container traffic is only split at eth0: the kernel-routes path can exceed it.
                     The RTT column is each path's 100 pings per pass; the RTT target is judged on rounds measured
-                    after the passes, flanneld and the plain loop taking turns (ABBA), 100 pings 50 ms apart each.
+                    after the passes: flanneld and a second plain loop (flannel1, UDP 8286, an overlay of its own)
+                    forward at the same time, both restarted before each round, and get 100 pings 50 ms apart each,
+                    in turn 25 ms apart, so drift in the VM's wake-up latency falls on both alike.
 
                     \(report.markdown)
 

@@ -19,8 +19,14 @@ extension NetnsLabCommand {
         @Option(help: "flannel0's MTU")
         var mtu = 1472
 
-        @Option(help: "Local address to bind UDP 8285 on")
+        @Option(help: "Local address to bind the UDP port on")
         var listen: String
+
+        @Option(help: "The TUN device's name (the bench runs a second loop beside flanneld on flannel1)")
+        var tun = "flannel0"
+
+        @Option(help: "The UDP port, here and at every peer")
+        var port = 8285
 
         @Option(help: "A peer, SUBNET=PUBLICIP (repeatable)")
         var peer: [String] = []
@@ -39,7 +45,12 @@ extension NetnsLabCommand {
                 }
                 return PlainUDPLoop.Route(subnet: subnet, peer: ip)
             }
-            try PlainUDPLoop(address: ownAddress, network: flannelNetwork, mtu: mtu, listen: local, routes: routes).run()
+            guard (1...65_535).contains(port) else { throw LabCommandError("--port must be 1…65535, got \(port)") }
+            guard (1...15).contains(tun.utf8.count) else { throw LabCommandError("--tun must be 1…15 bytes (a Linux interface name), got '\(tun)'") }
+            var loop = PlainUDPLoop(address: ownAddress, network: flannelNetwork, mtu: mtu, listen: local, routes: routes)
+            loop.tunName = tun
+            loop.port = port
+            try loop.run()
         }
     }
 }

@@ -1,5 +1,6 @@
 import Agent
 import Foundation
+import Synchronization
 
 /// The traffic every bench sends: iperf3 servers, iperf3 runs, and a ping RTT sample.
 enum BenchTraffic {
@@ -29,12 +30,12 @@ enum BenchTraffic {
     static let settleBeforePing = 3.0
 
     /// 100 pings 50 ms apart (an idle host's wake-ups, not a hot loop) after `settleBeforePing`
-    /// of quiet: each reply's RTT in ms. The bench pools them over its passes (and the udp
-    /// bench judges its RTT target on rounds of flanneld and the plain loop in turn); one
-    /// sample alone moves by tens of microseconds with what else the VM's CPUs did. Without
-    /// the quiet, paths that start at once (the plain loop, the kernel's) were pinged seconds after the
-    /// previous path's iperf3 runs, while the VM still answered fast, and flanneld (slower to
-    /// start) later: their medians differed by more than the paths did.
+    /// of quiet: each reply's RTT in ms. The bench pools them over its passes (the udp bench
+    /// judges its RTT target on `rttAtOnce` instead); one sample alone moves by tens of
+    /// microseconds with what else the VM's CPUs did. Without the quiet, paths that start at
+    /// once (the plain loop, the kernel's) were pinged seconds after the previous path's iperf3
+    /// runs, while the VM still answered fast, and flanneld (slower to start) later: their
+    /// medians differed by more than the paths did.
     static func rtt(from source: Namespace, to target: IPv4Address, over path: String) throws -> [Double] {
         Thread.sleep(forTimeInterval: settleBeforePing)
         let ping = try source.check(["ping", "-c", "100", "-i", "0.05", "-W", "2", target.description])
@@ -43,5 +44,41 @@ enum BenchTraffic {
             throw BenchFailure(description: "no replies in ping's output over \(path): \(ping.stdout.suffix(400))")
         }
         return times
+    }
+
+    /// Two ping runs from `source` at once, like `rtt`: `first` and `second` (each a target and
+    /// the source address to ping from, nil: the default) each get 100 pings 50 ms apart, the
+    /// second run started half an interval after the first, so their pings take turns 25 ms
+    /// apart and never overlap. Both paths see the same moments of the VM: its wake-up
+    /// latency drifts by tens of microseconds over minutes, the same for both. Each run's RTTs
+    /// in ms.
+    static func rttAtOnce(from source: Namespace, first: (target: IPv4Address, from: IPv4Address?),
+                          second: (target: IPv4Address, from: IPv4Address?), over paths: (String, String)) throws -> ([Double], [Double]) {
+        Thread.sleep(forTimeInterval: settleBeforePing)
+        func arguments(_ run: (target: IPv4Address, from: IPv4Address?)) -> [String] {
+            ["ping", "-c", "100", "-i", "0.05", "-W", "2"] + (run.from.map { ["-I", $0.description] } ?? []) + [run.target.description]
+        }
+        let firstRun = Mutex<Result<CommandResult, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let firstArguments = arguments(first)
+        DispatchQueue.global().async {
+            let result = Result { try source.check(firstArguments) }
+            firstRun.withLock { $0 = result }
+            done.signal()
+        }
+        // The stagger, not a wait for anything: the first run's pings go out at 0, 50, 100 ms…
+        Thread.sleep(forTimeInterval: 0.025)
+        let secondResult = Result { try source.check(arguments(second)) }
+        done.wait()
+        var times: [[Double]] = []
+        for (result, path) in [(firstRun.withLock { $0 }!, paths.0), (secondResult, paths.1)] {
+            let ping = try result.get()
+            let parsed = BenchProbes.pingTimes(ping.stdout)
+            guard !parsed.isEmpty else {
+                throw BenchFailure(description: "no replies in ping's output over \(path): \(ping.stdout.suffix(400))")
+            }
+            times.append(parsed)
+        }
+        return (times[0], times[1])
     }
 }

@@ -16,8 +16,8 @@ public struct UDPBench {
     public var passes = 3
     /// GRO at the hosts' eth0, as a NIC driver does (`Lab.emulateNICs`); off: a veth's default.
     public var underlayGRO = true
-    /// The side-by-side RTT rounds after the passes: two per pass, each path's turn in each.
-    public var rttRoundCount: Int { 2 * max(1, passes) }
+    /// The side-by-side RTT rounds after the passes: four per pass, both paths in each.
+    public var rttRoundCount: Int { 4 * max(1, passes) }
     public var output: (String) -> Void
 
     public init(flanneld: String, netnsLab: String, output: @escaping (String) -> Void) {
@@ -55,22 +55,25 @@ public struct UDPBench {
                               BenchProbes.median(sample.pingTimes), sample.tunDrops, sample.socketDrops, sample.underlayDrops, sample.datagrams))
             }
         }
-        // RTT side by side: the two paths the target compares take turns (ABBA), 2 rounds per
-        // pass, so the VM's drift in wake-up latency (tens of µs over minutes) falls on both
-        // alike instead of on whichever was measured at a worse moment.
+        // RTT side by side: flanneld (flannel0) and a second plain loop on an overlay of its
+        // own (flannel1) forward at the same time, pinged in turn 25 ms apart, so the VM's drift
+        // in wake-up latency (tens of µs over minutes) falls on both alike. Both restart before
+        // each round: where a process's buffers and code land moves its cost by ~10 µs from one
+        // start to the next, and a user gets whichever start.
         var rttRounds: [UDPBenchReport.Path: [[Double]]] = [:]
         let rounds = rttRoundCount
+        try switchTo(.flanneld)
+        try paths.addSideOverlay()
         for round in 0..<rounds {
-            let order: [UDPBenchReport.Path] = round % 2 == 0 ? [.flanneld, .plainLoop] : [.plainLoop, .flanneld]
-            for path in order {
-                try switchTo(path)
-                let (source, target) = paths.endpoints(path)
-                let times = try BenchTraffic.rtt(from: source, to: target, over: path.title)
-                rttRounds[path, default: []].append(times)
-                output(String(format: "  rtt round %d/%d  %@: median %.3f ms (p10 %.3f)", round + 1, rounds, path.title,
-                              BenchProbes.median(times), BenchProbes.percentile(times, 0.1)))
-            }
+            try paths.restartSideBySide()
+            let (ours, plain) = try paths.rttAtOnce(flanneldFirst: round % 2 == 0)
+            rttRounds[.flanneld, default: []].append(ours)
+            rttRounds[.plainLoop, default: []].append(plain)
+            output(String(format: "  rtt round %d/%d at once: flanneld median %.3f ms (p10 %.3f), plain loop %.3f ms (p10 %.3f)",
+                          round + 1, rounds, BenchProbes.median(ours), BenchProbes.percentile(ours, 0.1),
+                          BenchProbes.median(plain), BenchProbes.percentile(plain, 0.1)))
         }
+        paths.stopSideLoops()
         return UDPBenchReport(samples: samples, seconds: seconds, passes: passes, rttRounds: rttRounds)
     }
 
@@ -83,6 +86,10 @@ public struct UDPBench {
         let flanneld: String
         let netnsLab: String
         private let loops: [BackgroundProcess]
+        /// The plain loop beside flanneld for the RTT rounds: flannel1, UDP `sideLoopPort`, and an
+        /// overlay of its own (`sideOverlay`): each container gets a second address in it.
+        private let sideLoops: [BackgroundProcess]
+        static let sideLoopPort = 8286
 
         init(lab: Lab, hosts: [LabHost], files: [SubnetFile], containers: [(namespace: Namespace, address: IPv4Address)],
              flanneld: String, netnsLab: String) {
@@ -103,6 +110,69 @@ public struct UDPBench {
                     ]),
                     logFile: hosts[index].directory.appendingPathComponent("plain-loop.log"))
             }
+            sideLoops = (0..<2).map { index in
+                let peer = 1 - index
+                return BackgroundProcess(
+                    command: hosts[index].namespace.command([
+                        netnsLab, "plain-loop", "--tun", "flannel1", "--port", String(Self.sideLoopPort),
+                        "--address", Self.sideSubnet(index).address.description, "--network", Self.sideOverlay.description,
+                        "--mtu", String(files[index].mtu), "--listen", hosts[index].address.description,
+                        "--peer", "\(Self.sideSubnet(peer))=\(hosts[peer].address)",
+                    ]),
+                    logFile: hosts[index].directory.appendingPathComponent("side-loop.log"))
+            }
+        }
+
+        /// The side loop's overlay: private addresses the lab's flannel networks do not use.
+        static let sideOverlay = IPv4Network("10.254.0.0/16")!
+        /// Host `index`'s subnet in it: docker0 is .1, the container .2.
+        static func sideSubnet(_ index: Int) -> IPv4Network { IPv4Network("10.254.\(index + 1).0/24")! }
+        static func sideAddress(_ index: Int, host: UInt32) -> IPv4Address {
+            IPv4Address(bits: sideSubnet(index).address.bits + host)
+        }
+
+        /// Second addresses in the side overlay for docker0 and the container on each host.
+        func addSideOverlay() throws {
+            for index in 0..<2 where files[index].network.overlaps(Self.sideOverlay) {
+                throw BenchFailure(description: "the flannel network \(files[index].network) overlaps the bench's side overlay "
+                                   + "\(Self.sideOverlay); run the bench with the default network config")
+            }
+            for index in 0..<2 {
+                try hosts[index].namespace.ip(["addr", "add", "\(Self.sideAddress(index, host: 1))/24", "dev", "docker0"])
+                try containers[index].namespace.ip(["addr", "add", "\(Self.sideAddress(index, host: 2))/24", "dev", "eth0"])
+            }
+        }
+
+        /// flanneld and the side loops, started afresh and carrying.
+        func restartSideBySide() throws {
+            try deactivate(.flanneld)
+            stopSideLoops()
+            try activate(.flanneld)
+            for loop in sideLoops { try loop.start() }
+            let (source, target) = (containers[0].namespace, Self.sideAddress(1, host: 2))
+            try Poll.until("the side loop to carry a ping from \(source) to \(target)", timeout: .seconds(30), interval: .milliseconds(200)) {
+                if let dead = sideLoops.first(where: { !$0.isRunning }) {
+                    throw BenchFailure(description: "the side loop stopped (\(dead.logFile.path)): \(dead.log.suffix(600))")
+                }
+                return try source.run(["ping", "-c", "1", "-W", "1", "-I", Self.sideAddress(0, host: 2).description, target.description]).succeeded
+            }
+        }
+
+        func stopSideLoops() {
+            for loop in sideLoops where loop.isRunning { _ = loop.stop() }
+        }
+
+        /// One round's pings over flanneld and over the side loop at once: (flanneld's, the loop's).
+        func rttAtOnce(flanneldFirst: Bool) throws -> ([Double], [Double]) {
+            let ours = (target: containers[1].address, from: IPv4Address?.none)
+            let plain = (target: Self.sideAddress(1, host: 2), from: Optional(Self.sideAddress(0, host: 2)))
+            let titles = (UDPBenchReport.Path.flanneld.title, "the side plain loop")
+            if flanneldFirst {
+                return try BenchTraffic.rttAtOnce(from: containers[0].namespace, first: ours, second: plain, over: titles)
+            }
+            let (loop, flanneld) = try BenchTraffic.rttAtOnce(from: containers[0].namespace, first: plain, second: ours,
+                                                               over: (titles.1, titles.0))
+            return (flanneld, loop)
         }
 
         func startIperfServers() throws {

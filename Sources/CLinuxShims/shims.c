@@ -214,19 +214,23 @@ long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, 
     to.sin_family = AF_INET;
     to.sin_addr.s_addr = address;
     to.sin_port = port;
+    if (segment_size == 0) {
+        // One datagram: sendto copies less from user memory than sendmsg (no msghdr, no iovec).
+        ssize_t sent = sendto(fd, bytes, length, 0, (const struct sockaddr *)&to, sizeof(to));
+        return sent < 0 ? -errno : sent;
+    }
     struct iovec iov = { .iov_base = (void *)bytes, .iov_len = length };
     char control[CMSG_SPACE(sizeof(uint16_t))];
     memset(control, 0, sizeof(control));
-    struct msghdr message = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1 };
-    if (segment_size > 0) {
-        message.msg_control = control;
-        message.msg_controllen = sizeof(control);
-        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
-        cmsg->cmsg_level = SOL_UDP;
-        cmsg->cmsg_type = UDP_SEGMENT;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-        memcpy(CMSG_DATA(cmsg), &segment_size, sizeof(segment_size));
-    }
+    struct msghdr message = {
+        .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control, .msg_controllen = sizeof(control),
+    };
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
+    cmsg->cmsg_level = SOL_UDP;
+    cmsg->cmsg_type = UDP_SEGMENT;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    memcpy(CMSG_DATA(cmsg), &segment_size, sizeof(segment_size));
     ssize_t sent = sendmsg(fd, &message, 0);
     return sent < 0 ? -errno : sent;
 }

@@ -34,7 +34,7 @@ int flannel_udp_probe_segment(int fd);
 
 /// Sends `length` bytes to `address`:`port` (network byte order) as datagrams of
 /// `segment_size` bytes each (the last may be shorter) with UDP_SEGMENT; a `segment_size` of 0
-/// sends one datagram. Returns the bytes sent or -errno.
+/// sends one datagram (with sendto). Returns the bytes sent or -errno.
 long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, uint32_t address, uint16_t port,
                                uint16_t segment_size);
 

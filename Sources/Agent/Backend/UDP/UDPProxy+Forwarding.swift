@@ -244,6 +244,7 @@ extension UDPProxy {
             }
             return true
         }
+        @inline(__always)
         func deliverAlone(_ packet: UnsafeMutableRawBufferPointer, _ tally: inout Tally) {
             let written = room > 0
                 ? flannel_write_two(tunFD, plainHeader.baseAddress, UInt(room), packet.baseAddress, UInt(packet.count))

@@ -17,6 +17,7 @@ public struct IPv4Packet {
 
     /// Checks the header's shape: long enough, version 4, IHL ≥ 5 and within the bytes,
     /// total length covering the header and not beyond the bytes.
+    @inline(__always)
     public func validate() -> Malformation? {
         guard bytes.count >= Self.minimumHeaderLength else { return .tooShort }
         guard bytes[0] >> 4 == 4 else { return .notIPv4 }
@@ -39,6 +40,7 @@ public struct IPv4Packet {
 
     /// Decrements the TTL and fixes the header checksum incrementally (RFC 1624). Returns
     /// false, changing nothing, when the TTL would reach 0: the packet must be dropped.
+    @inline(__always)
     public func decrementTTL() -> Bool {
         let oldTTL = bytes[8]
         guard oldTTL > 1 else { return false }

@@ -84,6 +84,7 @@ public enum InternetChecksum {
     }
 
     /// RFC 1624 eqn. 3: the new checksum after one 16-bit word changed from `old` to `new`.
+    @inline(__always)
     public static func updated(_ checksum: UInt16, oldWord old: UInt16, newWord new: UInt16) -> UInt16 {
         var total = UInt32(~checksum) &+ UInt32(~old) &+ UInt32(new)
         while total >> 16 != 0 { total = (total & 0xFFFF) &+ (total >> 16) }

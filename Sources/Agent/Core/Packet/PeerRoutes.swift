@@ -35,6 +35,7 @@ public struct PeerRoutes: Sendable, Equatable {
     public var isEmpty: Bool { table.isEmpty }
     public var count: Int { table.count }
 
+    @inline(__always)
     public func publicIP(for destination: IPv4Address) -> IPv4Address? {
         if let entries {
             for entry in entries where destination.bits & entry.mask == entry.network { return entry.publicIP }
@@ -47,6 +48,7 @@ public struct PeerRoutes: Sendable, Equatable {
     }
 
     /// Whether `address` is some peer's public IP (the inbound filter).
+    @inline(__always)
     public func isPeer(_ address: IPv4Address) -> Bool {
         if let entries { return entries.contains { $0.publicIP == address } }
         return publicIPs.contains(address)

@@ -35,6 +35,7 @@ public struct VirtioNetHeader: Equatable, Sendable {
     public var isTCPv4Super: Bool { gsoType & ~Self.gsoECN == Self.gsoTCPv4 }
     public var needsChecksumCompletion: Bool { flags & Self.needsChecksum != 0 }
 
+    @inline(__always)
     public init?(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count >= Self.size else { return nil }
         func half(_ offset: Int) -> UInt16 { UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8 }

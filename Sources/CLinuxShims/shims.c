@@ -220,11 +220,15 @@ long flannel_udp_send_segments(int fd, const void *bytes, unsigned long length, 
         return sent < 0 ? -errno : sent;
     }
     struct iovec iov = { .iov_base = (void *)bytes, .iov_len = length };
-    char control[CMSG_SPACE(sizeof(uint16_t))];
-    memset(control, 0, sizeof(control));
+    // Aligned for cmsghdr, which CMSG_FIRSTHDR writes through.
+    union {
+        char bytes[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof(control));
     struct msghdr message = {
         .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1,
-        .msg_control = control, .msg_controllen = sizeof(control),
+        .msg_control = control.bytes, .msg_controllen = sizeof(control.bytes),
     };
     struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
     cmsg->cmsg_level = SOL_UDP;

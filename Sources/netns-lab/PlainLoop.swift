@@ -10,13 +10,13 @@ extension NetnsLabCommand {
             abstract: "The bench's baseline: a plain read/sendto TUN↔UDP loop, upstream flannel's udp proxy design.",
             shouldDisplay: false)
 
-        @Option(help: "flannel0's address (the subnet's base)")
+        @Option(help: "The TUN's address (the subnet's base)")
         var address: String
 
-        @Option(help: "The whole flannel network, routed to flannel0")
+        @Option(help: "The whole overlay network, routed to the TUN")
         var network: String
 
-        @Option(help: "flannel0's MTU")
+        @Option(help: "The TUN's MTU")
         var mtu = 1472
 
         @Option(help: "Local address to bind the UDP port on")

@@ -77,20 +77,27 @@ struct UDPProxyBookkeepingTests {
 /// The forwarding threads' buffers: the sizes each kind lists are what it takes.
 @Suite("UDP proxy buffers")
 struct UDPProxyBuffersTests {
+    /// Every buffer gets the size its name says (a list out of order would give one too
+    /// little), and the arena sized from the list has nothing left over.
     @Test func anArenaSizedFromTheListsHoldsExactlyTheBuffersTaken() {
-        var outbound = BufferArena(holding: UDPProxy.OutboundBuffers.sizes)
+        typealias Outbound = UDPProxy.OutboundBuffers
+        var outbound = BufferArena(holding: Outbound.sizes)
         defer { outbound.deallocate() }
-        let buffers = UDPProxy.OutboundBuffers(from: &outbound)
+        let buffers = Outbound(from: &outbound)
         #expect(outbound.unused == 0)
-        #expect(buffers.input.count >= VirtioNetHeader.size + 65_535 && buffers.batch.count == UDPProxy.sendBatch * UDPProxy.batchSlot)
+        #expect(buffers.input.count == Outbound.inputBytes && buffers.segments.count == Outbound.segmentBytes)
+        #expect(buffers.reply.count == Outbound.replyBytes && buffers.batch.count == Outbound.batchBytes)
         #expect(buffers.reply.allSatisfy { $0 == 0 })
+        #expect(Outbound.segmentBytes >= 65_536 + (65_536 / 18 + 1) * 120, "a 64 KB super-packet cut at MSS 18 fits")
 
-        var inbound = BufferArena(holding: UDPProxy.InboundBuffers.sizes)
+        typealias Inbound = UDPProxy.InboundBuffers
+        var inbound = BufferArena(holding: Inbound.sizes)
         defer { inbound.deallocate() }
-        let all = UDPProxy.InboundBuffers(from: &inbound)
+        let all = Inbound(from: &inbound)
         #expect(inbound.unused == 0)
-        #expect(all.input.count == UDPProxy.batch * UDPProxy.messageRoom && all.plainHeader.allSatisfy { $0 == 0 })
-        #expect(all.joined.count == TCPCoalescer.packetOffset + 65_536)
+        #expect(all.input.count == Inbound.inputBytes && all.joined.count == Inbound.joinedBytes)
+        #expect(all.plainHeader.count == VirtioNetHeader.size && all.plainHeader.allSatisfy { $0 == 0 })
+        #expect(all.outbound.segments.count == Outbound.segmentBytes && all.outbound.input.count == Outbound.inputBytes)
     }
 
     @Test func everyBufferStartsOnItsOwnCacheLine() {

@@ -33,6 +33,7 @@ public struct UDPBench {
         try lab.emulateNICs(receiveOffload: underlayGRO)
         let paths = BenchPaths(lab: lab, hosts: bringUp.hosts, files: bringUp.subnetFiles,
                           containers: bringUp.containers.map { $0[0] }, flanneld: flanneld, netnsLab: netnsLab)
+        try paths.checkSideOverlay()
         try paths.startIperfServers()
         var samples: [UDPBenchReport.Path: [UDPBenchReport.Sample]] = [:]
         // flanneld already runs (it made the leases); wait until it carries traffic, like every other path.
@@ -56,14 +57,17 @@ public struct UDPBench {
             }
         }
         // RTT side by side: flanneld (flannel0) and a second plain loop on an overlay of its
-        // own (flannel1) forward at the same time, pinged in turn 25 ms apart, so the VM's drift
+        // own (flannel1) forward at the same time, pinged in turn nominally 25 ms apart, so the VM's drift
         // in wake-up latency (tens of µs over minutes) falls on both alike. Both restart before
         // each round: where a process's buffers and code land moves its cost by ~10 µs from one
         // start to the next, and a user gets whichever start.
         var rttRounds: [UDPBenchReport.Path: [[Double]]] = [:]
         let rounds = rttRoundCount
-        try switchTo(.flanneld)
+        // Each round starts flanneld afresh: whatever path is active now only has to stop.
+        if active != .flanneld { try paths.deactivate(active) }
+        active = .flanneld
         try paths.addSideOverlay()
+        defer { paths.stopSideLoops() }
         for round in 0..<rounds {
             try paths.restartSideBySide()
             let (ours, plain) = try paths.rttAtOnce(flanneldFirst: round % 2 == 0)
@@ -73,7 +77,6 @@ public struct UDPBench {
                           round + 1, rounds, BenchProbes.median(ours), BenchProbes.percentile(ours, 0.1),
                           BenchProbes.median(plain), BenchProbes.percentile(plain, 0.1)))
         }
-        paths.stopSideLoops()
         return UDPBenchReport(samples: samples, seconds: seconds, passes: passes, rttRounds: rttRounds)
     }
 
@@ -131,12 +134,16 @@ public struct UDPBench {
             IPv4Address(bits: sideSubnet(index).address.bits + host)
         }
 
-        /// Second addresses in the side overlay for docker0 and the container on each host.
-        func addSideOverlay() throws {
+        /// Before anything is measured: the side overlay must not be part of the flannel network.
+        func checkSideOverlay() throws {
             for index in 0..<2 where files[index].network.overlaps(Self.sideOverlay) {
                 throw BenchFailure(description: "the flannel network \(files[index].network) overlaps the bench's side overlay "
                                    + "\(Self.sideOverlay); run the bench with the default network config")
             }
+        }
+
+        /// Second addresses in the side overlay for docker0 and the container on each host.
+        func addSideOverlay() throws {
             for index in 0..<2 {
                 try hosts[index].namespace.ip(["addr", "add", "\(Self.sideAddress(index, host: 1))/24", "dev", "docker0"])
                 try containers[index].namespace.ip(["addr", "add", "\(Self.sideAddress(index, host: 2))/24", "dev", "eth0"])

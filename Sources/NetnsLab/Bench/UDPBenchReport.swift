@@ -96,7 +96,7 @@ public struct UDPBenchReport: Sendable {
             let differences = zip(rttRounds[.flanneld]!, rttRounds[.plainLoop]!).map { pair in
                 String(format: "%+.0f", 1000 * (BenchProbes.median(pair.0) - BenchProbes.median(pair.1)))
             }
-            how = "RTT side by side (\(differences.count) rounds at once, flanneld − loop per round: \(differences.joined(separator: " ")) µs)"
+            how = "RTT side by side (\(differences.count) rounds, flanneld and a side plain loop on flannel1 forwarding at once, restarted each round; flanneld − loop per round: \(differences.joined(separator: " ")) µs)"
         }
         return String(format: "%@, median of %d and %d pings: flanneld udp (offloads on) %.3f ms, plain loop %.3f ms; p10 %.3f vs %.3f ms (target: no worse than the plain loop): %@",
                       how, ours.count, plain.count, median, plainMedian, BenchProbes.percentile(ours, 0.1), BenchProbes.percentile(plain, 0.1),

@@ -108,6 +108,8 @@ struct LabCommandTests {
             #expect(ours.contains(" % of ") && ours.contains(" MB |"), "\(ours)")
         }
         #expect(recorded.contains("flanneld udp (offloads on) / plain loop, 1 stream: "))
+        // The RTT target is judged on 4 rounds per pass with a side loop forwarding beside flanneld.
+        #expect(recorded.contains("RTT side by side (4 rounds, flanneld and a side plain loop on flannel1 forwarding at once"), "\(recorded)")
         #expect(!RunningLab.all().contains { $0.run == run }, "the bench left its lab \(run) behind")
 
         let wrong = try netnsLab(["bench", "--backend", "ipip"])

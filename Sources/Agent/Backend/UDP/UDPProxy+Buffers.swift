@@ -19,17 +19,22 @@ extension UDPProxy {
         let batchLengths: UnsafeMutablePointer<Int32>
         let batchPeers: UnsafeMutablePointer<UInt32>
 
+        static let inputBytes = VirtioNetHeader.size + 65_536
+        static let segmentBytes = 8 * 65_536
+        static let replyBytes = VirtioNetHeader.size + 128
+        static let batchBytes = UDPProxy.sendBatch * UDPProxy.batchSlot
+        /// In the order `init(from:)` takes them.
         static let sizes = [
-            VirtioNetHeader.size + 65_536, 8 * 65_536, VirtioNetHeader.size + 128, UDPProxy.sendBatch * UDPProxy.batchSlot,
+            inputBytes, segmentBytes, replyBytes, batchBytes,
             UDPProxy.sendBatch * MemoryLayout<Int32>.stride, UDPProxy.sendBatch * MemoryLayout<UInt32>.stride,
         ]
 
         init(from arena: inout BufferArena) {
-            input = arena.take(Self.sizes[0])
-            segments = arena.take(Self.sizes[1])
-            reply = arena.take(Self.sizes[2])
+            input = arena.take(Self.inputBytes)
+            segments = arena.take(Self.segmentBytes)
+            reply = arena.take(Self.replyBytes)
             reply.initializeMemory(as: UInt8.self, repeating: 0)
-            batch = arena.take(Self.sizes[3])
+            batch = arena.take(Self.batchBytes)
             batchLengths = arena.take(UDPProxy.sendBatch, of: Int32.self)
             batchPeers = arena.take(UDPProxy.sendBatch, of: UInt32.self)
         }
@@ -51,19 +56,21 @@ extension UDPProxy {
         /// The socket, the inbound wake-up and the TUN.
         let descriptors: UnsafeMutablePointer<pollfd>
 
+        static let inputBytes = UDPProxy.batch * UDPProxy.messageRoom
+        static let joinedBytes = TCPCoalescer.packetOffset + 65_536
+        /// In the order `init(from:)` takes them.
         static let sizes = [
-            UDPProxy.batch * UDPProxy.messageRoom, UDPProxy.batch * MemoryLayout<Int32>.stride,
-            UDPProxy.batch * MemoryLayout<UInt32>.stride, UDPProxy.batch * MemoryLayout<Int32>.stride,
-            TCPCoalescer.packetOffset + 65_536, VirtioNetHeader.size,
+            inputBytes, UDPProxy.batch * MemoryLayout<Int32>.stride, UDPProxy.batch * MemoryLayout<UInt32>.stride,
+            UDPProxy.batch * MemoryLayout<Int32>.stride, joinedBytes, VirtioNetHeader.size,
         ] + OutboundBuffers.sizes + [3 * MemoryLayout<pollfd>.stride]
 
         init(from arena: inout BufferArena) {
-            input = arena.take(Self.sizes[0])
+            input = arena.take(Self.inputBytes)
             lengths = arena.take(UDPProxy.batch, of: Int32.self)
             senders = arena.take(UDPProxy.batch, of: UInt32.self)
             segmentSizes = arena.take(UDPProxy.batch, of: Int32.self)
-            joined = arena.take(Self.sizes[4])
-            plainHeader = arena.take(Self.sizes[5])
+            joined = arena.take(Self.joinedBytes)
+            plainHeader = arena.take(VirtioNetHeader.size)
             plainHeader.initializeMemory(as: UInt8.self, repeating: 0)
             outbound = OutboundBuffers(from: &arena)
             descriptors = arena.take(3, of: pollfd.self)

@@ -28,6 +28,8 @@ enum BenchTraffic {
 
     /// Seconds of quiet before a path's pings.
     static let settleBeforePing = 3.0
+    /// 100 pings 50 ms apart, each given 2 s to come back; the target follows.
+    static let pingArguments = ["ping", "-c", "100", "-i", "0.05", "-W", "2"]
 
     /// 100 pings 50 ms apart (an idle host's wake-ups, not a hot loop) after `settleBeforePing`
     /// of quiet: each reply's RTT in ms. The bench pools them over its passes (the udp bench
@@ -38,7 +40,7 @@ enum BenchTraffic {
     /// medians differed by more than the paths did.
     static func rtt(from source: Namespace, to target: IPv4Address, over path: String) throws -> [Double] {
         Thread.sleep(forTimeInterval: settleBeforePing)
-        let ping = try source.check(["ping", "-c", "100", "-i", "0.05", "-W", "2", target.description])
+        let ping = try source.check(pingArguments + [target.description])
         let times = BenchProbes.pingTimes(ping.stdout)
         guard !times.isEmpty else {
             throw BenchFailure(description: "no replies in ping's output over \(path): \(ping.stdout.suffix(400))")
@@ -57,7 +59,7 @@ enum BenchTraffic {
                           second: (target: IPv4Address, from: IPv4Address?), over paths: (String, String)) throws -> ([Double], [Double]) {
         Thread.sleep(forTimeInterval: settleBeforePing)
         func arguments(_ run: (target: IPv4Address, from: IPv4Address?)) -> [String] {
-            ["ping", "-c", "100", "-i", "0.05", "-W", "2"] + (run.from.map { ["-I", $0.description] } ?? []) + [run.target.description]
+            pingArguments + (run.from.map { ["-I", $0.description] } ?? []) + [run.target.description]
         }
         let firstRun = Mutex<Result<CommandResult, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)

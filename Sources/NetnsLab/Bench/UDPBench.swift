@@ -102,28 +102,22 @@ public struct UDPBench {
             self.containers = containers
             self.flanneld = flanneld
             self.netnsLab = netnsLab
-            loops = (0..<2).map { index in
-                let peer = 1 - index
-                return BackgroundProcess(
-                    command: hosts[index].namespace.command([
-                        netnsLab, "plain-loop", "--address", files[index].subnet.address.description,
-                        "--network", files[index].network.description, "--mtu", String(files[index].mtu),
-                        "--listen", hosts[index].address.description,
-                        "--peer", "\(files[peer].subnet)=\(hosts[peer].address)",
-                    ]),
-                    logFile: hosts[index].directory.appendingPathComponent("plain-loop.log"))
+            /// A plain loop on each host: `subnet(index)` is host index's subnet in `network`.
+            func plainLoops(tun: String, port: Int, network: IPv4Network, subnet: (Int) -> IPv4Network, log: String) -> [BackgroundProcess] {
+                (0..<2).map { index in
+                    BackgroundProcess(
+                        command: hosts[index].namespace.command([
+                            netnsLab, "plain-loop", "--tun", tun, "--port", String(port),
+                            "--address", subnet(index).address.description, "--network", network.description,
+                            "--mtu", String(files[index].mtu), "--listen", hosts[index].address.description,
+                            "--peer", "\(subnet(1 - index))=\(hosts[1 - index].address)",
+                        ]),
+                        logFile: hosts[index].directory.appendingPathComponent(log))
+                }
             }
-            sideLoops = (0..<2).map { index in
-                let peer = 1 - index
-                return BackgroundProcess(
-                    command: hosts[index].namespace.command([
-                        netnsLab, "plain-loop", "--tun", "flannel1", "--port", String(Self.sideLoopPort),
-                        "--address", Self.sideSubnet(index).address.description, "--network", Self.sideOverlay.description,
-                        "--mtu", String(files[index].mtu), "--listen", hosts[index].address.description,
-                        "--peer", "\(Self.sideSubnet(peer))=\(hosts[peer].address)",
-                    ]),
-                    logFile: hosts[index].directory.appendingPathComponent("side-loop.log"))
-            }
+            loops = plainLoops(tun: "flannel0", port: 8285, network: files[0].network, subnet: { files[$0].subnet }, log: "plain-loop.log")
+            sideLoops = plainLoops(tun: "flannel1", port: Self.sideLoopPort, network: Self.sideOverlay, subnet: Self.sideSubnet,
+                                   log: "side-loop.log")
         }
 
         /// The side loop's overlay: private addresses the lab's flannel networks do not use.

@@ -10,7 +10,7 @@ struct BufferArena {
     private var used = 0
 
     /// Room for `byteCount` bytes in all, alignment padding included.
-    init(byteCount: Int) {
+    private init(byteCount: Int) {
         capacity = byteCount
         start = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 4096)
     }

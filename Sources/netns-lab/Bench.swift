@@ -39,12 +39,24 @@ extension NetnsLabCommand {
         @Option(help: "Path of the flanneld binary (default: next to netns-lab)")
         var flanneld: String?
 
+        @Flag(help: "--backend udp: only the side-by-side RTT rounds, no throughput passes (a few minutes instead of ~12)")
+        var rttOnly = false
+
+        @Option(help: "--backend udp: side-by-side RTT rounds of 100 pings each (default: 4 per pass)")
+        var rttRounds: Int?
+
         func validate() throws {
             guard ["udp", "vxlan", "host-gw"].contains(backend) else {
                 throw ValidationError("--backend \(backend) is not a backend this agent has; use udp, vxlan or host-gw")
             }
             guard (1...120).contains(seconds) else { throw ValidationError("--seconds must be 1…120, got \(seconds)") }
             guard (1...20).contains(passes) else { throw ValidationError("--passes must be 1…20, got \(passes)") }
+            if let rttRounds, !(1...100).contains(rttRounds) {
+                throw ValidationError("--rtt-rounds must be 1…100, got \(rttRounds)")
+            }
+            if (rttOnly || rttRounds != nil) && backend != "udp" {
+                throw ValidationError("--rtt-only and --rtt-rounds compare flanneld's udp backend with the plain loop; use them with --backend udp")
+            }
         }
 
         func run() throws {
@@ -54,7 +66,9 @@ extension NetnsLabCommand {
             }
             let names = LabNames()
             let flanneldPath = try LabCommandSupport.flanneld(flanneld)
-            let command = "netns-lab bench --backend \(backend) --seconds \(seconds) --passes \(passes) --underlay-gro \(underlayGro.rawValue)"
+            let command = "netns-lab bench --backend \(backend)"
+                + (rttOnly ? " --rtt-only" : " --seconds \(seconds) --passes \(passes)")
+                + (rttRounds.map { " --rtt-rounds \($0)" } ?? "") + " --underlay-gro \(underlayGro.rawValue)"
             let underlay = underlayGro == .on
                 ? "underlay veths acting as NICs: frames leave wire-sized (`gso_max_segs 1`), the receiving eth0 does GRO"
                 : "underlay segmentation forced (`gso_max_segs 1`) on every underlay veth, no GRO at the receiving eth0 (a veth's default)"
@@ -79,28 +93,43 @@ extension NetnsLabCommand {
                 bench.seconds = seconds
                 bench.passes = passes
                 bench.underlayGRO = underlayGro == .on
-                print("bench --backend udp: \(passes) passes × \(UDPBenchReport.Path.allCases.count) paths, iperf3 \(seconds) s with 1 and 4 streams, "
-                      + "then \(bench.rttRoundCount) RTT rounds of flanneld and a plain loop side by side (\(Self.buildConfiguration) build)")
+                bench.rttOnly = rttOnly
+                bench.rttRounds = rttRounds
+                let rounds = "\(bench.rttRoundCount) RTT rounds of flanneld and a plain loop side by side (\(Self.buildConfiguration) build)"
+                print(rttOnly ? "bench --backend udp --rtt-only: \(rounds)"
+                      : "bench --backend udp: \(passes) passes × \(UDPBenchReport.Path.allCases.count) paths, iperf3 \(seconds) s with 1 and 4 streams, "
+                        + "then \(rounds)")
                 let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
-                section = Self.section(title: "udp backend", command: command, passes: passes, seconds: seconds, body: """
-                    Container to container across two lab hosts (underlay: eth0 ↔ eth0), \(underlay).
-                    Drops are the kernel's counters on both hosts, summed over all passes; underlay drops are both ends of
-                    each host's underlay veth pair (a full receive ring); real loss = flannel0 + UDP buffer + underlay drops
-                    over the packets offered to the tunnel (frames the hosts' eth0 sent, one per datagram on the wire,
-                    plus flannel0 drops). "× underlay" compares with eth0↔eth0 TCP,
-                    whose segments the hosts' own TCP builds one by one under `gso_max_segs 1`, while forwarded
-                    container traffic is only split at eth0: the kernel-routes path can exceed it.
-                    The RTT column is each path's 100 pings per pass; the RTT target is judged on rounds measured
-                    after the passes: flanneld and a second plain loop (flannel1, UDP 8286, an overlay of its own)
-                    forward at the same time, both restarted before each round, and get 100 pings 50 ms apart each,
-                    in turn 25 ms apart, so drift in the VM's wake-up latency falls on both alike.
+                if rttOnly {
+                    section = Self.section(title: "udp backend, RTT only", command: command, summary: "\(bench.rttRoundCount) rounds of 100 pings each.", body: """
+                        Container to container across two lab hosts (underlay: eth0 ↔ eth0), \(underlay).
+                        No throughput passes. flanneld and a second plain loop (flannel1, UDP 8286, an overlay of
+                        its own) forward at the same time, both restarted before each round, and get 100 pings
+                        50 ms apart each, in turn 25 ms apart, so drift in the VM's wake-up latency falls on both alike.
 
-                    \(report.markdown)
+                        \(report.rttVerdict)
+                        """)
+                } else {
+                    section = Self.section(title: "udp backend", command: command, passes: passes, seconds: seconds, body: """
+                        Container to container across two lab hosts (underlay: eth0 ↔ eth0), \(underlay).
+                        Drops are the kernel's counters on both hosts, summed over all passes; underlay drops are both ends of
+                        each host's underlay veth pair (a full receive ring); real loss = flannel0 + UDP buffer + underlay drops
+                        over the packets offered to the tunnel (frames the hosts' eth0 sent, one per datagram on the wire,
+                        plus flannel0 drops). "× underlay" compares with eth0↔eth0 TCP,
+                        whose segments the hosts' own TCP builds one by one under `gso_max_segs 1`, while forwarded
+                        container traffic is only split at eth0: the kernel-routes path can exceed it.
+                        The RTT column is each path's 100 pings per pass; the RTT target is judged on rounds measured
+                        after the passes: flanneld and a second plain loop (flannel1, UDP 8286, an overlay of its own)
+                        forward at the same time, both restarted before each round, and get 100 pings 50 ms apart each,
+                        in turn 25 ms apart, so drift in the VM's wake-up latency falls on both alike.
 
-                    \(report.verdict)
+                        \(report.markdown)
 
-                    \(report.rttVerdict)
-                    """)
+                        \(report.verdict)
+
+                        \(report.rttVerdict)
+                        """)
+                }
             }
             print("")
             print(section)
@@ -125,6 +154,10 @@ extension NetnsLabCommand {
         }
 
         static func section(title: String, command: String, passes: Int, seconds: Int, body: String) -> String {
+            section(title: title, command: command, summary: "medians of \(passes) passes of \(seconds) s.", body: body)
+        }
+
+        static func section(title: String, command: String, summary: String, body: String) -> String {
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime]
             let kernel = (try? CommandRunner.run(["uname", "-r"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? "?"
@@ -132,7 +165,7 @@ extension NetnsLabCommand {
                 ## \(title), \(formatter.string(from: Date())) UTC
 
                 `\(command)` — \(buildConfiguration) build, kernel \(kernel), \(ProcessInfo.processInfo.activeProcessorCount) CPUs;
-                medians of \(passes) passes of \(seconds) s.
+                \(summary)
 
                 \(body)
                 """

@@ -143,13 +143,14 @@ struct BenchProbesTests {
             .flanneld: [[0.200, 0.210, 0.190], [0.240, 0.230, 0.250]],
             .plainLoop: [[0.205, 0.215, 0.195], [0.245, 0.235, 0.255]],
         ])
-        #expect(report.rttVerdict == "RTT side by side (2 rounds, flanneld and a side plain loop on flannel1 forwarding at once, restarted each round; flanneld − loop per round: -5 -5 µs), median of 6 and 6 pings: "
+        #expect(report.rttVerdict == "RTT side by side (2 rounds, flanneld and a side plain loop on flannel1 forwarding at once, restarted each round; flanneld − loop per round: -5 -5 µs, mean -5.0 µs), median of 6 and 6 pings: "
             + "flanneld udp (offloads on) 0.220 ms, plain loop 0.225 ms; p10 0.190 vs 0.195 ms (target: no worse than the plain loop): met",
             "\(report.rttVerdict)")
         let ours = report.markdown.split(separator: "\n").first { $0.hasPrefix("| flanneld udp, offloads on |") } ?? ""
         #expect(ours.contains("| 0.305 ms (p10 0.300) |"), "the table keeps the passes' RTT: \(ours)")
         let worse = UDPBenchReport(samples: [:], seconds: 1, passes: 1, rttRounds: [.flanneld: [[0.3]], .plainLoop: [[0.2]]])
         #expect(worse.rttVerdict.hasSuffix("NOT MET"), "\(worse.rttVerdict)")
+        #expect(worse.rttVerdict.contains("per round: +100 µs, mean +100.0 µs)"), "\(worse.rttVerdict)")
     }
 
     @Test func runningLabsAreFoundFromNamespaceNames() throws {

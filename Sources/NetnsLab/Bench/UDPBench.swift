@@ -16,8 +16,12 @@ public struct UDPBench {
     public var passes = 3
     /// GRO at the hosts' eth0, as a NIC driver does (`Lab.emulateNICs`); off: a veth's default.
     public var underlayGRO = true
-    /// The side-by-side RTT rounds after the passes: four per pass, both paths in each.
-    public var rttRoundCount: Int { 4 * max(1, passes) }
+    /// Only the side-by-side RTT rounds: no throughput passes (`--rtt-only`).
+    public var rttOnly = false
+    /// How many side-by-side RTT rounds (`--rtt-rounds`); nil: four per pass.
+    public var rttRounds: Int?
+    /// The side-by-side RTT rounds after the passes, both paths in each.
+    public var rttRoundCount: Int { rttRounds ?? 4 * max(1, passes) }
     public var output: (String) -> Void
 
     public init(flanneld: String, netnsLab: String, output: @escaping (String) -> Void) {
@@ -34,7 +38,7 @@ public struct UDPBench {
         let paths = BenchPaths(lab: lab, hosts: bringUp.hosts, files: bringUp.subnetFiles,
                           containers: bringUp.containers.map { $0[0] }, flanneld: flanneld, netnsLab: netnsLab)
         try paths.checkSideOverlay()
-        try paths.startIperfServers()
+        if !rttOnly { try paths.startIperfServers() }
         var samples: [UDPBenchReport.Path: [UDPBenchReport.Sample]] = [:]
         // flanneld already runs (it made the leases); wait until it carries traffic, like every other path.
         var active: UDPBenchReport.Path = .flanneld
@@ -45,7 +49,7 @@ public struct UDPBench {
             try paths.activate(path)
             active = path
         }
-        for pass in 1...max(1, passes) {
+        for pass in 1...max(1, passes) where !rttOnly {
             for path in UDPBenchReport.Path.allCases {
                 try switchTo(path)
                 let sample = try paths.measure(path, seconds: seconds)

@@ -117,6 +117,33 @@ struct LabCommandTests {
         #expect(wrong.stderr.contains("--backend ipip is not a backend this agent has; use udp, vxlan or host-gw"), "\(wrong.stderr)")
     }
 
+    /// `--rtt-only`: the side-by-side RTT rounds alone, without the throughput passes.
+    @Test func benchRTTOnlyRunsJustTheSideBySideRounds() throws {
+        guard LabGate.requireRoot() else { return }
+        let record = FileManager.default.temporaryDirectory.appendingPathComponent("fl-bench-\(UUID().uuidString).md")
+        defer { try? FileManager.default.removeItem(at: record) }
+        let bench = try netnsLab(["bench", "--rtt-only", "--rtt-rounds", "2", "--record", record.path])
+        #expect(bench.succeeded, "\(bench.stdout)\n\(bench.stderr)")
+        let run = try #require(Self.runTag(in: bench.stdout), "no run tag in the bench's output: \(bench.stdout)")
+        defer { Lab.clean(run: run) }
+        #expect(bench.stdout.contains("rtt round 2/2 at once: flanneld median "), "\(bench.stdout)")
+        #expect(!bench.stdout.contains("pass 1/"), "throughput passes ran: \(bench.stdout)")
+        let recorded = (try? String(contentsOf: record, encoding: .utf8)) ?? ""
+        #expect(recorded.contains("## udp backend, RTT only, "))
+        #expect(recorded.contains("`netns-lab bench --backend udp --rtt-only --rtt-rounds 2 --underlay-gro on`"), "\(recorded)")
+        #expect(recorded.contains("RTT side by side (2 rounds, flanneld and a side plain loop on flannel1 forwarding at once"), "\(recorded)")
+        #expect(recorded.contains(" µs, mean "), "\(recorded)")
+        #expect(!recorded.contains("| path |"), "an RTT-only run has no throughput table: \(recorded)")
+        #expect(!RunningLab.all().contains { $0.run == run }, "the bench left its lab \(run) behind")
+
+        let vxlan = try netnsLab(["bench", "--backend", "vxlan", "--rtt-only"])
+        #expect(!vxlan.succeeded)
+        #expect(vxlan.stderr.contains("use them with --backend udp"), "\(vxlan.stderr)")
+        let none = try netnsLab(["bench", "--rtt-rounds", "0"])
+        #expect(!none.succeeded)
+        #expect(none.stderr.contains("--rtt-rounds must be 1…100, got 0"), "\(none.stderr)")
+    }
+
     /// The kernel backends' bench: flanneld's path against the same entries built by hand.
     @Test func vxlanBenchComparesTheAgentsPathWithTheHandBuiltOne() throws {
         guard LabGate.requireRoot() else { return }

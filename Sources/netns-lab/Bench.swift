@@ -14,6 +14,8 @@ extension NetnsLabCommand {
                 over an underlay whose veths act as NICs: frames leave wire-sized (gso_max_segs 1) and the
                 receiving eth0 does GRO as a NIC driver does (--underlay-gro off: a veth's default, no GRO).
                 Medians of --passes runs; the table is appended to --record (BENCHMARKS.md). Build with `swift build -c release` first: debug builds measure the compiler.
+                The udp bench ends with side-by-side RTT rounds (flanneld and a second plain loop forwarding at once);
+                --rtt-only runs just those, e.g. to compare two builds with --flanneld.
                 """)
 
         @Option(help: "The backend to measure: udp, vxlan or host-gw")
@@ -39,10 +41,10 @@ extension NetnsLabCommand {
         @Option(help: "Path of the flanneld binary (default: next to netns-lab)")
         var flanneld: String?
 
-        @Flag(help: "--backend udp: only the side-by-side RTT rounds, no throughput passes (a few minutes instead of ~12)")
+        @Flag(help: "--backend udp: only the side-by-side RTT rounds, no throughput passes (~3 min instead of ~12 min; --passes and --seconds do not apply)")
         var rttOnly = false
 
-        @Option(help: "--backend udp: side-by-side RTT rounds of 100 pings each (default: 4 per pass)")
+        @Option(help: "--backend udp: side-by-side RTT rounds of 100 pings each (default: 4 × --passes; 16 with --rtt-only)")
         var rttRounds: Int?
 
         func validate() throws {
@@ -54,8 +56,9 @@ extension NetnsLabCommand {
             if let rttRounds, !(1...100).contains(rttRounds) {
                 throw ValidationError("--rtt-rounds must be 1…100, got \(rttRounds)")
             }
-            if (rttOnly || rttRounds != nil) && backend != "udp" {
-                throw ValidationError("--rtt-only and --rtt-rounds compare flanneld's udp backend with the plain loop; use them with --backend udp")
+            if backend != "udp", let flag = rttOnly ? "--rtt-only" : rttRounds != nil ? "--rtt-rounds" : nil {
+                throw ValidationError("\(flag) is for --backend udp (the side-by-side rounds of flanneld's udp backend and the plain loop); "
+                                      + "--backend \(backend) has none: drop \(flag) or use --backend udp")
             }
         }
 
@@ -66,9 +69,12 @@ extension NetnsLabCommand {
             }
             let names = LabNames()
             let flanneldPath = try LabCommandSupport.flanneld(flanneld)
+            // What reproduces the run: the round count always with --rtt-only, and another build's path.
+            let rounds = rttOnly ? rttRounds ?? UDPBench.rttOnlyRoundCount : rttRounds
             let command = "netns-lab bench --backend \(backend)"
                 + (rttOnly ? " --rtt-only" : " --seconds \(seconds) --passes \(passes)")
-                + (rttRounds.map { " --rtt-rounds \($0)" } ?? "") + " --underlay-gro \(underlayGro.rawValue)"
+                + (rounds.map { " --rtt-rounds \($0)" } ?? "") + " --underlay-gro \(underlayGro.rawValue)"
+                + (flanneld.map { " --flanneld \($0)" } ?? "")
             let underlay = underlayGro == .on
                 ? "underlay veths acting as NICs: frames leave wire-sized (`gso_max_segs 1`), the receiving eth0 does GRO"
                 : "underlay segmentation forced (`gso_max_segs 1`) on every underlay veth, no GRO at the receiving eth0 (a veth's default)"
@@ -95,10 +101,10 @@ extension NetnsLabCommand {
                 bench.underlayGRO = underlayGro == .on
                 bench.rttOnly = rttOnly
                 bench.rttRounds = rttRounds
-                let rounds = "\(bench.rttRoundCount) RTT rounds of flanneld and a plain loop side by side (\(Self.buildConfiguration) build)"
-                print(rttOnly ? "bench --backend udp --rtt-only: \(rounds)"
+                let roundsText = "\(bench.rttRoundCount) RTT rounds of flanneld and a plain loop side by side (\(Self.buildConfiguration) build)"
+                print(rttOnly ? "bench --backend udp --rtt-only: \(roundsText)"
                       : "bench --backend udp: \(passes) passes × \(UDPBenchReport.Path.allCases.count) paths, iperf3 \(seconds) s with 1 and 4 streams, "
-                        + "then \(rounds)")
+                        + "then \(roundsText)")
                 let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
                 if rttOnly {
                     section = Self.section(title: "udp backend, RTT only", command: command, summary: "\(bench.rttRoundCount) rounds of 100 pings each.", body: """

@@ -7,7 +7,8 @@ import Foundation
 /// design), vxlan and host-gw typed by hand, and the underlay itself (eth0 to eth0). The
 /// underlay veths act as NICs (`Lab.emulateNICs`): frames leave wire-sized, the receiving eth0
 /// does GRO. Per path: iperf3 with one and four streams, ping RTT, real loss from the kernel's
-/// drop counters, and the forwarding process's CPU and RSS.
+/// drop counters, and the forwarding process's CPU and RSS. Then the RTT target's rounds:
+/// flanneld and a second plain loop forwarding at once (`rttOnly`: those rounds alone).
 public struct UDPBench {
     public var flanneld: String
     /// The netns-lab binary, which runs the baseline (`netns-lab plain-loop`).
@@ -18,10 +19,13 @@ public struct UDPBench {
     public var underlayGRO = true
     /// Only the side-by-side RTT rounds: no throughput passes (`--rtt-only`).
     public var rttOnly = false
-    /// How many side-by-side RTT rounds (`--rtt-rounds`); nil: four per pass.
+    /// How many side-by-side RTT rounds (`--rtt-rounds`); nil: four per pass, or
+    /// `rttOnlyRoundCount` with `rttOnly`.
     public var rttRounds: Int?
-    /// The side-by-side RTT rounds after the passes, both paths in each.
-    public var rttRoundCount: Int { rttRounds ?? 4 * max(1, passes) }
+    /// With `rttOnly`, unless told: a round moves by several µs, the mean of 16 by ~2.
+    public static let rttOnlyRoundCount = 16
+    /// The side-by-side RTT rounds (after the passes, if any), both paths in each.
+    public var rttRoundCount: Int { rttRounds ?? (rttOnly ? Self.rttOnlyRoundCount : 4 * max(1, passes)) }
     public var output: (String) -> Void
 
     public init(flanneld: String, netnsLab: String, output: @escaping (String) -> Void) {

@@ -135,10 +135,16 @@ struct LabCommandTests {
         #expect(recorded.contains(" µs, mean "), "\(recorded)")
         #expect(!recorded.contains("| path |"), "an RTT-only run has no throughput table: \(recorded)")
         #expect(!RunningLab.all().contains { $0.run == run }, "the bench left its lab \(run) behind")
+    }
 
+    /// Options a bench cannot honour are refused before anything is set up (no root needed).
+    @Test func benchRefusesRTTOptionsItCannotHonour() throws {
         let vxlan = try netnsLab(["bench", "--backend", "vxlan", "--rtt-only"])
         #expect(!vxlan.succeeded)
-        #expect(vxlan.stderr.contains("use them with --backend udp"), "\(vxlan.stderr)")
+        #expect(vxlan.stderr.contains("--rtt-only is for --backend udp"), "\(vxlan.stderr)")
+        #expect(vxlan.stderr.contains("drop --rtt-only or use --backend udp"), "\(vxlan.stderr)")
+        let hostGW = try netnsLab(["bench", "--backend", "host-gw", "--rtt-rounds", "8"])
+        #expect(hostGW.stderr.contains("--rtt-rounds is for --backend udp"), "\(hostGW.stderr)")
         let none = try netnsLab(["bench", "--rtt-rounds", "0"])
         #expect(!none.succeeded)
         #expect(none.stderr.contains("--rtt-rounds must be 1…100, got 0"), "\(none.stderr)")

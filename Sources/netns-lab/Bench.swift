@@ -70,7 +70,7 @@ extension NetnsLabCommand {
             let names = LabNames()
             let flanneldPath = try LabCommandSupport.flanneld(flanneld)
             // What reproduces the run: the round count always with --rtt-only, and another build's path.
-            let rounds = rttOnly ? rttRounds ?? UDPBench.rttOnlyRoundCount : rttRounds
+            let rounds = rttOnly ? UDPBench.rttRoundCount(requested: rttRounds, rttOnly: true, passes: passes) : rttRounds
             let command = "netns-lab bench --backend \(backend)"
                 + (rttOnly ? " --rtt-only" : " --seconds \(seconds) --passes \(passes)")
                 + (rounds.map { " --rtt-rounds \($0)" } ?? "") + " --underlay-gro \(underlayGro.rawValue)"
@@ -109,9 +109,7 @@ extension NetnsLabCommand {
                 if rttOnly {
                     section = Self.section(title: "udp backend, RTT only", command: command, summary: "\(bench.rttRoundCount) rounds of 100 pings each.", body: """
                         Container to container across two lab hosts (underlay: eth0 ↔ eth0), \(underlay).
-                        No throughput passes. flanneld and a second plain loop (flannel1, UDP 8286, an overlay of
-                        its own) forward at the same time, both restarted before each round, and get 100 pings
-                        50 ms apart each, in turn 25 ms apart, so drift in the VM's wake-up latency falls on both alike.
+                        No throughput passes: \(UDPBench.sideBySideMethod)
 
                         \(report.rttVerdict)
                         """)
@@ -125,9 +123,7 @@ extension NetnsLabCommand {
                         whose segments the hosts' own TCP builds one by one under `gso_max_segs 1`, while forwarded
                         container traffic is only split at eth0: the kernel-routes path can exceed it.
                         The RTT column is each path's 100 pings per pass; the RTT target is judged on rounds measured
-                        after the passes: flanneld and a second plain loop (flannel1, UDP 8286, an overlay of its own)
-                        forward at the same time, both restarted before each round, and get 100 pings 50 ms apart each,
-                        in turn 25 ms apart, so drift in the VM's wake-up latency falls on both alike.
+                        after the passes: \(UDPBench.sideBySideMethod)
 
                         \(report.markdown)
 

@@ -25,7 +25,19 @@ public struct UDPBench {
     /// With `rttOnly`, unless told: a round moves by several µs, the mean of 16 by ~2.
     public static let rttOnlyRoundCount = 16
     /// The side-by-side RTT rounds (after the passes, if any), both paths in each.
-    public var rttRoundCount: Int { rttRounds ?? (rttOnly ? Self.rttOnlyRoundCount : 4 * max(1, passes)) }
+    public var rttRoundCount: Int { Self.rttRoundCount(requested: rttRounds, rttOnly: rttOnly, passes: passes) }
+
+    /// `requested` when given, else 4 per pass, or `rttOnlyRoundCount` with `rttOnly`.
+    public static func rttRoundCount(requested: Int?, rttOnly: Bool, passes: Int) -> Int {
+        requested ?? (rttOnly ? rttOnlyRoundCount : 4 * max(1, passes))
+    }
+
+    /// How the side-by-side rounds are run, for the recorded section.
+    public static let sideBySideMethod = """
+        flanneld and a second plain loop (flannel1, UDP 8286, an overlay of its own)
+        forward at the same time, both restarted before each round, and get 100 pings 50 ms apart each,
+        in turn 25 ms apart, so drift in the VM's wake-up latency falls on both alike.
+        """
     public var output: (String) -> Void
 
     public init(flanneld: String, netnsLab: String, output: @escaping (String) -> Void) {

@@ -7,7 +7,8 @@ import Glibc
 /// The two forwarding threads: the same per-packet decisions (`UDPEncapsulation`) and the same
 /// wire format (one inner IPv4 packet per datagram) whatever the kernel granted, with as few
 /// system calls as it allows. Out: the TUN is drained until empty (by the inbound thread at
-/// most 32 read calls at a time); single packets leave in sendmmsg batches; with TSO it hands
+/// most 32 read calls at a time, and its first drain after a wake-up stops after a packet sent
+/// alone, to look at the socket first); single packets leave in sendmmsg batches; with TSO it hands
 /// 64 KB TCP super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT` call per
 /// ≤ 64 KB. In: the first datagram after a wake-up comes with recvmsg (and the next, unless a
 /// TCP segment waits to be joined), the rest 16 messages per recvmmsg; with `UDP_GRO` a
@@ -62,7 +63,12 @@ extension UDPProxy {
         case empty(reads: Int)
         case busy
         case failed
+        /// The first packet read was sent alone and the drain stopped there (`stopAfterLoneSend`):
+        /// the TUN may hold more.
+        case stoppedAfterLoneSend
     }
+
+    enum Served: Equatable { case done, stoppedAfterLoneSend, failed }
 
     /// Single packets (not super-packets) sent per sendmmsg, and the room each may take: a
     /// larger one is sent on its own.
@@ -70,10 +76,12 @@ extension UDPProxy {
     static let batchSlot = 2_048
 
     /// Reads the TUN until it is empty (`.empty`) or after `budget` read calls (`.busy`),
-    /// sending what it reads; `.failed` when the TUN failed. Only the holder of `tunReader`
-    /// reads.
+    /// sending what it reads; `.failed` when the TUN failed. With `stopAfterLoneSend`, a first
+    /// packet sent on its own ends the drain (`.stoppedAfterLoneSend`). Only the holder of
+    /// `tunReader` reads.
     @inline(__always)
-    func drainTUN(_ buffers: OutboundBuffers, _ cache: inout PathCache, budget: Int, _ tally: inout Tally) -> Drain {
+    func drainTUN(_ buffers: OutboundBuffers, _ cache: inout PathCache, budget: Int, stopAfterLoneSend: Bool = false,
+                  _ tally: inout Tally) -> Drain {
         let (input, segments, reply) = (buffers.input, buffers.segments, buffers.reply)
         let room = headerRoom
         var reads = 0
@@ -135,6 +143,7 @@ extension UDPProxy {
                 } else {
                     record(&tally) { $0.dropped(.sendFailed) }
                 }
+                if stopAfterLoneSend && reads == 1 { return .stoppedAfterLoneSend }
             case let .reply(replyLength):
                 // The reply buffer starts with a zeroed (plain) vnet header when there is one.
                 if write(tunFD, reply.baseAddress, room + replyLength) == room + replyLength {
@@ -255,29 +264,34 @@ extension UDPProxy {
                 record(&tally) { $0.dropped(.tunWriteFailed) }
             }
         }
-        /// Serves the TUN while it is ours; calls the outbound thread when it is busy. False
-        /// when the TUN failed.
+        /// Serves the TUN while it is ours; calls the outbound thread when it is busy. With
+        /// `stopAfterLoneSend` a lone first packet ends the drain (`.stoppedAfterLoneSend`).
         @inline(__always)
-        func serveTUN(_ cache: inout PathCache, _ load: inout TUNLoad, _ tally: inout Tally) -> Bool {
-            guard !outboundAwake.load(ordering: .acquiring) else { return true }
-            switch tunReader.withLock({ _ in drainTUN(outbound, &cache, budget: Self.inboundDrainBudget, &tally) }) {
-            case .failed:
-                return false
-            case let .empty(reads):
-                guard reads > 0 else { return true }
+        func serveTUN(_ cache: inout PathCache, _ load: inout TUNLoad, _ tally: inout Tally, stopAfterLoneSend: Bool = false) -> Served {
+            guard !outboundAwake.load(ordering: .acquiring) else { return .done }
+            let drain = tunReader.withLock { _ in
+                drainTUN(outbound, &cache, budget: Self.inboundDrainBudget, stopAfterLoneSend: stopAfterLoneSend, &tally)
+            }
+            let reads: Int
+            switch drain {
+            case .failed: return .failed
+            case .busy: reads = -1
+            case .stoppedAfterLoneSend: reads = 1
+            case let .empty(count): reads = count
+            }
+            if reads >= 0 {
+                guard reads > 0 else { return .done }
                 let busy = load.add(reads) {
                     var now = timespec()
                     clock_gettime(CLOCK_MONOTONIC, &now)
                     return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
                 }
-                if !busy { return true }
-            case .busy:
-                break
+                if !busy { return drain == .stoppedAfterLoneSend ? .stoppedAfterLoneSend : .done }
             }
             load = TUNLoad()
             outboundAwake.store(true, ordering: .releasing)
             _ = flannel_eventfd_signal(outboundWake)
-            return true
+            return .done
         }
         while true {
             let servesTUN = !outboundAwake.load(ordering: .acquiring)
@@ -300,68 +314,93 @@ extension UDPProxy {
             // The TUN may hold packets: poll said so, or something was written to it since it was
             // last read (an answer may be waiting).
             var tunMayHold = descriptors[2].revents != 0
-            while receiving && !stopping.load(ordering: .relaxed) {
-                let count = flannel_udp_receive_batch(socketFD, input.baseAddress, UInt(Self.messageRoom), Int32(asked),
-                                                      lengths, senders, segmentSizes)
-                if count < 0 {
-                    if -count == EAGAIN || -count == EINTR { break }
-                    if readFailed("the UDP socket", code: -count) { return }
-                    continue
-                }
-                refresh(&cache)
-                tunMayHold = true
-                for message in 0..<Int(count) {
-                    let base = message * Self.messageRoom
-                    let length = Int(lengths[message])
-                    guard length >= 0 else {
-                        record(&tally) { $0.dropped(.oversized) }
+            // The first drain after a wake-up ends after a packet it sends alone (a ping, a lone
+            // ACK), and the socket is looked at before the TUN is read again, as upstream's loop
+            // does. A send can wake the peer's forwarder on this CPU, which runs at once and
+            // answers; when this thread gets the CPU back the answer is waiting, and goes into the
+            // TUN with a receive and a write, not after an empty TUN read and a poll (that hop's
+            // p10 3 µs quicker, traced; see BENCHMARKS.md). Later drains of the same wake-up take
+            // the TUN until it is empty.
+            var firstDrain = true
+            waking: while true {
+                while receiving && !stopping.load(ordering: .relaxed) {
+                    let count = flannel_udp_receive_batch(socketFD, input.baseAddress, UInt(Self.messageRoom), Int32(asked),
+                                                          lengths, senders, segmentSizes)
+                    if count < 0 {
+                        if -count == EAGAIN || -count == EINTR { break }
+                        if readFailed("the UDP socket", code: -count) { return }
                         continue
                     }
-                    let from = IPv4Address(bits: UInt32(bigEndian: senders[message]))
-                    let step = segmentSizes[message] > 0 ? Int(segmentSizes[message]) : max(length, 1)
-                    var offset = 0
-                    while offset < length {
-                        let packet = UnsafeMutableRawBufferPointer(rebasing: input[(base + offset)..<(base + min(offset + step, length))])
-                        offset += step
-                        switch UDPEncapsulation.inbound(packet, from: from, routes: cache.path.routes, mtu: mtu) {
-                        case .deliver:
-                            // Only TCP joins: anything else (a ping) goes straight to the TUN,
-                            // after what the coalescer holds.
-                            guard joins, packet[9] == TCPSegmenter.tcpProtocol else {
+                    refresh(&cache)
+                    tunMayHold = true
+                    for message in 0..<Int(count) {
+                        let base = message * Self.messageRoom
+                        let length = Int(lengths[message])
+                        guard length >= 0 else {
+                            record(&tally) { $0.dropped(.oversized) }
+                            continue
+                        }
+                        let from = IPv4Address(bits: UInt32(bigEndian: senders[message]))
+                        let step = segmentSizes[message] > 0 ? Int(segmentSizes[message]) : max(length, 1)
+                        var offset = 0
+                        while offset < length {
+                            let packet = UnsafeMutableRawBufferPointer(rebasing: input[(base + offset)..<(base + min(offset + step, length))])
+                            offset += step
+                            switch UDPEncapsulation.inbound(packet, from: from, routes: cache.path.routes, mtu: mtu) {
+                            case .deliver:
+                                // Only TCP joins: anything else (a ping) goes straight to the TUN,
+                                // after what the coalescer holds.
+                                guard joins, packet[9] == TCPSegmenter.tcpProtocol else {
+                                    flush(&coalescer, &tally)
+                                    deliverAlone(packet, &tally)
+                                    continue
+                                }
+                                if coalescer.append(UnsafeRawBufferPointer(packet), buffer: joined) { continue }
                                 flush(&coalescer, &tally)
-                                deliverAlone(packet, &tally)
-                                continue
+                                if !coalescer.start(UnsafeRawBufferPointer(packet), buffer: joined) { deliverAlone(packet, &tally) }
+                            case let .drop(reason):
+                                record(&tally) { $0.dropped(reason) }
                             }
-                            if coalescer.append(UnsafeRawBufferPointer(packet), buffer: joined) { continue }
-                            flush(&coalescer, &tally)
-                            if !coalescer.start(UnsafeRawBufferPointer(packet), buffer: joined) { deliverAlone(packet, &tally) }
-                        case let .drop(reason):
-                            record(&tally) { $0.dropped(reason) }
                         }
                     }
+                    // All that was asked for: more may be queued. Meanwhile answers (ACKs) may wait on the TUN.
+                    calls += 1
+                    let single = asked == 1
+                    receiving = Int(count) == asked
+                    // A second single receive only when nothing waits in the coalescer: with a TCP
+                    // segment held, more of the flow is likely queued, and a batch takes it at once.
+                    asked = calls == 1 && !coalescer.isOpen ? 1 : Self.batch
+                    // Not while a segment from a single receive waits in the coalescer (a request's
+                    // data, maybe after a lone ACK): it is written after the next call, a batch,
+                    // joined by what that brings if it continues the flow.
+                    if receiving && !(single && coalescer.isOpen) {
+                        switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: firstDrain) {
+                        case .failed: return
+                        case .done: tunMayHold = false
+                        case .stoppedAfterLoneSend: tunMayHold = true
+                        }
+                        firstDrain = false
+                    }
                 }
-                // All that was asked for: more may be queued. Meanwhile answers (ACKs) may wait on the TUN.
-                calls += 1
-                let single = asked == 1
-                receiving = Int(count) == asked
-                // A second single receive only when nothing waits in the coalescer: with a TCP
-                // segment held, more of the flow is likely queued, and a batch takes it at once.
-                asked = calls == 1 && !coalescer.isOpen ? 1 : Self.batch
-                // Not while a segment from a single receive waits in the coalescer (a request's
-                // data, maybe after a lone ACK): it is written after the next call, a batch,
-                // joined by what that brings if it continues the flow.
-                if receiving && !(single && coalescer.isOpen) {
-                    if !serveTUN(&cache, &load, &tally) { return }
-                    tunMayHold = false
+                // The queue is empty for now: nothing is held back. What was written is often
+                // answered at once (an echo reply, an ACK), read here without waking anyone.
+                if flush(&coalescer, &tally) { tunMayHold = true }
+                // Otherwise nothing was written to the TUN since it was last read (and the next
+                // poll watches it while it is this thread's): one more read would only delay the
+                // sleep, and whoever waits for this CPU.
+                guard tunMayHold else { break }
+                switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: firstDrain) {
+                case .failed: return
+                case .done: break waking
+                case .stoppedAfterLoneSend:
+                    // Look at the socket before the TUN again: the send may have woken the peer's
+                    // forwarder on this CPU, and its answer may be waiting now.
+                    firstDrain = false
+                    receiving = true
+                    asked = 1
+                    calls = 0
                 }
             }
-            // The queue is empty for now: nothing is held back. What was written is often
-            // answered at once (an echo reply, an ACK), read here without waking anyone.
-            if flush(&coalescer, &tally) { tunMayHold = true }
-            // Otherwise nothing was written to the TUN since it was last read (and the next
-            // poll watches it while it is this thread's): one more read would only delay the
-            // sleep, and whoever waits for this CPU.
-            if tunMayHold && !serveTUN(&cache, &load, &tally) { return }
         }
     }
 }

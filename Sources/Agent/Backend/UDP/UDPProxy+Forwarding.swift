@@ -7,9 +7,9 @@ import Glibc
 /// The two forwarding threads: the same per-packet decisions (`UDPEncapsulation`) and the same
 /// wire format (one inner IPv4 packet per datagram) whatever the kernel granted, with as few
 /// system calls as it allows. Out: the TUN is drained until empty (by the inbound thread at
-/// most 32 read calls at a time, and its first drain after a wake-up stops after a packet sent
-/// alone, to look at the socket first); single packets leave in sendmmsg batches; with TSO it hands
-/// 64 KB TCP super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT` call per
+/// most 32 read calls at a time, and its first drain after a wake-up stops after a packet
+/// sent alone, to look at the socket first); single packets leave in sendmmsg batches; with
+/// TSO it hands 64 KB TCP super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT` call per
 /// ≤ 64 KB. In: the first datagram after a wake-up comes with recvmsg (and the next, unless a
 /// TCP segment waits to be joined), the rest 16 messages per recvmmsg; with `UDP_GRO` a
 /// sender's datagrams come joined, are split, checked one by one, and in-order segments of a
@@ -66,8 +66,19 @@ extension UDPProxy {
         /// The first packet read was sent alone and the drain stopped there (`stopAfterLoneSend`):
         /// the TUN may hold more.
         case stoppedAfterLoneSend
+
+        /// Read calls that returned something, or nil when the budget ran out or the TUN failed.
+        var reads: Int? {
+            switch self {
+            case let .empty(reads): reads
+            case .stoppedAfterLoneSend: 1
+            case .busy, .failed: nil
+            }
+        }
     }
 
+    /// What the inbound thread's turn at the TUN came to: `.done` also when the TUN was handed
+    /// to the outbound thread, even after a lone send.
     enum Served: Equatable { case done, stoppedAfterLoneSend, failed }
 
     /// Single packets (not super-packets) sent per sendmmsg, and the room each may take: a
@@ -76,12 +87,12 @@ extension UDPProxy {
     static let batchSlot = 2_048
 
     /// Reads the TUN until it is empty (`.empty`) or after `budget` read calls (`.busy`),
-    /// sending what it reads; `.failed` when the TUN failed. With `stopAfterLoneSend`, a first
-    /// packet sent on its own ends the drain (`.stoppedAfterLoneSend`). Only the holder of
-    /// `tunReader` reads.
+    /// sending what it reads; `.failed` when the TUN failed. The first packet read leaves at
+    /// once, alone, unless `batchFromFirst`; with `stopAfterLoneSend` that ends the drain
+    /// (`.stoppedAfterLoneSend`). Only the holder of `tunReader` reads.
     @inline(__always)
     func drainTUN(_ buffers: OutboundBuffers, _ cache: inout PathCache, budget: Int, stopAfterLoneSend: Bool = false,
-                  _ tally: inout Tally) -> Drain {
+                  batchFromFirst: Bool = false, _ tally: inout Tally) -> Drain {
         let (input, segments, reply) = (buffers.input, buffers.segments, buffers.reply)
         let room = headerRoom
         var reads = 0
@@ -123,7 +134,7 @@ extension UDPProxy {
                 }
                 // The first packet of a drain leaves at once (a ping, a lone ACK: no wait for
                 // the read that finds the TUN empty); those that follow it are batched.
-                if reads > 1 && packet.count <= Self.batchSlot {
+                if (reads > 1 || batchFromFirst) && packet.count <= Self.batchSlot {
                     (buffers.batch.baseAddress! + batched * Self.batchSlot).copyMemory(from: packet.baseAddress!, byteCount: packet.count)
                     buffers.batchLengths[batched] = Int32(packet.count)
                     buffers.batchPeers[batched] = peer.bits.bigEndian
@@ -265,21 +276,18 @@ extension UDPProxy {
             }
         }
         /// Serves the TUN while it is ours; calls the outbound thread when it is busy. With
-        /// `stopAfterLoneSend` a lone first packet ends the drain (`.stoppedAfterLoneSend`).
+        /// `stopAfterLoneSend` a lone first packet ends the drain (`.stoppedAfterLoneSend`);
+        /// `.failed` when the TUN failed.
         @inline(__always)
-        func serveTUN(_ cache: inout PathCache, _ load: inout TUNLoad, _ tally: inout Tally, stopAfterLoneSend: Bool = false) -> Served {
+        func serveTUN(_ cache: inout PathCache, _ load: inout TUNLoad, _ tally: inout Tally, stopAfterLoneSend: Bool = false,
+                      batchFromFirst: Bool = false) -> Served {
             guard !outboundAwake.load(ordering: .acquiring) else { return .done }
             let drain = tunReader.withLock { _ in
-                drainTUN(outbound, &cache, budget: Self.inboundDrainBudget, stopAfterLoneSend: stopAfterLoneSend, &tally)
+                drainTUN(outbound, &cache, budget: Self.inboundDrainBudget, stopAfterLoneSend: stopAfterLoneSend,
+                         batchFromFirst: batchFromFirst, &tally)
             }
-            let reads: Int
-            switch drain {
-            case .failed: return .failed
-            case .busy: reads = -1
-            case .stoppedAfterLoneSend: reads = 1
-            case let .empty(count): reads = count
-            }
-            if reads >= 0 {
+            if drain == .failed { return .failed }
+            if let reads = drain.reads {
                 guard reads > 0 else { return .done }
                 let busy = load.add(reads) {
                     var now = timespec()
@@ -311,17 +319,18 @@ extension UDPProxy {
             // quicker to set up than a batch); those that follow ask for a batch.
             var asked = 1
             var calls = 0
-            // The TUN may hold packets: poll said so, or something was written to it since it was
-            // last read (an answer may be waiting).
+            // The TUN may hold packets: poll said so, something was written to it since it was
+            // last read (an answer may be waiting), or a drain stopped after a lone send.
             var tunMayHold = descriptors[2].revents != 0
             // The first drain after a wake-up ends after a packet it sends alone (a ping, a lone
-            // ACK), and the socket is looked at before the TUN is read again, as upstream's loop
-            // does. A send can wake the peer's forwarder on this CPU, which runs at once and
-            // answers; when this thread gets the CPU back the answer is waiting, and goes into the
-            // TUN with a receive and a write, not after an empty TUN read and a poll (that hop's
-            // p10 3 µs quicker, traced; see BENCHMARKS.md). Later drains of the same wake-up take
-            // the TUN until it is empty.
+            // ACK), and the socket is looked at before the TUN is read again, upstream's order:
+            // an answer that came meanwhile (this thread pre-empted after its send, as in the
+            // lab, where the peer's forwarder shares the CPUs) goes into the TUN with a receive
+            // and a write, not after an empty TUN read and a poll. Costs one receive that finds
+            // nothing per lone send otherwise (BENCHMARKS.md, "first drain").
             var firstDrain = true
+            // A drain after such a stop batches from its first packet.
+            var batchFromFirst = false
             waking: while true {
                 while receiving && !stopping.load(ordering: .relaxed) {
                     let count = flannel_udp_receive_batch(socketFD, input.baseAddress, UInt(Self.messageRoom), Int32(asked),
@@ -374,10 +383,12 @@ extension UDPProxy {
                     // data, maybe after a lone ACK): it is written after the next call, a batch,
                     // joined by what that brings if it continues the flow.
                     if receiving && !(single && coalescer.isOpen) {
-                        switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: firstDrain) {
+                        switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: firstDrain, batchFromFirst: batchFromFirst) {
                         case .failed: return
                         case .done: tunMayHold = false
-                        case .stoppedAfterLoneSend: tunMayHold = true
+                        case .stoppedAfterLoneSend:
+                            tunMayHold = true
+                            batchFromFirst = true
                         }
                         firstDrain = false
                     }
@@ -388,14 +399,15 @@ extension UDPProxy {
                 // Otherwise nothing was written to the TUN since it was last read (and the next
                 // poll watches it while it is this thread's): one more read would only delay the
                 // sleep, and whoever waits for this CPU.
-                guard tunMayHold else { break }
-                switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: firstDrain) {
+                guard tunMayHold else { break waking }
+                switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: firstDrain, batchFromFirst: batchFromFirst) {
                 case .failed: return
                 case .done: break waking
                 case .stoppedAfterLoneSend:
-                    // Look at the socket before the TUN again: the send may have woken the peer's
-                    // forwarder on this CPU, and its answer may be waiting now.
+                    // The socket first, then the TUN again.
                     firstDrain = false
+                    batchFromFirst = true
+                    tunMayHold = true
                     receiving = true
                     asked = 1
                     calls = 0

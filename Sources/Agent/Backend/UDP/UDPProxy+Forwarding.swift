@@ -7,12 +7,12 @@ import Glibc
 /// The two forwarding threads: the same per-packet decisions (`UDPEncapsulation`) and the same
 /// wire format (one inner IPv4 packet per datagram) whatever the kernel granted, with as few
 /// system calls as it allows. Out: the TUN is drained until empty (by the inbound thread at
-/// most 32 read calls at a time, and its first drain after a wake-up stops after a packet
-/// sent alone, to look at the socket first); single packets leave in sendmmsg batches; with
-/// TSO it hands 64 KB TCP super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT` call per
-/// ≤ 64 KB. In: the first datagram after a wake-up comes with recvmsg (and the next, unless a
-/// TCP segment waits to be joined), the rest 16 messages per recvmmsg; with `UDP_GRO` a
-/// sender's datagrams come joined, are split, checked one by one, and in-order segments of a
+/// most 32 read calls at a time, and its first drain after a wake-up stops after a packet sent
+/// alone, to look at the socket first); single packets leave in sendmmsg batches; with TSO it
+/// hands 64 KB TCP super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT`
+/// call per ≤ 64 KB. In: the first datagram after a wake-up comes with recvmsg (and the next,
+/// unless a TCP segment waits to be joined), the rest 16 messages per recvmmsg; with `UDP_GRO`
+/// a sender's datagrams come joined, are split, checked one by one, and in-order segments of a
 /// flow are joined (`TCPCoalescer`) into one TSO write to the TUN. Buffers are taken once per
 /// thread from one allocation (`BufferArena`); nothing per packet. `--udp-offload=off`
 /// (`UDPOffloads.none`): a plain TUN, one datagram per inner packet, sends and receives batched
@@ -277,16 +277,17 @@ extension UDPProxy {
         }
         /// Serves the TUN while it is ours; calls the outbound thread when it is busy. With
         /// `stopAfterLoneSend` a lone first packet ends the drain (`.stoppedAfterLoneSend`);
-        /// `.failed` when the TUN failed.
+        /// `.failed` when the TUN failed. Adds the packets read to `packets`.
         @inline(__always)
         func serveTUN(_ cache: inout PathCache, _ load: inout TUNLoad, _ tally: inout Tally, stopAfterLoneSend: Bool = false,
-                      batchFromFirst: Bool = false) -> Served {
+                      batchFromFirst: Bool = false, packets: inout Int) -> Served {
             guard !outboundAwake.load(ordering: .acquiring) else { return .done }
             let drain = tunReader.withLock { _ in
                 drainTUN(outbound, &cache, budget: Self.inboundDrainBudget, stopAfterLoneSend: stopAfterLoneSend,
                          batchFromFirst: batchFromFirst, &tally)
             }
             if drain == .failed { return .failed }
+            packets += drain.reads ?? Self.inboundDrainBudget
             if let reads = drain.reads {
                 guard reads > 0 else { return .done }
                 let busy = load.add(reads) {
@@ -301,6 +302,9 @@ extension UDPProxy {
             _ = flannel_eventfd_signal(outboundWake)
             return .done
         }
+        // Whether the last wake-up moved at most two packets (a ping and its answer): a
+        // condition of the stop after a lone send (below).
+        var sparse = true
         while true {
             let servesTUN = !outboundAwake.load(ordering: .acquiring)
             descriptors[0] = pollfd(fd: socketFD, events: Int16(POLLIN), revents: 0)
@@ -322,15 +326,20 @@ extension UDPProxy {
             // The TUN may hold packets: poll said so, something was written to it since it was
             // last read (an answer may be waiting), or a drain stopped after a lone send.
             var tunMayHold = descriptors[2].revents != 0
-            // The first drain after a wake-up ends after a packet it sends alone (a ping, a lone
-            // ACK), and the socket is looked at before the TUN is read again, upstream's order:
-            // an answer that came meanwhile (this thread pre-empted after its send, as in the
-            // lab, where the peer's forwarder shares the CPUs) goes into the TUN with a receive
-            // and a write, not after an empty TUN read and a poll. Costs one receive that finds
-            // nothing per lone send otherwise (BENCHMARKS.md, "first drain").
-            var firstDrain = true
+            // On a wake-up for the TUN alone after a quiet one (a ping leaving), the first drain
+            // ends after a packet it sends alone and the socket is looked at before the TUN is
+            // read again, upstream's order: an answer that came meanwhile (this thread pre-empted
+            // after its send, as in the lab, where the peer's forwarder shares the CPUs) goes
+            // into the TUN with a receive and a write, not after an empty TUN read and a poll.
+            // Otherwise it costs one receive that finds nothing. Not on the other wake-ups: made
+            // on every one, the stop cost 7 % of single-stream throughput, the receiving host
+            // stopping after one ACK per datagram (BENCHMARKS.md, "first drain").
+            var firstDrain = sparse && !receiving
             // A drain after such a stop batches from its first packet.
             var batchFromFirst = false
+            // Datagrams received and TUN reads in this wake-up.
+            var packets = 0
+            defer { sparse = packets <= 2 }
             waking: while true {
                 while receiving && !stopping.load(ordering: .relaxed) {
                     let count = flannel_udp_receive_batch(socketFD, input.baseAddress, UInt(Self.messageRoom), Int32(asked),
@@ -342,6 +351,7 @@ extension UDPProxy {
                     }
                     refresh(&cache)
                     tunMayHold = true
+                    packets += Int(count)
                     for message in 0..<Int(count) {
                         let base = message * Self.messageRoom
                         let length = Int(lengths[message])
@@ -383,7 +393,8 @@ extension UDPProxy {
                     // data, maybe after a lone ACK): it is written after the next call, a batch,
                     // joined by what that brings if it continues the flow.
                     if receiving && !(single && coalescer.isOpen) {
-                        switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: firstDrain, batchFromFirst: batchFromFirst) {
+                        switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: firstDrain, batchFromFirst: batchFromFirst,
+                                        packets: &packets) {
                         case .failed: return
                         case .done: tunMayHold = false
                         case .stoppedAfterLoneSend:
@@ -400,7 +411,8 @@ extension UDPProxy {
                 // poll watches it while it is this thread's): one more read would only delay the
                 // sleep, and whoever waits for this CPU.
                 guard tunMayHold else { break waking }
-                switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: firstDrain, batchFromFirst: batchFromFirst) {
+                switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: firstDrain, batchFromFirst: batchFromFirst,
+                                packets: &packets) {
                 case .failed: return
                 case .done: break waking
                 case .stoppedAfterLoneSend:

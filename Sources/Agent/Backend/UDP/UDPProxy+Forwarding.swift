@@ -7,16 +7,16 @@ import Glibc
 /// The two forwarding threads: the same per-packet decisions (`UDPEncapsulation`) and the same
 /// wire format (one inner IPv4 packet per datagram) whatever the kernel granted, with as few
 /// system calls as it allows. Out: the TUN is drained until empty (by the inbound thread at
-/// most 32 read calls at a time, and its first drain after a wake-up stops after a packet sent
-/// alone, to look at the socket first); single packets leave in sendmmsg batches; with TSO it
-/// hands 64 KB TCP super-packets, cut here (`TCPSegmenter`) and sent with one `UDP_SEGMENT`
-/// call per ≤ 64 KB. In: the first datagram after a wake-up comes with recvmsg (and the next,
-/// unless a TCP segment waits to be joined), the rest 16 messages per recvmmsg; with `UDP_GRO`
-/// a sender's datagrams come joined, are split, checked one by one, and in-order segments of a
-/// flow are joined (`TCPCoalescer`) into one TSO write to the TUN. Buffers are taken once per
-/// thread from one allocation (`BufferArena`); nothing per packet. `--udp-offload=off`
-/// (`UDPOffloads.none`): a plain TUN, one datagram per inner packet, sends and receives batched
-/// all the same.
+/// most 32 read calls at a time, and on a quiet wake-up for the TUN alone its first drain stops
+/// after a packet sent alone, to look at the socket first); single packets leave in sendmmsg
+/// batches; with TSO it hands 64 KB TCP super-packets, cut here (`TCPSegmenter`) and sent with
+/// one `UDP_SEGMENT` call per ≤ 64 KB. In: the first datagram after a wake-up comes with
+/// recvmsg (and the next, unless a TCP segment waits to be joined), the rest 16 messages per
+/// recvmmsg; with `UDP_GRO` a sender's datagrams come joined, are split, checked one by one,
+/// and in-order segments of a flow are joined (`TCPCoalescer`) into one TSO write to the TUN.
+/// Buffers are taken once per thread from one allocation (`BufferArena`); nothing per packet.
+/// `--udp-offload=off` (`UDPOffloads.none`): a plain TUN, one datagram per inner packet, sends
+/// and receives batched all the same.
 extension UDPProxy {
     /// Room for a vnet header before each packet read from or written to the TUN.
     var headerRoom: Int { offloads.vnetHeader ? VirtioNetHeader.size : 0 }
@@ -67,7 +67,8 @@ extension UDPProxy {
         /// the TUN may hold more.
         case stoppedAfterLoneSend
 
-        /// Read calls that returned something, or nil when the budget ran out or the TUN failed.
+        /// Read calls that returned something (or were retried), or nil when the budget ran out
+        /// or the TUN failed.
         var reads: Int? {
             switch self {
             case let .empty(reads): reads
@@ -277,10 +278,10 @@ extension UDPProxy {
         }
         /// Serves the TUN while it is ours; calls the outbound thread when it is busy. With
         /// `stopAfterLoneSend` a lone first packet ends the drain (`.stoppedAfterLoneSend`);
-        /// `.failed` when the TUN failed. Adds the packets read to `packets`.
+        /// `.failed` when the TUN failed. Adds the drain's read calls to `packets`.
         @inline(__always)
         func serveTUN(_ cache: inout PathCache, _ load: inout TUNLoad, _ tally: inout Tally, stopAfterLoneSend: Bool = false,
-                      batchFromFirst: Bool = false, packets: inout Int) -> Served {
+                      batchFromFirst: Bool, packets: inout Int) -> Served {
             guard !outboundAwake.load(ordering: .acquiring) else { return .done }
             let drain = tunReader.withLock { _ in
                 drainTUN(outbound, &cache, budget: Self.inboundDrainBudget, stopAfterLoneSend: stopAfterLoneSend,
@@ -302,8 +303,9 @@ extension UDPProxy {
             _ = flannel_eventfd_signal(outboundWake)
             return .done
         }
-        // Whether the last wake-up moved at most two packets (a ping and its answer): a
-        // condition of the stop after a lone send (below).
+        // Whether the last wake-up made at most two reads and receives (a ping and its answer;
+        // a UDP_GRO datagram or a TSO read counts once): a condition of the stop after a lone
+        // send (below).
         var sparse = true
         while true {
             let servesTUN = !outboundAwake.load(ordering: .acquiring)
@@ -327,17 +329,18 @@ extension UDPProxy {
             // last read (an answer may be waiting), or a drain stopped after a lone send.
             var tunMayHold = descriptors[2].revents != 0
             // On a wake-up for the TUN alone after a quiet one (a ping leaving), the first drain
-            // ends after a packet it sends alone and the socket is looked at before the TUN is
-            // read again, upstream's order: an answer that came meanwhile (this thread pre-empted
-            // after its send, as in the lab, where the peer's forwarder shares the CPUs) goes
-            // into the TUN with a receive and a write, not after an empty TUN read and a poll.
-            // Otherwise it costs one receive that finds nothing. Not on the other wake-ups: made
-            // on every one, the stop cost 7 % of single-stream throughput, the receiving host
-            // stopping after one ACK per datagram (BENCHMARKS.md, "first drain").
+            // ends after a packet it sends alone, and the socket is looked at before the TUN is
+            // read again (upstream's order). An answer that came meanwhile (this thread pre-empted
+            // after its send, as in the lab, where the peer's forwarder shares the CPUs) then goes
+            // into the TUN with a receive and a write, not after an empty TUN read and a poll;
+            // otherwise the receive finds nothing. Only then: on every wake-up the stop cost 7 %
+            // of single-stream throughput, and gated on a quiet previous wake-up alone still
+            // 12 % (a bulk flow's receiver gets one UDP_GRO datagram per wake-up, and its ACK
+            // drain stopped each time; BENCHMARKS.md, "first drain").
             var firstDrain = sparse && !receiving
             // A drain after such a stop batches from its first packet.
             var batchFromFirst = false
-            // Datagrams received and TUN reads in this wake-up.
+            // Messages received and TUN read calls in this wake-up.
             var packets = 0
             defer { sparse = packets <= 2 }
             waking: while true {
@@ -363,7 +366,8 @@ extension UDPProxy {
                         let step = segmentSizes[message] > 0 ? Int(segmentSizes[message]) : max(length, 1)
                         var offset = 0
                         while offset < length {
-                            let packet = UnsafeMutableRawBufferPointer(rebasing: input[(base + offset)..<(base + min(offset + step, length))])
+                            let end = base + min(offset + step, length)
+                            let packet = UnsafeMutableRawBufferPointer(rebasing: input[(base + offset)..<end])
                             offset += step
                             switch UDPEncapsulation.inbound(packet, from: from, routes: cache.path.routes, mtu: mtu) {
                             case .deliver:
@@ -393,15 +397,11 @@ extension UDPProxy {
                     // data, maybe after a lone ACK): it is written after the next call, a batch,
                     // joined by what that brings if it continues the flow.
                     if receiving && !(single && coalescer.isOpen) {
-                        switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: firstDrain, batchFromFirst: batchFromFirst,
-                                        packets: &packets) {
+                        // Never the first drain of a TUN-only wake-up (no receive comes before it).
+                        switch serveTUN(&cache, &load, &tally, batchFromFirst: batchFromFirst, packets: &packets) {
                         case .failed: return
-                        case .done: tunMayHold = false
-                        case .stoppedAfterLoneSend:
-                            tunMayHold = true
-                            batchFromFirst = true
+                        case .done, .stoppedAfterLoneSend: tunMayHold = false
                         }
-                        firstDrain = false
                     }
                 }
                 // The queue is empty for now: nothing is held back. What was written is often
@@ -419,7 +419,6 @@ extension UDPProxy {
                     // The socket first, then the TUN again.
                     firstDrain = false
                     batchFromFirst = true
-                    tunMayHold = true
                     receiving = true
                     asked = 1
                     calls = 0

@@ -307,7 +307,8 @@ static int receive_one(int fd, void *bytes, unsigned long room, int *length, uin
     return 1;
 }
 
-int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int count, int *lengths, uint32_t *from, int *segment_sizes) {
+int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, unsigned long room, int count, int *lengths, uint32_t *from,
+                              int *segment_sizes) {
     // A small frame keeps the stack pages one receive touches few.
     enum { maximum = FLANNEL_RECEIVE_BATCH_MAX };
     if (count <= 0) {
@@ -317,7 +318,7 @@ int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int cou
         count = maximum;
     }
     if (count == 1) {
-        return receive_one(fd, bytes, stride, lengths, from, segment_sizes);
+        return receive_one(fd, bytes, room, lengths, from, segment_sizes);
     }
     struct mmsghdr messages[maximum];
     struct iovec parts[maximum];
@@ -326,7 +327,7 @@ int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int cou
     memset(messages, 0, sizeof(struct mmsghdr) * count);
     for (int i = 0; i < count; i++) {
         parts[i].iov_base = (char *)bytes + (unsigned long)i * stride;
-        parts[i].iov_len = stride;
+        parts[i].iov_len = room;
         messages[i].msg_hdr.msg_name = &senders[i];
         messages[i].msg_hdr.msg_namelen = sizeof(senders[i]);
         messages[i].msg_hdr.msg_iov = &parts[i];
@@ -355,15 +356,6 @@ int flannel_name_thread(const char *name) {
 long flannel_read(int fd, void *bytes, unsigned long length) {
     ssize_t received = read(fd, bytes, length);
     return received < 0 ? -errno : received;
-}
-
-long flannel_write_two(int fd, const void *header, unsigned long header_length, const void *packet, unsigned long packet_length) {
-    struct iovec parts[2] = {
-        { .iov_base = (void *)header, .iov_len = header_length },
-        { .iov_base = (void *)packet, .iov_len = packet_length },
-    };
-    ssize_t written = writev(fd, parts, 2);
-    return written < 0 ? -errno : written;
 }
 
 int flannel_route_del_dev(const char *name, uint32_t destination, uint32_t netmask) {

@@ -48,10 +48,11 @@ int flannel_udp_send_batch(int fd, const void *bytes, unsigned long stride, cons
 #define FLANNEL_RECEIVE_BATCH_MAX 16
 
 /// Receives up to `count` (≤ FLANNEL_RECEIVE_BATCH_MAX) messages with one recvmmsg (one: recvmsg), message i into
-/// `bytes + i * stride` (up to `stride` bytes); per message its length, sender (network byte
-/// order) and UDP_GRO segment size (0: not joined). Non-blocking. Returns the number of
-/// messages or -errno. A message cut short (larger than `stride`) has length -1.
-int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, int count, int *lengths, uint32_t *from, int *segment_sizes);
+/// `bytes + i * stride` (up to `room` ≤ `stride` bytes); per message its length, sender (network
+/// byte order) and UDP_GRO segment size (0: not joined). Non-blocking. Returns the number of
+/// messages or -errno. A message cut short (larger than `room`) has length -1.
+int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, unsigned long room, int count, int *lengths, uint32_t *from,
+                              int *segment_sizes);
 
 /// Names the calling thread (at most 15 characters are kept). Returns 0 or -errno.
 int flannel_name_thread(const char *name);
@@ -59,10 +60,6 @@ int flannel_name_thread(const char *name);
 /// read(2) returning the bytes read or -errno: the data path learns why without a second call
 /// for errno.
 long flannel_read(int fd, void *bytes, unsigned long length);
-
-/// Writes `header` then `packet` as one write (writev), for a TUN with IFF_VNET_HDR.
-/// Returns the bytes written or -errno.
-long flannel_write_two(int fd, const void *header, unsigned long header_length, const void *packet, unsigned long packet_length);
 
 /// Sets an interface's IPv4 address and netmask (network byte order). Returns 0 or -errno.
 int flannel_if_set_ipv4(const char *name, uint32_t address, uint32_t netmask);

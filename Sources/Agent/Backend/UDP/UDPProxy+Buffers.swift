@@ -43,25 +43,23 @@ extension UDPProxy {
     /// The inbound thread's: a batch of received messages, the coalescer's packet, and what it
     /// needs to serve the TUN too.
     struct InboundBuffers {
-        /// `batch` messages, `messageRoom` bytes apart.
+        /// `batch` messages, `messageStride` bytes apart, each after `messageLead` free bytes.
         let input: UnsafeMutableRawBufferPointer
         let lengths: UnsafeMutablePointer<Int32>
         let senders: UnsafeMutablePointer<UInt32>
         let segmentSizes: UnsafeMutablePointer<Int32>
         /// The packet `TCPCoalescer` joins segments into, after room for its vnet header.
         let joined: UnsafeMutableRawBufferPointer
-        /// Zeroed: the plain vnet header written before a packet delivered alone.
-        let plainHeader: UnsafeMutableRawBufferPointer
         let outbound: OutboundBuffers
         /// The socket, the inbound wake-up and the TUN.
         let descriptors: UnsafeMutablePointer<pollfd>
 
-        static let inputBytes = UDPProxy.batch * UDPProxy.messageRoom
+        static let inputBytes = UDPProxy.batch * UDPProxy.messageStride
         static let joinedBytes = TCPCoalescer.packetOffset + 65_536
         /// In the order `init(from:)` takes them.
         static let sizes = [
             inputBytes, UDPProxy.batch * MemoryLayout<Int32>.stride, UDPProxy.batch * MemoryLayout<UInt32>.stride,
-            UDPProxy.batch * MemoryLayout<Int32>.stride, joinedBytes, VirtioNetHeader.size,
+            UDPProxy.batch * MemoryLayout<Int32>.stride, joinedBytes,
         ] + OutboundBuffers.sizes + [3 * MemoryLayout<pollfd>.stride]
 
         init(from arena: inout BufferArena) {
@@ -70,8 +68,6 @@ extension UDPProxy {
             senders = arena.take(UDPProxy.batch, of: UInt32.self)
             segmentSizes = arena.take(UDPProxy.batch, of: Int32.self)
             joined = arena.take(Self.joinedBytes)
-            plainHeader = arena.take(VirtioNetHeader.size)
-            plainHeader.initializeMemory(as: UInt8.self, repeating: 0)
             outbound = OutboundBuffers(from: &arena)
             descriptors = arena.take(3, of: pollfd.self)
         }

@@ -297,8 +297,8 @@ extension UDPProxy {
                          batchFromFirst: batchFromFirst, &tally)
             }
             if drain == .failed { return .failed }
-            packets += drain.reads ?? Self.inboundDrainBudget
             if let reads = drain.reads {
+                packets += reads
                 guard reads > 0 else { return .done }
                 let busy = load.add(reads) {
                     var now = timespec()
@@ -306,6 +306,9 @@ extension UDPProxy {
                     return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
                 }
                 if !busy { return drain == .stoppedAfterLoneSend ? .stoppedAfterLoneSend : .done }
+            } else {
+                // The budget ran out.
+                packets += Self.inboundDrainBudget
             }
             load = TUNLoad()
             outboundAwake.store(true, ordering: .releasing)

@@ -77,6 +77,17 @@ struct BenchProbesTests {
         #expect(BenchProbes.residentKilobytes(status: "Name:\tkthreadd\n") == nil)
     }
 
+    /// The RTT line's interval: Student's t over the rounds' differences.
+    @Test func meanIntervalUsesStudentsT() throws {
+        let interval = try #require(BenchProbes.meanInterval([1, 2, 3, 4, 5]))
+        #expect(interval.mean == 3)
+        // sd √2.5, 5 values, t(4) = 2.776.
+        #expect(abs(interval.halfWidth - 2.776 * (2.5 / 5).squareRoot()) < 1e-9)
+        #expect(BenchProbes.meanInterval([4]) == nil)
+        #expect(abs(BenchProbes.studentT975(degreesOfFreedom: 40) - 2.021) < 0.001)
+        #expect(abs(BenchProbes.studentT975(degreesOfFreedom: 120) - 1.980) < 0.001)
+    }
+
     @Test func medianOfOddAndEvenCounts() {
         #expect(BenchProbes.median([3, 1, 2]) == 2)
         #expect(BenchProbes.median([4, 1, 3, 2]) == 2.5)
@@ -143,7 +154,7 @@ struct BenchProbesTests {
             .flanneld: [[0.200, 0.210, 0.190], [0.240, 0.230, 0.250]],
             .plainLoop: [[0.205, 0.215, 0.195], [0.245, 0.235, 0.255]],
         ])
-        #expect(report.rttVerdict == "RTT side by side (2 rounds, flanneld and a side plain loop on flannel1 forwarding at once, restarted each round; flanneld − loop per round: -5 -5 µs, mean -5.0 µs), median of 6 and 6 pings: "
+        #expect(report.rttVerdict == "RTT side by side (2 rounds, flanneld and a side plain loop on flannel1 forwarding at once, restarted each round; flanneld − loop per round: -5 -5 µs, mean -5.0 µs, 95 % interval -5.0 … -5.0 µs), median of 6 and 6 pings: "
             + "flanneld udp (offloads on) 0.220 ms, plain loop 0.225 ms; p10 0.190 vs 0.195 ms (target: no worse than the plain loop): met",
             "\(report.rttVerdict)")
         let ours = report.markdown.split(separator: "\n").first { $0.hasPrefix("| flanneld udp, offloads on |") } ?? ""

@@ -99,7 +99,11 @@ public struct UDPBenchReport: Sendable {
             // A round moves by several µs with nothing changed but the restart: the mean says more than any one round.
             let listed = differences.map { String(format: "%+.0f", $0) }.joined(separator: " ")
             let mean = differences.reduce(0, +) / Double(differences.count)
-            how = "RTT side by side (\(differences.count) rounds, flanneld and a side plain loop on flannel1 forwarding at once, restarted each round; flanneld − loop per round: \(listed) µs, mean \(String(format: "%+.1f", mean)) µs)"
+            // How far the mean could be from the true difference, rounds taken as independent draws.
+            let interval = BenchProbes.meanInterval(differences).map {
+                String(format: ", 95 %% interval %+.1f … %+.1f µs", $0.mean - $0.halfWidth, $0.mean + $0.halfWidth)
+            } ?? ""
+            how = "RTT side by side (\(differences.count) rounds, flanneld and a side plain loop on flannel1 forwarding at once, restarted each round; flanneld − loop per round: \(listed) µs, mean \(String(format: "%+.1f", mean)) µs\(interval))"
         }
         return String(format: "%@, median of %d and %d pings: flanneld udp (offloads on) %.3f ms, plain loop %.3f ms; p10 %.3f vs %.3f ms (target: no worse than the plain loop): %@",
                       how, ours.count, plain.count, median, plainMedian, BenchProbes.percentile(ours, 0.1), BenchProbes.percentile(plain, 0.1),

@@ -159,6 +159,11 @@ struct BenchProbesTests {
             "\(report.rttVerdict)")
         let ours = report.markdown.split(separator: "\n").first { $0.hasPrefix("| flanneld udp, offloads on |") } ?? ""
         #expect(ours.contains("| 0.305 ms (p10 0.300) |"), "the table keeps the passes' RTT: \(ours)")
+        // Differences of −10 and 0 µs: mean −5, standard error 5, t(1) = 12.706.
+        let spread = UDPBenchReport(samples: [:], seconds: 1, passes: 1, rttRounds: [
+            .flanneld: [[0.190], [0.200]], .plainLoop: [[0.200], [0.200]],
+        ])
+        #expect(spread.rttVerdict.contains("per round: -10 +0 µs, mean -5.0 µs, 95 % interval -68.5 … +58.5 µs)"), "\(spread.rttVerdict)")
         let worse = UDPBenchReport(samples: [:], seconds: 1, passes: 1, rttRounds: [.flanneld: [[0.3]], .plainLoop: [[0.2]]])
         #expect(worse.rttVerdict.hasSuffix("NOT MET"), "\(worse.rttVerdict)")
         #expect(worse.rttVerdict.contains("per round: +100 µs, mean +100.0 µs)"), "\(worse.rttVerdict)")

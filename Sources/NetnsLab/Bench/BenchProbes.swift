@@ -103,13 +103,14 @@ public enum BenchProbes {
     }
 
     /// Student's t 97.5 % quantile: tabled up to 30 degrees of freedom, beyond that the
-    /// Cornish-Fisher expansion (within 0.001 of the table's values from 30 on).
+    /// Cornish-Fisher expansion (within 0.001 of the exact quantiles beyond 30).
     static func studentT975(degreesOfFreedom: Int) -> Double {
+        precondition(degreesOfFreedom >= 1, "Student's t needs at least one degree of freedom")
         let table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
                      2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
-        if degreesOfFreedom >= 1 && degreesOfFreedom <= table.count { return table[degreesOfFreedom - 1] }
+        if degreesOfFreedom <= table.count { return table[degreesOfFreedom - 1] }
         let z = 1.959964
-        let df = Double(max(degreesOfFreedom, 1))
+        let df = Double(degreesOfFreedom)
         return z + (z * z * z + z) / (4 * df) + (5 * pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * df * df)
     }
 

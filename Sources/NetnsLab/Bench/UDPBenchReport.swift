@@ -98,9 +98,11 @@ public struct UDPBenchReport: Sendable {
             }
             // A round moves by several µs with nothing changed but the restart: the mean says more than any one round.
             let listed = differences.map { String(format: "%+.0f", $0) }.joined(separator: " ")
-            let mean = differences.reduce(0, +) / Double(differences.count)
-            // How far the mean could be from the true difference, rounds taken as independent draws.
-            let interval = BenchProbes.meanInterval(differences).map {
+            // How far the mean could be from the true difference, rounds taken as independent draws
+            // (no interval from a single round).
+            let summary = BenchProbes.meanInterval(differences)
+            let mean = summary?.mean ?? differences[0]
+            let interval = summary.map {
                 String(format: ", 95 %% interval %+.1f … %+.1f µs", $0.mean - $0.halfWidth, $0.mean + $0.halfWidth)
             } ?? ""
             how = "RTT side by side (\(differences.count) rounds, flanneld and a side plain loop on flannel1 forwarding at once, restarted each round; flanneld − loop per round: \(listed) µs, mean \(String(format: "%+.1f", mean)) µs\(interval))"

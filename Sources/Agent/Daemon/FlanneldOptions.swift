@@ -2,7 +2,9 @@ import ArgumentParser
 
 /// flanneld's command line, with upstream's flag names. Go's flag package accepts `-flag` and
 /// `--flag`, `-flag=value` and `-flag value`, and bare booleans; every flag may also come from
-/// `FLANNELD_<FLAG>` (upper case, dashes to underscores), the command line winning.
+/// `FLANNELD_<FLAG>` (upper case, dashes to underscores), the command line winning. glog's
+/// flags (`-v`, `-logtostderr`, `-log_dir`, …) are honoured as upstream's; flags of modes this
+/// agent lacks are refused by `FlanneldCommandLine` with their reason (`UnsupportedFlag`).
 public struct FlanneldOptions: ParsableArguments, Sendable {
     public init() {}
 
@@ -74,73 +76,81 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("udp-offload"), help: "udp backend fast path: auto (TUN TSO, UDP GSO/GRO where the kernel takes them) or off (no offloads; packets still sent and received in batches)")
     public var udpOffload: UDPOffloadMode = .auto
 
+    // glog's flags, as flannel 0.7 (all of them) and 0.20.2 (-v, -vmodule, -log_backtrace_at) take them.
+
+    @Option(name: .customLong("v"), help: "log verbosity, as glog's -v: 0 info and up, 1 to 4 adds debug, 5 and up adds trace")
+    public var verbosity = 0
+
+    @Option(name: .customLong("logtostderr"), help: "log to standard error instead of files (true, the default, as upstream flanneld sets it)",
+            transform: FlanneldOptions.boolean)
+    public var logToStandardError = true
+
+    @Option(name: .customLong("alsologtostderr"), help: "log to standard error as well as files (true/false)",
+            transform: FlanneldOptions.boolean)
+    public var alsoLogToStandardError = false
+
+    @Option(name: .customLong("log_dir"), help: "with -logtostderr=false: write glog-style log files in this directory (default: $TMPDIR or /tmp)")
+    public var logDirectory = ""
+
+    @Option(name: .customLong("stderrthreshold"), help: "with -logtostderr=false: logs at or above this severity (INFO, WARNING, ERROR, FATAL) also go to standard error")
+    public var standardErrorThreshold: GlogSeverity = .error
+
+    @Option(name: .customLong("vmodule"), help: "glog's per-file verbosity; accepted, without effect (our logs are not per source file)")
+    public var vmodule: String?
+
+    @Option(name: .customLong("log_backtrace_at"), help: "glog's file:line stack trace trigger; accepted, without effect")
+    public var logBacktraceAt: String?
+
+    @Flag(name: .customLong("print-flags"), help: "print the settings flanneld would run with (flags, FLANNELD_* variables and defaults) and exit")
+    public var printFlags = false
+
     @Flag(name: .customLong("version"), help: "print version and exit")
     public var version = false
 
-    /// Parses Go-style booleans: true/false, 1/0, t/f.
+    /// Parses Go-style booleans, as Go's strconv.ParseBool.
     static func boolean(_ text: String) throws -> Bool {
-        switch text.lowercased() {
-        case "true", "1", "t": return true
-        case "false", "0", "f": return false
+        switch text {
+        case "true", "1", "t", "T", "TRUE", "True": return true
+        case "false", "0", "f", "F", "FALSE", "False": return false
         default: throw ValidationError("\"\(text)\" is not a boolean; use true or false")
         }
     }
 
     /// Flags whose bare form (`--ip-masq`) means true, as with Go's flag package.
-    static let booleanFlags: Set<String> = ["ip-masq", "iptables-forward-rules"]
+    static let booleanFlags: Set<String> = ["ip-masq", "iptables-forward-rules", "logtostderr", "alsologtostderr"]
 
-    /// The long names of every option, for the environment fallback.
+    /// The long names of every option that takes a value, for the environment fallback.
     static let names: [String] = [
         "etcd-endpoints", "etcd-prefix", "etcd-api", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-username",
         "etcd-password", "etcd-password-file", "iface", "iface-regex", "iface-can-reach", "public-ip", "subnet-file",
         "subnet-lease-renew-margin", "subnet-lease-ttl", "ip-masq", "iptables-resync", "iptables-forward-rules",
         "healthz-ip", "healthz-port", "udp-offload",
+        "v", "logtostderr", "alsologtostderr", "log_dir", "stderrthreshold", "vmodule", "log_backtrace_at",
     ]
 
-    /// Parses upstream-style arguments plus `FLANNELD_*` variables.
+    /// Parses upstream-style arguments plus `FLANNELD_*` variables (see `FlanneldCommandLine`).
     public static func parseUpstream(_ arguments: [String], environment: [String: String]) throws -> FlanneldOptions {
-        let normalized = normalize(arguments)
-        let given = Set(normalized.compactMap { argument -> String? in
-            guard argument.hasPrefix("--") else { return nil }
-            return String(argument.dropFirst(2).split(separator: "=", maxSplits: 1).first ?? "")
-        })
-        var fromEnvironment: [String] = []
-        for name in names where !given.contains(name) {
-            let variable = "FLANNELD_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
-            guard let value = environment[variable] else { continue }
-            if name == "iface" || name == "iface-regex" {
-                // Upstream takes a comma-separated list from the environment.
-                for item in value.split(separator: ",") { fromEnvironment.append("--\(name)=\(item)") }
-            } else {
-                fromEnvironment.append("--\(name)=\(value)")
-            }
-        }
-        return try parse(fromEnvironment + normalized)
+        try FlanneldCommandLine.parse(arguments, environment: environment).options
     }
 
-    /// `-flag` → `--flag`; bare boolean flags → `--flag=true`.
-    static func normalize(_ arguments: [String]) -> [String] {
-        var result: [String] = []
-        var index = 0
-        while index < arguments.count {
-            var argument = arguments[index]
-            if argument == "--" {
-                result.append(contentsOf: arguments[index...])
-                break
-            }
-            if argument.hasPrefix("-") && !argument.hasPrefix("--") && argument.count > 2 {
-                argument = "-" + argument
-            }
-            if argument.hasPrefix("--") {
-                let name = String(argument.dropFirst(2))
-                if booleanFlags.contains(name) {
-                    // A following true/false belongs to it only in the `=` form in Go.
-                    argument += "=true"
-                }
-            }
-            result.append(argument)
-            index += 1
-        }
-        return result
+    /// Every setting as `name=value`, in flag order; the password never shown.
+    public var settings: [(name: String, value: String)] {
+        func text(_ value: String?) -> String { value ?? "" }
+        return [
+            ("etcd-endpoints", etcdEndpoints), ("etcd-prefix", etcdPrefix), ("etcd-api", etcdAPI.rawValue),
+            ("etcd-cafile", text(etcdCAFile)), ("etcd-certfile", text(etcdCertFile)), ("etcd-keyfile", text(etcdKeyFile)),
+            ("etcd-username", text(etcdUsername)), ("etcd-password", etcdPassword == nil ? "" : "(set, not shown)"),
+            ("etcd-password-file", text(etcdPasswordFile)), ("iface", iface.joined(separator: ",")),
+            ("iface-regex", ifaceRegex.joined(separator: ",")), ("iface-can-reach", text(ifaceCanReach)),
+            ("public-ip", text(publicIP)), ("subnet-file", subnetFile),
+            ("subnet-lease-renew-margin", String(subnetLeaseRenewMargin)), ("subnet-lease-ttl", subnetLeaseTTL),
+            ("ip-masq", String(ipMasq)), ("iptables-resync", String(iptablesResync)),
+            ("iptables-forward-rules", String(iptablesForwardRules)), ("healthz-ip", healthzIP),
+            ("healthz-port", String(healthzPort)), ("udp-offload", udpOffload.rawValue),
+            ("v", String(verbosity)), ("logtostderr", String(logToStandardError)),
+            ("alsologtostderr", String(alsoLogToStandardError)), ("log_dir", logDirectory),
+            ("stderrthreshold", standardErrorThreshold.name), ("vmodule", text(vmodule)),
+            ("log_backtrace_at", text(logBacktraceAt)),
+        ]
     }
 }

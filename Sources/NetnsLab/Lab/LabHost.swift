@@ -35,11 +35,12 @@ public final class LabHost: Sendable {
 
     /// Starts flanneld the way `dist/flanneld.service` does on a real host: the variables of
     /// `sysconfig` (an `/etc/sysconfig/flanneld`) in the environment, then `flanneld-start`
-    /// with `$FLANNEL_OPTIONS` split into words, exec'ing `binary`.
-    public func startAgent(sysconfig: String, startScript: String, binary: String) throws {
+    /// with `$FLANNEL_OPTIONS` split into words, exec'ing `binary`; `hiding` makes folders
+    /// (the Swift toolchain) invisible to it.
+    public func startAgent(sysconfig: String, startScript: String, binary: String, hiding: HiddenPaths = .none) throws {
         let shell = #"set -a; . "$1"; set +a; FLANNELD="$2" exec "$3" $FLANNEL_OPTIONS"#
         let process = BackgroundProcess(
-            command: namespace.command(["sh", "-c", shell, "flanneld.service", sysconfig, binary, startScript]),
+            command: namespace.command(hiding.wrap(["sh", "-c", shell, "flanneld.service", sysconfig, binary, startScript])),
             logFile: directory.appendingPathComponent("flanneld.log"))
         try process.start()
         agentState.withLock { $0 = process }

@@ -8,16 +8,28 @@ import Foundation
 /// `dist/mk-docker-opts.sh`; a ping across; `ps`; and a user without the role, refused.
 public struct WalkthroughDemo {
     public var flanneld: String
-    /// The repository's `dist/` folder (flanneld-start, mk-docker-opts.sh).
-    public var dist: String
+    /// `flanneld-start`, which the sysconfig's unit runs.
+    public var startScript: String
+    /// `mk-docker-opts.sh`.
+    public var dockerOptionsScript: String
+    /// Folders the agents must not see (the Swift toolchain, to run a packaged flanneld without it).
+    public var hiding: HiddenPaths
     public var output: (String) -> Void
 
     public static let prefix = "/flannel-test/network"
     public static let password = "mypassword"
 
+    /// The walkthrough with the repository's `dist/` folder (flanneld-start, mk-docker-opts.sh).
     public init(flanneld: String, dist: String, output: @escaping (String) -> Void) {
+        self.init(flanneld: flanneld, startScript: "\(dist)/flanneld-start", dockerOptionsScript: "\(dist)/mk-docker-opts.sh", output: output)
+    }
+
+    public init(flanneld: String, startScript: String, dockerOptionsScript: String, hiding: HiddenPaths = .none,
+                output: @escaping (String) -> Void) {
         self.flanneld = flanneld
-        self.dist = dist
+        self.startScript = startScript
+        self.dockerOptionsScript = dockerOptionsScript
+        self.hiding = hiding
         self.output = output
     }
 
@@ -32,6 +44,8 @@ public struct WalkthroughDemo {
         public var docker0: [(address: String, mtu: Int)] = []
         public var ping = ""
         public var processLines: [String] = []
+        /// Per agent: its resident memory once the ping has crossed, in kilobytes.
+        public var agentRSSKilobytes: [Int] = []
         public var agentLogs: [String] = []
         public var refusal = ""
         public var refusalStatus: Int32 = 0
@@ -66,7 +80,7 @@ public struct WalkthroughDemo {
         _ = try etcdctl(["auth", "enable"])
         output("")
 
-        let start = "\(dist)/flanneld-start"
+        let start = startScript
         let hosts = try (1...2).map { try lab.addHost($0) }
         for host in hosts {
             let passwordFile = host.directory.appendingPathComponent("flannel-test.password").path
@@ -95,7 +109,7 @@ public struct WalkthroughDemo {
             try sysconfig.write(toFile: path, atomically: true, encoding: .utf8)
             output("h\(host.index)# grep -v '^#\\|^$' /etc/sysconfig/flanneld")
             for line in sysconfig.split(separator: "\n") { output(line.replacingOccurrences(of: Self.password, with: "********")) }
-            try host.startAgent(sysconfig: path, startScript: start, binary: flanneld)
+            try host.startAgent(sysconfig: path, startScript: start, binary: flanneld, hiding: hiding)
         }
         let files = try hosts.map { try $0.waitForSubnetFile() }
         output("")
@@ -113,7 +127,7 @@ public struct WalkthroughDemo {
         for host in hosts {
             let optionsFile = host.directory.appendingPathComponent("docker").path
             output("h\(host.index)# /usr/libexec/flannel/mk-docker-opts.sh -k DOCKER_NETWORK_OPTIONS -d /run/flannel/docker; cat /run/flannel/docker")
-            try CommandRunner.check(["bash", "\(dist)/mk-docker-opts.sh", "-f", host.subnetFilePath, "-k", "DOCKER_NETWORK_OPTIONS", "-d", optionsFile])
+            try CommandRunner.check(["bash", dockerOptionsScript, "-f", host.subnetFilePath, "-k", "DOCKER_NETWORK_OPTIONS", "-d", optionsFile])
             let options = try String(contentsOfFile: optionsFile, encoding: .utf8)
             for line in options.split(separator: "\n") { output(String(line)) }
             guard let combined = options.split(separator: "\n").first(where: { $0.hasPrefix("DOCKER_NETWORK_OPTIONS=") }).map(String.init),
@@ -148,17 +162,23 @@ public struct WalkthroughDemo {
         result.processLines = processes.split(separator: "\n").map(String.init)
             .filter { $0.hasPrefix(flanneld) && $0.contains(lab.directory.path) }
         for line in result.processLines { output(line) }
+        let memory = try CommandRunner.check(["ps", "-eo", "rss=,args="]).stdout
+        result.agentRSSKilobytes = memory.split(separator: "\n").compactMap { line -> Int? in
+            let fields = line.split(separator: " ", maxSplits: 1)
+            guard fields.count == 2, fields[1].hasPrefix(flanneld), fields[1].contains(lab.directory.path) else { return nil }
+            return Int(fields[0])
+        }
         result.agentLogs = hosts.map { $0.agent?.log ?? "" }
         output("")
 
         // A user whose role does not cover the prefix.
         _ = try etcdctl(["user", "add", "intruder:\(Self.password)"], shown: "user add intruder", as: root)
         output("h1# flanneld -etcd-username=intruder … (a user without role-flannel)")
-        let refused = try CommandRunner.run(hosts[0].namespace.command([
+        let refused = try CommandRunner.run(hosts[0].namespace.command(hiding.wrap([
             flanneld, "-etcd-endpoints=\(lab.etcdEndpoint)", "-etcd-prefix=\(Self.prefix)", "-etcd-cafile=\(certificates.caFile)",
             "-etcd-certfile=\(certificates.clientCertFile)", "-etcd-keyfile=\(certificates.clientKeyFile)",
             "-etcd-username=intruder", "-subnet-file=\(hosts[0].directory.appendingPathComponent("intruder.env").path)",
-        ]), environment: ["FLANNELD_ETCD_PASSWORD": Self.password])
+        ])), environment: ["FLANNELD_ETCD_PASSWORD": Self.password])
         result.refusal = refused.stdout + refused.stderr
         result.refusalStatus = refused.status
         for line in result.refusal.split(separator: "\n").suffix(2) { output(String(line)) }

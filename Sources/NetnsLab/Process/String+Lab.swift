@@ -5,3 +5,8 @@ extension String {
 
     var nilIfEmpty: String? { isEmpty ? nil : self }
 }
+
+extension String {
+    /// Single-quoted for sh: any text becomes one word, taken literally.
+    var shellQuoted: String { "'" + replacingOccurrences(of: "'", with: #"'\''"#) + "'" }
+}

@@ -75,6 +75,8 @@ struct NetworkConfigTests {
         (#"{"Network":"10.1.0.0/16","SubnetMin":"10.1.20.0","SubnetMax":"10.1.10.0"}"#, "SubnetMin", "10.1.20.0 is above SubnetMax 10.1.10.0"),
         (#"{"Network":"10.1.0.0/16","EnableIPv4":"yes"}"#, "EnableIPv4", "must be true or false"),
         (#"{"Network":"10.1.0.0/16","EnableIPv4":false}"#, "EnableIPv4", "enable at least one"),
+        (#"{"Network":"10.1.0.0/16","EnableNFTables":"true"}"#, "EnableNFTables", "must be true or false, not a string"),
+        (#"{"Network":"10.1.0.0/16","EnableNFTables":1}"#, "EnableNFTables", "must be true or false, not a number"),
         (#"{"Network":"10.1.0.0/16","EnableIPv6":true}"#, "IPv6Network", "is missing"),
         (#"{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/125"}"#, "IPv6Network", "/124 or shorter"),
         (#"{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/48","IPv6SubnetLen":127}"#, "IPv6SubnetLen", "use a value from 50 to 126"),
@@ -111,6 +113,17 @@ struct NetworkConfigTests {
         #expect(try backend(#"{"Type":"host-gw"}"#) == .hostGW)
         #expect(try backend(#"{"Type":"Host-GW"}"#) == .hostGW)
         #expect(try backend("null") == .udp(port: 8285))
+    }
+
+    @Test func enableNFTablesChoosesNFTablesAndDefaultsToIPTables() throws {
+        func enableNFTables(_ member: String) throws -> Bool {
+            try NetworkConfig.decode(#"{"Network":"10.1.0.0/16"\#(member)}"#).enableNFTables
+        }
+        #expect(try enableNFTables(#","EnableNFTables":true"#))
+        #expect(try !enableNFTables(#","EnableNFTables":false"#))
+        #expect(try !enableNFTables(""), "absent: iptables, as upstream")
+        #expect(try !enableNFTables(#","EnableNFTables":null"#))
+        #expect(try enableNFTables(#","enablenftables":true"#), "field names match case-insensitively")
     }
 
     @Test func dualStackConfigDecodes() throws {

@@ -41,7 +41,7 @@ public struct FlanneldDaemon {
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         var eventIterator = events.makeAsyncIterator()
         let stopRequested = self.stopRequested
-        // A child (iptables) that exits before reading its input must not kill us with SIGPIPE.
+        // A child (iptables, nft) that exits before reading its input must not kill us with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
             signal(number, SIG_IGN)
@@ -157,20 +157,21 @@ public struct FlanneldDaemon {
                                          onFailure: { sink.yield(.dataPathFailed($0)) })
         if case let .udp(_, proxy, _) = dataPath.kind { health.setMetrics { metrics.render(udp: proxy.snapshot) } }
 
-        // iptables before subnet.env: whatever reads it (docker, CNI) finds the rules in place.
-        var traffic = TrafficRules(network: plan.network, subnet: held.subnet, ipMasq: options.ipMasq,
-                                   forwardRules: options.iptablesForwardRules)
+        // The rules before subnet.env: whatever reads it (docker, CNI) finds them in place.
+        var traffic = TrafficRuleKeeper(useNFTables: config.enableNFTables, network: plan.network, subnet: held.subnet,
+                                        ipMasq: options.ipMasq, forwardRules: options.iptablesForwardRules, logger: logger)
+        await traffic.removeOtherModesLeftovers()
         if !traffic.isEmpty {
             var attempt = 1
             while true {
                 do {
-                    traffic = try await keepTrafficRules(traffic, quiet: true)
-                    logger.info("iptables: \(traffic.chainRules.count + traffic.jumps.count) rules in place (\(traffic.tables.joined(separator: ", ")) tables; --ip-masq=\(options.ipMasq), --iptables-forward-rules=\(options.iptablesForwardRules))")
+                    try await traffic.keep(quiet: true)
+                    logger.info("\(traffic.tool): \(traffic.summary); --ip-masq=\(options.ipMasq), --iptables-forward-rules=\(options.iptablesForwardRules)")
                     break
                 } catch {
-                    // The xtables lock may be busy for a while (kube-proxy, docker): a few tries.
+                    // iptables may wait a while for the xtables lock (kube-proxy, docker): a few tries.
                     if attempt < 5 && !stopRequested.isRequested {
-                        logger.warning("iptables: \(error); trying again in 2 s")
+                        logger.warning("\(traffic.tool): \(error); trying again in 2 s")
                         attempt += 1
                         try? await Task.sleep(for: .seconds(2))
                         continue
@@ -283,13 +284,12 @@ public struct FlanneldDaemon {
                 health.setNotReady(nil)
                 apply(table.setOwnKey(newLease.key), table, held)
                 if !traffic.isEmpty && newLease.subnet != traffic.subnet {
-                    traffic = TrafficRules(network: plan.network, subnet: newLease.subnet, ipMasq: options.ipMasq,
-                                           forwardRules: options.iptablesForwardRules, randomFully: traffic.randomFully)
+                    traffic.move(to: newLease.subnet)
                     do {
-                        traffic = try await keepTrafficRules(traffic, quiet: true)
-                        logger.notice("iptables rules re-made for \(newLease.subnet)")
+                        try await traffic.keep(quiet: true)
+                        logger.notice("\(traffic.tool) rules re-made for \(newLease.subnet)")
                     } catch {
-                        logger.error("iptables: \(error); retrying every \(options.iptablesResync) s")
+                        logger.error("\(traffic.tool): \(error); retrying every \(options.iptablesResync) s")
                     }
                 }
             case let .lease(.failed(error)):
@@ -302,12 +302,12 @@ public struct FlanneldDaemon {
                 dataPath.tick(peers: table.peers)
             case .trafficResync:
                 do {
-                    traffic = try await keepTrafficRules(traffic, quiet: false)
-                    if trafficFailure != nil { logger.notice("iptables rules restored") }
+                    try await traffic.keep(quiet: false)
+                    if trafficFailure != nil { logger.notice("\(traffic.tool) rules restored") }
                     trafficFailure = nil
                 } catch {
                     // The same failure once, not every resync.
-                    if trafficFailure != "\(error)" { logger.error("iptables: \(error); retrying every \(options.iptablesResync) s") }
+                    if trafficFailure != "\(error)" { logger.error("\(traffic.tool): \(error); retrying every \(options.iptablesResync) s") }
                     trafficFailure = "\(error)"
                 }
             case let .signal(number):
@@ -350,20 +350,6 @@ public struct FlanneldDaemon {
             dataPath.setPeers(table.peers)
             metrics.setPeers(table.peers.count)
         }
-    }
-
-    /// Makes the iptables rules what `wanted` says (restoring anything missing or edited,
-    /// logged with what was wrong); returns the rules in force (without `--random-fully` when
-    /// this kernel or iptables refuses it).
-    private func keepTrafficRules(_ wanted: TrafficRules, quiet: Bool) async throws -> TrafficRules {
-        let plain = TrafficRules(network: wanted.network, subnet: wanted.subnet, ipMasq: options.ipMasq,
-                                 forwardRules: options.iptablesForwardRules, randomFully: false)
-        let (problems, inForce) = try await IPTables.ensure(wanted, fallback: wanted.randomFully ? plain : nil)
-        if !problems.isEmpty && !quiet {
-            logger.warning("iptables rules changed behind our back (\(problems.prefix(3).joined(separator: "; "))\(problems.count > 3 ? "; …" : "")); restored")
-        }
-        if inForce != wanted { logger.notice("iptables: MASQUERADE without --random-fully (refused here)") }
-        return inForce
     }
 
     /// Reads the network config, waiting (and saying what for) until it exists and is valid;

@@ -6,14 +6,19 @@ public struct NetworkConfig: Equatable, Sendable {
     public var ipv4: SubnetPlan<IPv4Address>?
     public var ipv6: SubnetPlan<IPv6Address>?
     public var backend: BackendConfig
+    /// `EnableNFTables`: the `--ip-masq` and `--iptables-forward-rules` rules go into our own
+    /// nftables table instead of iptables chains (upstream's key; default false).
+    public var enableNFTables: Bool
 
     public var enableIPv4: Bool { ipv4 != nil }
     public var enableIPv6: Bool { ipv6 != nil }
 
-    public init(ipv4: SubnetPlan<IPv4Address>?, ipv6: SubnetPlan<IPv6Address>? = nil, backend: BackendConfig) {
+    public init(ipv4: SubnetPlan<IPv4Address>?, ipv6: SubnetPlan<IPv6Address>? = nil, backend: BackendConfig,
+                enableNFTables: Bool = false) {
         self.ipv4 = ipv4
         self.ipv6 = ipv6
         self.backend = backend
+        self.enableNFTables = enableNFTables
     }
 
     /// Decodes and validates the config document.
@@ -39,7 +44,8 @@ public struct NetworkConfig: Equatable, Sendable {
             ? try plan(document, rules: .ipv6)
             : nil
         let backend = try BackendConfig.decode(document.member("Backend"))
-        return NetworkConfig(ipv4: ipv4, ipv6: ipv6, backend: backend)
+        let enableNFTables = try flag(document, "EnableNFTables", default: false)
+        return NetworkConfig(ipv4: ipv4, ipv6: ipv6, backend: backend, enableNFTables: enableNFTables)
     }
 
     /// Field names and limits of one address family.

@@ -1,0 +1,139 @@
+import Dispatch
+import Foundation
+import Logging
+
+/// Keeps the `--ip-masq` and `--iptables-forward-rules` rules in force with the tool the
+/// network config chose: iptables chains, or with `"EnableNFTables": true` our nftables table
+/// (and then never iptables, which the host may not have). One path for both, so start-up,
+/// resync and a moved lease behave the same whichever tool does the work.
+struct TrafficRuleKeeper {
+    enum Rules {
+        case iptables(TrafficRules)
+        case nftables(NFTablesRules)
+    }
+
+    /// The rules in force (without random-fully once the kernel or tool refused it).
+    private(set) var rules: Rules
+    private let ipMasq: Bool
+    private let forwardRules: Bool
+    private let logger: Logger
+
+    init(useNFTables: Bool, network: IPv4Network, subnet: IPv4Network, ipMasq: Bool, forwardRules: Bool, logger: Logger) {
+        self.rules = useNFTables
+            ? .nftables(NFTablesRules(network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules))
+            : .iptables(TrafficRules(network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules))
+        self.ipMasq = ipMasq
+        self.forwardRules = forwardRules
+        self.logger = logger
+    }
+
+    /// The tool doing the work, for log lines.
+    var tool: String {
+        switch rules {
+        case .iptables: "iptables"
+        case .nftables: "nftables"
+        }
+    }
+
+    var isEmpty: Bool {
+        switch rules {
+        case let .iptables(rules): rules.isEmpty
+        case let .nftables(rules): rules.isEmpty
+        }
+    }
+
+    var subnet: IPv4Network {
+        switch rules {
+        case let .iptables(rules): rules.subnet
+        case let .nftables(rules): rules.subnet
+        }
+    }
+
+    /// What is in place, for the start-up log line.
+    var summary: String {
+        switch rules {
+        case let .iptables(rules):
+            "\(rules.chainRules.count + rules.jumps.count) rules in place (\(rules.tables.joined(separator: ", ")) tables)"
+        case let .nftables(rules):
+            "\(rules.rules.count) rules in place (table \(NFTablesRules.family) \(NFTablesRules.tableName), chains \(rules.chains.map(\.name).joined(separator: ", ")))"
+        }
+    }
+
+    /// Re-makes the rules for our new lease `subnet` (random-fully as before).
+    mutating func move(to subnet: IPv4Network) {
+        switch rules {
+        case let .iptables(old):
+            rules = .iptables(TrafficRules(network: old.network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: old.randomFully))
+        case let .nftables(old):
+            rules = .nftables(NFTablesRules(network: old.network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: old.randomFully))
+        }
+    }
+
+    /// Makes the kernel's rules ours (restoring anything missing or edited, logged with what
+    /// was wrong unless `quiet`); keeps the rules in force (without random-fully when this
+    /// kernel or tool refuses it).
+    mutating func keep(quiet: Bool) async throws {
+        let problems: [String]
+        var refusedRandomFully = false
+        switch rules {
+        case let .iptables(wanted):
+            let plain = TrafficRules(network: wanted.network, subnet: wanted.subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: false)
+            let (found, inForce) = try await IPTables.ensure(wanted, fallback: wanted.randomFully ? plain : nil)
+            (problems, refusedRandomFully, rules) = (found, inForce != wanted, .iptables(inForce))
+        case let .nftables(wanted):
+            let plain = NFTablesRules(network: wanted.network, subnet: wanted.subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: false)
+            let (found, inForce) = try await NFTables.ensure(wanted, fallback: wanted.randomFully ? plain : nil)
+            (problems, refusedRandomFully, rules) = (found, inForce != wanted, .nftables(inForce))
+        }
+        if !problems.isEmpty && !quiet {
+            logger.warning("\(tool) rules changed behind our back (\(problems.prefix(3).joined(separator: "; "))\(problems.count > 3 ? "; …" : "")); restored")
+        }
+        if refusedRandomFully {
+            logger.notice("\(tool): masquerading without \(tool == "iptables" ? "--random-fully" : "fully-random") (refused here)")
+        }
+    }
+
+    /// Removes what the other mode left (upstream does the same on start): with nftables,
+    /// iptables mode's chains and jumps if iptables is installed; with iptables, our nftables
+    /// table if nft is installed. Best effort: a failure is logged, never fatal.
+    func removeOtherModesLeftovers() async {
+        switch rules {
+        case .nftables:
+            guard Self.isInstalled("iptables-save") && Self.isInstalled("iptables-restore") else { return }
+            do {
+                let input = try await Self.offThePool { () throws(IPTables.Failure) -> String? in
+                    let saved = try IPTables.save(tables: ["nat", "filter"])
+                    guard let input = TrafficRules.removalInput(saved: saved) else { return nil }
+                    try IPTables.restore(input)
+                    return input
+                }
+                if input != nil {
+                    logger.notice("removed iptables mode's chains \(TrafficRules.masqChain)/\(TrafficRules.forwardChain) and their jumps (EnableNFTables is true: the rules are in nftables table \(NFTablesRules.family) \(NFTablesRules.tableName))")
+                }
+            } catch {
+                logger.warning("could not remove iptables mode's chains \(TrafficRules.masqChain)/\(TrafficRules.forwardChain): \(error); they still apply alongside the nftables rules: delete them by hand (iptables -t nat -F/-X, iptables -F/-X and their jumps)")
+            }
+        case .iptables:
+            guard Self.isInstalled("nft") else { return }
+            do {
+                if try await NFTables.removeTable() {
+                    logger.notice("removed nftables table \(NFTablesRules.family) \(NFTablesRules.tableName) left by a run with EnableNFTables (now false: the rules are in iptables)")
+                }
+            } catch {
+                logger.warning("could not remove nftables table \(NFTablesRules.family) \(NFTablesRules.tableName) left by a run with EnableNFTables: \(error); it still applies alongside the iptables rules: nft delete table \(NFTablesRules.family) \(NFTablesRules.tableName)")
+            }
+        }
+    }
+
+    /// Whether `name` is an executable in `PATH`, as `/usr/bin/env` would find it.
+    private static func isInstalled(_ name: String) -> Bool {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+    }
+
+    private static func offThePool<T: Sendable, Failure: Error>(_ body: @escaping @Sendable () throws(Failure) -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { () throws(Failure) in try body() }) }
+        }
+    }
+}

@@ -322,8 +322,8 @@ struct MkDockerOptsTests {
         let dockerEnv = folder.appendingPathComponent("docker").path
         if let text = row.subnetEnv { try text.write(toFile: subnetEnv, atomically: true, encoding: .utf8) }
         let stdoutPath = folder.appendingPathComponent("stdout").path, stderrPath = folder.appendingPathComponent("stderr").path
-        manager.createFile(atPath: stdoutPath, contents: nil)
-        manager.createFile(atPath: stderrPath, contents: nil)
+        _ = manager.createFile(atPath: stdoutPath, contents: nil)
+        _ = manager.createFile(atPath: stderrPath, contents: nil)
         let stdout = try #require(FileHandle(forWritingAtPath: stdoutPath))
         let stderr = try #require(FileHandle(forWritingAtPath: stderrPath))
 

@@ -302,7 +302,8 @@ public struct FlanneldDaemon {
                 dataPath.tick(peers: table.peers)
             case .trafficResync:
                 do {
-                    try await traffic.keep(quiet: false)
+                    let problems = try await traffic.keep(quiet: false)
+                    if problems.isEmpty { logger.debug("\(traffic.tool) rules checked: in place") }
                     if trafficFailure != nil { logger.notice("\(traffic.tool) rules restored") }
                     trafficFailure = nil
                 } catch {

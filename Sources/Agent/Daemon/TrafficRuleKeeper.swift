@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Logging
 
@@ -71,8 +70,9 @@ struct TrafficRuleKeeper {
 
     /// Makes the kernel's rules ours (restoring anything missing or edited, logged with what
     /// was wrong unless `quiet`); keeps the rules in force (without random-fully when this
-    /// kernel or tool refuses it).
-    mutating func keep(quiet: Bool) async throws {
+    /// kernel or tool refuses it). Returns what was wrong (empty: nothing to do).
+    @discardableResult
+    mutating func keep(quiet: Bool) async throws -> [String] {
         let problems: [String]
         var refusedRandomFully = false
         switch rules {
@@ -91,6 +91,7 @@ struct TrafficRuleKeeper {
         if refusedRandomFully {
             logger.notice("\(tool): masquerading without \(tool == "iptables" ? "--random-fully" : "fully-random") (refused here)")
         }
+        return problems
     }
 
     /// Removes what the other mode left (upstream does the same on start): with nftables,
@@ -101,7 +102,7 @@ struct TrafficRuleKeeper {
         case .nftables:
             guard Self.isInstalled("iptables-save") && Self.isInstalled("iptables-restore") else { return }
             do {
-                let input = try await Self.offThePool { () throws(IPTables.Failure) -> String? in
+                let input = try await RuleTool.offThePool { () throws(IPTables.Failure) -> String? in
                     let saved = try IPTables.save(tables: ["nat", "filter"])
                     guard let input = TrafficRules.removalInput(saved: saved) else { return nil }
                     try IPTables.restore(input)
@@ -129,11 +130,5 @@ struct TrafficRuleKeeper {
     private static func isInstalled(_ name: String) -> Bool {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
-    }
-
-    private static func offThePool<T: Sendable, Failure: Error>(_ body: @escaping @Sendable () throws(Failure) -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { () throws(Failure) in try body() }) }
-        }
     }
 }

@@ -1,23 +1,14 @@
-import Foundation
 
 /// Runs `iptables-save` and `iptables-restore` for `TrafficRules`, off the cooperative
 /// thread pool (a busy node's tables are megabytes): one restore per change, waiting for the
 /// xtables lock that kube-proxy or docker may hold, checked by a second save.
 public enum IPTables {
-    public struct Failure: Error, CustomStringConvertible {
-        public var command: String
-        public var reason: String
-        public var description: String { "\(command): \(reason)" }
-    }
+    public typealias Failure = RuleToolFailure
 
     /// Makes the tables hold `rules`; returns what was wrong (empty: nothing to do) and the
     /// rules in force: without `--random-fully` when iptables or the kernel refuses it.
     public static func ensure(_ rules: TrafficRules, fallback: TrafficRules?) async throws -> (problems: [String], inForce: TrafficRules) {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { () throws(Failure) in try ensureNow(rules, fallback: fallback) })
-            }
-        }
+        try await RuleTool.offThePool { () throws(Failure) in try ensureNow(rules, fallback: fallback) }
     }
 
     private static func ensureNow(_ rules: TrafficRules, fallback: TrafficRules?) throws(Failure) -> (problems: [String], inForce: TrafficRules) {
@@ -58,34 +49,6 @@ public enum IPTables {
     }
 
     private static func run(_ arguments: [String], input: String?) throws(Failure) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        // stderr to a file, so stdout can be read to its end without either pipe filling up.
-        let errorsURL = FileManager.default.temporaryDirectory.appendingPathComponent("flanneld-iptables-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: errorsURL.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errorsURL) }
-        let output = Pipe(), feed = Pipe()
-        process.standardOutput = output
-        process.standardInput = input == nil ? FileHandle.nullDevice : feed
-        do {
-            process.standardError = try FileHandle(forWritingTo: errorsURL)
-            try process.run()
-        } catch {
-            throw Failure(command: arguments[0], reason: "cannot run it (\(error)); --ip-masq and --iptables-forward-rules need iptables (apt install iptables)")
-        }
-        if let input {
-            // An iptables that exits before reading gives EPIPE here (SIGPIPE is ignored), not a crash.
-            try? feed.fileHandleForWriting.write(contentsOf: Data(input.utf8))
-            try? feed.fileHandleForWriting.close()
-        }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let problem = ((try? String(contentsOf: errorsURL, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        switch process.terminationStatus {
-        case 0: return text
-        case 127: throw Failure(command: arguments[0], reason: "not installed; --ip-masq and --iptables-forward-rules need iptables (apt install iptables)")
-        default: throw Failure(command: arguments.joined(separator: " "), reason: "exit \(process.terminationStatus): \(problem)")
-        }
+        try RuleTool.run(arguments, input: input, installHint: "--ip-masq and --iptables-forward-rules need iptables (apt install iptables)")
     }
 }

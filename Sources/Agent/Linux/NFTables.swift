@@ -1,24 +1,19 @@
-import Foundation
 
 /// Runs `nft` for `NFTablesRules` (the `EnableNFTables` mode), off the cooperative thread
 /// pool: the table listed as JSON and compared, repaired by one `nft -f -` transaction when
 /// it differs (the kernel applies all of it or none), checked by a second listing.
 public enum NFTables {
-    public struct Failure: Error, CustomStringConvertible {
-        public var command: String
-        public var reason: String
-        public var description: String { "\(command): \(reason)" }
-    }
+    public typealias Failure = RuleToolFailure
 
     /// Makes our table hold `rules`; returns what was wrong (empty: nothing to do) and the
     /// rules in force: without `fully-random` when the kernel refuses it.
     public static func ensure(_ rules: NFTablesRules, fallback: NFTablesRules?) async throws -> (problems: [String], inForce: NFTablesRules) {
-        try await offThePool { () throws(Failure) in try ensureNow(rules, fallback: fallback) }
+        try await RuleTool.offThePool { () throws(Failure) in try ensureNow(rules, fallback: fallback) }
     }
 
     /// Deletes our table if it exists (left by a run with `EnableNFTables`); true when it did.
     public static func removeTable() async throws -> Bool {
-        try await offThePool { () throws(Failure) in
+        try await RuleTool.offThePool { () throws(Failure) in
             guard try listTable() != nil else { return false }
             try apply(NFTablesRules.removal)
             return true
@@ -69,44 +64,7 @@ public enum NFTables {
         _ = try run(["nft", "-f", "-"], input: transaction)
     }
 
-    private static func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws(Failure) -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { () throws(Failure) in try body() }) }
-        }
-    }
-
     private static func run(_ arguments: [String], input: String?) throws(Failure) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        // stderr to a file, so stdout can be read to its end without either pipe filling up.
-        let errorsURL = FileManager.default.temporaryDirectory.appendingPathComponent("flanneld-nft-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: errorsURL.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errorsURL) }
-        let output = Pipe(), feed = Pipe()
-        process.standardOutput = output
-        process.standardInput = input == nil ? FileHandle.nullDevice : feed
-        do {
-            process.standardError = try FileHandle(forWritingTo: errorsURL)
-            try process.run()
-        } catch {
-            throw Failure(command: arguments[0], reason: "cannot run it (\(error)); \"EnableNFTables\": true needs nft (apt install nftables)")
-        }
-        if let input {
-            // An nft that exits before reading gives EPIPE here (SIGPIPE is ignored), not a crash.
-            try? feed.fileHandleForWriting.write(contentsOf: Data(input.utf8))
-            try? feed.fileHandleForWriting.close()
-        }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let problem = ((try? String(contentsOf: errorsURL, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        switch process.terminationStatus {
-        case 0: return text
-        case 127: throw Failure(command: arguments[0], reason: "not installed; \"EnableNFTables\": true in the network config needs nft (apt install nftables)")
-        default:
-            // nft's error names the failing line and underlines it: one line is enough to read.
-            let reason = problem.split(separator: "\n").prefix(2).joined(separator: ": ")
-            throw Failure(command: arguments.joined(separator: " "), reason: "exit \(process.terminationStatus): \(reason)")
-        }
+        try RuleTool.run(arguments, input: input, installHint: "\"EnableNFTables\": true in the network config needs nft (apt install nftables)", errorLines: 2)
     }
 }

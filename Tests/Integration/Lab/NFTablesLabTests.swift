@@ -21,7 +21,9 @@ struct NFTablesLabTests {
         #expect(try hosts[0].namespace.check(["iptables-save"]).stdout.contains("FLANNEL-POSTRTG"))
 
         let flags = ["--ip-masq", "--iptables-resync=1"]
-        for host in hosts[0...1] { try host.startAgent(binary: SeedPingTests.flanneld, arguments: flags) }
+        // h1 at -v=1: its debug line per resync that found the table in place shows the resyncs go on.
+        try hosts[0].startAgent(binary: SeedPingTests.flanneld, arguments: flags + ["-v=1"])
+        try hosts[1].startAgent(binary: SeedPingTests.flanneld, arguments: flags)
         // h3 has no iptables: the binaries are hidden from its agent (see `withoutIPTables`).
         try hosts[2].startAgent(binary: try Self.withoutIPTables(lab), arguments: flags)
         let files = try hosts.map { try $0.waitForSubnetFile() }
@@ -54,27 +56,17 @@ struct NFTablesLabTests {
         // Container to container: the source address survives (seen on h2's container side),
         // from a host with iptables and from one without.
         for source in [containers[0], containers[2]] {
-            let capture = BackgroundProcess(command: hosts[1].namespace.command(["tcpdump", "-l", "-n", "-c", "1", "-i", "veth1", "icmp"]),
-                                            logFile: lab.directory.appendingPathComponent("inside-\(source.address).txt"))
-            try capture.start()
-            try Poll.until("tcpdump to listen", timeout: .seconds(5)) { capture.log.contains("listening on") }
-            let inside = try source.namespace.run(["ping", "-c", "2", "-W", "2", containers[1].address.description])
-            #expect(inside.stdout.contains("ttl=60"), "\(inside.stdout)")
-            try Poll.until("the capture on h2", timeout: .seconds(5)) { capture.log.contains("ICMP echo request") }
-            #expect(capture.log.contains("\(source.address) > \(containers[1].address)"), "\(capture.log)")
-            capture.stop(grace: .milliseconds(100))
+            let (ping, capture) = try lab.pingCaptured(from: source.namespace, to: containers[1].address, observer: hosts[1].namespace,
+                                                       device: "veth1", name: "inside-\(source.address)")
+            #expect(ping.contains("ttl=60"), "\(ping)")
+            #expect(capture.contains("\(source.address) > \(containers[1].address)"), "\(capture)")
         }
 
         // Out of the overlay (to etcd's address on the underlay): masqueraded to h1's address.
-        let outside = BackgroundProcess(command: hosts[0].namespace.command(["tcpdump", "-l", "-n", "-c", "1", "-i", "eth0", "icmp"]),
-                                        logFile: lab.directory.appendingPathComponent("outside.txt"))
-        try outside.start()
-        try Poll.until("tcpdump to listen", timeout: .seconds(5)) { outside.log.contains("listening on") }
-        let out = try containers[0].namespace.run(["ping", "-c", "2", "-W", "2", Lab.etcdAddress.description])
-        #expect(out.stdout.contains(" 0% packet loss"), "\(out.stdout)")
-        try Poll.until("the capture on h1's eth0", timeout: .seconds(5)) { outside.log.contains("ICMP echo request") }
-        #expect(outside.log.contains("\(hosts[0].address) > \(Lab.etcdAddress)"), "\(outside.log)")
-        outside.stop(grace: .milliseconds(100))
+        let (out, outside) = try lab.pingCaptured(from: containers[0].namespace, to: Lab.etcdAddress, observer: hosts[0].namespace,
+                                                  device: "eth0", name: "outside")
+        #expect(out.contains(" 0% packet loss"), "\(out)")
+        #expect(outside.contains("\(hosts[0].address) > \(Lab.etcdAddress)"), "\(outside)")
 
         // A rule deleted by hand comes back within a resync, and the log says so, once.
         let victim = expected[0].rules[4]
@@ -87,8 +79,10 @@ struct NFTablesLabTests {
             try expected[0].differences(fromListing: try ruleset(0)).isEmpty
         }
         try Poll.until("the log line", timeout: .seconds(5)) { hosts[0].agent?.log.contains("nftables rules changed behind our back") == true }
-        // A few more resyncs: the restored table must compare equal, not be "restored" again.
-        Thread.sleep(forTimeInterval: 2.5)
+        // Two more resyncs: the restored table must compare equal, not be "restored" again.
+        let checks = { (hosts[0].agent?.log ?? "").components(separatedBy: "nftables rules checked: in place").count }
+        let checked = checks()
+        try Poll.until("two resyncs after the restore", timeout: .seconds(10)) { checks() >= checked + 2 }
         let log = hosts[0].agent?.log ?? ""
         #expect(log.components(separatedBy: "behind our back").count == 2, "restored once:\n\(log)")
         #expect(log.contains("missing postrtg: \(victim.text)"), "\(log)")

@@ -27,26 +27,16 @@ struct TrafficRulesLabTests {
         #expect(text.components(separatedBy: "-j FLANNEL-POSTRTG").count == 2, "one jump, not several")
 
         // Container to container: the source address survives (seen on h2's container side).
-        let capture = BackgroundProcess(command: hosts[1].namespace.command(["tcpdump", "-l", "-n", "-c", "1", "-i", "veth1", "icmp"]),
-                                        logFile: lab.directory.appendingPathComponent("inside.txt"))
-        try capture.start()
-        try Poll.until("tcpdump to listen", timeout: .seconds(5)) { capture.log.contains("listening on") }
-        let inside = try containers[0].namespace.run(["ping", "-c", "2", "-W", "2", containers[1].address.description])
-        #expect(inside.stdout.contains("ttl=60"), "\(inside.stdout)")
-        try Poll.until("the capture on h2", timeout: .seconds(5)) { capture.log.contains("ICMP echo request") }
-        #expect(capture.log.contains("\(containers[0].address) > \(containers[1].address)"), "\(capture.log)")
-        capture.stop(grace: .milliseconds(100))
+        let (inside, capture) = try lab.pingCaptured(from: containers[0].namespace, to: containers[1].address, observer: hosts[1].namespace,
+                                                     device: "veth1", name: "inside")
+        #expect(inside.contains("ttl=60"), "\(inside)")
+        #expect(capture.contains("\(containers[0].address) > \(containers[1].address)"), "\(capture)")
 
         // Out of the overlay (to etcd's address on the underlay): masqueraded to h1's address.
-        let outside = BackgroundProcess(command: hosts[0].namespace.command(["tcpdump", "-l", "-n", "-c", "1", "-i", "eth0", "icmp"]),
-                                        logFile: lab.directory.appendingPathComponent("outside.txt"))
-        try outside.start()
-        try Poll.until("tcpdump to listen", timeout: .seconds(5)) { outside.log.contains("listening on") }
-        let out = try containers[0].namespace.run(["ping", "-c", "2", "-W", "2", Lab.etcdAddress.description])
-        #expect(out.stdout.contains(" 0% packet loss"), "\(out.stdout)")
-        try Poll.until("the capture on h1's eth0", timeout: .seconds(5)) { outside.log.contains("ICMP echo request") }
-        #expect(outside.log.contains("\(hosts[0].address) > \(Lab.etcdAddress)"), "\(outside.log)")
-        outside.stop(grace: .milliseconds(100))
+        let (out, outside) = try lab.pingCaptured(from: containers[0].namespace, to: Lab.etcdAddress, observer: hosts[0].namespace,
+                                                  device: "eth0", name: "outside")
+        #expect(out.contains(" 0% packet loss"), "\(out)")
+        #expect(outside.contains("\(hosts[0].address) > \(Lab.etcdAddress)"), "\(outside)")
 
         // A rule deleted by hand comes back within a resync, and the log says so.
         let victim = expected.chainRules[4]

@@ -1,0 +1,56 @@
+import Dispatch
+import Foundation
+
+/// What a run of a rule tool (iptables-save, iptables-restore, nft) failed with.
+public struct RuleToolFailure: Error, CustomStringConvertible {
+    public var command: String
+    public var reason: String
+    public var description: String { "\(command): \(reason)" }
+}
+
+/// Runs the tools that hold the traffic rules, for `IPTables` and `NFTables`, off the
+/// cooperative thread pool (a busy node's tables are megabytes).
+enum RuleTool {
+    /// Runs `arguments` (looked up on PATH) with `input` on its standard input; returns its
+    /// standard output. `installHint` says what needs the tool and how to get it; only the
+    /// first `errorLines` of its complaint are kept (nft underlines the failing line).
+    static func run(_ arguments: [String], input: String?, installHint: String, errorLines: Int? = nil) throws(RuleToolFailure) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        // stderr to a file, so stdout can be read to its end without either pipe filling up.
+        let errorsURL = FileManager.default.temporaryDirectory.appendingPathComponent("flanneld-\(arguments[0])-\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: errorsURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errorsURL) }
+        let output = Pipe(), feed = Pipe()
+        process.standardOutput = output
+        process.standardInput = input == nil ? FileHandle.nullDevice : feed
+        do {
+            process.standardError = try FileHandle(forWritingTo: errorsURL)
+            try process.run()
+        } catch {
+            throw RuleToolFailure(command: arguments[0], reason: "cannot run it (\(error)); \(installHint)")
+        }
+        if let input {
+            // A tool that exits before reading gives EPIPE here (SIGPIPE is ignored), not a crash.
+            try? feed.fileHandleForWriting.write(contentsOf: Data(input.utf8))
+            try? feed.fileHandleForWriting.close()
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        var problem = ((try? String(contentsOf: errorsURL, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        if let errorLines { problem = problem.split(separator: "\n").prefix(errorLines).joined(separator: ": ") }
+        switch process.terminationStatus {
+        case 0: return text
+        case 127: throw RuleToolFailure(command: arguments[0], reason: "not installed; \(installHint)")
+        default: throw RuleToolFailure(command: arguments.joined(separator: " "), reason: "exit \(process.terminationStatus): \(problem)")
+        }
+    }
+
+    /// `body` on a Dispatch thread, awaited.
+    static func offThePool<T: Sendable, Failure: Error>(_ body: @escaping @Sendable () throws(Failure) -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { () throws(Failure) in try body() }) }
+        }
+    }
+}

@@ -4,7 +4,7 @@ import Logging
 
 // flanneld: upstream's command line (`-flag` or `--flag`, FLANNELD_* fallback, glog's log
 // flags), then the daemon. Exit 0 on SIGTERM/SIGINT, 1 with one clear line on a fatal error,
-// 2 on bad flags or an unusable -log_dir.
+// 2 on bad flags or when no log directory is usable.
 let environment = ProcessInfo.processInfo.environment
 
 let commandLine: FlanneldCommandLine
@@ -13,8 +13,13 @@ do {
 } catch let refused as FlanneldCommandLine.Refused {
     FileHandle.standardError.write(Data("flanneld: \(refused)\n".utf8))
     exit(2)
-} catch {
+} catch where FlanneldOptions.exitCode(for: error) == .success {
+    // -help: the usage, exit 0.
     FlanneldOptions.exit(withError: error)
+} catch {
+    // A bad flag: exit 2, as Go's flag package (argument-parser's own code would be 64).
+    FileHandle.standardError.write(Data("flanneld: \(FlanneldOptions.fullMessage(for: error))\n".utf8))
+    exit(2)
 }
 let options = commandLine.options
 if options.version {
@@ -29,14 +34,19 @@ if options.printFlags {
 let logSettings = GlogSettings(options: options, environment: environment)
 var logFiles: GlogFiles?
 if logSettings.writesFiles {
-    let files = GlogFiles(directory: logSettings.directory)
-    do {
-        try files.open()
-    } catch {
-        FileHandle.standardError.write(Data("flanneld: -log_dir: \(error)\n".utf8))
-        exit(2)
+    // As glog: -log_dir first, then the temporary directory; neither usable stops the agent.
+    for directory in [logSettings.directory] + (logSettings.fallbackDirectory.map { [$0] } ?? []) {
+        let files = GlogFiles(directory: directory)
+        do {
+            try files.open()
+            logFiles = files
+            break
+        } catch {
+            let next = directory == logSettings.directory ? logSettings.fallbackDirectory.map { "; logging to \($0) instead" } ?? "" : ""
+            FileHandle.standardError.write(Data("flanneld: -log_dir: \(error)\(next)\n".utf8))
+        }
     }
-    logFiles = files
+    if logFiles == nil { exit(2) }
 }
 LoggingSystem.bootstrap { [logFiles] _ in
     GlogLogHandler(level: logSettings.level, files: logFiles, standardErrorThreshold: logSettings.standardErrorThreshold)

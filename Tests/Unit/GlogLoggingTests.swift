@@ -27,6 +27,9 @@ struct GlogLoggingTests {
         #expect(GlogSettings.level(verbosity: 0) == .info)
         #expect(GlogSettings.level(verbosity: 2) == .debug)
         #expect(GlogSettings.level(verbosity: 5) == .trace)
+        #expect(GlogSettings(options: try FlanneldOptions.parseUpstream(["-v=0"], environment: [:]), environment: ["FLANNELD_LOG_LEVEL": "trace"]).level == .info,
+                "-v wins over FLANNELD_LOG_LEVEL")
+        #expect(GlogSettings(options: try FlanneldOptions.parseUpstream([], environment: [:]), environment: ["FLANNELD_LOG_LEVEL": "trace"]).level == .trace)
         let options = try FlanneldOptions.parseUpstream(["-logtostderr=false", "-v=3", "-stderrthreshold=1"], environment: [:])
         let settings = GlogSettings(options: options, environment: ["TMPDIR": "/var/tmp"])
         #expect(settings.writesFiles && settings.level == .debug && settings.standardErrorThreshold == .warning)
@@ -89,11 +92,17 @@ struct GlogLoggingTests {
         let standardError = result.stderr.split(separator: "\n")
         #expect(standardError.count == 1 && standardError[0].hasPrefix("F"), "\(result.stderr)")
 
-        // -alsologtostderr: every line on standard error too; the log_dir link moves to the new run's file.
+        // -alsologtostderr: every line on standard error too; the link moves to the new run's file.
+        let link = directory.appendingPathComponent("flanneld.INFO").path
+        let firstTarget = try FileManager.default.destinationOfSymbolicLink(atPath: link)
         let again = try CommandRunner.run([UpstreamFlagsTests.flanneld, "-logtostderr=false", "-alsologtostderr", "-log_dir=\(directory.path)",
                                            "-subnet-lease-renew-margin=5000"])
         #expect(again.stderr.split(separator: "\n").first?.hasPrefix("I") == true, "\(again.stderr)")
         #expect(again.stderr.contains("logging to \(directory.path)"))
+        let secondTarget = try FileManager.default.destinationOfSymbolicLink(atPath: link)
+        #expect(secondTarget != firstTarget, "\(firstTarget) → \(secondTarget)")
+        let newest = try String(contentsOfFile: directory.appendingPathComponent(secondTarget).path, encoding: .utf8)
+        #expect(newest.contains(String(again.stderr.split(separator: "\n").last ?? "-")), "the link names the second run's file")
     }
 
     @Test func defaultIsStandardErrorInGlogFormat() throws {
@@ -106,9 +115,21 @@ struct GlogLoggingTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty, "no files without -logtostderr=false")
     }
 
-    @Test func missingLogDirectoryStopsWithTheFix() throws {
-        let result = try CommandRunner.run([UpstreamFlagsTests.flanneld, "-logtostderr=false", "-log_dir=/nonexistent/flannel-logs"])
-        #expect(result.status == 2)
-        #expect(result.stderr.contains("mkdir -p /nonexistent/flannel-logs"), "\(result.stderr)")
+    /// As glog: an unusable -log_dir is said on standard error with the fix, and the files go to
+    /// the temporary directory instead; with neither usable the agent does not start.
+    @Test func unusableLogDirectoryFallsBackToTheTemporaryOne() throws {
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try CommandRunner.run([UpstreamFlagsTests.flanneld, "-logtostderr=false", "-log_dir=/nonexistent/flannel-logs",
+                                            "-subnet-lease-renew-margin=5000"], environment: ["TMPDIR": directory.path])
+        #expect(result.status == 1, "the run went on to its fatal error: \(result.stderr)")
+        #expect(result.stderr.contains("mkdir -p /nonexistent/flannel-logs") && result.stderr.contains("logging to \(directory.path) instead"),
+                "\(result.stderr)")
+        let info = try String(contentsOfFile: directory.appendingPathComponent("flanneld.INFO").path, encoding: .utf8)
+        #expect(info.contains("logging to \(directory.path)"), "\(info)")
+
+        let neither = try CommandRunner.run([UpstreamFlagsTests.flanneld, "-logtostderr=false", "-log_dir=/nonexistent/flannel-logs"],
+                                            environment: ["TMPDIR": "/nonexistent/tmp"])
+        #expect(neither.status == 2, "\(neither.stderr)")
     }
 }

@@ -167,6 +167,19 @@ struct UpstreamFlagsTests {
         #expect(parsed.notes.allSatisfy { $0.contains("no effect") })
     }
 
+    /// As upstream's flagutil: an empty FLANNELD_* variable counts as not set; and a bad flag
+    /// exits 2, as Go's flag package does.
+    @Test func emptyVariablesAreUnsetAndBadFlagsExit2() throws {
+        let empty = try CommandRunner.run([Self.flanneld, "--print-flags"],
+                                          environment: ["FLANNELD_IP_MASQ": "", "FLANNELD_V": "", "FLANNELD_KUBE_API_URL": ""])
+        #expect(empty.status == 0 && empty.stdout.contains("ip-masq=false\n") && empty.stdout.contains("v=0\n"), "\(empty.stderr)")
+        let bad = try CommandRunner.run([Self.flanneld, "--no-such-flag"])
+        #expect(bad.status == 2 && bad.stderr.contains("no-such-flag"), "\(bad.status): \(bad.stderr)")
+        // After `--` nothing is a flag: an extra argument, not a refused flag.
+        #expect { try FlanneldCommandLine.parse(["-ip-masq", "--", "-kube-subnet-mgr"], environment: [:]) }
+            throws: { !($0 is FlanneldCommandLine.Refused) && "\($0)".contains("kube-subnet-mgr") }
+    }
+
     /// The CentOS 7 sysconfig line that made the agent refuse to start before.
     @Test func centOSGlogOptionsStart() throws {
         let result = try CommandRunner.run([Self.flanneld, "--print-flags", "-logtostderr=false", "-log_dir=/var/log/flannel", "-v=2", "-iface=eth0"])

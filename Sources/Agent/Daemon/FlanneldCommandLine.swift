@@ -20,6 +20,10 @@ public struct FlanneldCommandLine: Sendable {
         var refusals: [String] = [], notes: [String] = []
         // Unsupported flags are taken out before the parser sees them, refused or noted.
         var given = Set<String>()
+        // Go stops reading flags at `--`: what follows is never a flag, refused or given.
+        let flagCount = normalized.firstIndex(of: "--") ?? normalized.count
+        let remainder = Array(normalized[flagCount...])
+        normalized = Array(normalized[..<flagCount])
         normalized.removeAll { argument in
             guard argument.hasPrefix("--"), let (name, value) = split(argument) else { return false }
             given.insert(name)
@@ -31,16 +35,21 @@ public struct FlanneldCommandLine: Sendable {
             }
             return true
         }
+        // As upstream's flagutil, an empty variable counts as not set.
         for flag in UnsupportedFlag.all where !given.contains(flag.name) {
             let variable = environmentName(flag.name)
-            guard let value = environment[variable] else { continue }
-            if let refusal = flag.refusal(value: value) { refusals.append("\(refusal) (from \(variable))") }
+            guard let value = environment[variable], !value.isEmpty else { continue }
+            if let refusal = flag.refusal(value: value) {
+                refusals.append("\(refusal) (from \(variable))")
+            } else {
+                notes.append("\(variable)=\(value): accepted; without -kube-subnet-mgr or multi-network mode it has no effect here, as upstream")
+            }
         }
         guard refusals.isEmpty else { throw Refused(refusals: refusals) }
 
         var fromEnvironment: [String] = []
         for name in FlanneldOptions.names where !given.contains(name) {
-            guard let value = environment[environmentName(name)] else { continue }
+            guard let value = environment[environmentName(name)], !value.isEmpty else { continue }
             if name == "iface" || name == "iface-regex" {
                 // Upstream takes a comma-separated list from the environment.
                 for item in value.split(separator: ",") { fromEnvironment.append("--\(name)=\(item)") }
@@ -48,7 +57,7 @@ public struct FlanneldCommandLine: Sendable {
                 fromEnvironment.append("--\(name)=\(value)")
             }
         }
-        let options = try FlanneldOptions.parse(fromEnvironment + normalized)
+        let options = try FlanneldOptions.parse(fromEnvironment + normalized + remainder)
         if let vmodule = options.vmodule, !vmodule.isEmpty {
             notes.append("-vmodule=\(vmodule): accepted without effect (flanneld's verbosity is one level for all its logs; use -v)")
         }

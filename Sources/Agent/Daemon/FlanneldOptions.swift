@@ -79,7 +79,7 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
     // glog's flags, as flannel 0.7 (all of them) and 0.20.2 (-v, -vmodule, -log_backtrace_at) take them.
 
     @Option(name: .customLong("v"), help: "log verbosity, as glog's -v: 0 info and up, 1 to 4 adds debug, 5 and up adds trace")
-    public var verbosity = 0
+    public var verbosity: Int?
 
     @Option(name: .customLong("logtostderr"), help: "log to standard error instead of files (true, the default, as upstream flanneld sets it)",
             transform: FlanneldOptions.boolean)
@@ -147,7 +147,7 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
             ("ip-masq", String(ipMasq)), ("iptables-resync", String(iptablesResync)),
             ("iptables-forward-rules", String(iptablesForwardRules)), ("healthz-ip", healthzIP),
             ("healthz-port", String(healthzPort)), ("udp-offload", udpOffload.rawValue),
-            ("v", String(verbosity)), ("logtostderr", String(logToStandardError)),
+            ("v", String(verbosity ?? 0)), ("logtostderr", String(logToStandardError)),
             ("alsologtostderr", String(alsoLogToStandardError)), ("log_dir", logDirectory),
             ("stderrthreshold", standardErrorThreshold.name), ("vmodule", text(vmodule)),
             ("log_backtrace_at", text(logBacktraceAt)),

@@ -59,28 +59,36 @@ public final class GlogFiles: Sendable {
         }
     }
 
-    /// Writes `line` to the files of `severity` and below. Returns a problem the first time
-    /// writing fails (the caller reports it on standard error; logging never stops the agent).
+    /// Writes `line` to the files of `severity` and below. Returns the problem the first time
+    /// writing fails (the caller reports it on standard error; logging never stops the agent)
+    /// and whether this line failed to reach a file (the caller then sends it to standard error).
     @discardableResult
-    public func write(_ line: String, severity: GlogSeverity, time: GlogLine.Time) -> String? {
+    public func write(_ line: String, severity: GlogSeverity, time: GlogLine.Time) -> (problem: String?, failed: Bool) {
         state.withLock { state in
             var problem: String?
+            var failed = false
             for level in GlogSeverity.allCases where level <= severity {
                 do throws(Failure) {
+                    if let full = state.files[level], full.bytes >= maximumBytes {
+                        // Forgotten before the next one is made: a failed create must not
+                        // leave a closed (and maybe reused) descriptor behind.
+                        state.files[level] = nil
+                        close(full.descriptor)
+                    }
                     var file: (descriptor: Int32, bytes: Int)
                     if let open = state.files[level] { file = open } else { file = try create(level, time: time) }
-                    if file.bytes >= maximumBytes {
-                        close(file.descriptor)
-                        file = try create(level, time: time)
-                    }
+                    state.files[level] = file
                     file.bytes += try append(line, to: file.descriptor)
                     state.files[level] = file
                 } catch {
+                    failed = true
                     if state.lastFailure != error.description { problem = error.description }
                     state.lastFailure = error.description
                 }
             }
-            return problem
+            // Working again: the next failure, even with the same cause, is reported.
+            if !failed { state.lastFailure = nil }
+            return (problem, failed)
         }
     }
 
@@ -109,8 +117,12 @@ public final class GlogFiles: Sendable {
             Log line format: [IWEF]mmdd hh:mm:ss.uuuuuu threadid file:line] msg
 
             """
-        let bytes = try append(header, to: descriptor)
-        return (descriptor, bytes)
+        do {
+            return (descriptor, try append(header, to: descriptor))
+        } catch {
+            close(descriptor)
+            throw error
+        }
     }
 
     private func append(_ text: String, to descriptor: Int32) throws(Failure) -> Int {

@@ -32,8 +32,9 @@ public struct GlogLogHandler: LogHandler {
         let time = GlogLine.Time.now()
         let line = GlogLine.format(severity: severity, time: time, threadID: Int(getpid()), file: event.file, line: event.line, message: message)
         if let files {
-            if let problem = files.write(line, severity: severity, time: time) { Self.standardError("flanneld: \(problem)\n") }
-            if severity >= standardErrorThreshold { Self.standardError(line) }
+            let (problem, failed) = files.write(line, severity: severity, time: time)
+            if let problem { Self.standardError("flanneld: \(problem)\n") }
+            if failed || severity >= standardErrorThreshold { Self.standardError(line) }
         } else {
             Self.standardError(line)
         }

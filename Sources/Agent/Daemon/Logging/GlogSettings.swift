@@ -5,25 +5,32 @@ import Logging
 /// files in `-log_dir` named as glog names them, with `-alsologtostderr` and
 /// `-stderrthreshold` deciding what also reaches standard error.
 public struct GlogSettings: Sendable, Equatable {
-    /// swift-log's level from `-v` (or `FLANNELD_LOG_LEVEL`, which names a level outright).
+    /// swift-log's level from `-v` (else `FLANNELD_LOG_LEVEL`, which names a level outright).
     public var level: Logger.Level
     /// Log files are written (`-logtostderr=false`).
     public var writesFiles: Bool
     /// The directory for the files: `-log_dir`, else `$TMPDIR`, else /tmp (glog's order).
     public var directory: String
+    /// Where files go when `-log_dir` cannot take them: the temporary directory, as glog
+    /// falls back (nil when `-log_dir` was not given: `directory` is that already).
+    public var fallbackDirectory: String?
     /// With files: lines at or above this severity also go to standard error (every line with
     /// `-alsologtostderr`).
     public var standardErrorThreshold: GlogSeverity
 
     public init(options: FlanneldOptions, environment: [String: String]) {
-        if let named = environment["FLANNELD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) {
+        // -v (or FLANNELD_V) wins; FLANNELD_LOG_LEVEL names a level outright when -v is not given.
+        if let verbosity = options.verbosity {
+            level = Self.level(verbosity: verbosity)
+        } else if let named = environment["FLANNELD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) {
             level = named
         } else {
-            level = Self.level(verbosity: options.verbosity)
+            level = .info
         }
         writesFiles = !options.logToStandardError
-        directory = !options.logDirectory.isEmpty ? options.logDirectory
-            : environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let temporary = environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        directory = options.logDirectory.isEmpty ? temporary : options.logDirectory
+        fallbackDirectory = options.logDirectory.isEmpty ? nil : temporary
         standardErrorThreshold = options.alsoLogToStandardError ? .info : options.standardErrorThreshold
     }
 

@@ -1,19 +1,45 @@
 import Foundation
 
-/// Writes subnet.env atomically (a temporary file in the same folder, then rename), mode 0644,
-/// creating the folder if needed, so a reader never sees half a file.
+/// Writes subnet.env so that a reader never sees half a file and nobody can steer the write:
+/// a temporary file made by mkstemp in the same folder (an unpredictable name, created
+/// exclusively, so a planted link is never followed), mode 0644, flushed to disk, then renamed
+/// over the old file (a link at the path itself is replaced, its target left alone) and the
+/// folder flushed, so a power cut leaves the old file or the new one.
 public enum SubnetFileWriter {
     public static func write(_ file: SubnetFile, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-        try Data(file.rendered.utf8).write(to: temporary)
-        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: temporary.path)
-        guard rename(temporary.path, url.path) == 0 else {
-            let error = SystemError(call: "rename", object: "\(temporary.path) → \(path)", errno: errno)
-            try? FileManager.default.removeItem(at: temporary)
+        var template = Array("\(folder.path)/.\(url.lastPathComponent).XXXXXX".utf8CString)
+        let descriptor = mkstemp(&template)
+        guard descriptor >= 0 else { throw SystemError(call: "mkstemp", object: "a temporary file in \(folder.path)", errno: errno) }
+        let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        do {
+            defer { close(descriptor) }
+            let bytes = Array(file.rendered.utf8)
+            var written = 0
+            while written < bytes.count {
+                let result = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + written, $0.count - written) }
+                if result < 0 && errno == EINTR { continue }
+                guard result > 0 else { throw SystemError(call: "write", object: temporary, errno: errno) }
+                written += result
+            }
+            guard fchmod(descriptor, 0o644) == 0 else { throw SystemError(call: "fchmod", object: temporary, errno: errno) }
+            guard fsync(descriptor) == 0 else { throw SystemError(call: "fsync", object: temporary, errno: errno) }
+        } catch {
+            unlink(temporary)
             throw error
+        }
+        guard rename(temporary, url.path) == 0 else {
+            let error = SystemError(call: "rename", object: "\(temporary) → \(path)", errno: errno)
+            unlink(temporary)
+            throw error
+        }
+        // The rename itself reaches the disk with the folder's entry.
+        let directory = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            _ = fsync(directory)
+            close(directory)
         }
     }
 

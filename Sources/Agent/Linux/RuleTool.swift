@@ -18,6 +18,7 @@ enum RuleTool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
+        process.environment = environment(from: ProcessInfo.processInfo.environment)
         // stderr to a file, so stdout can be read to its end without either pipe filling up.
         let errorsURL = FileManager.default.temporaryDirectory.appendingPathComponent("flanneld-\(arguments[0])-\(UUID().uuidString).err")
         _ = FileManager.default.createFile(atPath: errorsURL.path, contents: nil)
@@ -45,6 +46,13 @@ enum RuleTool {
         case 127: throw RuleToolFailure(command: arguments[0], reason: "not installed; \(installHint)")
         default: throw RuleToolFailure(command: arguments.joined(separator: " "), reason: "exit \(process.terminationStatus): \(problem)")
         }
+    }
+
+    /// What a tool gets of our environment: PATH (to find it) and the C locale (its output is
+    /// parsed). Nothing else, so that FLANNELD_ETCD_PASSWORD and the like never reach it.
+    static func environment(from ours: [String: String]) -> [String: String] {
+        ["PATH": ours["PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+         "LC_ALL": "C"]
     }
 
     /// `body` on a Dispatch thread, awaited.

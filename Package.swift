@@ -9,6 +9,7 @@ let package = Package(
     name: "flannel-swift",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "AgentCore", targets: ["AgentCore"]),
         .library(name: "Agent", targets: ["Agent"]),
         .library(name: "Sim", targets: ["Sim"]),
         .library(name: "NetnsLab", targets: ["NetnsLab"]),
@@ -47,10 +48,17 @@ let package = Package(
             exclude: ["proto"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        // The agent: a pure core (Agent/Core) plus the Linux plumbing (etcd client, ...).
+        // The agent's pure core: formats, decisions, packet code. No dependencies at all (not
+        // even Foundation or Glibc), so the compiler keeps it free of clocks, sockets and files.
+        .target(
+            name: "AgentCore",
+            swiftSettings: strictSwift
+        ),
+        // The agent's Linux plumbing (etcd clients, netlink, TUN, the daemon) around the core.
         .target(
             name: "Agent",
             dependencies: [
+                "AgentCore",
                 "CLinuxShims",
                 "EtcdProto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -67,10 +75,11 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        // The deterministic world: in-memory etcd today; virtual hosts and links later.
+        // The deterministic world: virtual clock, in-memory etcd, simulated hosts and links,
+        // running the core. It does not link the Linux/etcd plumbing.
         .target(
             name: "Sim",
-            dependencies: ["Agent"],
+            dependencies: ["AgentCore"],
             swiftSettings: strictSwift
         ),
         // Fake hosts from network namespaces (root only).
@@ -106,13 +115,13 @@ let package = Package(
         ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["Agent", "Sim", "NetnsLab", "EtcdProto", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            dependencies: ["AgentCore", "Agent", "Sim", "NetnsLab", "EtcdProto", .product(name: "GRPCCore", package: "grpc-swift-2")],
             path: "Tests/Unit",
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Agent", "Sim", "NetnsLab"],
+            dependencies: ["AgentCore", "Agent", "Sim", "NetnsLab"],
             path: "Tests/Integration",
             swiftSettings: strictSwift
         ),

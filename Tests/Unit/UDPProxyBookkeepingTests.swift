@@ -1,3 +1,4 @@
+@testable import AgentCore
 @testable import Agent
 import Testing
 

@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// Scenario S13 (simulator only): N hosts join a 10.0.0.0/8 network with /24 subnets over the
 /// first five minutes and live for `hours` with churn: every hour 2 % of the agents crash and

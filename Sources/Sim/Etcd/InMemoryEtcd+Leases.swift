@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// flannel's lease operations run synchronously against the in-memory etcd, with the same
 /// requests `EtcdRegistry` sends to a real one (`LeaseOperations`). The simulator's hosts and

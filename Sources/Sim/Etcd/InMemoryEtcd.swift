@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// etcd v3's semantics, in memory, on time that only moves when told (`advanceTime`).
 ///

@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 import Synchronization
 
 /// etcd's authentication as the agent meets it: users with passwords and roles that may

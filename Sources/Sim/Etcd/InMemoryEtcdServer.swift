@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 import Synchronization
 
 /// The in-memory etcd behind the `EtcdKV` protocol, for async callers: unit tests, the

@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// One scenario run on one seed: the world, the failed expectations, and what replays it.
 public final class SimRun {

@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// S12 in the simulator: S1 for the kernel backends, with the lab's expectations (lease
 /// values, MTUs, the kernel entries COMPAT.md lists, pings with ttl=62 since the kernel

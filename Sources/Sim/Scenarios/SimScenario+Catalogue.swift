@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// The scenarios of SCENARIOS.md that the simulator runs. Same names, same stories and the
 /// same expectations as the lab's.

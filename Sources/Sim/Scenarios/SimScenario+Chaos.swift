@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// Random faults over a random cluster, judged by the invariants only: the seed picks the
 /// cluster size, the free subnets, and every fault, its target and its timing.

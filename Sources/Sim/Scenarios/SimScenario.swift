@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// A scenario of `SCENARIOS.md`, expressed once: a name, its story, and the body that builds
 /// the world, drives it and states what must be observed.

@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// flanneld on a simulated host: the real `LeaseMachine`, `PeerTable` and packet code, wired
 /// the way `FlanneldDaemon` and `LeaseDriver` wire them, with etcd calls and timers going

@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// The faults in force right now. Membership checks only: nothing here is iterated, so hash
 /// order can never leak into a run.

@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// A simulated host: its underlay address, the subnet.env that survives agent restarts, its
 /// kernel state (flannel0, docker0, containers) and the agent running on it, if any.

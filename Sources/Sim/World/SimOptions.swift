@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// How a simulated world is built: the network config and the agents' settings.
 public struct SimOptions: Sendable {

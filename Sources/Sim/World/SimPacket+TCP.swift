@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// TCP bytes for the simulated containers' streams: what a kernel hands a TUN with TSO (one
 /// super-packet, its TCP checksum left partial) and what a receiver checks.

@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// Real IPv4/ICMP bytes for the simulated containers: the same bytes a kernel would put on
 /// the wire, so the agent's packet code handles them exactly as it handles real ones.

@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// Virtual time: a queue of events ordered by (deadline, sequence). Time jumps from one event
 /// to the next; two events at the same instant run in the order they were scheduled, so a run

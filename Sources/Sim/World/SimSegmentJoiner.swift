@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// A simulated udp proxy's receive-side joining: the real `TCPCoalescer` over the datagrams
 /// that arrive at one instant (the simulator's receive batch), flushed into one TSO write to

@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// The ordered log of everything observable in a run (leases, routes, packets delivered,
 /// drifts, faults) and a hash over it. Same seed, same lines, same hash. The hash is FNV-1a

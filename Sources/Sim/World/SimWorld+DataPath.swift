@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// The data path: containers, each host's kernel (docker0, forwarding, the flannel0 route,
 /// the kernel backends' routes, neighbours, forwarding entries and vxlan device), the

@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// The global invariants, judged once faults have healed and the settle time has passed:
 /// every running agent holds a subnet of its own that etcd says is its; every agent's routes

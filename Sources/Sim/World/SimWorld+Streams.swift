@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// TCP streams across the simulated data path, through the udp fast path's real packet
 /// surgery: the sending kernel hands flannel0 super-packets (TSO) that the agent's proxy cuts

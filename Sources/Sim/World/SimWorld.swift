@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 
 /// One simulated cluster: virtual clock, one seeded generator for every random choice, the
 /// in-memory etcd, hosts on an underlay switch, faults, and the trace. Everything happens on

@@ -29,7 +29,7 @@ public struct EtcdV2Answer: Equatable, Sendable {
 
         /// The node as a v3-style key-value, for `EtcdKeyLayout.parse`: `lease` is non-zero
         /// exactly when the key has a TTL (v2 has no lease IDs).
-        var keyValue: KeyValue {
+        public var keyValue: KeyValue {
             KeyValue(key: key, value: value ?? "", createRevision: createdIndex, modRevision: modifiedIndex,
                      version: 1, lease: ttl == nil ? 0 : 1)
         }
@@ -79,6 +79,7 @@ public struct EtcdV2Answer: Equatable, Sendable {
     /// Something that is neither an answer nor an error of the v2 keys API.
     public struct Unreadable: Error, Equatable, Sendable, CustomStringConvertible {
         public var reason: String
+        public init(reason: String) { self.reason = reason }
         public var description: String { "not an etcd v2 answer: \(reason)" }
     }
 

@@ -22,7 +22,7 @@ public enum TCPSegmenter {
         case noRoom
     }
 
-    static let tcpProtocol: UInt8 = 6
+    public static let tcpProtocol: UInt8 = 6
     static let fin: UInt8 = 0x01, psh: UInt8 = 0x08, cwr: UInt8 = 0x80
 
     /// Cuts `packet` (the bytes after the vnet header) into `header.gsoSize`-byte segments.

@@ -13,7 +13,7 @@ extension TrafficRules {
             // Jumps first: a chain still referenced cannot be deleted.
             sections.append((table, jumps + chains.flatMap { ["-F \($0)", "-X \($0)"] }))
         }
-        for line in saved.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+        for line in saved.split(separator: "\n").map({ $0.trimmingWhitespace() }) {
             if line.hasPrefix("*") {
                 closeSection()
                 (table, jumps, chains) = (String(line.dropFirst()), [], [])

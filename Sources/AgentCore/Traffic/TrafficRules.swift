@@ -109,6 +109,6 @@ public struct TrafficRules: Equatable, Sendable {
     }
 
     private static func lines(_ text: String) -> [String] {
-        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        text.split(separator: "\n").map { $0.trimmingWhitespace() }
     }
 }

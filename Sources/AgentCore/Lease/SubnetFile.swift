@@ -114,13 +114,3 @@ extension SubnetFile {
         return nil
     }
 }
-
-extension StringProtocol {
-    func trimmingWhitespace() -> String {
-        let text = String(self)
-        guard let start = text.firstIndex(where: { !$0.isWhitespace }),
-              let end = text.lastIndex(where: { !$0.isWhitespace })
-        else { return "" }
-        return String(text[start...end])
-    }
-}

@@ -360,7 +360,7 @@ public struct FlanneldDaemon {
     private func waitForConfig(_ registries: EtcdRegistries, layout: EtcdKeyLayout, api: EtcdAPI) async throws
         -> (NetworkConfig, any Registry) {
         var lastProblem: String?
-        var delay = Duration.milliseconds(500)
+        var backoff = Backoff.networkConfig
         while true {
             var problem: String
             var found: (text: String, api: EtcdAPI, registry: any Registry)?
@@ -397,8 +397,7 @@ public struct FlanneldDaemon {
                 logger.warning("\(problem)")
                 lastProblem = problem
             }
-            try await pause(delay)
-            delay = min(delay * 2, .seconds(5))
+            try await pause(backoff.failed())
         }
     }
 
@@ -426,14 +425,14 @@ public struct FlanneldDaemon {
     }
 
     private func retrying<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
-        var delay = Duration.milliseconds(200)
+        var backoff = Backoff.etcdRead
         while true {
             do {
                 return try await body()
             } catch let error as EtcdError where error.isTransient {
+                let delay = backoff.failed()
                 logger.warning("\(what) failed: \(error); retrying in \(delay)")
                 try await pause(delay)
-                delay = min(delay * 2, .seconds(5))
             }
         }
     }

@@ -81,7 +81,7 @@ public struct LeaseMachine: Sendable {
 
     public let configuration: Configuration
     private(set) var state: State = .idle
-    private var consecutiveFailures = 0
+    private var retryDelay = Backoff.leaseCall
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -111,7 +111,7 @@ public struct LeaseMachine: Sendable {
     public mutating func leasesListed(_ listing: LeaseListing, now: Timestamp,
                                       using generator: inout some RandomNumberGenerator) -> [Action] {
         guard case let .acquiring(.list, conflicts, expected, false) = state else { return [] }
-        consecutiveFailures = 0
+        retryDelay.succeeded()
         let ours = configuration.attributes
         let mine = listing.records.filter { $0.attributes.publicIP == ours.publicIP }
 
@@ -151,7 +151,7 @@ public struct LeaseMachine: Sendable {
     public mutating func createCompleted(modRevision: Int64?, now: Timestamp) -> [Action] {
         switch state {
         case let .acquiring(.create(key), conflicts, expected, false):
-            consecutiveFailures = 0
+            retryDelay.succeeded()
             guard let modRevision else {
                 guard conflicts + 1 < configuration.maximumConflicts else {
                     return fail(.tooManyConflicts(attempts: conflicts + 1))
@@ -161,7 +161,7 @@ public struct LeaseMachine: Sendable {
             }
             return acquired(fresh(key, modRevision: modRevision, now: now), expected: expected, now: now)
         case let .reclaiming(lost, false):
-            consecutiveFailures = 0
+            retryDelay.succeeded()
             guard let modRevision else {
                 state = .acquiring(pending: .list, conflicts: 0, expected: lost.subnet, waitingRetry: false)
                 return [.leaseLost(lost.key, heldBy: nil), .listLeases]
@@ -176,7 +176,7 @@ public struct LeaseMachine: Sendable {
     public mutating func updateCompleted(_ outcome: LeaseUpdateOutcome, now: Timestamp) -> [Action] {
         switch state {
         case let .acquiring(.reuse(record), conflicts, expected, false):
-            consecutiveFailures = 0
+            retryDelay.succeeded()
             switch outcome {
             case let .updated(modRevision):
                 let expiry: HeldLease.Expiry = record.isReservation ? .reservation : .at(now + configuration.ttl)
@@ -189,7 +189,7 @@ public struct LeaseMachine: Sendable {
                 return [.listLeases]
             }
         case let .renewing(held):
-            consecutiveFailures = 0
+            retryDelay.succeeded()
             switch outcome {
             case let .updated(modRevision):
                 var renewed = held
@@ -212,15 +212,15 @@ public struct LeaseMachine: Sendable {
 
     public mutating func deleteCompleted(now: Timestamp) -> [Action] {
         guard case let .acquiring(.delete, conflicts, expected, false) = state else { return [] }
-        consecutiveFailures = 0
+        retryDelay.succeeded()
         state = .acquiring(pending: .list, conflicts: conflicts, expected: expected, waitingRetry: false)
         return [.listLeases]
     }
 
     /// A registry call failed (etcd unreachable, timeout, ...). The lease is kept as long as
-    /// it is ours; the call is retried with backoff (0.5 s doubling to 30 s).
+    /// it is ours; the call is retried with `Backoff.leaseCall` (0.5 s doubling to 30 s).
     public mutating func operationFailed(now: Timestamp) -> [Action] {
-        let delay = backoff()
+        let delay = retryDelay.failed()
         switch state {
         case let .acquiring(_, conflicts, expected, false):
             state = .acquiring(pending: .list, conflicts: conflicts, expected: expected, waitingRetry: true)
@@ -307,11 +307,5 @@ public struct LeaseMachine: Sendable {
     private mutating func fail(_ error: LeaseError) -> [Action] {
         state = .failed(error)
         return [.failed(error)]
-    }
-
-    private mutating func backoff() -> Duration {
-        let exponent = min(consecutiveFailures, 6)
-        consecutiveFailures += 1
-        return min(.milliseconds(500) * (1 << exponent), .seconds(30))
     }
 }

@@ -1,7 +1,7 @@
 /// Follows lease changes through any interruption: a dropped watch resumes after the last
 /// revision it delivered (no event lost, none repeated); a compacted history is re-listed and
-/// handed over whole, for the peer table to diff; other errors back off from 100 ms, doubling
-/// to 5 s, so an etcd outage never becomes a hot loop or a log flood.
+/// handed over whole, for the peer table to diff; other errors back off (`Backoff.leaseWatch`:
+/// 100 ms doubling to 5 s), so an etcd outage never becomes a hot loop or a log flood.
 public struct LeaseWatcher: Sendable {
     public enum Update: Equatable, Sendable {
         case events(LeaseEventBatch)
@@ -13,9 +13,6 @@ public struct LeaseWatcher: Sendable {
         /// Events flow again after an interruption.
         case resumed(afterRevision: Int64)
     }
-
-    public static let initialBackoff = Duration.milliseconds(100)
-    public static let maximumBackoff = Duration.seconds(5)
 
     private let registry: any Registry
     private let sleep: @Sendable (Duration) async throws -> Void
@@ -33,15 +30,15 @@ public struct LeaseWatcher: Sendable {
         return AsyncStream { continuation in
             let task = Task {
                 var current = revision
-                var delay = Self.initialBackoff
+                var backoff = Backoff.leaseWatch
                 var lastReason: String?
                 func backOff(_ reason: String) async -> Bool {
+                    let delay = backoff.failed()
                     if reason != lastReason {
                         continuation.yield(.interrupted(reason: reason, retryIn: delay))
                         lastReason = reason
                     }
                     do { try await sleep(delay) } catch { return false }
-                    delay = min(delay * 2, Self.maximumBackoff)
                     return true
                 }
                 while !Task.isCancelled {
@@ -52,7 +49,7 @@ public struct LeaseWatcher: Sendable {
                                 lastReason = nil
                             }
                             current = max(current, batch.revision)
-                            delay = Self.initialBackoff
+                            backoff.succeeded()
                             continuation.yield(.events(batch))
                         }
                         if Task.isCancelled { break }
@@ -61,7 +58,7 @@ public struct LeaseWatcher: Sendable {
                         do {
                             let listing = try await registry.listLeases()
                             current = listing.revision
-                            delay = Self.initialBackoff
+                            backoff.succeeded()
                             lastReason = nil
                             continuation.yield(.resynced(listing))
                         } catch {

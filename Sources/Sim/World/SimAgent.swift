@@ -44,7 +44,9 @@ public final class SimAgent {
     /// The MAC in our lease (vxlan), kept when the device has to be re-created.
     private var vtepMAC: MACAddress?
     private var timerToken = 0
-    private var watchBackoff: Duration = .milliseconds(100)
+    private var watchBackoff = Backoff.leaseWatch
+    private var listingBackoff = Backoff.etcdRead
+    private var configBackoff = Backoff.networkConfig
     private var waitingLogged = false
 
     init(host: SimHost, world: SimWorld) {
@@ -85,7 +87,7 @@ public final class SimAgent {
         following = false
         storedTable.catchUp(to: reference)
         cachedRoutes = nil
-        if reference.revision > followedSince { watchBackoff = .milliseconds(100) }
+        if reference.revision > followedSince { watchBackoff.succeeded() }
     }
 
     func start() {
@@ -112,7 +114,7 @@ public final class SimAgent {
             case .success(nil):
                 waitForConfig("waiting for the network config at \(layout.configKey)")
             case .failure:
-                world.after(.seconds(1), self) { $0.fetchConfig() }
+                world.after(configBackoff.failed(), self) { $0.fetchConfig() }
             }
         }
     }
@@ -120,7 +122,7 @@ public final class SimAgent {
     private func waitForConfig(_ message: String) {
         if !waitingLogged { world.record("\(host.name) \(message)") }
         waitingLogged = true
-        world.after(.seconds(1), self) { $0.fetchConfig() }
+        world.after(configBackoff.failed(), self) { $0.fetchConfig() }
     }
 
     private func begin(_ plan: SubnetPlan<IPv4Address>, backend: BackendConfig) {
@@ -317,8 +319,9 @@ public final class SimAgent {
 
     // MARK: Peers
 
-    /// List, then watch from the listing's revision, as FlanneldDaemon does.
-    private func syncPeers() {
+    /// List, then watch from the listing's revision, as FlanneldDaemon does. The first listing
+    /// retries as the daemon's (`Backoff.etcdRead`); a re-listing after compaction as its watcher.
+    private func syncPeers(afterCompaction: Bool = false) {
         let world = self.world
         world.etcdCall(host, { etcd in world.liveListing(revision: etcd.revision) }) { [self] result in
             switch result {
@@ -327,10 +330,12 @@ public final class SimAgent {
                 apply(storedTable.applySnapshot(listing, sharing: world.peerSharing))
                 // Whatever the listing said: stale entries from an earlier run go now.
                 programKernel()
-                watchBackoff = .milliseconds(100)
+                listingBackoff.succeeded()
+                watchBackoff.succeeded()
                 world.openWatch(self, after: table.revision)
             case .failure:
-                world.after(backoff(), self) { $0.syncPeers() }
+                let delay = afterCompaction ? watchBackoff.failed() : listingBackoff.failed()
+                world.after(delay, self) { $0.syncPeers(afterCompaction: afterCompaction) }
             }
         }
     }
@@ -338,27 +343,21 @@ public final class SimAgent {
     func watchDelivered(_ batch: LeaseEventBatch, sharing: PeerTable.Sharing) {
         guard isCurrent else { return }
         stopFollowing()
-        watchBackoff = .milliseconds(100)
+        watchBackoff.succeeded()
         apply(storedTable.apply(batch, sharing: sharing))
     }
 
     /// The watch broke (etcd gone, partition): resume after the last revision we saw.
     func watchBroken() {
         guard isCurrent else { return }
-        world.after(backoff(), self) { agent in agent.world.openWatch(agent, after: agent.table.revision) }
+        world.after(watchBackoff.failed(), self) { agent in agent.world.openWatch(agent, after: agent.table.revision) }
     }
 
     /// The revision we would resume from was compacted: re-list and diff.
     func watchCompacted() {
         guard isCurrent else { return }
         world.record("\(host.name) watch revision \(table.revision + 1) compacted; re-listing")
-        syncPeers()
-    }
-
-    private func backoff() -> Duration {
-        let current = watchBackoff
-        watchBackoff = min(watchBackoff * 2, .seconds(5))
-        return current
+        syncPeers(afterCompaction: true)
     }
 
     private func apply(_ changes: [PeerTable.Change]) {

@@ -36,7 +36,7 @@ struct EtcdAPIChoiceTests {
     }
 
     @Test func anEtcdWithoutTheV2APIIsJustWaitedOn() {
-        let off = EtcdError.badResponse(endpoint: "http://127.0.0.1:2379", reason: EtcdV2Registry.v2Off + " (start etcd 3.4 with --enable-v2)")
+        let off = EtcdError.badResponse(endpoint: "http://127.0.0.1:2379", reason: EtcdError.v2Off + " (start etcd 3.4 with --enable-v2)")
         guard case let .wait(problem) = decide(v3: .success(nil), v2: .failure(off)) else { Issue.record("should wait"); return }
         #expect(problem.contains("no v2 API") && !problem.contains("etcdctl set"))
         guard case let .wait(other) = decide(v3: .success(nil), v2: .failure(.unavailable("timeout"))) else { Issue.record("should wait"); return }

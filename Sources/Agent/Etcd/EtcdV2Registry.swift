@@ -165,8 +165,6 @@ public struct EtcdV2Registry: Registry {
     }
 
     static let emptyBody = "an empty body"
-    /// How a `badResponse` says that the endpoint serves no v2 API (etcd without --enable-v2).
-    public static let v2Off = "HTTP 404 for /v2/keys: the v2 API is off"
 
     /// One request and its answer: an action, or etcd's error; anything else (auth refused,
     /// the v2 API switched off, not etcd at all) is thrown as an `EtcdError` that says what to do.
@@ -180,7 +178,7 @@ public struct EtcdV2Registry: Registry {
         if let failure { return .failure(failure) }
         guard (200..<300).contains(response.status) else {
             let reason = response.status == 404
-                ? Self.v2Off + " (start etcd 3.4 with --enable-v2, or use --etcd-api=v3)"
+                ? EtcdError.v2Off + " (start etcd 3.4 with --enable-v2, or use --etcd-api=v3)"
                 : "HTTP \(response.status): \(response.body.prefix(200))"
             throw EtcdError.badResponse(endpoint: "\(response.endpoint)", reason: reason)
         }

@@ -9,7 +9,7 @@ extension EtcdV3Client {
     /// `EtcdError.compacted` when that history is gone, with `EtcdError.permissionDenied`
     /// when the role may not read the prefix (etcd reports that as a cancelled watch, not an
     /// error), and with the transport's error when the connection drops: the caller resumes
-    /// from the last revision it saw (`LeaseWatcher` does).
+    /// from the last revision it saw (`AgentMachine` does).
     public func watch(prefix: String, fromRevision revision: Int64) -> AsyncThrowingStream<WatchBatch, any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchBatch.self, throwing: (any Error).self)
         var create = Etcdserverpb_WatchCreateRequest()

@@ -1,0 +1,337 @@
+import Logging
+import Synchronization
+
+/// Carries out the agent machine's actions on a real host: etcd calls, the backend, the data
+/// path, the traffic rules, subnet.env, timers. It holds no policy: every decision (what to
+/// do next, when to retry, what to log) is the machine's.
+///
+/// One loop handles one event at a time. Quick effects (netlink, files, the rule tools) run
+/// inline and their answers are handled next, before any other event; etcd calls and timers
+/// run as tasks whose answers arrive through the event stream, so a stop is seen at once
+/// whatever etcd is doing.
+final class AgentRunner {
+    typealias Event = AgentMachine.Event
+
+    private let options: FlanneldOptions
+    private let environment: [String: String]
+    private let logger: Logger
+    private let metrics: AgentMetrics
+    private let health: HealthServer
+    private let external: NetworkInterface
+    private let publicIP: IPv4Address
+    private let registries: EtcdRegistries
+    private let sink: AsyncStream<Event>.Continuation
+    private let clock = ContinuousClock()
+    private let origin: ContinuousClock.Instant
+    private var generator = SystemRandomNumberGenerator()
+
+    private var registry: (any Registry)?
+    private var backend: BackendSetup?
+    private var dataPath: DataPath?
+    private var traffic: TrafficRuleKeeper?
+    private var timers: [AgentMachine.Timer: Task<Void, Never>] = [:]
+    private var calls: [(task: Task<Void, Never>, done: CallDone)] = []
+    private var watch: Task<Void, Never>?
+
+    init(options: FlanneldOptions, environment: [String: String], logger: Logger, metrics: AgentMetrics, health: HealthServer,
+         external: NetworkInterface, publicIP: IPv4Address, registries: EtcdRegistries, sink: AsyncStream<Event>.Continuation) {
+        self.options = options
+        self.environment = environment
+        self.logger = logger
+        self.metrics = metrics
+        self.health = health
+        self.external = external
+        self.publicIP = publicIP
+        self.registries = registries
+        self.sink = sink
+        origin = clock.now
+    }
+
+    private var now: Timestamp { Timestamp(nanoseconds: (clock.now - origin).nanosecondsClamped) }
+
+    /// Runs the machine until it exits: returns when stopped, throws when it failed.
+    func run(_ machine: inout AgentMachine, events: AsyncStream<Event>) async throws {
+        var iterator = events.makeAsyncIterator()
+        var answers: [Event] = [.start]
+        while true {
+            let event: Event
+            if !answers.isEmpty {
+                event = answers.removeFirst()
+            } else if let next = await iterator.next() {
+                event = next
+            } else {
+                await finish()
+                return
+            }
+            for action in machine.handle(event, now: now, random: &generator) {
+                if case let .exit(exit) = action {
+                    await finish()
+                    switch exit {
+                    case .stopped: return
+                    case let .failed(message): throw FlanneldDaemon.Fatal(message)
+                    }
+                }
+                answers += await perform(action, table: machine.table)
+            }
+        }
+    }
+
+    /// Everything still running stops: timers, the watch, etcd calls (cancelled, then awaited,
+    /// so nothing is left half-done), then the etcd clients.
+    private func finish() async {
+        for timer in timers.values { timer.cancel() }
+        watch?.cancel()
+        for call in calls { call.task.cancel() }
+        for call in calls { await call.task.value }
+        await watch?.value
+        timers.removeAll()
+        calls.removeAll()
+        await registries.close()
+    }
+
+    // MARK: Actions
+
+    /// Carries out one action; returns the events that answer it at once (inline effects).
+    private func perform(_ action: AgentMachine.Action, table: PeerTable?) async -> [Event] {
+        switch action {
+        case let .log(level, message):
+            logger.log(level: level.loggerLevel, "\(message)")
+        case let .observe(observation):
+            observe(observation)
+        case let .setReadiness(reason):
+            health.setNotReady(reason)
+        case .notifyReady:
+            if let problem = SystemdNotify.send("READY=1", environment: environment) {
+                logger.warning("could not tell systemd that flanneld is ready (\(problem)); a Type=notify unit will time out")
+            }
+        case let .setTimer(timer, at):
+            setTimer(timer, at: at)
+        case let .readConfig(api):
+            guard let candidate = registries.candidates.first(where: { $0.api == api }) else { break }
+            let registry = candidate.registry
+            call { .configRead(api, await Self.readConfig(registry)) }
+        case let .useRegistry(api):
+            registry = registries.candidates.first { $0.api == api }?.registry
+            await registries.close(except: api)
+        case let .lease(leaseCall):
+            guard let registry else { break }
+            call { await Self.perform(leaseCall, on: registry) }
+        case .listPeers:
+            guard let registry else { break }
+            call {
+                do {
+                    return .peersListed(try await registry.listLeases())
+                } catch {
+                    return .peersListFailed(Self.etcdError(error))
+                }
+            }
+        case let .watchPeers(revision):
+            openWatch(after: revision)
+        case let .prepareBackend(config, plan):
+            return [prepareBackend(config, plan: plan)]
+        case let .startDataPath(subnet, network):
+            return [startDataPath(subnet: subnet, network: network)]
+        case let .moveDataPath(subnet, network):
+            do {
+                try dataPath?.move(to: subnet, network: network)
+            } catch {
+                // The next resync (kernel backends) or the next move tries again.
+                logger.error("moving the data path to \(subnet) failed: \(error); retrying at the next resync")
+            }
+        case .programPeers:
+            dataPath?.setPeers(table?.peers ?? [])
+        case let .peer(news):
+            report(news)
+        case .tickDataPath:
+            dataPath?.tick(peers: table?.peers ?? [])
+        case .stopDataPath:
+            dataPath?.stop()
+        case let .removeOtherTrafficRules(nftables, network, subnet):
+            await trafficKeeper(nftables: nftables, network: network, subnet: subnet).removeOtherModesLeftovers()
+        case let .keepTrafficRules(nftables, network, subnet, quiet):
+            var keeper = trafficKeeper(nftables: nftables, network: network, subnet: subnet)
+            if keeper.subnet != subnet { keeper.move(to: subnet) }
+            defer { traffic = keeper }
+            do {
+                let problems = try await keeper.keep(quiet: quiet)
+                return [.trafficRulesKept(restored: problems.count, summary: keeper.summary)]
+            } catch {
+                return [.trafficRulesFailed("\(error)")]
+            }
+        case let .writeSubnetFile(file):
+            do {
+                try SubnetFileWriter.write(file, to: options.subnetFile)
+                logger.info("wrote \(options.subnetFile): FLANNEL_SUBNET=\(file.subnet.firstHost)/\(file.subnet.prefixLength) FLANNEL_MTU=\(file.mtu)")
+            } catch {
+                return [.subnetFileFailed("\(error)")]
+            }
+        case .exit:
+            break
+        }
+        return []
+    }
+
+    /// One line per peer change; a peer the backend cannot use says why.
+    private func report(_ news: AgentMachine.PeerNews) {
+        let usable: Peer?
+        switch news {
+        case let .added(peer):
+            logger.info("peer added: \(peer)")
+            usable = peer
+        case let .changed(old, new):
+            logger.info("peer changed: \(old) → \(new)")
+            usable = new
+        case let .removed(peer):
+            logger.info("peer removed: \(peer)")
+            usable = nil
+        }
+        if let peer = usable, let reason = dataPath?.ignoreReason(peer) { logger.warning("peer \(peer.subnet) ignored: \(reason)") }
+    }
+
+    private func observe(_ observation: AgentMachine.Observation) {
+        switch observation {
+        case let .leaseAcquired(lease): metrics.leaseAcquired(lease)
+        case .leaseRenewed: metrics.leaseRenewed()
+        case .leaseLost: metrics.leaseLost()
+        case let .drifted(from, to): metrics.drifted(from: from, to: to)
+        case .watchInterrupted: metrics.watchInterrupted()
+        case .watchRelisted: metrics.watchRelisted()
+        case let .peerCount(count): metrics.setPeers(count)
+        }
+    }
+
+    // MARK: Tasks
+
+    private func setTimer(_ timer: AgentMachine.Timer, at deadline: Timestamp) {
+        timers[timer]?.cancel()
+        let instant = origin + .nanoseconds(deadline.nanoseconds)
+        let sink = self.sink
+        timers[timer] = Task {
+            do { try await Task.sleep(until: instant, clock: ContinuousClock()) } catch { return }
+            sink.yield(.timerFired(timer))
+        }
+    }
+
+    /// An etcd call in a task of its own; its answer arrives as an event.
+    private func call(_ body: @escaping @Sendable () async -> Event) {
+        let sink = self.sink
+        let done = CallDone()
+        // Finished calls are forgotten, so waiting days for a config does not pile them up.
+        calls.removeAll { $0.done.isSet }
+        calls.append((Task {
+            let answer = await body()
+            done.set()
+            if !Task.isCancelled { sink.yield(answer) }
+        }, done))
+    }
+
+    private func openWatch(after revision: Int64) {
+        guard let registry else { return }
+        watch?.cancel()
+        let sink = self.sink
+        let task = Task { await AgentRunner.follow(registry, after: revision, into: sink) }
+        watch = task
+    }
+
+    private static func follow(_ registry: any Registry, after revision: Int64, into sink: AsyncStream<Event>.Continuation) async {
+        do {
+            for try await batch in registry.watchLeases(after: revision) {
+                sink.yield(.watchDelivered(batch))
+            }
+            if !Task.isCancelled { sink.yield(.watchBroken(nil)) }
+        } catch {
+            if Task.isCancelled || error is CancellationError { return }
+            sink.yield(.watchBroken(etcdError(error)))
+        }
+    }
+
+    private static func perform(_ call: AgentMachine.LeaseCall, on registry: any Registry) async -> Event {
+        do {
+            switch call {
+            case .list:
+                return .leasesListed(try await registry.listLeases())
+            case let .create(key, attributes, ttl):
+                return .leaseCreated(modRevision: try await registry.createLease(key, attributes: attributes, ttl: ttl))
+            case let .update(key, attributes, ttl, expected):
+                return .leaseUpdated(try await registry.updateLease(key, attributes: attributes, ttl: ttl, expectedModRevision: expected))
+            case let .delete(key, expected):
+                try await registry.deleteLease(key, expectedModRevision: expected)
+                return .leaseDeleted
+            }
+        } catch {
+            return .leaseCallFailed("\(error)")
+        }
+    }
+
+    /// The config text (nil: the key does not exist), or the etcd error that prevented reading it.
+    private static func readConfig(_ registry: any Registry) async -> Result<String?, EtcdError> {
+        do {
+            return .success(try await registry.networkConfig())
+        } catch {
+            return .failure(etcdError(error))
+        }
+    }
+
+    private static func etcdError(_ error: any Error) -> EtcdError {
+        error as? EtcdError ?? .unavailable("\(error)")
+    }
+
+    // MARK: Backend and data path
+
+    private func prepareBackend(_ config: BackendConfig, plan: SubnetPlan<IPv4Address>) -> Event {
+        do {
+            let prepared = try BackendSetup.prepare(config, external: external, publicIP: publicIP, network: plan.network,
+                                                    subnetLength: plan.subnetLength, logger: logger)
+            backend = prepared
+            return .backendPrepared(attributes: prepared.leaseAttributes, mtu: prepared.mtu)
+        } catch let refusal as BackendSetup.Refusal {
+            return .backendFailed(refusal.description)
+        } catch {
+            return .backendFailed("\(config.typeName) backend: \(error)")
+        }
+    }
+
+    private func startDataPath(subnet: IPv4Network, network: IPv4Network) -> Event {
+        guard let backend else { return .dataPathFailed("no backend was prepared") }
+        let sink = self.sink
+        do {
+            let started = try backend.start(subnet: subnet, network: network, external: external, udpOffload: options.udpOffload,
+                                            onFailure: { sink.yield(.dataPathFailed($0)) })
+            dataPath = started
+            if case let .udp(_, proxy, _) = started.kind {
+                let metrics = self.metrics
+                health.setMetrics { metrics.render(udp: proxy.snapshot) }
+            }
+            return .dataPathStarted
+        } catch {
+            return .dataPathFailed("\(error)")
+        }
+    }
+
+    private func trafficKeeper(nftables: Bool, network: IPv4Network, subnet: IPv4Network) -> TrafficRuleKeeper {
+        if let traffic { return traffic }
+        let keeper = TrafficRuleKeeper(useNFTables: nftables, network: network, subnet: subnet, ipMasq: options.ipMasq,
+                                       forwardRules: options.iptablesForwardRules, logger: logger)
+        traffic = keeper
+        return keeper
+    }
+}
+
+extension AgentMachine.LogLevel {
+    var loggerLevel: Logger.Level {
+        switch self {
+        case .debug: .debug
+        case .info: .info
+        case .notice: .notice
+        case .warning: .warning
+        case .error: .error
+        }
+    }
+}
+
+/// Set by an etcd call's task when it has finished.
+private final class CallDone: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .releasing) }
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+}

@@ -1,0 +1,194 @@
+extension AgentMachine {
+    // MARK: Data path and traffic rules
+
+    mutating func dataPathStarted(now: Timestamp) -> [Action] {
+        guard phase == .startingDataPath, let held, let config, let network = plan?.network else { return [] }
+        dataPathRunning = true
+        phase = .keepingRules
+        // The rules before subnet.env: whatever reads it (docker, CNI) finds them in place.
+        let leftovers = Action.removeOtherTrafficRules(nftables: config.enableNFTables, network: network, subnet: held.subnet)
+        guard configuration.keepsTrafficRules else { return [leftovers] + rulesInPlace() }
+        return [leftovers] + keepTrafficRules(.start(attempt: 1), quiet: true)
+    }
+
+    mutating func dataPathFailed(_ reason: String) -> [Action] {
+        guard phase == .running || phase == .listingPeers || phase == .keepingRules else { return exit(.failed(reason)) }
+        let backend = config?.backend.typeName ?? "the"
+        return [.setReadiness("data path failed: \(reason)")]
+            + exit(.failed("\(backend) backend: \(reason); exiting so that the service manager restarts the agent"))
+    }
+
+    private var trafficTool: String { config?.enableNFTables == true ? "nftables" : "iptables" }
+
+    mutating func keepTrafficRules(_ request: TrafficRequest, quiet: Bool) -> [Action] {
+        guard let config, let held, let network = plan?.network else { return [] }
+        trafficRequests.append(request)
+        return [.keepTrafficRules(nftables: config.enableNFTables, network: network, subnet: held.subnet, quiet: quiet)]
+    }
+
+    mutating func trafficRulesKept(restored: Int, summary: String, now: Timestamp) -> [Action] {
+        guard !trafficRequests.isEmpty else { return [] }
+        switch trafficRequests.removeFirst() {
+        case .start:
+            guard phase == .keepingRules else { return [] }
+            let line = "\(trafficTool): \(summary); --ip-masq=\(configuration.ipMasq), --iptables-forward-rules=\(configuration.forwardRules)"
+            return [.log(.info, line)] + rulesInPlace()
+        case let .moved(subnet):
+            return [.log(.notice, "\(trafficTool) rules re-made for \(subnet)")]
+        case .resync:
+            var actions: [Action] = []
+            if restored == 0 { actions.append(.log(.debug, "\(trafficTool) rules checked: in place")) }
+            if trafficFailure != nil { actions.append(.log(.notice, "\(trafficTool) rules restored")) }
+            trafficFailure = nil
+            return actions + [.setTimer(.trafficResync, at: now + configuration.trafficResync)]
+        }
+    }
+
+    mutating func trafficRulesFailed(_ error: String, now: Timestamp) -> [Action] {
+        guard !trafficRequests.isEmpty else { return [] }
+        let retrying = "retrying every \(configuration.trafficResyncSeconds) s"
+        switch trafficRequests.removeFirst() {
+        case let .start(attempt):
+            guard phase == .keepingRules else { return [] }
+            // iptables may wait a while for the xtables lock (kube-proxy, docker): a few tries.
+            if attempt < 5 {
+                pendingTrafficRetry = .start(attempt: attempt + 1)
+                return [.log(.warning, "\(trafficTool): \(error); trying again in 2 s"), .setTimer(.trafficRetry, at: now + .seconds(2))]
+            }
+            if configuration.ipMasq { return exit(.failed("--ip-masq: \(error)")) }
+            return [.log(.error, "--iptables-forward-rules: \(error); forwarded traffic may be dropped by the FORWARD policy (\(retrying))")]
+                + rulesInPlace()
+        case .moved:
+            return [.log(.error, "\(trafficTool): \(error); \(retrying)")]
+        case .resync:
+            // The same failure once, not every resync.
+            let actions: [Action] = trafficFailure == error ? [] : [.log(.error, "\(trafficTool): \(error); \(retrying)")]
+            trafficFailure = error
+            return actions + [.setTimer(.trafficResync, at: now + configuration.trafficResync)]
+        }
+    }
+
+    /// The rules are in force (or given up on): subnet.env, readiness for systemd, then peers.
+    private mutating func rulesInPlace() -> [Action] {
+        guard let held, let mtu, let network = plan?.network else { return [] }
+        phase = .listingPeers
+        return [.writeSubnetFile(SubnetFile(network: network, subnet: held.subnet, mtu: mtu, ipMasq: configuration.ipMasq)),
+                .notifyReady, .listPeers]
+    }
+
+    // MARK: Peers
+
+    mutating func peersListed(_ listing: LeaseListing, now: Timestamp) -> [Action] {
+        if phase == .listingPeers, let held {
+            table = PeerTable(ownPublicIP: configuration.publicIP, ownKey: held.key)
+            var actions = applyPeerChanges(now: now, programming: false) { $0.applySnapshot(listing) }
+            guard phase != .stopped, let table else { return actions }
+            // Once at start whatever the listing said: with no peers at all, the kernel
+            // backends still remove what a previous run left behind.
+            actions += [.programPeers, .observe(.peerCount(table.peerCount))]
+            listingBackoff.succeeded()
+            watchRevision = listing.revision
+            phase = .running
+            actions += [.watchPeers(after: watchRevision), .setReadiness(nil), .log(.info, "ready"),
+                        .setTimer(.dataPathTick, at: now + configuration.dataPathTick)]
+            if configuration.keepsTrafficRules { actions.append(.setTimer(.trafficResync, at: now + configuration.trafficResync)) }
+            return actions
+        }
+        guard phase == .running, relistingAfterCompaction != nil else { return [] }
+        relistingAfterCompaction = nil
+        var actions: [Action] = [.observe(.watchRelisted),
+                                 .log(.notice, "etcd history was compacted; re-listed \(listing.records.count) leases at revision \(listing.revision)")]
+        actions += applyPeerChanges(now: now) { $0.applySnapshot(listing) }
+        watchRevision = listing.revision
+        watchBackoff.succeeded()
+        watchProblem = nil
+        return actions + [.watchPeers(after: watchRevision)]
+    }
+
+    mutating func peersListFailed(_ error: EtcdError, now: Timestamp) -> [Action] {
+        if phase == .listingPeers {
+            guard error.isTransient else { return exit(.failed("\(error)")) }
+            let delay = listingBackoff.failed()
+            return [.log(.warning, "listing leases failed: \(error); retrying in \(delay)"), .setTimer(.peersListRetry, at: now + delay)]
+        }
+        guard phase == .running, let compacted = relistingAfterCompaction else { return [] }
+        relistingAfterCompaction = nil
+        return watchInterrupted("re-listing after compaction at revision \(compacted) failed: \(error)", now: now)
+    }
+
+    mutating func watchDelivered(_ batch: LeaseEventBatch, now: Timestamp) -> [Action] {
+        guard phase == .running else { return [] }
+        var actions: [Action] = []
+        if watchProblem != nil {
+            actions.append(.log(.notice, "lease watch resumed after revision \(watchRevision)"))
+            watchProblem = nil
+        }
+        watchRevision = max(watchRevision, batch.revision)
+        watchBackoff.succeeded()
+        return actions + applyPeerChanges(now: now) { $0.apply(batch) }
+    }
+
+    mutating func watchBroken(_ error: EtcdError?, now: Timestamp) -> [Action] {
+        guard phase == .running, relistingAfterCompaction == nil else { return [] }
+        if case let .compacted(revision)? = error {
+            // The history since our revision is gone: the whole state, for the table to diff.
+            relistingAfterCompaction = revision
+            return [.listPeers]
+        }
+        return watchInterrupted(error.map { "\($0)" } ?? "the watch stream ended", now: now)
+    }
+
+    /// Consecutive interruptions of the same cause are reported once: an outage logs one line.
+    private mutating func watchInterrupted(_ reason: String, now: Timestamp) -> [Action] {
+        let delay = watchBackoff.failed()
+        var actions: [Action] = []
+        if reason != watchProblem {
+            actions += [.observe(.watchInterrupted), .log(.warning, "lease watch interrupted: \(reason); retrying in \(delay) (forwarding continues)")]
+            watchProblem = reason
+        }
+        return actions + [.setTimer(.watchRetry, at: now + delay)]
+    }
+
+    /// Applies a change to the peer table: logs it, programs the data path, and hands our own
+    /// lease's fate to the lease machine, ignoring news about our key older than our last write
+    /// (a resumed watch can replay the delete of a lease we have since re-created).
+    mutating func applyPeerChanges(now: Timestamp, programming: Bool = true, _ change: (inout PeerTable) -> [PeerTable.Change]) -> [Action] {
+        guard var peerTable = table else { return [] }
+        let changes = change(&peerTable)
+        table = peerTable
+        var actions: [Action] = []
+        var routesChanged = false
+        var ownLease: [PeerTable.Change] = []
+        for change in changes {
+            switch change {
+            case let .added(peer):
+                actions.append(.peer(.added(peer)))
+                routesChanged = true
+            case let .changed(old, new):
+                actions.append(.peer(.changed(from: old, to: new)))
+                routesChanged = true
+            case let .removed(peer):
+                actions.append(.peer(.removed(peer)))
+                routesChanged = true
+            case let .malformed(problem):
+                actions.append(.log(.warning, "\(problem)"))
+            case let .ownLeaseRemoved(_, revision), let .ownLeaseOverwritten(_, _, revision):
+                if let held, revision > held.modRevision { ownLease.append(change) }
+            }
+        }
+        if routesChanged && programming {
+            actions += [.programPeers, .observe(.peerCount(peerTable.peerCount))]
+        }
+        for change in ownLease {
+            switch change {
+            case .ownLeaseRemoved:
+                actions += runLease(now: now) { $0.ownLeaseRemoved(now: now) }
+            case let .ownLeaseOverwritten(_, holder, _):
+                actions += runLease(now: now) { $0.ownLeaseOverwritten(by: holder, now: now) }
+            default:
+                break
+            }
+        }
+        return actions
+    }
+}

@@ -1,0 +1,283 @@
+/// Every decision flanneld makes, as one state machine: events in (with the time), actions out.
+///
+/// The daemon carries the actions out with real effects (etcd, netlink, iptables, files,
+/// timers), the simulator with simulated ones; neither holds agent policy of its own, so a
+/// difference between the two worlds is a bug here or in an executor, never a second copy.
+///
+/// Life of an agent:
+/// ```
+///  waitingForConfig ─config─▶ preparingBackend ─prepared─▶ acquiring ─lease─▶ startingDataPath
+///     ▲ └─ wait (Backoff.networkConfig)                                            │
+///     └──────────────────────────────────────────────                         keepingRules
+///                                                                                  │
+///  stopped ◀── stop / fatal, from any phase        running ◀─listed─ listingPeers ◀┘
+/// ```
+/// The lease's own life (renew, reclaim, drift) is `LeaseMachine`'s, run inside this one.
+public struct AgentMachine: Sendable {
+    public struct Configuration: Sendable {
+        public var etcdAPI: EtcdAPI
+        public var layout: EtcdKeyLayout
+        public var publicIP: IPv4Address
+        public var leaseTTL: Duration
+        /// The TTL as the operator wrote it (`--subnet-lease-ttl`), for the log.
+        public var leaseTTLText: String
+        public var renewMargin: Duration
+        /// The subnet the subnet file of a previous run names, asked for first.
+        public var previousSubnet: IPv4Network?
+        public var ipMasq: Bool
+        public var forwardRules: Bool
+        /// `--iptables-resync`, in seconds.
+        public var trafficResyncSeconds: Int
+        /// How often the data path is ticked (udp: drop summary; kernel backends: resync).
+        public var dataPathTick: Duration
+
+        public init(etcdAPI: EtcdAPI, layout: EtcdKeyLayout, publicIP: IPv4Address, leaseTTL: Duration, leaseTTLText: String,
+                    renewMargin: Duration, previousSubnet: IPv4Network?, ipMasq: Bool, forwardRules: Bool,
+                    trafficResyncSeconds: Int = 5, dataPathTick: Duration = .seconds(10)) {
+            self.etcdAPI = etcdAPI
+            self.layout = layout
+            self.publicIP = publicIP
+            self.leaseTTL = leaseTTL
+            self.leaseTTLText = leaseTTLText
+            self.renewMargin = renewMargin
+            self.previousSubnet = previousSubnet
+            self.ipMasq = ipMasq
+            self.forwardRules = forwardRules
+            self.trafficResyncSeconds = trafficResyncSeconds
+            self.dataPathTick = dataPathTick
+        }
+
+        var keepsTrafficRules: Bool { ipMasq || forwardRules }
+        var trafficResync: Duration { .seconds(max(1, trafficResyncSeconds)) }
+    }
+
+    public enum Phase: Equatable, Sendable {
+        case idle
+        case waitingForConfig
+        case preparingBackend
+        case acquiring
+        case startingDataPath
+        case keepingRules
+        case listingPeers
+        case running
+        case stopped
+    }
+
+    /// Why the traffic rules were last asked for; answers come back in the order asked.
+    enum TrafficRequest: Equatable, Sendable {
+        case start(attempt: Int)
+        case moved(IPv4Network)
+        case resync
+    }
+
+    public let configuration: Configuration
+    public internal(set) var phase: Phase = .idle
+    public internal(set) var config: NetworkConfig?
+    public internal(set) var mtu: Int?
+    public internal(set) var lease: LeaseMachine?
+    /// The lease the data path and subnet file are set up for.
+    public internal(set) var held: HeldLease?
+    public internal(set) var table: PeerTable?
+    var dataPathRunning = false
+
+    var configBackoff = Backoff.networkConfig
+    var configProblem: String?
+    var firstConfigAnswer: Result<String?, EtcdError>?
+
+    var leaseCallDescription = ""
+    var creatingKey: SubnetKey?
+
+    var listingBackoff = Backoff.etcdRead
+    var watchBackoff = Backoff.leaseWatch
+    var watchRevision: Int64 = 0
+    var watchProblem: String?
+    /// The revision the watch found compacted, while re-listing.
+    var relistingAfterCompaction: Int64?
+
+    var trafficRequests: [TrafficRequest] = []
+    /// The start-up attempt waiting for `.trafficRetry`.
+    var pendingTrafficRetry: TrafficRequest?
+    var trafficFailure: String?
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    public var plan: SubnetPlan<IPv4Address>? { config?.ipv4 }
+
+    /// Handles one event; the world carries out the returned actions in order.
+    public mutating func handle(_ event: Event, now: Timestamp, random: inout some RandomNumberGenerator) -> [Action] {
+        if phase == .stopped { return [] }
+        switch event {
+        case .start:
+            guard phase == .idle else { return [] }
+            phase = .waitingForConfig
+            return [.setReadiness("waiting for the network config"), .readConfig(configuration.etcdAPI.candidates[0])]
+        case let .stop(signal):
+            return stop(signal: signal)
+        case let .timerFired(timer):
+            return timerFired(timer, now: now)
+        case let .configRead(api, answer):
+            return configRead(api, answer, now: now)
+        case let .backendPrepared(attributes, mtu):
+            return backendPrepared(attributes: attributes, mtu: mtu, now: now)
+        case let .backendFailed(message):
+            return exit(.failed(message))
+        case let .leasesListed(listing):
+            let warnings = listing.malformed.map { Action.log(.warning, "\($0)") }
+            return warnings + runLease(now: now) { $0.leasesListed(listing, now: now, using: &random) }
+        case let .leaseCreated(revision):
+            let taken = revision == nil ? creatingKey.map { [Action.log(.info, "subnet \($0.ipv4) was taken by another host first; choosing again")] } ?? [] : []
+            return taken + runLease(now: now) { $0.createCompleted(modRevision: revision, now: now) }
+        case let .leaseUpdated(outcome):
+            return runLease(now: now) { $0.updateCompleted(outcome, now: now) }
+        case .leaseDeleted:
+            return runLease(now: now) { $0.deleteCompleted(now: now) }
+        case let .leaseCallFailed(error):
+            return [.log(.warning, "\(leaseCallDescription) failed: \(error); retrying")] + runLease(now: now) { $0.operationFailed(now: now) }
+        case .dataPathStarted:
+            return dataPathStarted(now: now)
+        case let .dataPathFailed(reason):
+            return dataPathFailed(reason)
+        case let .subnetFileFailed(message):
+            return exit(.failed(message))
+        case let .trafficRulesKept(restored, summary):
+            return trafficRulesKept(restored: restored, summary: summary, now: now)
+        case let .trafficRulesFailed(error):
+            return trafficRulesFailed(error, now: now)
+        case let .peersListed(listing):
+            return peersListed(listing, now: now)
+        case let .peersListFailed(error):
+            return peersListFailed(error, now: now)
+        case let .watchDelivered(batch):
+            return watchDelivered(batch, now: now)
+        case let .watchBroken(error):
+            return watchBroken(error, now: now)
+        }
+    }
+
+    // MARK: Config and backend
+
+    private mutating func configRead(_ api: EtcdAPI, _ answer: Result<String?, EtcdError>, now: Timestamp) -> [Action] {
+        guard phase == .waitingForConfig else { return [] }
+        let candidates = configuration.etcdAPI.candidates
+        let source: EtcdConfigSource
+        if api == candidates[0] {
+            if case .success(nil) = answer, candidates.count > 1 {
+                firstConfigAnswer = answer
+                return [.readConfig(candidates[1])]
+            }
+            source = EtcdConfigSource.decide(api: configuration.etcdAPI, first: (api, answer), second: nil, layout: configuration.layout)
+        } else {
+            source = EtcdConfigSource.decide(api: configuration.etcdAPI, first: (candidates[0], firstConfigAnswer ?? .success(nil)),
+                                             second: (api, answer), layout: configuration.layout)
+        }
+        firstConfigAnswer = nil
+        let configKey = configuration.layout.configKey
+        let problem: String
+        switch source {
+        case let .fail(message):
+            return exit(.failed(message))
+        case let .wait(reason):
+            problem = reason
+        case let .use(chosen, text):
+            do {
+                let config = try NetworkConfig.decode(text)
+                return configFound(config, api: chosen)
+            } catch {
+                problem = "\(error) (at \(configKey), etcd \(chosen.rawValue) API); waiting for a valid config"
+            }
+        }
+        var actions: [Action] = []
+        if problem != configProblem {
+            actions.append(.log(.warning, problem))
+            configProblem = problem
+        }
+        actions.append(.setTimer(.configRetry, at: now + configBackoff.failed()))
+        return actions
+    }
+
+    private mutating func configFound(_ config: NetworkConfig, api: EtcdAPI) -> [Action] {
+        let configKey = configuration.layout.configKey
+        var actions: [Action] = []
+        if configProblem != nil { actions.append(.log(.info, "network config found at \(configKey)")) }
+        switch (configuration.etcdAPI, api) {
+        case (.auto, .v2):
+            actions.append(.log(.notice, "using etcd's v2 API: \(configKey) exists only in the v2 store (--etcd-api=auto; the v3 store has none)"))
+        case (.auto, _):
+            actions.append(.log(.info, "using etcd's v3 API (--etcd-api=auto: the config is in the v3 store)"))
+        default:
+            actions.append(.log(.info, "using etcd's \(api.rawValue) API (--etcd-api=\(configuration.etcdAPI.rawValue))"))
+        }
+        actions.append(.useRegistry(api))
+        guard let plan = config.ipv4 else {
+            return actions + exit(.failed("network config: IPv4 is disabled; this agent needs an IPv4 Network"))
+        }
+        self.config = config
+        phase = .preparingBackend
+        // The backend's device comes before the lease: vxlan's lease carries the device's MAC.
+        return actions + [.prepareBackend(config.backend, plan: plan)]
+    }
+
+    private mutating func backendPrepared(attributes: LeaseAttributes, mtu: Int, now: Timestamp) -> [Action] {
+        guard phase == .preparingBackend, let plan else { return [] }
+        self.mtu = mtu
+        phase = .acquiring
+        lease = LeaseMachine(configuration: .init(plan: plan, attributes: attributes, ttl: configuration.leaseTTL,
+                                                  renewMargin: configuration.renewMargin, previousSubnet: configuration.previousSubnet))
+        return [.setReadiness("acquiring a subnet lease")] + runLease(now: now) { $0.start() }
+    }
+
+    // MARK: Timers
+
+    private mutating func timerFired(_ timer: Timer, now: Timestamp) -> [Action] {
+        switch timer {
+        case .configRetry:
+            guard phase == .waitingForConfig else { return [] }
+            return [.readConfig(configuration.etcdAPI.candidates[0])]
+        case .lease:
+            // The lease machine ignores whichever of the two is not due.
+            return runLease(now: now) { $0.renewalDue(now: now) + $0.retryDue(now: now) }
+        case .peersListRetry:
+            guard phase == .listingPeers else { return [] }
+            return [.listPeers]
+        case .watchRetry:
+            guard phase == .running else { return [] }
+            return [.watchPeers(after: watchRevision)]
+        case .trafficRetry:
+            guard phase == .keepingRules, case let .start(attempt)? = pendingTrafficRetry else { return [] }
+            pendingTrafficRetry = nil
+            return keepTrafficRules(.start(attempt: attempt), quiet: true)
+        case .trafficResync:
+            guard phase == .running else { return [] }
+            return keepTrafficRules(.resync, quiet: false)
+        case .dataPathTick:
+            guard phase == .running else { return [] }
+            return [.tickDataPath, .setTimer(.dataPathTick, at: now + configuration.dataPathTick)]
+        }
+    }
+
+    // MARK: Stopping
+
+    private mutating func stop(signal: String) -> [Action] {
+        let kept = held.map { "the lease \($0.subnet) stays until its TTL runs out" } ?? ""
+        let message: String
+        switch phase {
+        case .idle, .waitingForConfig: message = "stopping while waiting for the network config"
+        case .preparingBackend, .acquiring: message = "stopping before a lease was acquired"
+        case .startingDataPath, .keepingRules, .listingPeers: message = "stopping before the peers were listed (\(kept))"
+        case .running: message = "received \(signal); stopping (\(kept))"
+        case .stopped: return []
+        }
+        return [.log(.info, message)] + exit(.stopped)
+    }
+
+    /// Ends the agent: the data path is stopped (kernel backends leave their state for the next
+    /// start), everything else is the world's to stop.
+    mutating func exit(_ exit: Exit) -> [Action] {
+        let stopping: [Action] = dataPathRunning ? [.stopDataPath] : []
+        dataPathRunning = false
+        phase = .stopped
+        return stopping + [.exit(exit)]
+    }
+}

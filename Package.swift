@@ -85,6 +85,12 @@ let package = Package(
             dependencies: ["AgentCore"],
             swiftSettings: strictSwift
         ),
+        // BENCHMARKS.md as a record: the text of replacing a benchmark's latest run and
+        // appending to its history. Pure string work, no dependencies (not even Foundation).
+        .target(
+            name: "BenchRecord",
+            swiftSettings: strictSwift
+        ),
         // Fake hosts from network namespaces (root only).
         .target(
             name: "NetnsLab",
@@ -104,6 +110,7 @@ let package = Package(
             name: "flannel-sim",
             dependencies: [
                 "Sim",
+                "BenchRecord",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -112,13 +119,14 @@ let package = Package(
             name: "netns-lab",
             dependencies: [
                 "NetnsLab",
+                "BenchRecord",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["AgentCore", "Agent", "Sim", "NetnsLab", "EtcdProto", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            dependencies: ["AgentCore", "Agent", "Sim", "NetnsLab", "BenchRecord", "EtcdProto", .product(name: "GRPCCore", package: "grpc-swift-2")],
             path: "Tests/Unit",
             swiftSettings: strictSwift
         ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchRecord
 import Foundation
 import Sim
 
@@ -94,7 +95,7 @@ struct FlannelSimCommand: ParsableCommand {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "S13: N hosts join 10.0.0.0/8 and live for hours with churn; wall time, simulated s per wall s, etcd requests, convergence, memory.",
-            discussion: "Build with `swift build -c release` first. The table is appended to --record (BENCHMARKS.md).")
+            discussion: "Build with `swift build -c release` first. The table is recorded in --record (BENCHMARKS.md: the latest run replaced, a row per size added to the history).")
 
         @Option(help: "Cluster sizes, comma-separated")
         var hosts = "1000,10000"
@@ -105,10 +106,10 @@ struct FlannelSimCommand: ParsableCommand {
         @Option(help: "The seed")
         var seed: UInt64 = 1
 
-        @Option(help: "Markdown file the results are appended to")
+        @Option(help: "Markdown file the results are recorded in")
         var record = "BENCHMARKS.md"
 
-        @Flag(help: "Print only; do not append to --record")
+        @Flag(help: "Print only; do not record in --record")
         var noRecord = false
 
         func run() throws {
@@ -118,6 +119,8 @@ struct FlannelSimCommand: ParsableCommand {
             }
             guard (1...240).contains(hours) else { throw ValidationError("--hours must be 1…240, got \(hours)") }
             var rows: [String] = []
+            // The headline figures of each size: its rows in the record's History.
+            var historyRows: [[String]] = []
             let clock = ContinuousClock()
             for size in sizes {
                 let start = clock.now
@@ -129,37 +132,63 @@ struct FlannelSimCommand: ParsableCommand {
                 }
                 let wall = Self.seconds(clock.now - start)
                 let simulated = Self.seconds(outcome.simulated)
-                let row = String(format: "| %d | %d h | %.1f s | %.0f | %.1f | %@ | %d | %@ | %@ |",
-                                 size, hours, wall, simulated / max(wall, 0.001), outcome.requestsPerHostHour,
+                let (wallText, peakMemory) = (String(format: "%.1f s", wall), Self.peakMemory())
+                let row = String(format: "| %d | %d h | %@ | %.0f | %.1f | %@ | %d | %@ | %@ |",
+                                 size, hours, wallText, simulated / max(wall, 0.001), outcome.requestsPerHostHour,
                                  outcome.convergence.map { String(format: "%.0f s", Self.seconds($0)) } ?? "not within 1 h",
-                                 outcome.liveLeases, Self.peakMemory(), outcome.violations.isEmpty ? "none" : "\(outcome.violations.count): \(outcome.violations[0])")
+                                 outcome.liveLeases, peakMemory, outcome.violations.isEmpty ? "none" : "\(outcome.violations.count): \(outcome.violations[0])")
                 print(row)
                 rows.append(row)
+                historyRows.append(["\(size)", "\(hours) h", wallText, peakMemory, outcome.violations.isEmpty ? "none" : "\(outcome.violations.count)"])
             }
-            let section = """
-                ## simulator scale (S13), \(Date().formatted(.iso8601))
+            let run = BenchmarkRun(
+                date: Date().formatted(.iso8601), commit: Self.commit(besides: record),
+                command: "flannel-sim bench --hosts \(hosts) --hours \(hours) --seed \(seed)",
+                machine: "\(Self.buildConfiguration) build, \(ProcessInfo.processInfo.activeProcessorCount) CPUs, one thread",
+                results: """
+                    Hosts join 10.0.0.0/8 (/24 subnets) over the first 5 minutes, 24 h TTL; every hour 2 % of the agents crash
+                    and return a minute later, 1 % leave for good and as many new hosts join. Convergence: until every agent
+                    holds a lease and sees every other. Peak memory is the process's (VmHWM) after that size ran.
 
-                `flannel-sim bench --hosts \(hosts) --hours \(hours) --seed \(seed)` — \(Self.buildConfiguration) build, \(ProcessInfo.processInfo.activeProcessorCount) CPUs, one thread.
-                Hosts join 10.0.0.0/8 (/24 subnets) over the first 5 minutes, 24 h TTL; every hour 2 % of the agents crash
-                and return a minute later, 1 % leave for good and as many new hosts join. Convergence: until every agent
-                holds a lease and sees every other. Peak memory is the process's (VmHWM) after that size ran.
-
-                | hosts | simulated | wall | simulated s per wall s | etcd requests per host per hour | convergence | live leases at the end | peak memory | broken invariants |
-                |---|---|---|---|---|---|---|---|---|
-                \(rows.joined(separator: "\n"))
-                """
+                    | hosts | simulated | wall | simulated s per wall s | etcd requests per host per hour | convergence | live leases at the end | peak memory | broken invariants |
+                    |---|---|---|---|---|---|---|---|---|
+                    \(rows.joined(separator: "\n"))
+                    """)
             print("")
-            print(section)
+            let benchmark = RecordedBenchmark.simulatorScale
+            print("## \(benchmark.section)\n\n\(run.latest)")
             guard !noRecord else { return }
             let url = URL(fileURLWithPath: record)
-            if !FileManager.default.fileExists(atPath: url.path) {
-                try "# Benchmarks\n\nMeasured numbers, newest last, each with the command that produced it.\n".write(to: url, atomically: true, encoding: .utf8)
+            let exists = FileManager.default.fileExists(atPath: url.path)
+            let old = exists ? try String(contentsOf: url, encoding: .utf8) : BenchmarkRecord.emptyDocument
+            let new = benchmark.recording(run, figures: historyRows, in: old)
+            // Rewritten in place rather than replaced, so the file keeps its owner and permissions.
+            if exists {
+                let handle = try FileHandle(forWritingTo: url)
+                try handle.truncate(atOffset: 0)
+                try handle.write(contentsOf: Data(new.utf8))
+                try handle.close()
+            } else {
+                try new.write(to: url, atomically: true, encoding: .utf8)
             }
-            let handle = try FileHandle(forWritingTo: url)
-            handle.seekToEndOfFile()
-            handle.write(Data(("\n" + section + "\n").utf8))
-            try handle.close()
-            print("appended to \(url.path)")
+            print("recorded in \(url.path): the latest \(benchmark.section) run, and a row per size in its history")
+        }
+
+        /// The commit of the repository holding the record, if git can tell (`safe.directory`: the
+        /// tree may belong to another user).
+        static func commit(besides record: String) -> String? {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["git", "-c", "safe.directory=*", "-C", URL(fileURLWithPath: record).deletingLastPathComponent().path,
+                                 "rev-parse", "--short", "HEAD"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return nil }
+            let answer = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { return nil }
+            return String(decoding: answer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
         static func seconds(_ duration: Duration) -> Double {

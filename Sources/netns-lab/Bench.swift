@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import BenchRecord
 import Foundation
 import NetnsLab
 
@@ -13,7 +14,7 @@ extension NetnsLabCommand {
                 same path built by hand with ip/bridge, and the underlay. Container to container between two lab hosts,
                 over an underlay whose veths act as NICs: frames leave wire-sized (gso_max_segs 1) and the
                 receiving eth0 does GRO as a NIC driver does (--underlay-gro off: a veth's default, no GRO).
-                Medians of --passes runs; the table is appended to --record (BENCHMARKS.md). Build with `swift build -c release` first: debug builds measure the compiler.
+                Medians of --passes runs, recorded in --record (BENCHMARKS.md: the benchmark's latest run replaced, a row added to its history). Build with `swift build -c release` first: debug builds measure the compiler.
                 The udp bench ends with side-by-side RTT rounds (flanneld and a second plain loop forwarding at once);
                 --rtt-only runs just those, e.g. to compare two builds with --flanneld.
                 """)
@@ -27,7 +28,7 @@ extension NetnsLabCommand {
         @Option(help: "Passes over all paths (medians are reported)")
         var passes = 3
 
-        @Option(help: "Markdown file the results are appended to")
+        @Option(help: "Markdown file the results are recorded in")
         var record = "BENCHMARKS.md"
 
         enum Switch: String, ExpressibleByArgument, CaseIterable { case on, off }
@@ -35,7 +36,7 @@ extension NetnsLabCommand {
         @Option(help: "GRO at the hosts' eth0, as a NIC driver does; off: a veth's default")
         var underlayGro = Switch.on
 
-        @Flag(help: "Print only; do not append to --record")
+        @Flag(help: "Print only; do not record in --record")
         var noRecord = false
 
         @Option(help: "Path of the flanneld binary (default: next to netns-lab)")
@@ -78,7 +79,9 @@ extension NetnsLabCommand {
             let underlay = underlayGro == .on
                 ? "underlay veths acting as NICs: frames leave wire-sized (`gso_max_segs 1`), the receiving eth0 does GRO"
                 : "underlay segmentation forced (`gso_max_segs 1`) on every underlay veth, no GRO at the receiving eth0 (a veth's default)"
-            let section: String
+            let benchmark: RecordedBenchmark
+            let results: String
+            let figures: [String]
             if let kernelBackend = KernelBench.Backend(rawValue: backend) {
                 var bench = KernelBench(backend: kernelBackend, flanneld: flanneldPath) { print($0) }
                 bench.seconds = seconds
@@ -86,14 +89,18 @@ extension NetnsLabCommand {
                 bench.underlayGRO = underlayGro == .on
                 print("bench --backend \(backend): \(passes) passes × 3 paths, iperf3 \(seconds) s with 1 and 4 streams (\(Self.buildConfiguration) build)")
                 let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
-                section = Self.section(title: "\(backend) backend", command: command, passes: passes, seconds: seconds, body: """
+                benchmark = .kernel(backend: backend)
+                results = """
+                    Medians of \(passes) passes of \(seconds) s.
+
                     Container to container across two lab hosts; the path flanneld programs against the same entries
                     typed by hand with ip/bridge (COMPAT.md), switched in turn in one lab; \(underlay).
 
                     \(report.markdown)
 
                     \(report.verdict)
-                    """)
+                    """
+                figures = Self.headlineFigures(report, underlayGRO: underlayGro)
             } else {
                 var bench = UDPBench(flanneld: flanneldPath, netnsLab: LabCommandSupport.siblingBinary("netns-lab")) { print($0) }
                 bench.seconds = seconds
@@ -107,14 +114,21 @@ extension NetnsLabCommand {
                         + "then \(roundsText)")
                 let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
                 if rttOnly {
-                    section = Self.section(title: "udp backend, RTT only", command: command, summary: "\(bench.rttRoundCount) rounds of 100 pings each.", body: """
+                    benchmark = .udpRTTOnly
+                    results = """
+                        \(bench.rttRoundCount) rounds of 100 pings each.
+
                         Container to container across two lab hosts (underlay: eth0 ↔ eth0), \(underlay).
                         No throughput passes: \(UDPBench.sideBySideMethod)
 
                         \(report.rttVerdict)
-                        """)
+                        """
+                    figures = Self.rttOnlyHeadlineFigures(report)
                 } else {
-                    section = Self.section(title: "udp backend", command: command, passes: passes, seconds: seconds, body: """
+                    benchmark = .udp
+                    results = """
+                        Medians of \(passes) passes of \(seconds) s.
+
                         Container to container across two lab hosts (underlay: eth0 ↔ eth0), \(underlay).
                         Drops are the kernel's counters on both hosts, summed over all passes; underlay drops are both ends of
                         each host's underlay veth pair (a full receive ring); real loss = flannel0 + UDP buffer + underlay drops
@@ -130,21 +144,16 @@ extension NetnsLabCommand {
                         \(report.verdict)
 
                         \(report.rttVerdict)
-                        """)
+                        """
+                    figures = Self.headlineFigures(report, underlayGRO: underlayGro)
                 }
             }
+            let run = BenchmarkRun(date: Self.now, commit: Self.commit(besides: record), command: command, machine: Self.machine, results: results)
             print("")
-            print(section)
+            print("## \(benchmark.section)\n\n\(run.latest)")
             guard !noRecord else { return }
-            let url = URL(fileURLWithPath: record)
-            if !FileManager.default.fileExists(atPath: url.path) {
-                try "# Benchmarks\n\nMeasured numbers, newest last, each with the command that produced it.\n".write(to: url, atomically: true, encoding: .utf8)
-            }
-            let handle = try FileHandle(forWritingTo: url)
-            handle.seekToEndOfFile()
-            handle.write(Data(("\n" + section + "\n").utf8))
-            try handle.close()
-            print("appended to \(url.path)")
+            try Self.updateRecord(at: record) { benchmark.recording(run, figures: [figures], in: $0) }
+            print("recorded in \(record): the latest \(benchmark.section) run, and a row of its history")
         }
 
         static var buildConfiguration: String {
@@ -155,22 +164,93 @@ extension NetnsLabCommand {
             #endif
         }
 
-        static func section(title: String, command: String, passes: Int, seconds: Int, body: String) -> String {
-            section(title: title, command: command, summary: "medians of \(passes) passes of \(seconds) s.", body: body)
-        }
-
-        static func section(title: String, command: String, summary: String, body: String) -> String {
+        /// "2026-11-30T00:34:06 UTC", as every run of this tool has been dated.
+        static var now: String {
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime]
+            return formatter.string(from: Date()) + " UTC"
+        }
+
+        /// "release build, kernel 6.18.44-fc-v669, 2 CPUs": what the figures depend on besides the code.
+        static var machine: String {
             let kernel = (try? CommandRunner.run(["uname", "-r"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? "?"
-            return """
-                ## \(title), \(formatter.string(from: Date())) UTC
+            return "\(buildConfiguration) build, kernel \(kernel), \(ProcessInfo.processInfo.activeProcessorCount) CPUs"
+        }
 
-                `\(command)` — \(buildConfiguration) build, kernel \(kernel), \(ProcessInfo.processInfo.activeProcessorCount) CPUs;
-                \(summary)
+        /// The commit of the repository holding the record, if git can tell. `safe.directory`: lab/bench
+        /// runs as root in a tree someone else owns, where git would otherwise refuse to answer.
+        static func commit(besides record: String) -> String? {
+            let directory = URL(fileURLWithPath: record).deletingLastPathComponent().path
+            guard let result = try? CommandRunner.run(["git", "-c", "safe.directory=*", "-C", directory, "rev-parse", "--short", "HEAD"]),
+                  result.succeeded else { return nil }
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
 
-                \(body)
-                """
+        /// Rewrites the record at `path` (a new one if there is none) as `update` makes it.
+        static func updateRecord(at path: String, _ update: (String) -> String) throws {
+            let url = URL(fileURLWithPath: path)
+            let exists = FileManager.default.fileExists(atPath: url.path)
+            let new = update(exists ? try String(contentsOf: url, encoding: .utf8) : BenchmarkRecord.emptyDocument)
+            guard exists else { return try new.write(to: url, atomically: true, encoding: .utf8) }
+            // Rewritten in place, not replaced: the file keeps its owner when lab/bench runs as root.
+            let handle = try FileHandle(forWritingTo: url)
+            try handle.truncate(atOffset: 0)
+            try handle.write(contentsOf: Data(new.utf8))
+            try handle.close()
         }
     }
+}
+
+/// The headline figures of a run, its row in the benchmark's History (columns: `RecordedBenchmark`).
+extension NetnsLabCommand.Bench {
+    static func headlineFigures(_ report: UDPBenchReport, underlayGRO: Switch) -> [String] {
+        let offered = (report.samples[.flanneld] ?? []).map { $0.datagrams + $0.tunDrops }.reduce(0, +)
+        let loss = offered > 0 ? String(format: "%.3f %%", 100 * Double(report.realLoss(.flanneld)) / Double(offered)) : "-"
+        return [underlayName(underlayGRO), gbit(report.singleStream(.flanneld)), report.flanneldOverPlainLoop.map { String(format: "%.2f×", $0) } ?? "-",
+                gbit(report.fourStreams(.flanneld)), loss, rttSummary(report)]
+    }
+
+    static func rttOnlyHeadlineFigures(_ report: UDPBenchReport) -> [String] {
+        let rounds = zip(report.rttRounds[.flanneld] ?? [], report.rttRounds[.plainLoop] ?? [])
+        let ours = rounds.flatMap(\.0), plain = rounds.flatMap(\.1)
+        guard !ours.isEmpty, !plain.isEmpty else { return ["0", "-", "-", "-", "not measured"] }
+        let differences = rounds.map { 1000 * (BenchProbes.median($0.0) - BenchProbes.median($0.1)) }
+        let mean = BenchProbes.meanInterval(differences).map {
+            String(format: "%+.1f µs (95 %% interval %+.1f … %+.1f µs)", $0.mean, $0.mean - $0.halfWidth, $0.mean + $0.halfWidth)
+        } ?? String(format: "%+.1f µs", differences[0])
+        let median = BenchProbes.median(ours), plainMedian = BenchProbes.median(plain)
+        return ["\(differences.count)", mean, String(format: "%.3f vs %.3f ms", median, plainMedian),
+                String(format: "%.3f vs %.3f ms", BenchProbes.percentile(ours, 0.1), BenchProbes.percentile(plain, 0.1)),
+                median <= plainMedian ? "met" : "NOT MET"]
+    }
+
+    static func headlineFigures(_ report: KernelBenchReport, underlayGRO: Switch) -> [String] {
+        let ours = report.median(.flanneld) { $0.rttMilliseconds }, byHand = report.median(.byHand) { $0.rttMilliseconds }
+        return [underlayName(underlayGRO), gbit(report.median(.flanneld) { $0.single.bitsPerSecond }),
+                report.flanneldOverByHand.map { String(format: "%.2f×", $0) } ?? "-", gbit(report.median(.flanneld) { $0.multi.bitsPerSecond }),
+                String(format: "%.3f vs %.3f ms", ours ?? 0, byHand ?? 0)]
+    }
+
+    /// "0.222 vs 0.225 ms (side by side, 12 rounds, mean -3.8 µs): met", as judged by the report's RTT verdict:
+    /// on the side-by-side rounds when there are any, else on the passes' pings.
+    static func rttSummary(_ report: UDPBenchReport) -> String {
+        let (oursByRound, plainByRound) = (report.rttRounds[.flanneld] ?? [], report.rttRounds[.plainLoop] ?? [])
+        let sideBySide = !oursByRound.isEmpty && !plainByRound.isEmpty
+        let ours = sideBySide ? oursByRound.flatMap { $0 } : report.rtts(.flanneld)
+        let plain = sideBySide ? plainByRound.flatMap { $0 } : report.rtts(.plainLoop)
+        guard !ours.isEmpty, !plain.isEmpty else { return "not measured" }
+        let how: String
+        if sideBySide {
+            let differences = zip(oursByRound, plainByRound).map { 1000 * (BenchProbes.median($0.0) - BenchProbes.median($0.1)) }
+            how = String(format: "side by side, %d rounds, mean %+.1f µs", differences.count, differences.reduce(0, +) / Double(differences.count))
+        } else {
+            how = "passes"
+        }
+        let median = BenchProbes.median(ours), plainMedian = BenchProbes.median(plain)
+        return String(format: "%.3f vs %.3f ms (%@): %@", median, plainMedian, how, median <= plainMedian ? "met" : "NOT MET")
+    }
+
+    static func underlayName(_ gro: Switch) -> String { gro == .on ? "GRO at eth0" : "no GRO" }
+
+    static func gbit(_ bitsPerSecond: Double?) -> String { bitsPerSecond.map { String(format: "%.2f Gbit/s", $0 / 1e9) } ?? "-" }
 }

@@ -129,7 +129,8 @@ struct LabCommandTests {
         #expect(bench.stdout.contains("rtt round 2/2 at once: flanneld median "), "\(bench.stdout)")
         #expect(!bench.stdout.contains("pass 1/"), "throughput passes ran: \(bench.stdout)")
         let recorded = (try? String(contentsOf: record, encoding: .utf8)) ?? ""
-        #expect(recorded.contains("## udp backend, RTT only, "))
+        #expect(recorded.contains("## udp backend, RTT only\n"), "\(recorded)")
+        #expect(recorded.contains("### Latest") && recorded.contains("### History"), "a record, not a journal: \(recorded)")
         #expect(recorded.contains("`netns-lab bench --backend udp --rtt-only --rtt-rounds 2 --underlay-gro on`"), "\(recorded)")
         #expect(recorded.contains("RTT side by side (2 rounds, flanneld and a side plain loop on flannel1 forwarding at once"), "\(recorded)")
         #expect(recorded.contains(" µs, mean "), "\(recorded)")

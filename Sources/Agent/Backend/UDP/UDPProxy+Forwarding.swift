@@ -348,7 +348,7 @@ extension UDPProxy {
             // otherwise the receive finds nothing. Only then: on every wake-up the stop cost 7 %
             // of single-stream throughput, and gated on a quiet previous wake-up alone still
             // 12 % (a bulk flow's receiver gets one UDP_GRO datagram per wake-up, and its ACK
-            // drain stopped each time; BENCHMARKS.md, "first drain").
+            // drain stopped each time; docs/performance/udp-rtt.md, "first drain").
             var firstDrain = sparse && !receiving
             // A drain after such a stop batches from its first packet.
             var batchFromFirst = false

@@ -81,7 +81,7 @@ extension AgentMachine {
     mutating func peersListed(_ listing: LeaseListing, now: Timestamp) -> [Action] {
         if phase == .listingPeers, let held {
             table = PeerTable(ownPublicIP: configuration.publicIP, ownKey: held.key)
-            var actions = applyPeerChanges(now: now, programming: false) { $0.applySnapshot(listing) }
+            var actions = applyPeerChanges(now: now, programming: false) { [peerSharing] in $0.applySnapshot(listing, sharing: peerSharing) }
             guard phase != .stopped, let table else { return actions }
             // Once at start whatever the listing said: with no peers at all, the kernel
             // backends still remove what a previous run left behind.
@@ -98,7 +98,7 @@ extension AgentMachine {
         relistingAfterCompaction = nil
         var actions: [Action] = [.observe(.watchRelisted),
                                  .log(.notice, "etcd history was compacted; re-listed \(listing.records.count) leases at revision \(listing.revision)")]
-        actions += applyPeerChanges(now: now) { $0.applySnapshot(listing) }
+        actions += applyPeerChanges(now: now) { [peerSharing] in $0.applySnapshot(listing, sharing: peerSharing) }
         watchRevision = listing.revision
         watchBackoff.succeeded()
         watchProblem = nil
@@ -125,7 +125,7 @@ extension AgentMachine {
         }
         watchRevision = max(watchRevision, batch.revision)
         watchBackoff.succeeded()
-        return actions + applyPeerChanges(now: now) { $0.apply(batch) }
+        return actions + applyPeerChanges(now: now) { [peerSharing] in $0.apply(batch, sharing: peerSharing) }
     }
 
     mutating func watchBroken(_ error: EtcdError?, now: Timestamp) -> [Action] {
@@ -159,16 +159,17 @@ extension AgentMachine {
         var actions: [Action] = []
         var routesChanged = false
         var ownLease: [PeerTable.Change] = []
+        let reports = configuration.reportsPeerChanges
         for change in changes {
             switch change {
             case let .added(peer):
-                actions.append(.peer(.added(peer)))
+                if reports { actions.append(.peer(.added(peer))) }
                 routesChanged = true
             case let .changed(old, new):
-                actions.append(.peer(.changed(from: old, to: new)))
+                if reports { actions.append(.peer(.changed(from: old, to: new))) }
                 routesChanged = true
             case let .removed(peer):
-                actions.append(.peer(.removed(peer)))
+                if reports { actions.append(.peer(.removed(peer))) }
                 routesChanged = true
             case let .malformed(problem):
                 actions.append(.log(.warning, "\(problem)"))
@@ -190,5 +191,30 @@ extension AgentMachine {
             }
         }
         return actions
+    }
+
+    // MARK: Lazy delivery (the simulator)
+
+    /// The simulator stops delivering our watch batch by batch: while every batch concerns
+    /// only peers, our table is its reference table with our own key, so ours is dropped
+    /// (a follower left alone for hours must not keep an old copy alive).
+    public mutating func follow() {
+        guard let current = table else { return }
+        followedSince = watchRevision
+        table = PeerTable(ownPublicIP: current.ownPublicIP, ownKey: current.ownKey)
+    }
+
+    /// The simulator delivers what we missed while following, all at once: `reference` has
+    /// applied exactly those batches, each of them about peers only. As each delivery would
+    /// have, any of them resets the watch backoff.
+    public mutating func catchUp(to reference: PeerTable) {
+        guard let since = followedSince, var current = table else { return }
+        followedSince = nil
+        current.catchUp(to: reference)
+        table = current
+        if reference.revision > since {
+            watchRevision = max(watchRevision, reference.revision)
+            watchBackoff.succeeded()
+        }
     }
 }

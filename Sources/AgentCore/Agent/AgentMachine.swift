@@ -30,6 +30,9 @@ public struct AgentMachine: Sendable {
         public var trafficResyncSeconds: Int
         /// How often the data path is ticked (udp: drop summary; kernel backends: resync).
         public var dataPathTick: Duration
+        /// Whether each peer change is reported (`Action.peer`): the daemon logs one line per
+        /// peer; a simulation of thousands of hosts only wants the data path programmed.
+        public var reportsPeerChanges = true
 
         public init(etcdAPI: EtcdAPI, layout: EtcdKeyLayout, publicIP: IPv4Address, leaseTTL: Duration, leaseTTLText: String,
                     renewMargin: Duration, previousSubnet: IPv4Network?, ipMasq: Bool, forwardRules: Bool,
@@ -94,6 +97,11 @@ public struct AgentMachine: Sendable {
     /// The revision the watch found compacted, while re-listing.
     var relistingAfterCompaction: Int64?
 
+    /// The simulator's sharing, for the duration of one `handle` (see there).
+    nonisolated(unsafe) var peerSharing: PeerTable.Sharing?
+    /// The watch revision when the simulator started delivering our watch lazily.
+    var followedSince: Int64?
+
     var trafficRequests: [TrafficRequest] = []
     /// The start-up attempt waiting for `.trafficRetry`.
     var pendingTrafficRetry: TrafficRequest?
@@ -105,9 +113,13 @@ public struct AgentMachine: Sendable {
 
     public var plan: SubnetPlan<IPv4Address>? { config?.ipv4 }
 
-    /// Handles one event; the world carries out the returned actions in order.
-    public mutating func handle(_ event: Event, now: Timestamp, random: inout some RandomNumberGenerator) -> [Action] {
+    /// Handles one event; the world carries out the returned actions in order. `sharing`
+    /// lets the simulator's thousands of agents hold one copy of the same leases.
+    public mutating func handle(_ event: Event, now: Timestamp, random: inout some RandomNumberGenerator,
+                                sharing: PeerTable.Sharing? = nil) -> [Action] {
         if phase == .stopped { return [] }
+        peerSharing = sharing
+        defer { peerSharing = nil }
         switch event {
         case .start:
             guard phase == .idle else { return [] }

@@ -41,7 +41,7 @@ extension SimScenario {
         let mac = hosts[0].vxlan?.mac
         world.deleteVXLANDevice(on: hosts[0])
         run.expect(world.ping(from: hosts[1], to: hosts[0].containers[0].address) == .timeout, "h2c1 -> h1c1 fails while flannel.1 is gone")
-        world.run(for: SimAgent.resyncInterval)
+        world.run(for: hosts[0].agent?.machine.configuration.dataPathTick ?? .seconds(10))
         run.expect(hosts[0].vxlan?.mac == mac && entries(hosts[0]) == expected([hosts[1]]),
                    "h1 re-created flannel.1 with \(mac.map { "\($0)" } ?? "-") and its entries: \(hosts[0].vxlan.map { "\($0.mac)" } ?? "none"), \(entries(hosts[0]))")
         run.expectPing(hosts[1], hosts[0], ttl: 62)

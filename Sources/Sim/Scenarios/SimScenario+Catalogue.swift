@@ -244,7 +244,7 @@ extension SimScenario {
         let newcomer = fourth.agent?.held?.key
         let converged = world.run(until: { hosts[2].agent?.table.peers.contains { $0.key == newcomer } == true }, timeout: .seconds(30))
         run.expect(converged, "h3 learns h4's lease after the compaction")
-        let relists = world.trace.lines.filter { $0.contains("h3 watch revision") && $0.contains("compacted") }.count
+        let relists = world.trace.lines.filter { $0.contains("h3 etcd history was compacted; re-listed") }.count
         run.expect(relists == 1 || !world.options.keepsTrace, "h3 re-lists once, not in a loop (\(relists) times)")
         run.settleAndCheck(after: .seconds(10))
     }
@@ -259,7 +259,7 @@ extension SimScenario {
         for host in hosts { world.startAgent(host) }
         world.run(for: .seconds(5))
         run.expect(hosts.allSatisfy { $0.agent != nil && $0.agent?.held == nil }, "agents keep running and wait while the config is malformed")
-        run.expect(world.trace.lines.contains { $0.contains("is invalid") } || !world.options.keepsTrace, "the wait says the config is invalid")
+        run.expect(world.trace.lines.contains { $0.contains("waiting for a valid config") } || !world.options.keepsTrace, "the wait says the config is invalid")
         // A key that is no subnet, and a subnet whose value is garbage: both skipped, the latter
         // still taken; the good config offers 10.1.97.0–10.1.99.0, so the two agents must get
         // exactly 10.1.97.0 and 10.1.98.0.

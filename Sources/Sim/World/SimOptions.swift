@@ -3,6 +3,8 @@ import AgentCore
 /// How a simulated world is built: the network config and the agents' settings.
 public struct SimOptions: Sendable {
     public var networkConfig = #"{ "Network": "10.1.0.0/16" }"#
+    /// `--etcd-api`, flanneld's default: the simulated etcd has the v3 store only.
+    public var etcdAPI: EtcdAPI = .auto
     public var leaseTTL: Duration = .seconds(24 * 3600)
     public var renewMargin: Duration = .seconds(3600)
     /// etcd request latency, each way, drawn uniformly.

@@ -13,7 +13,7 @@ extension SimWorld {
         var holders: [IPv4Network: String] = [:]
         for host in running {
             guard let agent = host.agent, let held = agent.held else {
-                if host.agent?.machine?.isFailed != true { violation("\(host.name)'s agent runs but holds no lease") }
+                if host.agent?.machine.lease?.isFailed != true { violation("\(host.name)'s agent runs but holds no lease") }
                 continue
             }
             let subnet = held.key.ipv4

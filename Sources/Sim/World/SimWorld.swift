@@ -482,7 +482,9 @@ public final class SimWorld {
         do {
             missed = try etcd.history(prefix: layout.subnetsPrefix + "/", fromRevision: revision + 1)
         } catch {
-            after(uniform(options.etcdLatency), agent) { $0.watchCompacted() }
+            let compacted: Int64
+            if case let .compacted(at) = error { compacted = at } else { compacted = revision + 1 }
+            after(uniform(options.etcdLatency), agent) { $0.watchCompacted(at: compacted) }
             return
         }
         // Caught up to etcd's revision by the catch-up delivery; broadcasts take it from there.

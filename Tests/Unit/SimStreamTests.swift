@@ -104,7 +104,7 @@ struct SimStreamTests {
         let run = Self.run(seed: 10) { run, world, hosts in
             let source = hosts[0].containers[0], target = hosts[1].containers[0]
             let port: UInt16 = 9
-            world.streams[port] = SimStream(bytes: 2_840)
+            world.traffic.streams[port] = SimStream(bytes: 2_840)
             let packet = SimPacket.tcp(from: source.address, to: target.address, sourcePort: 40_000, destinationPort: port,
                                        sequence: SimStream.initialSequence, flags: 0x10, ipID: 1,
                                        payload: SimWorld.streamBytes(0, 2_840), partialChecksum: true)
@@ -117,7 +117,7 @@ struct SimStreamTests {
             world.run(for: .milliseconds(1))
             run.expect(world.statistics.drops["proxy: a joined packet died with the agent"] == 1,
                        "the held packet is dropped and said so: \(world.statistics.drops)")
-            run.expect(world.streams[port]?.packetsDelivered == 0, "nothing of it reached the container")
+            run.expect(world.traffic.streams[port]?.packetsDelivered == 0, "nothing of it reached the container")
             world.startAgent(hosts[1])
             world.run(for: .seconds(5))
             let next = world.sendStream(from: hosts[0], to: target.address, bytes: Self.megabyte)

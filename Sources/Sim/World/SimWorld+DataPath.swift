@@ -37,14 +37,14 @@ extension SimWorld {
                      timeout: Duration = .seconds(2)) -> PingOutcome {
         guard container < host.containers.count else { return .timeout }
         let source = host.containers[container]
-        pingSequence &+= 1
-        pingOutcomes.removeAll()  // late or duplicated answers to earlier probes
-        let identity = PingIdentity(identifier: UInt16(truncatingIfNeeded: host.index), sequence: pingSequence)
+        traffic.pingSequence &+= 1
+        traffic.pingOutcomes.removeAll()  // late or duplicated answers to earlier probes
+        let identity = PingIdentity(identifier: UInt16(truncatingIfNeeded: host.index), sequence: traffic.pingSequence)
         let packet = SimPacket.echo(request: true, from: source.address, to: destination,
                                     identifier: identity.identifier, sequence: identity.sequence)
         scheduler.schedule(after: .microseconds(5)) { [unowned self] in hostReceive(host, packet, from: .bridge) }
-        run(until: { pingOutcomes[identity] != nil }, timeout: timeout)
-        let outcome = pingOutcomes.removeValue(forKey: identity) ?? .timeout
+        run(until: { traffic.pingOutcomes[identity] != nil }, timeout: timeout)
+        let outcome = traffic.pingOutcomes.removeValue(forKey: identity) ?? .timeout
         record("ping \(source.name) \(source.address) -> \(destination): \(outcome)")
         return outcome
     }
@@ -55,13 +55,13 @@ extension SimWorld {
                          timeout: Duration = .seconds(1)) -> PingOutcome {
         guard container < host.containers.count else { return .timeout }
         let source = host.containers[container]
-        pingSequence &+= 1
-        pingOutcomes.removeAll()
-        let identity = PingIdentity(identifier: 40000 + UInt16(truncatingIfNeeded: host.index), sequence: pingSequence)
+        traffic.pingSequence &+= 1
+        traffic.pingOutcomes.removeAll()
+        let identity = PingIdentity(identifier: 40000 + UInt16(truncatingIfNeeded: host.index), sequence: traffic.pingSequence)
         let packet = SimPacket.udp(from: source.address, to: destination, sourcePort: identity.identifier, destinationPort: identity.sequence)
         scheduler.schedule(after: .microseconds(5)) { [unowned self] in hostReceive(host, packet, from: .bridge) }
-        run(until: { pingOutcomes[identity] != nil }, timeout: timeout)
-        let outcome = pingOutcomes.removeValue(forKey: identity) ?? .timeout
+        run(until: { traffic.pingOutcomes[identity] != nil }, timeout: timeout)
+        let outcome = traffic.pingOutcomes.removeValue(forKey: identity) ?? .timeout
         record("udp probe \(source.name) \(source.address) -> \(destination): \(outcome)")
         return outcome
     }
@@ -201,9 +201,9 @@ extension SimWorld {
                                        identifier: identity.identifier, sequence: identity.sequence)
             scheduler.schedule(after: .microseconds(5)) { [unowned self] in hostReceive(host, reply, from: .bridge) }
         case 0:
-            pingOutcomes[PingIdentity(identifier: identity.identifier, sequence: identity.sequence)] = .reply(ttl: SimPacket.ttl(packet))
+            traffic.pingOutcomes[PingIdentity(identifier: identity.identifier, sequence: identity.sequence)] = .reply(ttl: SimPacket.ttl(packet))
         case 3:
-            pingOutcomes[PingIdentity(identifier: identity.identifier, sequence: identity.sequence)] =
+            traffic.pingOutcomes[PingIdentity(identifier: identity.identifier, sequence: identity.sequence)] =
                 .unreachable(code: SimPacket.icmpCode(packet) ?? 0, from: SimPacket.source(packet))
         default:
             break

@@ -19,10 +19,10 @@ extension SimWorld {
             return SimStream(bytes: max(bytes, 0))
         }
         let source = host.containers[container]
-        streamSequence &+= 1
-        let port = streamSequence
-        streams.removeAll()
-        streams[port] = SimStream(bytes: bytes)
+        traffic.streamSequence &+= 1
+        let port = traffic.streamSequence
+        traffic.streams.removeAll()
+        traffic.streams[port] = SimStream(bytes: bytes)
         let datagramsBefore = statistics.datagramsSent
         let perPacket = options.udpOffloads ? min(64, (Self.superPacketLimit - 40) / mss) * mss : mss
         var offset = 0
@@ -35,14 +35,14 @@ extension SimWorld {
                                        partialChecksum: true)
             // Apart enough that each super-packet's datagrams arrive at an instant of their own.
             scheduler.schedule(after: .microseconds(5 + 20 * index)) { [unowned self] in
-                streams[port]?.superPackets += 1
+                traffic.streams[port]?.superPackets += 1
                 kernelSend(host, packet, mss: mss)
             }
             offset += length
             index += 1
         }
-        run(until: { streams[port]?.isComplete ?? true }, timeout: timeout)
-        var stream = streams.removeValue(forKey: port) ?? SimStream(bytes: bytes)
+        run(until: { traffic.streams[port]?.isComplete ?? true }, timeout: timeout)
+        var stream = traffic.streams.removeValue(forKey: port) ?? SimStream(bytes: bytes)
         stream.datagrams = statistics.datagramsSent - datagramsBefore
         record("stream \(source.name) \(source.address) -> \(destination): \(stream)")
         return stream
@@ -97,11 +97,11 @@ extension SimWorld {
         // Only TCP joins (and only hosts that saw TCP hold a joiner's 64 KB); anything else
         // lets what is open go first, in order.
         guard packet.count > 20, packet[9] == 6 else {
-            if let joiner = joiners[host.index] { deliverJoined(host, joiner) }
+            if let joiner = traffic.joiners[host.index] { deliverJoined(host, joiner) }
             return hostReceive(host, packet, from: .tunnel)
         }
-        let joiner = joiners[host.index] ?? SimSegmentJoiner()
-        joiners[host.index] = joiner
+        let joiner = traffic.joiners[host.index] ?? SimSegmentJoiner()
+        traffic.joiners[host.index] = joiner
         if joiner.append(packet) { return }
         deliverJoined(host, joiner)
         guard joiner.start(packet) else { return hostReceive(host, packet, from: .tunnel) }
@@ -132,6 +132,6 @@ extension SimWorld {
     /// A TCP packet at a container: the stream it belongs to (its destination port) takes it.
     func streamReceive(_ container: SimHost.Container, _ packet: [UInt8]) {
         guard packet.count >= 40 else { return }
-        streams[SimPacket.get16(packet, 22)]?.accept(packet)
+        traffic.streams[SimPacket.get16(packet, 22)]?.accept(packet)
     }
 }

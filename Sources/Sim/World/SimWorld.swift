@@ -48,36 +48,20 @@ public final class SimWorld {
 
     /// Per watching host, the next revision it needs (stale for followers); `watchers` holds
     /// the indices, sorted, of those that get each batch as it arrives.
-    private var watches: [Int: Int64] = [:]
-    private var watchers: [Int] = []
+    var watches: [Int: Int64] = [:]
+    var watchers: [Int] = []
     /// Every batch delivered so far, applied to a table of no host: what a follower's table is.
-    private var reference = PeerTable(ownPublicIP: IPv4Address(bits: 0))
+    var reference = PeerTable(ownPublicIP: IPv4Address(bits: 0))
     /// Watching agents delivered lazily, by host index, and by their own key.
-    private var followers: [Int: (agent: SimAgent, key: SubnetKey)] = [:]
-    private var followersByKey: [SubnetKey: [Int]] = [:]
-    private var distributedRevision: Int64 = 0
-    private var lastDelivery: Timestamp = .zero
-    private var cachedListing: LeaseListing?
-    // The decoded live leases by etcd key, kept from etcd's events (see `liveListing`).
-    private var liveOrder: [(subnet: IPv4Network, etcdKey: String)] = []
-    /// The records in `liveOrder`'s order: a listing hands them out without copying.
-    private var liveOrderRecords: [LeaseRecord] = []
-    private var liveRecords: [String: LeaseRecord] = [:]
-    private var liveMalformed: [String: MalformedLease] = [:]
-    private var leaseOwners: [SubnetKey: IPv4Address] = [:]
-    /// Live lease subnets (with how many keys name each) and prefix lengths in use: overlap
-    /// checks by lookup instead of a scan over every lease (10,000 hosts).
-    private var liveSubnets: [IPv4Network: Int] = [:]
-    private var livePrefixLengths: [Int: Int] = [:]
-    /// Which hosts' agents took which subnet (checked against the agents when read).
-    private var heldSubnets: [IPv4Network: [Int]] = [:]
-    private var heldPrefixLengths: Set<Int> = []
-    var pingSequence: UInt16 = 0
-    var pingOutcomes: [PingIdentity: PingOutcome] = [:]
-    /// TCP streams in flight, by destination port, and each host's receive-side joiner.
-    var streamSequence: UInt16 = 0
-    var streams: [UInt16: SimStream] = [:]
-    var joiners: [Int: SimSegmentJoiner] = [:]
+    var followers: [Int: (agent: SimAgent, key: SubnetKey)] = [:]
+    var followersByKey: [SubnetKey: [Int]] = [:]
+    var distributedRevision: Int64 = 0
+    var lastDelivery: Timestamp = .zero
+    private var liveLeases = SimLiveLeases()
+    /// The invariants observer (lease ownership in etcd and in the agents).
+    private var ledger = SimLeaseLedger()
+    /// The simulated network's traffic in flight: pings and TCP streams.
+    var traffic = SimTraffic()
 
     public init(seed: UInt64, options: SimOptions = SimOptions()) {
         self.seed = seed
@@ -131,7 +115,7 @@ public final class SimWorld {
         host.tunnel = nil
         host.pausedUntil = nil
         host.deferred = []
-        if let joiner = joiners[host.index] {
+        if let joiner = traffic.joiners[host.index] {
             if joiner.coalescer.isOpen { drop(host, "proxy: a joined packet died with the agent") }
             joiner.discard()
         }
@@ -317,9 +301,9 @@ public final class SimWorld {
             }
             distributedRevision = etcd.revision
             if !fresh.isEmpty {
-                index(fresh)
+                liveLeases.index(fresh, layout: layout)
                 let batches = fresh.map { EtcdRegistry.leaseEvents($0, layout: layout) }
-                checkLiveLeases(batches)
+                for broken in ledger.check(batches) { violation(broken) }
                 broadcast(batches)
             }
         }
@@ -339,186 +323,9 @@ public final class SimWorld {
 
     /// The listing at etcd's current revision (`revision`), built from the decoded index
     /// rather than by decoding every value again: what `LeaseOperations.listing` returns for
-    /// a range over `subnets/` (records by subnet, then etcd key), however many hosts ask.
+    /// a range over `subnets/`, however many hosts ask.
     public func liveListing(revision: Int64) -> LeaseListing {
-        if let cachedListing, cachedListing.revision == revision { return cachedListing }
-        let listing = LeaseListing(records: liveOrderRecords,
-                                   malformed: liveMalformed.keys.sorted().map { liveMalformed[$0]! }, revision: revision)
-        cachedListing = listing
-        return listing
-    }
-
-    /// Keeps the decoded index of live leases up to date from etcd's events.
-    private func index(_ batches: [WatchBatch]) {
-        for batch in batches {
-            for event in batch.events {
-                let etcdKey = event.kv.key
-                if let old = liveRecords.removeValue(forKey: etcdKey) {
-                    let at = position(of: (old.key.ipv4, etcdKey))
-                    liveOrder.remove(at: at)
-                    liveOrderRecords.remove(at: at)
-                }
-                liveMalformed[etcdKey] = nil
-                guard event.kind == .put else { continue }
-                switch layout.parse(event.kv) {
-                case let .success(record):
-                    let at = position(of: (record.key.ipv4, etcdKey))
-                    liveOrder.insert((record.key.ipv4, etcdKey), at: at)
-                    liveOrderRecords.insert(record, at: at)
-                    liveRecords[etcdKey] = record
-                case let .failure(problem):
-                    liveMalformed[etcdKey] = problem
-                }
-            }
-        }
-        cachedListing = nil
-    }
-
-    private func position(of entry: (subnet: IPv4Network, etcdKey: String)) -> Int {
-        var low = 0, high = liveOrder.count
-        while low < high {
-            let middle = (low + high) / 2
-            if (liveOrder[middle].subnet, liveOrder[middle].etcdKey) < (entry.subnet, entry.etcdKey) { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
-
-    /// Watch events reach watchers in revision order: every delivery (broadcast or catch-up)
-    /// is scheduled no earlier than the one before.
-    private func nextDeliveryTime() -> Timestamp {
-        lastDelivery = max(now + uniform(options.etcdLatency), lastDelivery)
-        return lastDelivery
-    }
-
-    private func broadcast(_ batches: [LeaseEventBatch]) {
-        // With nobody watching, only the reference takes the batches: no latency drawn (the
-        // run's random sequence stays as without the reference), still after earlier deliveries.
-        let time = watches.isEmpty ? max(now, lastDelivery) : nextDeliveryTime()
-        scheduler.schedule(at: time) { [unowned self] in
-            for batch in batches {
-                // Followers this batch concerns catch up to just before it and get it as it comes.
-                for index in followers(concernedBy: batch) {
-                    if let agent = followers[index]?.agent { stopFollowing(agent) }
-                }
-                _ = reference.apply(batch, sharing: peerSharing)
-            }
-            guard !watchers.isEmpty else { return }
-            let first = batches.first!.revision
-            for index in watchers {
-                guard let next = watches[index], let agent = hosts[index - 1].agent else { continue }
-                let due = next <= first ? batches : batches.filter { $0.revision >= next }
-                if !agent.host.isPaused(at: now) && agent.host.deferred.isEmpty {
-                    // The common case, without a closure per watcher (thousands per change at scale).
-                    if agent.isCurrent { for batch in due { agent.watchDelivered(batch, sharing: peerSharing) } }
-                } else {
-                    runOrDefer(agent.host) { [weak agent] in
-                        guard let agent, agent.isCurrent else { return }
-                        due.forEach { agent.watchDelivered($0, sharing: self.peerSharing) }
-                    }
-                }
-                if watches[index] != nil { watches[index] = max(next, batches.last!.revision + 1) }
-            }
-            if options.deliversLazily { startFollowing() }
-        }
-    }
-
-    /// Watchers whose tables are the reference's start following it: from now on a batch
-    /// reaches them only when it mentions their own key or is malformed (then they catch up
-    /// first and take it like everyone else), or when anything reads or changes their table.
-    /// Ten thousand agents then cost nothing per etcd change, with the same run event for event.
-    /// (The reference takes a whole broadcast before the watchers do: a follower released from
-    /// inside another agent's delivery would get it early; nothing does that.)
-    private func startFollowing() {
-        var started = false
-        for index in watchers where watches[index] == reference.revision + 1 {
-            guard let agent = hosts[index - 1].agent, !agent.host.isPaused(at: now), agent.host.deferred.isEmpty,
-                  let key = agent.keyIfCanFollow(reference) else { continue }
-            agent.follow()
-            followers[index] = (agent, key)
-            followersByKey[key, default: []].append(index)
-            statistics.followsStarted += 1
-            started = true
-        }
-        if started { watchers.removeAll { followers[$0] != nil } }
-    }
-
-    /// `agent` takes every batch delivered while it followed and gets the next ones as they come.
-    func stopFollowing(_ agent: SimAgent) {
-        let index = agent.host.index
-        endFollowing(index)
-        agent.caughtUp(to: reference)
-        setWatch(index, next: reference.revision + 1)
-    }
-
-    private func endFollowing(_ index: Int) {
-        guard let (agent, key) = followers.removeValue(forKey: index) else { return }
-        agent.following = false
-        followersByKey[key]?.removeAll { $0 == index }
-        if followersByKey[key]?.isEmpty == true { followersByKey[key] = nil }
-    }
-
-    /// The followers that must see `batch` as it comes: all for a malformed entry, else those
-    /// whose own key it writes or deletes.
-    private func followers(concernedBy batch: LeaseEventBatch) -> [Int] {
-        guard !followers.isEmpty else { return [] }
-        var concerned: [Int] = []
-        for event in batch.events {
-            switch event {
-            case let .put(record): concerned += followersByKey[record.key] ?? []
-            case let .delete(key): concerned += followersByKey[key] ?? []
-            case .malformed: return followers.keys.sorted()
-            }
-        }
-        return concerned
-    }
-
-    func openWatch(_ agent: SimAgent, after revision: Int64) {
-        let host = agent.host
-        guard etcdReachable(host) else {
-            after(options.watchBreakDetection, agent) { $0.watchBroken() }
-            return
-        }
-        let missed: [WatchBatch]
-        do {
-            missed = try etcd.history(prefix: layout.subnetsPrefix + "/", fromRevision: revision + 1)
-        } catch {
-            let compacted: Int64
-            if case let .compacted(at) = error { compacted = at } else { compacted = revision + 1 }
-            after(uniform(options.etcdLatency), agent) { $0.watchCompacted(at: compacted) }
-            return
-        }
-        // Caught up to etcd's revision by the catch-up delivery; broadcasts take it from there.
-        setWatch(host.index, next: etcd.revision + 1)
-        if !missed.isEmpty {
-            let batches = missed.map { EtcdRegistry.leaseEvents($0, layout: layout) }
-            let sharing = peerSharing
-            at(nextDeliveryTime(), agent) { agent in batches.forEach { agent.watchDelivered($0, sharing: sharing) } }
-        }
-    }
-
-    private func setWatch(_ index: Int, next: Int64?) {
-        if next == nil, let agent = followers[index]?.agent {
-            // A broken watch still delivered everything before it broke (and a stopped
-            // agent keeps the table it had).
-            if agent.isCurrent {
-                stopFollowing(agent)
-            } else {
-                endFollowing(index)
-                agent.caughtUp(to: reference)
-            }
-        }
-        watches[index] = next
-        var low = 0, high = watchers.count
-        while low < high {
-            let middle = (low + high) / 2
-            if watchers[middle] < index { low = middle + 1 } else { high = middle }
-        }
-        let listed = low < watchers.count && watchers[low] == index
-        if next != nil && !listed {
-            watchers.insert(index, at: low)
-        } else if next == nil && listed {
-            watchers.remove(at: low)
-        }
+        liveLeases.listing(revision: revision)
     }
 
     private func faultsChanged(from old: SimFaults) {
@@ -553,71 +360,12 @@ public final class SimWorld {
 
     // MARK: Invariants
 
-    /// After every change to etcd: no two live leases overlap, and a live lease never changes
-    /// hands without being deleted or expiring first (an agent overwrote another's lease).
-    /// Incremental, from the change's events.
-    private func checkLiveLeases(_ batches: [LeaseEventBatch]) {
-        for batch in batches {
-            for event in batch.events {
-                switch event {
-                case let .put(record):
-                    let owner = record.attributes.publicIP
-                    if let before = leaseOwners[record.key] {
-                        if before != owner { violation("the live lease \(record.key.ipv4) of \(before) was overwritten by \(owner)") }
-                        leaseOwners[record.key] = owner
-                    } else {
-                        // Distinct keys overlap only when their lengths differ (a config change).
-                        if overlapsLiveLease(record.key.ipv4) { violation("live leases overlap: \(record.key.ipv4) and another") }
-                        setLiveOwner(record.key, owner)
-                    }
-                case let .delete(key):
-                    setLiveOwner(key, nil)
-                case let .malformed(problem):
-                    // A good lease overwritten with a bad value has no owner any more.
-                    if let subnet = problem.subnet { setLiveOwner(subnet, nil) }
-                }
-            }
-        }
-    }
-
-    private func setLiveOwner(_ key: SubnetKey, _ owner: IPv4Address?) {
-        let had = leaseOwners[key] != nil
-        leaseOwners[key] = owner
-        guard had != (owner != nil) else { return }
-        let delta = owner != nil ? 1 : -1
-        liveSubnets[key.ipv4, default: 0] += delta
-        if liveSubnets[key.ipv4] == 0 { liveSubnets[key.ipv4] = nil }
-        livePrefixLengths[key.ipv4.prefixLength, default: 0] += delta
-        if livePrefixLengths[key.ipv4.prefixLength] == 0 { livePrefixLengths[key.ipv4.prefixLength] = nil }
-    }
-
-    /// Whether a live lease's subnet overlaps `subnet`: a lookup per prefix length in use
-    /// (one, unless the config changed), a scan only for longer prefixes inside it.
-    private func overlapsLiveLease(_ subnet: IPv4Network) -> Bool {
-        for length in livePrefixLengths.keys {
-            if length <= subnet.prefixLength {
-                if liveSubnets[IPv4Network(address: subnet.address, prefixLength: length)] != nil { return true }
-            } else if liveSubnets.keys.contains(where: { subnet.contains($0) }) {
-                return true
-            }
-        }
-        return false
-    }
-
     func leaseAcquired(by host: SimHost) {
         guard let mine = host.agent?.held?.key.ipv4 else { return }
-        heldSubnets[mine, default: []].append(host.index)
-        heldPrefixLengths.insert(mine.prefixLength)
-        // Other hosts that took the same subnet (by lookup), or any overlapping one (by scan,
-        // only once subnets of several lengths were handed out).
-        let indices = heldPrefixLengths.count == 1 ? Set(heldSubnets[mine] ?? []).sorted() : Array(hosts.indices.map { $0 + 1 })
-        heldSubnets[mine] = indices.filter { hosts[$0 - 1].agent?.held?.key.ipv4 == mine }
-        for other in indices.map({ hosts[$0 - 1] }) where other !== host {
-            if let theirs = other.agent?.held?.key.ipv4, theirs.overlaps(mine), other.agent?.exitReason == nil {
-                // Another running agent believes it holds the same subnet: allowed only for as
-                // long as it takes that agent to learn it lost it; recorded, then judged at settle.
-                record("\(host.name) and \(other.name) both believe they hold \(mine)")
-            }
+        for other in ledger.acquired(mine, by: host, among: hosts) {
+            // Another running agent believes it holds the same subnet: allowed only for as
+            // long as it takes that agent to learn it lost it; recorded, then judged at settle.
+            record("\(host.name) and \(other.name) both believe they hold \(mine)")
         }
     }
 

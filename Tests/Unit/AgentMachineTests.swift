@@ -263,4 +263,26 @@ struct AgentMachineTests {
         #expect(drive.actions.contains(.keepTrafficRules(nftables: false, network: IPv4Network("10.1.0.0/16")!, subnet: moved.subnet, quiet: true)))
         #expect(drive.logs.contains { $0.hasPrefix("SUBNET CHANGED: this host had \(ours.subnet), it now holds \(moved.subnet)") })
     }
+
+    @Test("a lease lost while the peers are being listed keeps the agent not ready until it is taken again")
+    func notReadyWhileLost() throws {
+        var drive = Drive()
+        drive.send(.start)
+        drive.send(.configRead(.v3, .success(Self.config)))
+        drive.send(.backendPrepared(attributes: LeaseAttributes(publicIP: Self.me), mtu: 1472))
+        drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
+        drive.send(.leaseCreated(modRevision: 4))
+        drive.send(.dataPathStarted)
+        let ours = try #require(drive.machine.held)
+        // The renewal finds another host's value under our key.
+        drive.send(.timerFired(.lease), after: .seconds(86400))
+        let thief = LeaseRecord(key: ours.key, attributes: LeaseAttributes(publicIP: IPv4Address(192, 0, 2, 66)), isReservation: false, modRevision: 9)
+        drive.send(.leaseUpdated(.heldByOther(thief.attributes)))
+        #expect(drive.actions.contains(.observe(.leaseLost)))
+        let listed = drive.send(.peersListed(LeaseListing(records: [thief], revision: 9)))
+        #expect(!listed.contains(.setReadiness(nil)), "not ready while no lease is held: \(listed)")
+        drive.send(.leasesListed(LeaseListing(records: [thief], revision: 9)))
+        let retaken = drive.send(.leaseCreated(modRevision: 10))
+        #expect(retaken.contains(.setReadiness(nil)))
+    }
 }

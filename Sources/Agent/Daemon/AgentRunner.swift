@@ -71,7 +71,11 @@ final class AgentRunner {
                     case let .failed(message): throw FlanneldDaemon.Fatal(message)
                     }
                 }
-                answers += await perform(action, table: machine.table)
+                let answered = await perform(action, table: machine.table)
+                answers += answered
+                // An effect that failed for good (subnet.env unwritable) is handled before the
+                // rest of the batch: nothing may tell systemd "ready" after it.
+                if answered.contains(where: \.endsTheAgent) { break }
             }
         }
     }
@@ -314,6 +318,16 @@ final class AgentRunner {
                                        forwardRules: options.iptablesForwardRules, logger: logger)
         traffic = keeper
         return keeper
+    }
+}
+
+extension AgentMachine.Event {
+    /// An answer after which the machine exits: the batch it answers stops there.
+    var endsTheAgent: Bool {
+        switch self {
+        case .subnetFileFailed, .backendFailed: true
+        default: false
+        }
     }
 }
 

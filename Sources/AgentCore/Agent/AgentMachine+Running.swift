@@ -89,8 +89,11 @@ extension AgentMachine {
             listingBackoff.succeeded()
             watchRevision = listing.revision
             phase = .running
-            actions += [.watchPeers(after: watchRevision), .setReadiness(nil), .log(.info, "ready"),
-                        .setTimer(.dataPathTick, at: now + configuration.dataPathTick)]
+            actions.append(.watchPeers(after: watchRevision))
+            // Ready only while the lease is ours: one lost meanwhile keeps its reason until
+            // it is taken again.
+            if lease?.lease != nil { actions += [.setReadiness(nil), .log(.info, "ready")] }
+            actions.append(.setTimer(.dataPathTick, at: now + configuration.dataPathTick))
             if configuration.keepsTrafficRules { actions.append(.setTimer(.trafficResync, at: now + configuration.trafficResync)) }
             return actions
         }

@@ -287,18 +287,18 @@ extension UDPProxy {
         }
         /// Serves the TUN while it is ours; calls the outbound thread when it is busy. With
         /// `stopAfterLoneSend` a lone first packet ends the drain (`.stoppedAfterLoneSend`);
-        /// `.failed` when the TUN failed. Adds the drain's read calls to `packets`.
+        /// `.failed` when the TUN failed. Counts the drain's read calls in `steering`.
         @inline(__always)
-        func serveTUN(_ cache: inout PathCache, _ load: inout TUNLoad, _ tally: inout Tally, stopAfterLoneSend: Bool = false,
-                      batchFromFirst: Bool, packets: inout Int) -> Served {
+        func serveTUN(_ cache: inout PathCache, _ load: inout TUNLoad, _ tally: inout Tally, _ service: InboundSteering.TUNService,
+                      _ steering: inout InboundSteering) -> Served {
             guard !outboundAwake.load(ordering: .acquiring) else { return .done }
             let drain = tunReader.withLock { _ in
-                drainTUN(outbound, &cache, budget: Self.inboundDrainBudget, stopAfterLoneSend: stopAfterLoneSend,
-                         batchFromFirst: batchFromFirst, &tally)
+                drainTUN(outbound, &cache, budget: Self.inboundDrainBudget, stopAfterLoneSend: service.stopAfterLoneSend,
+                         batchFromFirst: service.batchFromFirst, &tally)
             }
             if drain == .failed { return .failed }
             if let reads = drain.reads {
-                packets += reads
+                steering.drained(reads)
                 guard reads > 0 else { return .done }
                 let busy = load.add(reads) {
                     var now = timespec()
@@ -308,17 +308,14 @@ extension UDPProxy {
                 if !busy { return drain == .stoppedAfterLoneSend ? .stoppedAfterLoneSend : .done }
             } else {
                 // The budget ran out.
-                packets += Self.inboundDrainBudget
+                steering.drained(Self.inboundDrainBudget)
             }
             load = TUNLoad()
             outboundAwake.store(true, ordering: .releasing)
             _ = flannel_eventfd_signal(outboundWake)
             return .done
         }
-        // Whether the last wake-up made at most two reads and receives (a ping and its answer;
-        // a UDP_GRO datagram or a TSO read counts once): a condition of both stops after a lone
-        // send (below: a ping leaving, a ping answered).
-        var sparse = true
+        var steering = InboundSteering(batch: Self.batch)
         while true {
             let servesTUN = !outboundAwake.load(ordering: .acquiring)
             descriptors[0] = pollfd(fd: socketFD, events: Int16(POLLIN), revents: 0)
@@ -330,43 +327,19 @@ extension UDPProxy {
             case .ready: break
             }
             if descriptors[1].revents != 0 { flannel_eventfd_clear(inboundWake) }
-            var receiving = descriptors[0].revents != 0
-            // After a wake-up one datagram is usually all there is: the first call asks for one
-            // (a plain recvmsg, the shortest way to it), and so does the second unless a TCP
-            // segment waits in the coalescer (it usually finds the queue empty, and one slot is
-            // quicker to set up than a batch); those that follow ask for a batch.
-            var asked = 1
-            var calls = 0
-            // The TUN may hold packets: poll said so, something was written to it since it was
-            // last read (an answer may be waiting), or a drain stopped after a lone send.
-            var tunMayHold = descriptors[2].revents != 0
-            // On a wake-up for the TUN alone after a quiet one (a ping leaving), the first drain
-            // ends after a packet it sends alone, and the socket is looked at before the TUN is
-            // read again (upstream's order). An answer that came meanwhile (this thread pre-empted
-            // after its send, as in the lab, where the peer's forwarder shares the CPUs) then goes
-            // into the TUN with a receive and a write, not after an empty TUN read and a poll;
-            // otherwise the receive finds nothing. Only then: on every wake-up the stop cost 7 %
-            // of single-stream throughput, and gated on a quiet previous wake-up alone still
-            // 12 % (a bulk flow's receiver gets one UDP_GRO datagram per wake-up, and its ACK
-            // drain stopped each time; docs/performance/udp-rtt.md, "first drain").
-            var firstDrain = sparse && !receiving
-            // A drain after such a stop batches from its first packet.
-            var batchFromFirst = false
-            // Messages received and TUN read calls in this wake-up.
-            var packets = 0
-            defer { sparse = packets <= 2 }
+            // What to receive and when to serve the TUN is `InboundSteering`'s (why, there).
+            steering.wake(socketReadable: descriptors[0].revents != 0, tunReadable: descriptors[2].revents != 0)
+            defer { steering.sleep() }
             waking: while true {
-                while receiving && !stopping.load(ordering: .relaxed) {
+                while steering.receiving && !stopping.load(ordering: .relaxed) {
                     let count = flannel_udp_receive_batch(socketFD, input.baseAddress! + Self.messageLead, UInt(Self.messageStride),
-                                                          UInt(Self.messageRoom), Int32(asked), lengths, senders, segmentSizes)
+                                                          UInt(Self.messageRoom), Int32(steering.asked), lengths, senders, segmentSizes)
                     if count < 0 {
                         if -count == EAGAIN || -count == EINTR { break }
                         if readFailed("the UDP socket", code: -count) { return }
                         continue
                     }
                     refresh(&cache)
-                    tunMayHold = true
-                    packets += Int(count)
                     for message in 0..<Int(count) {
                         let base = message * Self.messageStride + Self.messageLead
                         let length = Int(lengths[message])
@@ -399,53 +372,20 @@ extension UDPProxy {
                         }
                     }
                     // All that was asked for: more may be queued. Meanwhile answers (ACKs) may wait on the TUN.
-                    calls += 1
-                    let single = asked == 1
-                    receiving = Int(count) == asked
-                    // A second single receive only when nothing waits in the coalescer: with a TCP
-                    // segment held, more of the flow is likely queued, and a batch takes it at once.
-                    asked = calls == 1 && !coalescer.isOpen ? 1 : Self.batch
-                    // Not while a segment from a single receive waits in the coalescer (a request's
-                    // data, maybe after a lone ACK): it is written after the next call, a batch,
-                    // joined by what that brings if it continues the flow.
-                    if receiving && !(single && coalescer.isOpen) {
-                        // One datagram after a quiet wake-up, not UDP_GRO-joined and not held by the
-                        // coalescer (a ping coming in): an answer sent alone ends the wake-up, and the
-                        // thread polls at once rather than after a TUN read and a receive that would
-                        // find nothing. When the two threads of a ping share a CPU, the one waiting
-                        // for the answer runs that much sooner (traced: this thread's poll began 4 µs
-                        // sooner). Not for a bulk flow's datagrams, and poll returns at once if more
-                        // came. (`calls == 1` here means one datagram asked for and received, and
-                        // nothing held by the coalescer. After a first-drain stop the drain batches
-                        // from its first packet, so this stop then hardly ever applies.)
-                        let answering = sparse && calls == 1 && segmentSizes[0] == 0
-                        // Never the first drain of a TUN-only wake-up (no receive comes before it).
-                        switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: answering, batchFromFirst: batchFromFirst,
-                                        packets: &packets) {
+                    if let service = steering.received(Int(count), coalescerHolds: coalescer.isOpen, firstWasJoined: segmentSizes[0] > 0) {
+                        switch serveTUN(&cache, &load, &tally, service, &steering) {
                         case .failed: return
                         case .stoppedAfterLoneSend: break waking
-                        case .done: tunMayHold = false
+                        case .done: steering.tunServed()
                         }
                     }
                 }
-                // The queue is empty for now: nothing is held back. What was written is often
-                // answered at once (an echo reply, an ACK), read here without waking anyone.
-                if flush(&coalescer, &tally) { tunMayHold = true }
-                // Otherwise nothing was written to the TUN since it was last read (and the next
-                // poll watches it while it is this thread's): one more read would only delay the
-                // sleep, and whoever waits for this CPU.
-                guard tunMayHold else { break waking }
-                switch serveTUN(&cache, &load, &tally, stopAfterLoneSend: firstDrain, batchFromFirst: batchFromFirst,
-                                packets: &packets) {
+                // The queue is empty for now: nothing is held back.
+                guard let service = steering.receivingEnded(flushed: flush(&coalescer, &tally)) else { break waking }
+                switch serveTUN(&cache, &load, &tally, service, &steering) {
                 case .failed: return
                 case .done: break waking
-                case .stoppedAfterLoneSend:
-                    // The socket first, then the TUN again.
-                    firstDrain = false
-                    batchFromFirst = true
-                    receiving = true
-                    asked = 1
-                    calls = 0
+                case .stoppedAfterLoneSend: steering.drainStoppedAfterLoneSend()
                 }
             }
         }

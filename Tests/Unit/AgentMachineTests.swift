@@ -33,15 +33,20 @@ struct AgentMachineTests {
         }
 
         /// From start to running, holding 10.1.82.0/24 with `peers` listed.
-        mutating func toRunning(peers: [LeaseRecord] = []) {
+        /// From start to a running data path, holding a fresh lease (next: the traffic rules,
+        /// or with none configured, the peer listing).
+        mutating func toDataPath() {
             send(.start)
             send(.configRead(.v3, .success(AgentMachineTests.config)))
             send(.backendPrepared(attributes: LeaseAttributes(publicIP: AgentMachineTests.me), mtu: 1472))
             send(.leasesListed(LeaseListing(records: [], revision: 3)))
-            guard case let .lease(.create(key, _, _))? = actions.last else { return }
-            _ = key
             send(.leaseCreated(modRevision: 4))
             send(.dataPathStarted)
+        }
+
+        /// From start to running, with `peers` listed.
+        mutating func toRunning(peers: [LeaseRecord] = []) {
+            toDataPath()
             send(.peersListed(LeaseListing(records: peers, revision: 9)))
         }
 
@@ -212,12 +217,7 @@ struct AgentMachineTests {
     func trafficRuleRetries() {
         for ipMasq in [true, false] {
             var drive = Drive(ipMasq: ipMasq, forwardRules: !ipMasq)
-            drive.send(.start)
-            drive.send(.configRead(.v3, .success(Self.config)))
-            drive.send(.backendPrepared(attributes: LeaseAttributes(publicIP: Self.me), mtu: 1472))
-            drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
-            drive.send(.leaseCreated(modRevision: 4))
-            drive.send(.dataPathStarted)
+            drive.toDataPath()
             var last: [Action] = []
             for attempt in 1...5 {
                 last = drive.send(.trafficRulesFailed("iptables: Another app is currently holding the xtables lock"))
@@ -238,12 +238,7 @@ struct AgentMachineTests {
     @Test("a lease taken over elsewhere is re-acquired on another subnet: the data path, subnet.env and rules move")
     func driftMovesEverything() throws {
         var drive = Drive(ipMasq: true)
-        drive.send(.start)
-        drive.send(.configRead(.v3, .success(Self.config)))
-        drive.send(.backendPrepared(attributes: LeaseAttributes(publicIP: Self.me), mtu: 1472))
-        drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
-        drive.send(.leaseCreated(modRevision: 4))
-        drive.send(.dataPathStarted)
+        drive.toDataPath()
         drive.send(.trafficRulesKept(restored: 0, summary: "3 rules in place"))
         drive.send(.peersListed(LeaseListing(records: [], revision: 9)))
         let ours = try #require(drive.machine.held)
@@ -267,12 +262,7 @@ struct AgentMachineTests {
     @Test("a lease lost while the peers are being listed keeps the agent not ready until it is taken again")
     func notReadyWhileLost() throws {
         var drive = Drive()
-        drive.send(.start)
-        drive.send(.configRead(.v3, .success(Self.config)))
-        drive.send(.backendPrepared(attributes: LeaseAttributes(publicIP: Self.me), mtu: 1472))
-        drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
-        drive.send(.leaseCreated(modRevision: 4))
-        drive.send(.dataPathStarted)
+        drive.toDataPath()
         let ours = try #require(drive.machine.held)
         // The renewal finds another host's value under our key.
         drive.send(.timerFired(.lease), after: .seconds(86400))

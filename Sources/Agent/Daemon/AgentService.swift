@@ -1,4 +1,3 @@
-import Logging
 import ServiceLifecycle
 import UnixSignals
 
@@ -7,13 +6,11 @@ import UnixSignals
 /// stops the data path and lets in-flight etcd calls end before returning: no timed exit.
 struct AgentService: Service, CustomStringConvertible {
     let machine: AgentMachine
-    let logger: Logger
     let makeRunner: @Sendable (AsyncStream<AgentMachine.Event>.Continuation) -> AgentRunner
 
-    init(machine: AgentMachine, logger: Logger,
+    init(machine: AgentMachine,
          makeRunner: @escaping @Sendable (AsyncStream<AgentMachine.Event>.Continuation) -> AgentRunner) {
         self.machine = machine
-        self.logger = logger
         self.makeRunner = makeRunner
     }
 

@@ -61,7 +61,7 @@ public struct FlanneldDaemon {
             previousSubnet: SubnetFileWriter.previousSubnet(at: options.subnetFile),
             ipMasq: options.ipMasq, forwardRules: options.iptablesForwardRules, trafficResyncSeconds: options.iptablesResync))
         let (options, environment, logger) = (self.options, self.environment, self.logger)
-        let agent = AgentService(machine: machine, logger: logger) { sink in
+        let agent = AgentService(machine: machine) { sink in
             AgentRunner(options: options, environment: environment, logger: logger, metrics: metrics, health: health,
                         external: external, publicIP: publicIP, registries: registries, sink: sink)
         }

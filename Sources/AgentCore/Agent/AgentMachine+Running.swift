@@ -78,10 +78,10 @@ extension AgentMachine {
 
     // MARK: Peers
 
-    mutating func peersListed(_ listing: LeaseListing, now: Timestamp) -> [Action] {
+    mutating func peersListed(_ listing: LeaseListing, now: Timestamp, sharing: PeerTable.Sharing?) -> [Action] {
         if phase == .listingPeers, let held {
             table = PeerTable(ownPublicIP: configuration.publicIP, ownKey: held.key)
-            var actions = applyPeerChanges(now: now, programming: false) { [peerSharing] in $0.applySnapshot(listing, sharing: peerSharing) }
+            var actions = applyPeerChanges(now: now, programming: false) { $0.applySnapshot(listing, sharing: sharing) }
             guard phase != .stopped, let table else { return actions }
             // Once at start whatever the listing said: with no peers at all, the kernel
             // backends still remove what a previous run left behind.
@@ -101,7 +101,7 @@ extension AgentMachine {
         relistingAfterCompaction = nil
         var actions: [Action] = [.observe(.watchRelisted),
                                  .log(.notice, "etcd history was compacted; re-listed \(listing.records.count) leases at revision \(listing.revision)")]
-        actions += applyPeerChanges(now: now) { [peerSharing] in $0.applySnapshot(listing, sharing: peerSharing) }
+        actions += applyPeerChanges(now: now) { $0.applySnapshot(listing, sharing: sharing) }
         watchRevision = listing.revision
         watchBackoff.succeeded()
         watchProblem = nil
@@ -119,7 +119,7 @@ extension AgentMachine {
         return watchInterrupted("re-listing after compaction at revision \(compacted) failed: \(error)", now: now)
     }
 
-    mutating func watchDelivered(_ batch: LeaseEventBatch, now: Timestamp) -> [Action] {
+    mutating func watchDelivered(_ batch: LeaseEventBatch, now: Timestamp, sharing: PeerTable.Sharing?) -> [Action] {
         guard phase == .running else { return [] }
         var actions: [Action] = []
         if watchProblem != nil {
@@ -128,7 +128,7 @@ extension AgentMachine {
         }
         watchRevision = max(watchRevision, batch.revision)
         watchBackoff.succeeded()
-        return actions + applyPeerChanges(now: now) { [peerSharing] in $0.apply(batch, sharing: peerSharing) }
+        return actions + applyPeerChanges(now: now) { $0.apply(batch, sharing: sharing) }
     }
 
     mutating func watchBroken(_ error: EtcdError?, now: Timestamp) -> [Action] {

@@ -97,8 +97,6 @@ public struct AgentMachine: Sendable {
     /// The revision the watch found compacted, while re-listing.
     var relistingAfterCompaction: Int64?
 
-    /// The simulator's sharing, for the duration of one `handle` (see there).
-    nonisolated(unsafe) var peerSharing: PeerTable.Sharing?
     /// The watch revision when the simulator started delivering our watch lazily.
     var followedSince: Int64?
 
@@ -118,8 +116,6 @@ public struct AgentMachine: Sendable {
     public mutating func handle(_ event: Event, now: Timestamp, random: inout some RandomNumberGenerator,
                                 sharing: PeerTable.Sharing? = nil) -> [Action] {
         if phase == .stopped { return [] }
-        peerSharing = sharing
-        defer { peerSharing = nil }
         switch event {
         case .start:
             guard phase == .idle else { return [] }
@@ -158,11 +154,11 @@ public struct AgentMachine: Sendable {
         case let .trafficRulesFailed(error):
             return trafficRulesFailed(error, now: now)
         case let .peersListed(listing):
-            return peersListed(listing, now: now)
+            return peersListed(listing, now: now, sharing: sharing)
         case let .peersListFailed(error):
             return peersListFailed(error, now: now)
         case let .watchDelivered(batch):
-            return watchDelivered(batch, now: now)
+            return watchDelivered(batch, now: now, sharing: sharing)
         case let .watchBroken(error):
             return watchBroken(error, now: now)
         }

@@ -98,7 +98,7 @@ public final class SimAgent {
 
     // MARK: Events from the world
 
-    func watchDelivered(_ batch: LeaseEventBatch, sharing: PeerTable.Sharing) {
+    func watchDelivered(_ batch: LeaseEventBatch) {
         handle(.watchDelivered(batch))
     }
 
@@ -119,9 +119,8 @@ public final class SimAgent {
         var events = [first]
         while !events.isEmpty, isCurrent {
             let event = events.removeFirst()
-            // A periodic tick reads nothing that following leaves out of date; anything else
-            // may touch the table.
-            if case .timerFired(.dataPathTick) = event {} else { stopFollowing() }
+            // Anything may touch the table (only udp agents follow, and they have no tick).
+            stopFollowing()
             let actions = machine.handle(event, now: world.now, random: &world.random, sharing: world.peerSharing)
             for action in actions {
                 guard isCurrent else { return }

@@ -30,11 +30,11 @@ extension SimWorld {
                 let due = next <= first ? batches : batches.filter { $0.revision >= next }
                 if !agent.host.isPaused(at: now) && agent.host.deferred.isEmpty {
                     // The common case, without a closure per watcher (thousands per change at scale).
-                    if agent.isCurrent { for batch in due { agent.watchDelivered(batch, sharing: peerSharing) } }
+                    if agent.isCurrent { for batch in due { agent.watchDelivered(batch) } }
                 } else {
                     runOrDefer(agent.host) { [weak agent] in
                         guard let agent, agent.isCurrent else { return }
-                        due.forEach { agent.watchDelivered($0, sharing: self.peerSharing) }
+                        due.forEach { agent.watchDelivered($0) }
                     }
                 }
                 if watches[index] != nil { watches[index] = max(next, batches.last!.revision + 1) }
@@ -112,8 +112,7 @@ extension SimWorld {
         setWatch(host.index, next: etcd.revision + 1)
         if !missed.isEmpty {
             let batches = missed.map { EtcdRegistry.leaseEvents($0, layout: layout) }
-            let sharing = peerSharing
-            at(nextDeliveryTime(), agent) { agent in batches.forEach { agent.watchDelivered($0, sharing: sharing) } }
+            at(nextDeliveryTime(), agent) { agent in batches.forEach { agent.watchDelivered($0) } }
         }
     }
 

@@ -8,6 +8,7 @@ struct AgentMachineTests {
     typealias Action = AgentMachine.Action
 
     static let me = IPv4Address(192, 0, 2, 1)
+    static let host = BackendHost(publicIP: me, externalName: "eth0", externalAddress: me, externalMTU: 1500)
     static let config = #"{ "Network": "10.1.0.0/16" }"#
 
     /// The machine, the time, and everything it asked for so far.
@@ -17,9 +18,10 @@ struct AgentMachineTests {
         var random = SplitMix(seed: 7)
         var actions: [Action] = []
 
-        init(api: EtcdAPI = .v3, ipMasq: Bool = false, forwardRules: Bool = false, previous: IPv4Network? = nil) {
+        init(api: EtcdAPI = .v3, ipMasq: Bool = false, forwardRules: Bool = false, previous: IPv4Network? = nil,
+             host: BackendHost = AgentMachineTests.host) {
             machine = AgentMachine(configuration: .init(
-                etcdAPI: api, layout: EtcdKeyLayout(prefix: "/coreos.com/network"), publicIP: AgentMachineTests.me,
+                etcdAPI: api, layout: EtcdKeyLayout(prefix: "/coreos.com/network"), host: host,
                 leaseTTL: .seconds(86400), leaseTTLText: "24h", renewMargin: .seconds(3600), previousSubnet: previous,
                 ipMasq: ipMasq, forwardRules: forwardRules, trafficResyncSeconds: 5))
         }
@@ -38,7 +40,7 @@ struct AgentMachineTests {
         mutating func toDataPath() {
             send(.start)
             send(.configRead(.v3, .success(AgentMachineTests.config)))
-            send(.backendPrepared(attributes: LeaseAttributes(publicIP: AgentMachineTests.me), mtu: 1472))
+            send(.backendPrepared(deviceMAC: nil))
             send(.leasesListed(LeaseListing(records: [], revision: 3)))
             send(.leaseCreated(modRevision: 4))
             send(.dataPathStarted)

@@ -18,11 +18,13 @@ struct KernelPlanTests {
     }
 
     static func vxlanPlanner(directRouting: Bool = false) -> KernelBackendPlanner {
-        KernelBackendPlanner(kind: .vxlan(device: flannel1, directRouting: directRouting), external: eth0,
-                             externalNetwork: Fixtures.net("192.0.2.0/24"), network: network, subnetLength: 24, ownSubnet: own)
+        KernelBackendPlanner(backend: BackendConfig(VXLANBackend(directRouting: directRouting)),
+                             context: KernelPeerContext(external: eth0, externalNetwork: Fixtures.net("192.0.2.0/24"), device: flannel1),
+                             network: network, subnetLength: 24, ownSubnet: own)
     }
 
-    static let hostGW = KernelBackendPlanner(kind: .hostGW, external: eth0, externalNetwork: Fixtures.net("192.0.2.0/24"),
+    static let hostGW = KernelBackendPlanner(backend: BackendConfig(HostGWBackend()),
+                                             context: KernelPeerContext(external: eth0, externalNetwork: Fixtures.net("192.0.2.0/24"), device: nil),
                                              network: network, subnetLength: 24, ownSubnet: own)
 
     static func vxlanProgram(_ subnet: String, _ publicIP: String, _ mac: MACAddress) -> KernelPeerProgram {

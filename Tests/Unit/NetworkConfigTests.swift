@@ -11,14 +11,14 @@ struct NetworkConfigTests {
         #expect(plan.subnetMin == IPv4Address(10, 1, 1, 0))
         #expect(plan.subnetMax == IPv4Address(10, 1, 255, 0))
         #expect(plan.capacity == 255)
-        #expect(config.backend == .udp(port: 8285))
+        #expect(config.backend == BackendConfig(UDPBackend(port: 8285)))
         #expect(!config.enableIPv6)
     }
 
     @Test func fieldNamesAreCaseInsensitiveAndUnknownFieldsIgnored() throws {
         let config = try NetworkConfig.decode(#"{"network":"10.5.0.0/16","SUBNETLEN":26,"Comment":"ours","backend":{"type":"VXLAN","vni":4,"port":4789}}"#)
         #expect(config.ipv4?.subnetLength == 26)
-        #expect(config.backend == .vxlan(vni: 4, port: 4789, directRouting: false, mtu: 0))
+        #expect(config.backend == BackendConfig(VXLANBackend(vni: 4, port: 4789)))
     }
 
     @Test func hostBitsInNetworkAreMasked() throws {
@@ -105,14 +105,14 @@ struct NetworkConfigTests {
         func backend(_ json: String) throws -> BackendConfig {
             try NetworkConfig.decode(#"{"Network":"10.1.0.0/16","Backend":\#(json)}"#).backend
         }
-        #expect(try backend(#"{"Type":"udp"}"#) == .udp(port: 8285))
-        #expect(try backend(#"{"Type":"udp","Port":9000}"#) == .udp(port: 9000))
-        #expect(try backend(#"{"Type":"vxlan"}"#) == .vxlan(vni: 1, port: 8472, directRouting: false, mtu: 0))
+        #expect(try backend(#"{"Type":"udp"}"#) == BackendConfig(UDPBackend(port: 8285)))
+        #expect(try backend(#"{"Type":"udp","Port":9000}"#) == BackendConfig(UDPBackend(port: 9000)))
+        #expect(try backend(#"{"Type":"vxlan"}"#) == BackendConfig(VXLANBackend()))
         #expect(try backend(#"{"Type":"vxlan","VNI":7,"Port":0,"DirectRouting":true,"MTU":1400}"#)
-            == .vxlan(vni: 7, port: 8472, directRouting: true, mtu: 1400))
-        #expect(try backend(#"{"Type":"host-gw"}"#) == .hostGW)
-        #expect(try backend(#"{"Type":"Host-GW"}"#) == .hostGW)
-        #expect(try backend("null") == .udp(port: 8285))
+            == BackendConfig(VXLANBackend(vni: 7, port: 8472, directRouting: true, mtu: 1400)))
+        #expect(try backend(#"{"Type":"host-gw"}"#) == BackendConfig(HostGWBackend()))
+        #expect(try backend(#"{"Type":"Host-GW"}"#) == BackendConfig(HostGWBackend()))
+        #expect(try backend("null") == BackendConfig(UDPBackend(port: 8285)))
     }
 
     @Test func enableNFTablesChoosesNFTablesAndDefaultsToIPTables() throws {

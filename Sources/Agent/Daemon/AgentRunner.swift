@@ -26,8 +26,8 @@ final class AgentRunner {
     private var generator = SystemRandomNumberGenerator()
 
     private var registry: (any Registry)?
-    private var backend: BackendSetup?
-    private var dataPath: DataPath?
+    private var backend: (any PreparedBackend)?
+    private var dataPath: (any RunningDataPath)?
     private var traffic: TrafficRuleKeeper?
     private var timers: [AgentMachine.Timer: Task<Void, Never>] = [:]
     private var calls: [(task: Task<Void, Never>, done: CallDone)] = []
@@ -131,8 +131,8 @@ final class AgentRunner {
             }
         case let .watchPeers(revision):
             openWatch(after: revision)
-        case let .prepareBackend(config, plan):
-            return [prepareBackend(config, plan: plan)]
+        case let .prepareBackend(config, device, plan):
+            return [prepareBackend(config, device: device, plan: plan)]
         case let .startDataPath(subnet, network):
             return [startDataPath(subnet: subnet, network: network)]
         case let .moveDataPath(subnet, network):
@@ -282,14 +282,13 @@ final class AgentRunner {
 
     // MARK: Backend and data path
 
-    private func prepareBackend(_ config: BackendConfig, plan: SubnetPlan<IPv4Address>) -> Event {
+    private func prepareBackend(_ config: BackendConfig, device: BackendDevice?, plan: SubnetPlan<IPv4Address>) -> Event {
+        let host = LinuxBackendHost(external: external, publicIP: publicIP, network: plan.network, subnetLength: plan.subnetLength,
+                                    udpOffload: options.udpOffload, logger: logger)
         do {
-            let prepared = try BackendSetup.prepare(config, external: external, publicIP: publicIP, network: plan.network,
-                                                    subnetLength: plan.subnetLength, logger: logger)
+            let prepared = try LinuxBackends.prepare(config, device: device, on: host)
             backend = prepared
-            return .backendPrepared(attributes: prepared.leaseAttributes, mtu: prepared.mtu)
-        } catch let refusal as BackendSetup.Refusal {
-            return .backendFailed(refusal.description)
+            return .backendPrepared(deviceMAC: prepared.deviceMAC)
         } catch {
             return .backendFailed("\(config.typeName) backend: \(error)")
         }
@@ -299,12 +298,11 @@ final class AgentRunner {
         guard let backend else { return .dataPathFailed("no backend was prepared") }
         let sink = self.sink
         do {
-            let started = try backend.start(subnet: subnet, network: network, external: external, udpOffload: options.udpOffload,
-                                            onFailure: { sink.yield(.dataPathFailed($0)) })
+            let started = try backend.start(subnet: subnet, network: network, onFailure: { sink.yield(.dataPathFailed($0)) })
             dataPath = started
-            if case let .udp(_, proxy, _) = started.kind {
+            if let source = started.metricsSource {
                 let metrics = self.metrics
-                health.setMetrics { metrics.render(udp: proxy.snapshot) }
+                health.setMetrics { source(metrics) }
             }
             return .dataPathStarted
         } catch {

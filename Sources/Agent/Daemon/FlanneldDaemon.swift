@@ -43,9 +43,6 @@ public struct FlanneldDaemon {
             from: NetworkInterface.all(), defaultRoute: NetworkInterface.defaultRouteInterfaceName(),
             routeSource: NetworkInterface.sourceAddress(toward:))
         logger.info("using interface \(external.name) with address \(external.address); public IP \(publicIP)")
-        guard external.mtu >= 68 + 28 else {
-            throw Fatal("interface \(external.name) reports MTU \(external.mtu); flannel0 needs at least 96 (68 + 28 of encapsulation)")
-        }
 
         let health = HealthServer()
         health.setNotReady("waiting for the network config")
@@ -56,7 +53,9 @@ public struct FlanneldDaemon {
             endpoints: endpoints, caFile: options.etcdCAFile, certFile: options.etcdCertFile, keyFile: options.etcdKeyFile,
             username: options.etcdUsername, password: password), layout: layout)
         let machine = AgentMachine(configuration: .init(
-            etcdAPI: options.etcdAPI, layout: layout, publicIP: publicIP, leaseTTL: ttl, leaseTTLText: options.subnetLeaseTTL,
+            etcdAPI: options.etcdAPI, layout: layout,
+            host: BackendHost(publicIP: publicIP, externalName: external.name, externalAddress: external.address, externalMTU: external.mtu),
+            leaseTTL: ttl, leaseTTLText: options.subnetLeaseTTL,
             renewMargin: .seconds(options.subnetLeaseRenewMargin * 60),
             previousSubnet: SubnetFileWriter.previousSubnet(at: options.subnetFile),
             ipMasq: options.ipMasq, forwardRules: options.iptablesForwardRules, trafficResyncSeconds: options.iptablesResync))

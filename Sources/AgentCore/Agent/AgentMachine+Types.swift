@@ -8,7 +8,8 @@ extension AgentMachine {
         // The network config.
         case configRead(EtcdAPI, Result<String?, EtcdError>)
         // The backend, prepared before the lease (vxlan: the device whose MAC the lease carries).
-        case backendPrepared(attributes: LeaseAttributes, mtu: Int)
+        /// Ready; `deviceMAC` is the MAC of the device the backend asked for (vxlan's VtepMAC).
+        case backendPrepared(deviceMAC: MACAddress?)
         case backendFailed(String)
         // Answers to the lease machine's registry calls.
         case leasesListed(LeaseListing)
@@ -50,7 +51,8 @@ extension AgentMachine {
         /// (Re)open the lease watch after `revision`; replaces any watch still open.
         case watchPeers(after: Int64)
         // The host.
-        case prepareBackend(BackendConfig, plan: SubnetPlan<IPv4Address>)
+        /// Prepare the backend; make `device` first if it asks for one (its MAC goes into the lease).
+        case prepareBackend(BackendConfig, device: BackendDevice?, plan: SubnetPlan<IPv4Address>)
         case startDataPath(subnet: IPv4Network, network: IPv4Network)
         case moveDataPath(to: IPv4Network, network: IPv4Network)
         /// A peer came, changed or went (the daemon logs it, and says if the backend cannot use it).

@@ -17,7 +17,9 @@ public struct AgentMachine: Sendable {
     public struct Configuration: Sendable {
         public var etcdAPI: EtcdAPI
         public var layout: EtcdKeyLayout
-        public var publicIP: IPv4Address
+        /// The external interface and public IP: what the backend needs to know of the host.
+        public var host: BackendHost
+        public var publicIP: IPv4Address { host.publicIP }
         public var leaseTTL: Duration
         /// The TTL as the operator wrote it (`--subnet-lease-ttl`), for the log.
         public var leaseTTLText: String
@@ -34,12 +36,12 @@ public struct AgentMachine: Sendable {
         /// peer; a simulation of thousands of hosts only wants the data path programmed.
         public var reportsPeerChanges = true
 
-        public init(etcdAPI: EtcdAPI, layout: EtcdKeyLayout, publicIP: IPv4Address, leaseTTL: Duration, leaseTTLText: String,
+        public init(etcdAPI: EtcdAPI, layout: EtcdKeyLayout, host: BackendHost, leaseTTL: Duration, leaseTTLText: String,
                     renewMargin: Duration, previousSubnet: IPv4Network?, ipMasq: Bool, forwardRules: Bool,
                     trafficResyncSeconds: Int = 5, dataPathTick: Duration = .seconds(10)) {
             self.etcdAPI = etcdAPI
             self.layout = layout
-            self.publicIP = publicIP
+            self.host = host
             self.leaseTTL = leaseTTL
             self.leaseTTLText = leaseTTLText
             self.renewMargin = renewMargin
@@ -127,8 +129,8 @@ public struct AgentMachine: Sendable {
             return timerFired(timer, now: now)
         case let .configRead(api, answer):
             return configRead(api, answer, now: now)
-        case let .backendPrepared(attributes, mtu):
-            return backendPrepared(attributes: attributes, mtu: mtu, now: now)
+        case let .backendPrepared(deviceMAC):
+            return backendPrepared(deviceMAC: deviceMAC, now: now)
         case let .backendFailed(message):
             return exit(.failed(message))
         case let .leasesListed(listing):
@@ -222,15 +224,20 @@ public struct AgentMachine: Sendable {
             return actions + exit(.failed("network config: IPv4 is disabled; this agent needs an IPv4 Network"))
         }
         self.config = config
+        let backend = config.backend.backend
+        if let refusal = backend.refusal(on: configuration.host) {
+            return actions + exit(.failed(refusal))
+        }
         phase = .preparingBackend
         // The backend's device comes before the lease: vxlan's lease carries the device's MAC.
-        return actions + [.prepareBackend(config.backend, plan: plan)]
+        return actions + [.prepareBackend(config.backend, device: backend.device(on: configuration.host), plan: plan)]
     }
 
-    private mutating func backendPrepared(attributes: LeaseAttributes, mtu: Int, now: Timestamp) -> [Action] {
-        guard phase == .preparingBackend, let plan else { return [] }
-        self.mtu = mtu
+    private mutating func backendPrepared(deviceMAC: MACAddress?, now: Timestamp) -> [Action] {
+        guard phase == .preparingBackend, let plan, let backend = config?.backend.backend else { return [] }
+        mtu = backend.mtu(on: configuration.host)
         phase = .acquiring
+        let attributes = backend.leaseAttributes(publicIP: configuration.publicIP, deviceMAC: deviceMAC)
         lease = LeaseMachine(configuration: .init(plan: plan, attributes: attributes, ttl: configuration.leaseTTL,
                                                   renewMargin: configuration.renewMargin, previousSubnet: configuration.previousSubnet))
         return [.setReadiness("acquiring a subnet lease")] + runLease(now: now) { $0.start() }

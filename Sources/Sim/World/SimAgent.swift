@@ -26,7 +26,7 @@ public final class SimAgent {
         generation = host.generation
         let previous = host.subnetFileText.flatMap { SubnetFile.previousSubnet(in: $0) }
         var configuration = AgentMachine.Configuration(
-            etcdAPI: world.options.etcdAPI, layout: world.layout, publicIP: host.publicIP, leaseTTL: world.options.leaseTTL,
+            etcdAPI: world.options.etcdAPI, layout: world.layout, host: host.backendHost, leaseTTL: world.options.leaseTTL,
             leaseTTLText: Self.ttlText(world.options.leaseTTL), renewMargin: world.options.renewMargin, previousSubnet: previous,
             ipMasq: false, forwardRules: false)
         configuration.reportsPeerChanges = world.options.tracesDetail
@@ -63,7 +63,12 @@ public final class SimAgent {
     private var cachedRoutes: PeerRoutes? = PeerRoutes()
 
     /// The configured backend (udp until the config is read).
-    public private(set) var backend: BackendConfig = .udp(port: BackendConfig.defaultUDPPort)
+    public private(set) var backend = BackendConfig(UDPBackend())
+
+    /// Whether the agent forwards in user space (udp): no kernel entries per peer.
+    var forwardsInUserSpace: Bool {
+        if case .userSpaceUDP = backend.backend.forwarding { true } else { false }
+    }
 
     func start() {
         world.record("\(host.name) agent started (subnet.env: \(host.subnetFile.map { "\($0.subnet)" } ?? "none"))")
@@ -79,7 +84,7 @@ public final class SimAgent {
     /// Our own key, if the world may deliver our watch lazily: a udp agent (no kernel to
     /// program per change) whose table is the reference's, with no per-route trace lines to write.
     func keyIfCanFollow(_ reference: PeerTable) -> SubnetKey? {
-        guard case .udp = backend, !world.options.tracesDetail, isCurrent, machine.phase == .running,
+        guard forwardsInUserSpace, !world.options.tracesDetail, isCurrent, machine.phase == .running,
               let current = machine.table, current.revision == reference.revision, current.sharesLeases(with: reference) else { return nil }
         return current.ownKey
     }
@@ -155,9 +160,10 @@ public final class SimAgent {
             }
         case let .watchPeers(revision):
             world.openWatch(self, after: revision)
-        case let .prepareBackend(config, plan):
+        case let .prepareBackend(config, device, _):
             backend = config
-            return [.backendPrepared(attributes: prepareBackend(config, plan: plan), mtu: mtu(config))]
+            if let device { ensure(device) }
+            return [.backendPrepared(deviceMAC: device == nil ? nil : host.vxlan?.mac)]
         case let .startDataPath(subnet, network), let .moveDataPath(subnet, network):
             bringUpDevice(subnet: subnet, network: network)
             if case .startDataPath = action { return [.dataPathStarted] }
@@ -211,7 +217,7 @@ public final class SimAgent {
     private func setTimer(_ timer: AgentMachine.Timer, at time: Timestamp) {
         // A udp agent's tick only logs its drop counts, which the world keeps anyway: skipping
         // the event changes nothing observable and spares a large run millions of events.
-        if timer == .dataPathTick, case .udp = backend { return }
+        if timer == .dataPathTick, forwardsInUserSpace { return }
         let token = timerTokens[timer, default: 0] + 1
         timerTokens[timer] = token
         world.at(time, self) { agent in
@@ -283,60 +289,41 @@ public final class SimAgent {
 
     // MARK: Backends
 
-    /// subnet.env's MTU per backend (COMPAT.md): udp − 28, vxlan − 50 (or the configured MTU), host-gw as is.
-    func mtu(_ backend: BackendConfig) -> Int {
-        switch backend {
-        case .udp: host.underlayMTU - 28
-        case let .vxlan(_, _, _, configured): configured == 0 ? host.underlayMTU - 50 : configured
-        case .hostGW: host.underlayMTU
+    /// subnet.env's MTU, as the backend computes it for this host.
+    var mtu: Int { backend.backend.mtu(on: host.backendHost) }
+
+    /// Makes (or reuses) the device the backend asked for before the lease, as the daemon's
+    /// Linux backend: a matching device is kept with its MAC; otherwise one is made, keeping
+    /// the MAC this agent already put in its lease, or the old device's.
+    private func ensure(_ device: BackendDevice) {
+        switch device {
+        case let .vxlan(vni, port, _):
+            if let existing = host.vxlan, existing.vni == vni, existing.port == port {
+                if vtepMAC == nil { world.record("\(host.name) reusing \(existing.device.name) \(existing.mac)") }
+                vtepMAC = existing.mac
+                return
+            }
+            let old = host.vxlan
+            if let old { host.removeEntries(on: old.device) }
+            let mac = vtepMAC ?? old?.mac
+                ?? MACAddress.locallyAdministered(from: (0..<6).map { _ in UInt8.random(in: 0...255, using: &world.random) })
+            host.vxlan = SimHost.VXLANDevice(device: KernelDevice(index: 3, name: device.name), mac: mac, vni: vni, port: port)
+            vtepMAC = mac
+            world.record("\(host.name) created \(device.name) \(mac)")
         }
     }
 
-    /// Before the lease, as the daemon's backend setup: vxlan makes (or reuses) its device,
-    /// whose MAC goes into the lease. Returns our lease's attributes.
-    private func prepareBackend(_ backend: BackendConfig, plan: SubnetPlan<IPv4Address>) -> LeaseAttributes {
-        switch backend {
-        case .udp:
-            return LeaseAttributes(publicIP: host.publicIP)
-        case .hostGW:
-            return LeaseAttributes(publicIP: host.publicIP, backendType: "host-gw")
-        case let .vxlan(vni, port, _, _):
-            ensureDevice(vni: vni, port: port)
-            return LeaseAttributes(publicIP: host.publicIP, backendType: "vxlan", backendData: .object([
-                ("VNI", .number("\(vni)")), ("VtepMAC", .string(host.vxlan!.mac.description)),
-            ]))
-        }
-    }
-
-    /// Reuses a matching device with its MAC, else creates one (keeping the MAC this agent
-    /// already put in its lease, or the old device's), as the daemon's kernel backend.
-    private func ensureDevice(vni: Int, port: Int) {
-        if let device = host.vxlan, device.vni == vni, device.port == port {
-            if vtepMAC == nil { world.record("\(host.name) reusing \(device.device.name) \(device.mac)") }
-            vtepMAC = device.mac
-            return
-        }
-        let old = host.vxlan
-        if let old { host.removeEntries(on: old.device) }
-        let mac = vtepMAC ?? old?.mac
-            ?? MACAddress.locallyAdministered(from: (0..<6).map { _ in UInt8.random(in: 0...255, using: &world.random) })
-        host.vxlan = SimHost.VXLANDevice(device: KernelDevice(index: 3, name: "flannel.\(vni)"), mac: mac, vni: vni, port: port)
-        vtepMAC = mac
-        world.record("\(host.name) created flannel.\(vni) \(mac)")
-    }
-
-    /// flannel0 (udp) or the vxlan device gets the subnet's address.
+    /// flannel0 (user-space forwarding) or the backend's device gets the subnet's address.
     private func bringUpDevice(subnet: IPv4Network, network: IPv4Network) {
-        let mtu = self.mtu(backend)
-        switch backend {
-        case .udp:
+        let mtu = self.mtu
+        if forwardsInUserSpace {
             host.tunnel = SimHost.Tunnel(address: subnet.address, mtu: mtu, network: network)
             world.record("\(host.name) lease \(subnet) in use (flannel0 \(subnet.address)/32 mtu \(mtu))")
-        case .vxlan:
+        } else if backend.backend.device(on: host.backendHost) != nil, host.vxlan != nil {
             host.vxlan?.address = subnet.address
             world.record("\(host.name) lease \(subnet) in use (\(host.vxlan.map { $0.device.name } ?? "?") \(subnet.address)/32 mtu \(mtu))")
-        case .hostGW:
-            world.record("\(host.name) lease \(subnet) in use (host-gw, mtu \(mtu))")
+        } else {
+            world.record("\(host.name) lease \(subnet) in use (\(backend.typeName), mtu \(mtu))")
         }
     }
 
@@ -349,32 +336,24 @@ public final class SimAgent {
         }
     }
 
-    /// The kernel backends' planner, as the daemon's kernel backend builds it; nil for udp.
+    /// The kernel backends' planner, as the daemon's kernel backend builds it; nil for user-space forwarding.
     public var kernelPlanner: KernelBackendPlanner? {
-        guard let plan = machine.plan else { return nil }
-        let kind: KernelBackendPlanner.Kind
-        switch backend {
-        case .udp: return nil
-        case .hostGW: kind = .hostGW
-        case let .vxlan(_, _, directRouting, _):
-            guard let device = host.vxlan?.device else { return nil }
-            kind = .vxlan(device: device, directRouting: directRouting)
-        }
-        return KernelBackendPlanner(kind: kind, external: host.eth0, externalNetwork: host.underlayNetwork, network: plan.network,
+        guard let plan = machine.plan, !forwardsInUserSpace else { return nil }
+        let wantsDevice = backend.backend.device(on: host.backendHost) != nil
+        guard !wantsDevice || host.vxlan != nil else { return nil }
+        let context = KernelPeerContext(external: host.eth0, externalNetwork: host.underlayNetwork,
+                                        device: wantsDevice ? host.vxlan?.device : nil)
+        return KernelBackendPlanner(backend: backend, context: context, network: plan.network,
                                     subnetLength: plan.subnetLength, ownSubnet: held?.key.ipv4)
     }
 
     /// The data path's periodic tick: the kernel backends' resync, anything missing comes back.
     private func resync() {
-        switch backend {
-        case .udp:
-            return
-        case let .vxlan(vni, port, _, _) where host.vxlan == nil:
-            world.record("\(host.name) flannel.\(vni) is gone; re-creating it")
-            ensureDevice(vni: vni, port: port)
+        if forwardsInUserSpace { return }
+        if let device = backend.backend.device(on: host.backendHost), host.vxlan == nil {
+            world.record("\(host.name) \(device.name) is gone; re-creating it")
+            ensure(device)
             host.vxlan?.address = held?.key.ipv4.address
-        case .vxlan, .hostGW:
-            break
         }
         programKernel()
     }

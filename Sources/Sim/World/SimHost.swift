@@ -61,6 +61,11 @@ public final class SimHost {
     /// Work that arrived while the agent was paused, in arrival order.
     var deferred: [() -> Void] = []
 
+    /// What a backend knows of this host: eth0 carries the public IP.
+    public var backendHost: BackendHost {
+        BackendHost(publicIP: publicIP, externalName: eth0.name, externalAddress: publicIP, externalMTU: underlayMTU)
+    }
+
     func isPaused(at now: Timestamp) -> Bool { pausedUntil.map { $0 > now } ?? false }
 
     init(index: Int, publicIP: IPv4Address, underlayNetwork: IPv4Network) {

@@ -11,7 +11,7 @@ struct WatchOnlyAgent {
     func peersAdded(after revision: Int64, count: Int) async throws -> ([String], Int) {
         let me = LeaseAttributes(publicIP: IPv4Address(192, 0, 2, 200))
         var machine = AgentMachine(configuration: .init(
-            etcdAPI: .v3, layout: EtcdKeyLayout(prefix: "/flannel-test/network"), publicIP: me.publicIP, leaseTTL: .seconds(600),
+            etcdAPI: .v3, layout: EtcdKeyLayout(prefix: "/flannel-test/network"), host: BackendHost(publicIP: me.publicIP, externalName: "eth0", externalAddress: me.publicIP, externalMTU: 1500), leaseTTL: .seconds(600),
             leaseTTLText: "10m", renewMargin: .seconds(60), previousSubnet: IPv4Network("10.1.200.0/24"), ipMasq: false, forwardRules: false))
         var random = SystemRandomNumberGenerator()
         let origin = ContinuousClock.now
@@ -35,7 +35,7 @@ struct WatchOnlyAgent {
             for action in machine.handle(event, now: now, random: &random) {
                 switch action {
                 case .readConfig: answers.append(.configRead(.v3, .success(#"{ "Network": "10.1.0.0/16" }"#)))
-                case .prepareBackend: answers.append(.backendPrepared(attributes: me, mtu: 1450))
+                case .prepareBackend: answers.append(.backendPrepared(deviceMAC: nil))
                 case .lease(.list): answers.append(.leasesListed(LeaseListing(records: [], revision: revision)))
                 case .lease(.create): answers.append(.leaseCreated(modRevision: 1))
                 case .startDataPath: answers.append(.dataPathStarted)

@@ -1,0 +1,57 @@
+import Logging
+
+/// A backend's Linux half: carries out on a real host what its pure half (`Backend`) says.
+/// Registered by type name in `LinuxBackends.registered`.
+protocol LinuxBackend: Sendable {
+    /// The pure half this one carries out.
+    associatedtype Definition: Backend
+
+    /// Makes what must exist before the lease is taken: the device the pure half asked for
+    /// (vxlan's, whose MAC goes into the lease).
+    static func prepare(_ backend: Definition, device: BackendDevice?, on host: LinuxBackendHost) throws -> any PreparedBackend
+}
+
+/// A backend made ready before the lease.
+protocol PreparedBackend: AnyObject {
+    /// The MAC of the device the pure half asked for, for our lease.
+    var deviceMAC: MACAddress? { get }
+
+    /// Brings the data path up for our subnet. `onFailure` reports a data path that breaks
+    /// later (a proxy thread): the agent exits so that the service manager restarts it.
+    func start(subnet: IPv4Network, network: IPv4Network, onFailure: @escaping @Sendable (String) -> Void) throws -> any RunningDataPath
+}
+
+/// The running data path: told the peers, moved to a new subnet after a drift, ticked every
+/// 10 s, stopped.
+protocol RunningDataPath: AnyObject {
+    func setPeers(_ peers: [Peer])
+    /// Why a peer gets no data path entries, for the log; nil when it gets them.
+    func ignoreReason(_ peer: Peer) -> String?
+    func move(to subnet: IPv4Network, network: IPv4Network) throws
+    func tick(peers: [Peer])
+    func stop()
+    /// What `/metrics` shows while this data path runs.
+    var metricsSource: (@Sendable (AgentMetrics) -> String)? { get }
+}
+
+extension RunningDataPath {
+    func ignoreReason(_ peer: Peer) -> String? { nil }
+    var metricsSource: (@Sendable (AgentMetrics) -> String)? { nil }
+}
+
+/// The host as the Linux backends see it.
+struct LinuxBackendHost {
+    var external: NetworkInterface
+    var publicIP: IPv4Address
+    var network: IPv4Network
+    var subnetLength: Int
+    var udpOffload: UDPOffloadMode
+    var logger: Logger
+}
+
+extension LinuxBackendHost {
+    /// What the pure half knows of the host.
+    var backendHost: BackendHost {
+        BackendHost(publicIP: publicIP, externalName: external.name, externalAddress: external.address, externalMTU: external.mtu)
+    }
+}

@@ -1,0 +1,69 @@
+/// A backend's pure half, looked up by its type name as upstream's `backend/manager.go` does:
+/// what its config means, what it needs of the host, the MTU it leaves, the device it wants
+/// before the lease, what our lease says, and what each peer gets.
+///
+/// The daemon's Linux half (`LinuxBackend`) and the simulator carry out what this says; a
+/// rule written here holds in both worlds. A new backend is one folder here plus one line in
+/// `BackendCatalogue.registered`, and one folder plus one line on the Linux side.
+public protocol Backend: Sendable, Equatable, CustomStringConvertible {
+    /// `Backend.Type` in the network config (matched case-insensitively) and `BackendType` in leases.
+    static var typeName: String { get }
+
+    /// Decodes the config's `Backend` object, whose `Type` named this backend.
+    static func decode(_ backend: JSONValue) throws(ConfigError) -> Self
+
+    /// Why this backend cannot run on `host` as configured, saying what to change; nil when it can.
+    func refusal(on host: BackendHost) -> String?
+
+    /// The data path's MTU on `host` (subnet.env's `FLANNEL_MTU`).
+    func mtu(on host: BackendHost) -> Int
+
+    /// The device to have before the lease is taken (its MAC goes into the lease), or nil.
+    func device(on host: BackendHost) -> BackendDevice?
+
+    /// Our lease's attributes; `deviceMAC` is the MAC of the device `device(on:)` asked for.
+    func leaseAttributes(publicIP: IPv4Address, deviceMAC: MACAddress?) -> LeaseAttributes
+
+    /// How peers' traffic is carried.
+    var forwarding: BackendForwarding { get }
+
+    /// Kernel forwarding: why `peer` gets no kernel entries beyond the checks every backend
+    /// shares (lease type, network), or nil.
+    func ignoreReason(_ peer: Peer, on host: KernelPeerContext) -> String?
+
+    /// Kernel forwarding: what `peer` (already found usable) needs in the kernel.
+    func program(_ peer: Peer, on host: KernelPeerContext) -> KernelPeerProgram?
+}
+
+extension Backend {
+    public func refusal(on host: BackendHost) -> String? { nil }
+    public func device(on host: BackendHost) -> BackendDevice? { nil }
+    public func ignoreReason(_ peer: Peer, on host: KernelPeerContext) -> String? { nil }
+    public func program(_ peer: Peer, on host: KernelPeerContext) -> KernelPeerProgram? { nil }
+    public var typeName: String { Self.typeName }
+
+    /// Equality across the existential: same backend type, same settings.
+    public func isEqual(to other: any Backend) -> Bool {
+        (other as? Self) == self
+    }
+}
+
+/// How a backend carries peers' traffic.
+public enum BackendForwarding: Equatable, Sendable {
+    /// The agent encapsulates in user space: flannel0 (TUN) and a UDP socket on `port`.
+    case userSpaceUDP(port: Int)
+    /// The kernel does, from per-peer entries (`Backend.program`) that the agent keeps in sync.
+    case kernel
+}
+
+/// A device a backend wants before its lease is taken.
+public enum BackendDevice: Equatable, Sendable {
+    /// `flannel.<vni>`: kernel VXLAN on the external interface, learning off, with `mtu`.
+    case vxlan(vni: Int, port: Int, mtu: Int)
+
+    public var name: String {
+        switch self {
+        case let .vxlan(vni, _, _): "flannel.\(vni)"
+        }
+    }
+}

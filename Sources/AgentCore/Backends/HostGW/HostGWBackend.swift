@@ -1,0 +1,35 @@
+/// host-gw: a plain route per peer, `<peer subnet> via <PublicIP> dev <external>`. Every host
+/// must share one L2 and be reachable at its interface address.
+public struct HostGWBackend: Backend {
+    public static let typeName = "host-gw"
+
+    public init() {}
+
+    public static func decode(_ backend: JSONValue) throws(ConfigError) -> HostGWBackend { HostGWBackend() }
+
+    public var description: String { "host-gw" }
+
+    public func refusal(on host: BackendHost) -> String? {
+        // Peers send straight to our PublicIP as the next hop: it must be this interface's own address.
+        guard host.publicIP != host.externalAddress else { return nil }
+        return "host-gw backend: the public IP \(host.publicIP) is not \(host.externalName)'s address \(host.externalAddress) (NAT, or --public-ip set to another address); host-gw needs peers to reach this host directly at its interface address: drop --public-ip, or use the vxlan backend"
+    }
+
+    public func mtu(on host: BackendHost) -> Int { host.externalMTU }
+
+    public func leaseAttributes(publicIP: IPv4Address, deviceMAC: MACAddress?) -> LeaseAttributes {
+        LeaseAttributes(publicIP: publicIP, backendType: Self.typeName)
+    }
+
+    public var forwarding: BackendForwarding { .kernel }
+
+    public func ignoreReason(_ peer: Peer, on host: KernelPeerContext) -> String? {
+        guard let network = host.externalNetwork, !network.contains(peer.publicIP) else { return nil }
+        return "its PublicIP \(peer.publicIP) is not on \(host.external.name)'s network \(network): host-gw needs every host on one L2 (use vxlan, or vxlan with DirectRouting)"
+    }
+
+    public func program(_ peer: Peer, on host: KernelPeerContext) -> KernelPeerProgram? {
+        KernelPeerProgram(subnet: peer.subnet, route: KernelRoute(
+            destination: peer.subnet, gateway: peer.publicIP, device: host.external, onlink: false))
+    }
+}

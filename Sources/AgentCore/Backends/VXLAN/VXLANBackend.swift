@@ -1,0 +1,91 @@
+/// vxlan: kernel VXLAN on `flannel.<VNI>`. Per peer (COMPAT.md, "Backends"): neighbour
+/// `<peer subnet base> → VtepMAC`, forwarding entry `VtepMAC → PublicIP`, route
+/// `<peer subnet> via <peer base> dev flannel.<VNI> onlink`; with DirectRouting and the peer on
+/// the external interface's own network, a plain route via its PublicIP instead.
+public struct VXLANBackend: Backend {
+    public static let typeName = "vxlan"
+    /// Linux's default VXLAN port (the config's 0).
+    public static let defaultPort = 8472
+    public static let defaultVNI = 1
+    /// Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14).
+    public static let overhead = 50
+
+    public var vni: Int
+    public var port: Int
+    public var directRouting: Bool
+    /// 0: the external MTU − 50.
+    public var configuredMTU: Int
+
+    public init(vni: Int = defaultVNI, port: Int = defaultPort, directRouting: Bool = false, mtu: Int = 0) {
+        self.vni = vni
+        self.port = port
+        self.directRouting = directRouting
+        configuredMTU = mtu
+    }
+
+    public static func decode(_ backend: JSONValue) throws(ConfigError) -> VXLANBackend {
+        let fields = BackendFields(backend)
+        let vni = try fields.integer("VNI", default: defaultVNI, range: 0...16_777_215,
+                                     hint: "a VXLAN network identifier from 0 to 16777215 (default 1)")
+        let port = try fields.port(default: defaultPort)
+        let direct = try fields.boolean("DirectRouting", default: false)
+        let mtu = try fields.integer("MTU", default: 0, range: 0...65_535,
+                                     hint: "the device MTU (68 to 65535), or 0 for the external MTU − 50")
+        if mtu != 0 && mtu < 68 {
+            throw ConfigError(field: "Backend.MTU", "\(mtu) is below IPv4's minimum of 68; use 68 to 65535, or 0 for the external MTU − 50")
+        }
+        return VXLANBackend(vni: vni, port: port, directRouting: direct, mtu: mtu)
+    }
+
+    public var description: String {
+        "vxlan (VNI \(vni), port \(port)\(directRouting ? ", DirectRouting" : "")\(configuredMTU == 0 ? "" : ", MTU \(configuredMTU)"))"
+    }
+
+    public func refusal(on host: BackendHost) -> String? {
+        let mtu = mtu(on: host)
+        guard mtu < 68 else { return nil }
+        return "vxlan backend: \(host.externalName)'s MTU \(host.externalMTU) leaves \(mtu) after \(Self.overhead) bytes of encapsulation, below IPv4's minimum of 68"
+    }
+
+    public func mtu(on host: BackendHost) -> Int {
+        configuredMTU == 0 ? host.externalMTU - Self.overhead : configuredMTU
+    }
+
+    public func device(on host: BackendHost) -> BackendDevice? {
+        .vxlan(vni: vni, port: port, mtu: mtu(on: host))
+    }
+
+    public func leaseAttributes(publicIP: IPv4Address, deviceMAC: MACAddress?) -> LeaseAttributes {
+        LeaseAttributes(publicIP: publicIP, backendType: Self.typeName, backendData: .object([
+            ("VNI", .number("\(vni)")), ("VtepMAC", .string(deviceMAC.map { "\($0)" } ?? "")),
+        ]))
+    }
+
+    public var forwarding: BackendForwarding { .kernel }
+
+    /// The peer's VTEP MAC from `BackendData.VtepMAC`.
+    public static func vtepMAC(of peer: Peer) -> MACAddress? {
+        guard let text = peer.attributes.backendData?.member("VtepMAC")?.stringValue else { return nil }
+        return MACAddress(text)
+    }
+
+    public func ignoreReason(_ peer: Peer, on host: KernelPeerContext) -> String? {
+        guard Self.vtepMAC(of: peer) == nil else { return nil }
+        let data = peer.attributes.backendData?.encoded ?? "nothing"
+        return "its BackendData has no usable VtepMAC (found \(data))"
+    }
+
+    public func program(_ peer: Peer, on host: KernelPeerContext) -> KernelPeerProgram? {
+        if directRouting, host.sharesL2(with: peer.publicIP) {
+            return KernelPeerProgram(subnet: peer.subnet, route: KernelRoute(
+                destination: peer.subnet, gateway: peer.publicIP, device: host.external, onlink: false))
+        }
+        guard let device = host.device, let mac = Self.vtepMAC(of: peer) else { return nil }
+        let vtep = peer.subnet.address
+        return KernelPeerProgram(
+            subnet: peer.subnet,
+            neighbour: KernelNeighbour(device: device, address: vtep, mac: mac),
+            fdb: KernelFDBEntry(device: device, mac: mac, destination: peer.publicIP),
+            route: KernelRoute(destination: peer.subnet, gateway: vtep, device: device, onlink: true))
+    }
+}

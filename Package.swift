@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "AgentCore", targets: ["AgentCore"]),
         .library(name: "Agent", targets: ["Agent"]),
+        .library(name: "ClusterScenarios", targets: ["ClusterScenarios"]),
         .library(name: "Sim", targets: ["Sim"]),
         .library(name: "NetnsLab", targets: ["NetnsLab"]),
         .executable(name: "flanneld", targets: ["flanneld"]),
@@ -80,9 +81,16 @@ let package = Package(
         ),
         // The deterministic world: virtual clock, in-memory etcd, simulated hosts and links,
         // running the core. It does not link the Linux/etcd plumbing.
+        // SCENARIOS.md written once, against a cluster harness that the simulator and the lab
+        // both implement.
+        .target(
+            name: "ClusterScenarios",
+            dependencies: ["AgentCore"],
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "Sim",
-            dependencies: ["AgentCore"],
+            dependencies: ["AgentCore", "ClusterScenarios"],
             swiftSettings: strictSwift
         ),
         // BENCHMARKS.md as a record: the text of replacing a benchmark's latest run and
@@ -94,7 +102,7 @@ let package = Package(
         // Fake hosts from network namespaces (root only).
         .target(
             name: "NetnsLab",
-            dependencies: ["Agent", "CLinuxShims"],
+            dependencies: ["Agent", "CLinuxShims", "ClusterScenarios"],
             swiftSettings: strictSwift
         ),
         .executableTarget(
@@ -110,6 +118,7 @@ let package = Package(
             name: "flannel-sim",
             dependencies: [
                 "Sim",
+                "ClusterScenarios",
                 "BenchRecord",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -119,6 +128,7 @@ let package = Package(
             name: "netns-lab",
             dependencies: [
                 "NetnsLab",
+                "ClusterScenarios",
                 "BenchRecord",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -126,13 +136,13 @@ let package = Package(
         ),
         .testTarget(
             name: "UnitTests",
-            dependencies: ["AgentCore", "Agent", "Sim", "NetnsLab", "BenchRecord", "EtcdProto", .product(name: "GRPCCore", package: "grpc-swift-2")],
+            dependencies: ["AgentCore", "Agent", "ClusterScenarios", "Sim", "NetnsLab", "BenchRecord", "EtcdProto", .product(name: "GRPCCore", package: "grpc-swift-2")],
             path: "Tests/Unit",
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AgentCore", "Agent", "Sim", "NetnsLab"],
+            dependencies: ["AgentCore", "Agent", "ClusterScenarios", "Sim", "NetnsLab"],
             path: "Tests/Integration",
             swiftSettings: strictSwift
         ),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BenchRecord
+import ClusterScenarios
 import Foundation
 import Sim
 
@@ -12,12 +13,10 @@ struct FlannelSimCommand: ParsableCommand {
         subcommands: [List.self, Run.self, Chaos.self, Bench.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The scenarios, with what each must show.")
+        static let configuration = CommandConfiguration(abstract: "The scenarios (one catalogue with netns-lab), with what each must show and where it runs.")
 
         func run() {
-            for scenario in SimScenario.catalogue {
-                print("\(scenario.id.padding(toLength: 6, withPad: " ", startingAt: 0)) \(scenario.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(scenario.summary)")
-            }
+            for line in ScenarioListing.lines(for: .simulator) { print(line) }
         }
     }
 
@@ -34,19 +33,35 @@ struct FlannelSimCommand: ParsableCommand {
         var trace = false
 
         func run() throws {
-            guard let chosen = SimScenario.named(scenario) else {
-                throw ValidationError("no scenario \(scenario); `flannel-sim list` shows them: \(SimScenario.catalogue.map(\.name).joined(separator: ", "))")
+            guard let chosen = Scenario.named(scenario) else {
+                throw ValidationError("no scenario \(scenario); `flannel-sim list` shows them: \(Scenario.catalogue.map(\.name).joined(separator: ", "))")
             }
-            let first = chosen.run(seed: seed)
-            if trace { print(first.world.trace.lines.joined(separator: "\n")) }
-            print(first.summary)
-            let second = chosen.run(seed: seed)
-            guard second.world.trace.hash == first.world.trace.hash else {
-                print("NOT DETERMINISTIC: a second run of seed \(seed) gave hash \(second.world.trace.hashText)")
+            guard chosen.runs(in: .simulator) else {
+                throw ValidationError("\(chosen.name) runs in the \(chosen.worlds)")
+            }
+            if chosen.isShared {
+                let (first, cluster) = SimCluster.run(chosen, seed: seed)
+                if trace { print(cluster.world.trace.lines.joined(separator: "\n")) }
+                print(first.description)
+                let (_, again) = SimCluster.run(chosen, seed: seed)
+                try checkDeterministic(cluster.world.trace, again.world.trace)
+                if !first.passed { throw ExitCode(1) }
+            } else {
+                guard let simOnly = SimScenario.named(chosen.name) else { throw ValidationError("\(chosen.name): \(chosen.worlds)") }
+                let first = simOnly.run(seed: seed)
+                if trace { print(first.world.trace.lines.joined(separator: "\n")) }
+                print(first.report.description)
+                try checkDeterministic(first.world.trace, simOnly.run(seed: seed).world.trace)
+                if !first.passed { throw ExitCode(1) }
+            }
+        }
+
+        func checkDeterministic(_ first: SimTrace, _ second: SimTrace) throws {
+            guard second.hash == first.hash else {
+                print("NOT DETERMINISTIC: a second run of seed \(seed) gave hash \(second.hashText), the first \(first.hashText)")
                 throw ExitCode(3)
             }
-            print("deterministic: a second run gave the same \(first.world.trace.count) trace lines (hash \(first.world.trace.hashText))")
-            if !first.passed { throw ExitCode(1) }
+            print("deterministic: a second run gave the same \(first.count) trace lines (hash \(first.hashText))")
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterScenarios
 import Foundation
 import NetnsLab
 
@@ -6,7 +7,7 @@ extension NetnsLabCommand {
     struct Scenario: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run scenarios of SCENARIOS.md on real hosts (namespaces, etcd, flanneld) and print a report for each.",
-            discussion: "Each builds its own lab and removes it afterwards. The ids and names are the simulator's (flannel-sim run <name>).")
+            discussion: "Each builds its own lab and removes it afterwards. One catalogue with the simulator: `flannel-sim run <name>` runs the same body on virtual time and prints the same report.")
 
         @Argument(help: "Scenario ids or names (S4, subnet-taken-drift), or 'all'")
         var scenarios: [String] = []
@@ -27,42 +28,40 @@ extension NetnsLabCommand {
                 throw LabCommandError("--list takes no scenario names; run `netns-lab scenario \(scenarios.joined(separator: " "))` to run them")
             }
             if list || scenarios.isEmpty {
-                for scenario in LabScenario.catalogue { print("\(scenario.id.padding(toLength: 4, withPad: " ", startingAt: 0)) \(scenario.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(scenario.summary)") }
-                if !list { print("\nrun one with: netns-lab scenario <id or name> (or 'all')") }
+                for line in ScenarioListing.lines(for: .lab) { print(line) }
                 return
             }
-            var chosen: [LabScenario] = []
+            var chosen: [ClusterScenarios.Scenario] = []
             for text in scenarios {
-                if text == "all" { chosen += LabScenario.catalogue; continue }
-                guard let scenario = LabScenario.named(text) else {
-                    throw LabCommandError("no scenario '\(text)'; netns-lab scenario --list shows them (\(LabScenario.catalogue.map(\.id).joined(separator: ", ")))")
+                if text == "all" { chosen += ClusterScenarios.Scenario.catalogue.filter { $0.runs(in: .lab) && $0.isShared }; continue }
+                guard let scenario = ClusterScenarios.Scenario.named(text) else {
+                    throw LabCommandError("no scenario '\(text)'; netns-lab scenario --list shows them (\(ClusterScenarios.Scenario.catalogue.map(\.id).joined(separator: ", ")))")
+                }
+                guard scenario.isShared else {
+                    throw LabCommandError("\(scenario.name) runs in the \(scenario.worlds)")
                 }
                 chosen.append(scenario)
             }
             try LabCommandSupport.requireRoot()
             let binary = try LabCommandSupport.flanneld(flanneld)
-            var reports: [LabScenarioReport] = []
+            var reports: [ScenarioReport] = []
             for scenario in chosen {
                 let names = LabNames()
                 let report = try LabCommandSupport.interruptible(run: names.run) {
-                    scenario.run(flanneld: binary, names: names) { say($0) }
+                    LabCluster.run(scenario, flanneld: binary, names: names) { say($0) }
                 }
                 if LabInterruption.isRaised {
                     say("interrupted: removed the lab \(names.run)")
                     throw ExitCode(130)
                 }
-                if let error = report.error { say("  ✘ stopped: \(error)") }
-                if !report.passed && !report.logTails.isEmpty {
-                    say("  agent logs (last lines):")
-                    report.logTails.forEach { say("    \($0)") }
-                }
-                say(report.description.split(separator: "\n").last.map(String.init) ?? "")
+                say("")
+                say(report.description)
                 say("")
                 reports.append(report)
             }
             if reports.count > 1 {
                 say("summary:")
-                for report in reports { say("  \(report.passed ? "✔" : "✘") \(report.id) \(report.name)") }
+                for report in reports { say("  \(report.passed ? "✔" : "✘") \(report.id) \(report.name) (\(report.duration.secondsText))") }
             }
             if reports.contains(where: { !$0.passed }) { throw ExitCode(1) }
         }

@@ -1,8 +1,9 @@
 import Agent
+import ClusterScenarios
 @testable import Sim
 import Testing
 
-/// The simulator's scenarios on fixed seeds, each run twice (same seed, same trace hash), the
+/// The simulator's own scenarios on fixed seeds, each run twice (same seed, same trace hash), the
 /// chaos run over 200 seeds judged by the invariants, and proof that the invariants catch a
 /// broken allocator and a kernel that keeps deleted entries.
 @Suite("Simulator scenarios")
@@ -22,7 +23,7 @@ struct SimScenarioTests {
     }
 
     @Test func seedPingMatchesTheWalkthrough() {
-        let run = SimScenario.seedPing.run(seed: 7)
+        let run = SimCluster.run(Scenario.seedPing, seed: 7).cluster
         let text = run.world.trace.lines.joined(separator: "\n")
         #expect(text.contains("lease 10.1."), "\(text)")
         #expect(text.contains("reply ttl=60"))

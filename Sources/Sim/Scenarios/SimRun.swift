@@ -1,4 +1,5 @@
 import AgentCore
+import ClusterScenarios
 
 /// One scenario run on one seed: the world, the failed expectations, and what replays it.
 public final class SimRun {
@@ -35,6 +36,17 @@ public final class SimRun {
         for failure in allFailures { lines.append("  - \(failure)") }
         if !passed { lines.append("  replay: \(replayCommand)") }
         return lines.joined(separator: "\n")
+    }
+
+    /// The run in the shared report format: the simulator's expectations keep only their
+    /// failures, so a passing run is one check.
+    public var report: ScenarioReport {
+        var report = ScenarioReport(id: scenario.id, name: scenario.name, summary: scenario.summary, world: .simulator)
+        report.checks = passed ? [.init(passed: true, text: "every expectation and invariant held")]
+            : allFailures.map { .init(passed: false, text: $0) }
+        report.notes = ["seed \(world.seed): \(world.trace.count) trace lines, hash \(world.trace.hashText), \(SimTrace.format(world.now)) simulated"]
+        if !passed { report.diagnostics = ["replay: \(replayCommand)"] }
+        return report
     }
 
     // MARK: Building blocks for scenarios

@@ -26,8 +26,8 @@ public final class SimAgent {
         generation = host.generation
         let previous = host.subnetFileText.flatMap { SubnetFile.previousSubnet(in: $0) }
         var configuration = AgentMachine.Configuration(
-            etcdAPI: world.options.etcdAPI, layout: world.layout, host: host.backendHost, leaseTTL: world.options.leaseTTL,
-            leaseTTLText: Self.ttlText(world.options.leaseTTL), renewMargin: world.options.renewMargin, previousSubnet: previous,
+            etcdAPI: world.options.etcdAPI, layout: world.layout, host: host.backendHost, leaseTTL: host.agentLeaseTTL ?? world.options.leaseTTL,
+            leaseTTLText: Self.ttlText(host.agentLeaseTTL ?? world.options.leaseTTL), renewMargin: world.options.renewMargin, previousSubnet: previous,
             ipMasq: false, forwardRules: false)
         configuration.reportsPeerChanges = world.options.tracesDetail
         machine = AgentMachine(configuration: configuration)

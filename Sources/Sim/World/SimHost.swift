@@ -52,6 +52,8 @@ public final class SimHost {
     /// real kernel's, they stay when the agent stops.
     public internal(set) var kernelTables = KernelTables()
     public internal(set) var agent: SimAgent?
+    /// `--subnet-lease-ttl` for the next agent started here; nil: the world's.
+    var agentLeaseTTL: Duration?
     /// Bumped whenever the agent process goes away, so late answers to a dead agent are dropped.
     public internal(set) var generation = 0
     /// The agent process is frozen (SIGSTOP, a VM pause) until then: its timers, answers and

@@ -98,6 +98,21 @@ public final class SimWorld {
         etcdChanged()
     }
 
+    /// Writes `key` (no TTL), as an operator with etcdctl.
+    public func putKey(_ key: String, _ value: String) {
+        syncEtcdTime()
+        _ = try? etcd.put(key: key, value: value)
+        record("etcdctl put \(key) \(value)")
+        etcdChanged()
+    }
+
+    public func deleteKey(_ key: String) {
+        syncEtcdTime()
+        _ = etcd.delete(key: key)
+        record("etcdctl del \(key)")
+        etcdChanged()
+    }
+
     public func startAgent(_ host: SimHost) {
         guard host.agent == nil else { return }
         let agent = SimAgent(host: host, world: self)

@@ -1,32 +1,30 @@
+import ClusterScenarios
 import NetnsLab
+import Sim
 import Testing
 
-/// The lab scenarios of SCENARIOS.md (`LabScenario`, also `netns-lab scenario <name>`), each
-/// check of each report asserted. One test per scenario, so a failure names it.
-@Suite("lab scenarios", .serialized, .enabled(if: LabGate.shouldRun))
+/// Every shared scenario of SCENARIOS.md in both worlds: the lab (real namespaces, etcd and
+/// flanneld; also `netns-lab scenario <name>`) and the simulator (`flannel-sim run <name>`),
+/// same body, same parameters. Each world's report must pass, and the outcomes must be the
+/// same: who holds which subnet, the drifts, who reaches whom with which TTL.
+@Suite("shared scenarios, lab and simulator", .serialized, .enabled(if: LabGate.shouldRun))
 struct LabScenarioTests {
-    func check(_ scenario: LabScenario) {
+    @Test(arguments: Scenario.shared.map(\.name))
+    func sameOutcomeInBothWorlds(name: String) throws {
         guard LabGate.requireRoot() else { return }
-        let report = scenario.run(flanneld: SeedPingTests.flanneld)
-        #expect(report.error == nil, "\(report)")
-        #expect(!report.checks.isEmpty, "\(report)")
-        for check in report.checks {
-            #expect(check.passed, "\(scenario): \(check.text)\n\(report)")
+        let scenario = try #require(Scenario.named(name))
+        let lab = LabCluster.run(scenario, flanneld: SeedPingTests.flanneld)
+        #expect(lab.passed, "\(lab)")
+        for check in lab.checks where !check.passed {
+            Issue.record("lab: \(scenario): \(check.text)")
         }
-    }
-
-    @Test func s2RestartKeepsSubnet() { check(.restartKeepsSubnet) }
-    @Test func s3ExpiredLeaseComesBack() { check(.expiredLeaseComesBack) }
-    @Test func s4SubnetTakenDrift() { check(.subnetTakenDrift) }
-    @Test func s6PeerLeaves() { check(.peerLeaves) }
-    @Test func s7Reservation() { check(.reservation) }
-    @Test func s8AllocationRace() { check(.allocationRace) }
-    @Test func s9EtcdOutage() { check(.etcdOutage) }
-    @Test func s10WatchCompaction() { check(.watchCompaction) }
-    @Test func s15Partition() { check(.partition) }
-
-    /// Every scenario of the lab's catalogue has a test above.
-    @Test func everyScenarioHasATest() {
-        #expect(LabScenario.catalogue.map(\.id) == ["S2", "S3", "S4", "S6", "S7", "S8", "S9", "S10", "S15"])
+        let (simulated, _) = SimCluster.run(scenario, seed: 1)
+        #expect(simulated.passed, "\(simulated)")
+        let labOutcome = try #require(lab.outcome, "\(lab)")
+        #expect(labOutcome == simulated.outcome,
+                "\(scenario): the worlds disagree\nlab:\n\(labOutcome.lines.joined(separator: "\n"))\nsimulator:\n\(simulated.outcome?.lines.joined(separator: "\n") ?? "none")")
+        // The same checks ran in both, apart from those a world cannot make.
+        #expect(lab.checks.count + lab.skipped.count == simulated.checks.count + simulated.skipped.count - 1,
+                "lab \(lab.checks.count)+\(lab.skipped.count), simulator \(simulated.checks.count)+\(simulated.skipped.count) (its invariants check included)")
     }
 }

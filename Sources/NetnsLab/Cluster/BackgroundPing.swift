@@ -1,18 +1,11 @@
 import Agent
+import ClusterScenarios
 import Foundation
 
 /// A ping left running while a scenario breaks something: `count` echoes `interval` apart
 /// from a container, read when it is done (how many answered, the longest silence).
 public struct BackgroundPing {
-    public struct Outcome: Sendable {
-        public var transmitted: Int
-        public var received: Int
-        /// The longest run of unanswered echoes, as time.
-        public var longestSilence: Duration
-        /// An echo was answered after the longest silence: traffic came back.
-        public var resumed: Bool
-        public var lost: Int { transmitted - received }
-    }
+    public typealias Outcome = PingSeriesOutcome
 
     let process: BackgroundProcess
     let count: Int
@@ -63,15 +56,6 @@ public struct BackgroundPing {
         if let range = output.range(of: " packets transmitted") {
             transmitted = Int(output[..<range.lowerBound].split(whereSeparator: { !$0.isNumber }).last.map(String.init) ?? "") ?? transmitted
         }
-        var longest = 0, previous = 0, gapEnd = 0
-        for sequence in answered.sorted() + [transmitted + 1] {
-            if sequence - previous - 1 > longest {
-                longest = sequence - previous - 1
-                gapEnd = sequence
-            }
-            previous = sequence
-        }
-        return Outcome(transmitted: transmitted, received: answered.count, longestSilence: interval * longest,
-                       resumed: longest == 0 ? !answered.isEmpty : answered.contains(gapEnd))
+        return PingSeriesOutcome(answered: answered, transmitted: transmitted, interval: interval)
     }
 }

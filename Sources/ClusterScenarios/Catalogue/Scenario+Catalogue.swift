@@ -1,0 +1,31 @@
+/// SCENARIOS.md's scenarios, one catalogue for both worlds: `flannel-sim list` and
+/// `netns-lab scenario --list` print it. Shared scenarios have one body and the same
+/// parameters everywhere; the rest name the one world that runs them.
+extension Scenario {
+    public static let catalogue: [Scenario] = [
+        seedPing, restartKeepsSubnet, expiredLeaseComesBack, subnetTakenDrift, containerRedeploy, peerLeaves,
+        reservation, allocationRace, etcdOutage, watchCompaction,
+        Scenario(id: "S11", name: "bad-input",
+                 summary: "a malformed config (agents wait, then start on a good one), malformed peer keys and values (skipped; a bad value's subnet stays taken), garbage, truncated, oversized and non-peer datagrams (counted, dropped, forwarding goes on)",
+                 body: .only(.simulator, how: "flannel-sim run bad-input; real agents get the same input in the lab's bad-input tests")),
+        Scenario(id: "S12", name: "vxlan-seed-ping",
+                 summary: "3 hosts, vxlan backend: leases carry VNI and VtepMAC, MTU 1450, per peer a neighbour, a forwarding entry and an onlink route; pings ttl=62 over UDP 8472; a peer leaving takes its entries; a restart keeps the MAC",
+                 body: .only(.simulator, how: "flannel-sim run vxlan-seed-ping; real hosts: the lab's backend matrix tests")),
+        Scenario(id: "S12", name: "host-gw-seed-ping",
+                 summary: "3 hosts, host-gw backend: leases say host-gw, MTU 1500, a route per peer via its PublicIP on eth0; pings ttl=62; a peer leaving takes its route",
+                 body: .only(.simulator, how: "flannel-sim run host-gw-seed-ping; real hosts: the lab's backend matrix tests")),
+        Scenario(id: "S13", name: "scale",
+                 summary: "1,000 and 10,000 hosts join 10.0.0.0/8 and churn for 24 simulated hours: convergence, no duplicates, etcd requests per host per hour, wall time",
+                 body: .only(.simulator, how: "flannel-sim bench --hosts 1000,10000")),
+        Scenario(id: "S14", name: "seed-walkthrough",
+                 summary: "the walkthrough verbatim: etcd with TLS, a user and role, the v2 API, /etc/sysconfig/flanneld; a user without the role is refused",
+                 body: .only(.lab, how: "netns-lab demo --walkthrough")),
+        partition,
+        Scenario(id: "chaos", name: "chaos",
+                 summary: "random faults (loss, partitions, etcd outages, crashes, pauses, compaction) over random clusters of any backend, judged by the invariants",
+                 body: .only(.simulator, how: "flannel-sim chaos --seeds 1..200")),
+    ]
+
+    /// Leases of 5 s: expiry within a scenario's minute, in both worlds.
+    public static let shortTTL = Duration.seconds(5)
+}

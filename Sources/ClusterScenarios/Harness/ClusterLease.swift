@@ -1,0 +1,19 @@
+import AgentCore
+
+/// A subnet lease as etcd holds it.
+public struct ClusterLease: Equatable, Sendable {
+    public var subnet: IPv4Network
+    public var publicIP: IPv4Address?
+    /// Attached to an etcd lease (expires); false for a reservation.
+    public var hasTTL: Bool
+    public var createRevision: Int64
+    public var modRevision: Int64
+
+    public init(subnet: IPv4Network, publicIP: IPv4Address?, hasTTL: Bool, createRevision: Int64, modRevision: Int64) {
+        self.subnet = subnet
+        self.publicIP = publicIP
+        self.hasTTL = hasTTL
+        self.createRevision = createRevision
+        self.modRevision = modRevision
+    }
+}

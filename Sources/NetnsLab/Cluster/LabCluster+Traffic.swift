@@ -1,0 +1,98 @@
+import Agent
+import ClusterScenarios
+import Foundation
+
+/// The lab's network faults, containers, traffic and time.
+extension LabCluster {
+    // MARK: Network
+
+    /// etcd's packets dropped both ways, and the open connection killed (`ss -K`): the agent
+    /// sees its watch break at once, and every new request time out.
+    public func cutFromEtcd(_ host: ClusterHost, _ cut: Bool) throws {
+        let namespace = try labHost(host).namespace
+        let rules = [["OUTPUT", "-p", "tcp", "-d", "\(Lab.etcdAddress)", "--dport", "2379", "-j", "DROP"],
+                     ["INPUT", "-p", "tcp", "-s", "\(Lab.etcdAddress)", "--sport", "2379", "-j", "DROP"]]
+        for rule in rules { try namespace.check(["iptables", cut ? "-I" : "-D"] + rule) }
+        if cut { try namespace.check(["ss", "-K", "dst", "\(Lab.etcdAddress)", "dport", "=", "2379"]) }
+    }
+
+    public func cutLink(_ first: ClusterHost, _ second: ClusterHost, _ cut: Bool) throws {
+        let namespace = try labHost(first).namespace
+        let rules = [["OUTPUT", "-d", "\(second.publicIP)", "-j", "DROP"], ["INPUT", "-s", "\(second.publicIP)", "-j", "DROP"]]
+        for rule in rules { try namespace.check(["iptables", cut ? "-I" : "-D"] + rule) }
+    }
+
+    // MARK: Containers and traffic
+
+    public func addContainer(on host: ClusterHost) throws -> ClusterContainer {
+        let (namespace, address) = try labHost(host).addContainer()
+        let number = Int(namespace.name.split(separator: "c").last ?? "") ?? 0
+        let container = ClusterContainer(host: host, number: number, address: address)
+        setNamespace(namespace, of: container)
+        return container
+    }
+
+    public func removeContainer(_ container: ClusterContainer) throws {
+        let namespace = try self.namespace(of: container)
+        try CommandRunner.check(["ip", "netns", "del", namespace.name])
+        setNamespace(nil, of: container)
+    }
+
+    public func ping(from container: ClusterContainer, to address: IPv4Address, wait: Duration) throws -> PingResult {
+        let seconds = max(1, Int(wait.components.seconds))
+        let result = try namespace(of: container).run(["ping", "-n", "-c", "1", "-W", String(seconds), address.description])
+        if let range = result.stdout.range(of: "ttl="), let ttl = Int(result.stdout[range.upperBound...].prefix { $0.isNumber }) {
+            return .reply(ttl: ttl)
+        }
+        return result.stdout.contains("Unreachable") ? .unreachable : .noAnswer
+    }
+
+    public func udpProbe(from container: ClusterContainer, to address: IPv4Address) throws -> ProbeResult {
+        switch try namespace(of: container).udpProbe(to: address) {
+        case "errno 101": .netUnreachable
+        case "timeout": .noAnswer
+        case let other: .other(other)
+        }
+    }
+
+    public func startPings(from container: ClusterContainer, to address: IPv4Address, interval: Duration) throws -> PingSeries {
+        let token = nextToken()
+        let ping = try BackgroundPing(from: try namespace(of: container), to: address, count: 100_000, interval: interval,
+                                      logFile: lab.directory.appendingPathComponent("ping-\(token).log"))
+        setSeries(ping, token: token)
+        return PingSeries(from: container, to: address, interval: interval, token: token)
+    }
+
+    public func pingsSoFar(_ series: PingSeries) throws -> PingSeriesOutcome {
+        try self.series(series.token).soFar
+    }
+
+    public func stopPings(_ series: PingSeries) throws -> PingSeriesOutcome {
+        let ping = try self.series(series.token)
+        setSeries(nil, token: series.token)
+        return try ping.interrupt()
+    }
+
+    public func iperf(from container: ClusterContainer, to target: ClusterContainer) throws -> Double {
+        let server = BackgroundProcess(command: try namespace(of: target).command(["iperf3", "-s", "-1"]),
+                                       logFile: lab.directory.appendingPathComponent("iperf3-server.log"))
+        try server.start()
+        defer { server.stop() }
+        return try BenchTraffic.iperf(from: try namespace(of: container), to: target.address, seconds: 5, streams: 1).bitsPerSecond
+    }
+
+    // MARK: Time
+
+    public func pass(_ duration: Duration, _ what: String) throws {
+        let deadline = ContinuousClock.now + duration
+        while ContinuousClock.now < deadline {
+            try LabInterruption.check()
+            let left = deadline - ContinuousClock.now
+            Thread.sleep(forTimeInterval: min(0.25, max(0, Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)))
+        }
+    }
+
+    public func waitUntil(_ what: String, timeout: Duration, _ condition: () throws -> Bool) throws {
+        try Poll.until(what, timeout: timeout, interval: .milliseconds(100), condition)
+    }
+}

@@ -1,0 +1,205 @@
+import Agent
+import ClusterScenarios
+import Foundation
+
+/// The lab as a `ClusterHarness`: the shared scenarios on real namespaces, a real etcd and
+/// real flanneld processes, in real time, with the lab's own extras (`/metrics`, iperf3, the
+/// agents' log files).
+public final class LabCluster: ClusterHarness {
+    public let lab: Lab
+    public let flanneld: String
+    private var labHosts: [Int: LabHost] = [:]
+    /// Where each host's current agent run starts in its log (the log keeps every run).
+    private var logStart: [Int: String.Index] = [:]
+    private var containerNamespaces: [ClusterContainer: Namespace] = [:]
+    private var pingSeries: [Int: BackgroundPing] = [:]
+    private var nextSeriesToken = 1
+    static let prefix = "/coreos.com/network/"
+    /// `--healthz-port` of every agent (each host has its own namespace).
+    static let healthzPort = 18_080
+
+    public init(lab: Lab, flanneld: String) {
+        self.lab = lab
+        self.flanneld = flanneld
+    }
+
+    public var kind: ClusterWorld { .lab }
+    public var capabilities: Set<ClusterCapability> { [.metrics, .iperf3, .logFiles] }
+
+    /// Builds a lab, runs `scenario`, removes the lab (also when a step fails).
+    public static func run(_ scenario: Scenario, flanneld: String, names: LabNames = LabNames(),
+                           progress: @escaping (String) -> Void = { _ in }) -> ScenarioReport {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var report: ScenarioReport
+        do {
+            let lab = try Lab(names: names)
+            defer { lab.destroy() }
+            let cluster = LabCluster(lab: lab, flanneld: flanneld)
+            report = scenario.run(on: cluster, progress: progress)
+            if !report.passed {
+                report.diagnostics = ["agent logs (last lines):"] + lab.hosts.compactMap { host in
+                    host.agent.map { "  \(host.namespace): " + $0.log.split(separator: "\n").suffix(12).joined(separator: "\n    ") }
+                }
+            }
+        } catch {
+            report = ScenarioReport(id: scenario.id, name: scenario.name, summary: scenario.summary, world: .lab)
+            report.error = "the lab could not be built: \(error)"
+        }
+        report.duration = clock.now - start
+        return report
+    }
+
+    func labHost(_ host: ClusterHost) throws -> LabHost {
+        guard let labHost = labHosts[host.index] else { throw ScenarioFailure("\(host) is not in this lab") }
+        return labHost
+    }
+
+    func namespace(of container: ClusterContainer) throws -> Namespace {
+        guard let namespace = containerNamespaces[container] else { throw ScenarioFailure("\(container) is not in this lab") }
+        return namespace
+    }
+
+    func setNamespace(_ namespace: Namespace?, of container: ClusterContainer) {
+        containerNamespaces[container] = namespace
+    }
+
+    func nextToken() -> Int {
+        defer { nextSeriesToken += 1 }
+        return nextSeriesToken
+    }
+
+    func series(_ token: Int) throws -> BackgroundPing {
+        guard let ping = pingSeries[token] else { throw ScenarioFailure("no such ping series") }
+        return ping
+    }
+
+    func setSeries(_ ping: BackgroundPing?, token: Int) {
+        pingSeries[token] = ping
+    }
+
+    struct Unsupported: Error, CustomStringConvertible {
+        var what: String
+        var description: String { "the lab has no \(what)" }
+    }
+
+    // MARK: etcd
+
+    public func writeConfig(_ json: String) throws {
+        try lab.etcdctl(["put", Self.prefix + "config", json])
+    }
+
+    public func putKey(_ relativeKey: String, _ value: String) throws {
+        try lab.etcdctl(["put", Self.prefix + relativeKey, value])
+    }
+
+    public func deleteKey(_ relativeKey: String) throws {
+        try lab.etcdctl(["del", Self.prefix + relativeKey])
+    }
+
+    /// From `etcdctl get -w json`: keys and values are base64.
+    public func leases() throws -> [ClusterLease] {
+        let json = try JSONParser.parse(try lab.etcdctl(["get", "--prefix", Self.prefix + "subnets/", "--write-out=json"]).stdout)
+        guard case let .array(kvs)? = json.member("kvs") else { return [] }
+        return kvs.compactMap { kv -> ClusterLease? in
+            guard let key = kv.member("key")?.stringValue.flatMap(Self.base64), let slash = key.lastIndex(of: "/"),
+                  let subnet = try? SubnetKey(parsing: String(key[key.index(after: slash)...])) else { return nil }
+            let value = kv.member("value")?.stringValue.flatMap(Self.base64) ?? ""
+            return ClusterLease(subnet: subnet.ipv4, publicIP: (try? LeaseAttributes.decode(value))?.publicIP,
+                                hasTTL: (kv.member("lease")?.integerValue ?? 0) != 0,
+                                createRevision: Int64(kv.member("create_revision")?.integerValue ?? 0),
+                                modRevision: Int64(kv.member("mod_revision")?.integerValue ?? 0))
+        }
+    }
+
+    static func base64(_ text: String) -> String? {
+        Data(base64Encoded: text).flatMap { String(data: $0, encoding: .utf8) }
+    }
+
+    public func etcdRevision() throws -> Int64 {
+        let json = try JSONParser.parse(try lab.etcdctl(["get", Self.prefix + "config", "--write-out=json"]).stdout)
+        guard let revision = json.member("header")?.member("revision")?.integerValue else {
+            throw ScenarioFailure("no revision in etcdctl's answer")
+        }
+        return Int64(revision)
+    }
+
+    public func compactEtcd() throws {
+        try lab.etcdctl(["compact", String(try etcdRevision())])
+    }
+
+    public func stopEtcd() throws { lab.stopEtcd() }
+    public func startEtcd() throws { try lab.startEtcd() }
+
+    // MARK: Hosts and agents
+
+    public func addHost() throws -> ClusterHost {
+        let labHost = try lab.addHost(labHosts.count + 1)
+        labHosts[labHost.index] = labHost
+        return ClusterHost(index: labHost.index, publicIP: labHost.address)
+    }
+
+    public func startAgent(on host: ClusterHost, _ settings: AgentSettings) throws {
+        let labHost = try labHost(host)
+        let log = labHost.agent?.log ?? ""
+        logStart[host.index] = log.endIndex
+        var arguments = ["--healthz-port=\(Self.healthzPort)"]
+        if let ttl = settings.leaseTTLText { arguments.append("--subnet-lease-ttl=\(ttl)") }
+        try labHost.startAgent(binary: flanneld, arguments: arguments)
+    }
+
+    public func stopAgent(on host: ClusterHost) throws -> Int32? {
+        let labHost = try labHost(host)
+        labHost.stopAgent()
+        return labHost.agent?.exitStatus
+    }
+
+    public func agentIsRunning(on host: ClusterHost) -> Bool {
+        labHosts[host.index]?.agent?.isRunning == true
+    }
+
+    public func subnetFile(of host: ClusterHost) throws -> SubnetFile? {
+        guard let text = try? String(contentsOfFile: try labHost(host).subnetFilePath, encoding: .utf8) else { return nil }
+        return try? SubnetFile.parse(text)
+    }
+
+    /// From the current run's log: the peer's last line says added or changed, not removed.
+    public func knowsPeer(_ subnet: IPv4Network, on host: ClusterHost) throws -> Bool {
+        guard agentIsRunning(on: host) else { return false }
+        let log = try labHost(host).agent?.log ?? ""
+        let start = logStart[host.index].map { min($0, log.endIndex) } ?? log.startIndex
+        let current = log[start...]
+        let added = current.range(of: "peer added: \(subnet) ", options: .backwards)?.lowerBound
+        let changed = current.range(of: "→ \(subnet) via", options: .backwards)?.lowerBound
+        let removed = current.range(of: "peer removed: \(subnet) ", options: .backwards)?.lowerBound
+        guard let seen = [added, changed].compactMap({ $0 }).max() else { return false }
+        return removed.map { seen > $0 } ?? true
+    }
+
+    public func drifts(of host: ClusterHost) throws -> [ClusterDrift] {
+        let marker = "SUBNET CHANGED: this host had "
+        return try lines(of: host).compactMap { line in
+            guard let range = line.range(of: marker) else { return nil }
+            let words = line[range.upperBound...].split(separator: " ")
+            guard words.count >= 5, let from = IPv4Network(String(words[0].trimmingCharacters(in: CharacterSet(charactersIn: ",")))),
+                  let to = IPv4Network(String(words[4].trimmingCharacters(in: CharacterSet(charactersIn: ",.;")))) else { return nil }
+            return ClusterDrift(from: from, to: to)
+        }
+    }
+
+    func lines(of host: ClusterHost) throws -> [Substring] {
+        (try labHost(host).agent?.log ?? "").split(separator: "\n")
+    }
+
+    public func logCount(_ text: String, on host: ClusterHost) throws -> Int {
+        try lines(of: host).filter { $0.contains(text) }.count
+    }
+
+    public func metrics(of host: ClusterHost) throws -> String {
+        try labHost(host).metrics(port: Self.healthzPort)
+    }
+
+    public func logLineCount(on host: ClusterHost) throws -> Int { try lines(of: host).count }
+    public func failedEtcdRequests() throws -> Int { throw Unsupported(what: "count of failed etcd requests") }
+    public func underlayCapture() throws -> [String] { throw Unsupported(what: "underlay capture in scenarios (netns-lab capture has one)") }
+}

@@ -1,0 +1,175 @@
+import AgentCore
+import ClusterScenarios
+
+/// The simulator as a `ClusterHarness`: the shared scenarios run on virtual time, every
+/// random choice from the seed, with the simulator's own extras (its trace as an underlay
+/// capture, etcd request counts, and the invariants judged after the run).
+public final class SimCluster: ClusterHarness {
+    public let world: SimWorld
+    /// Running ping series, by token.
+    var series: [Int: SimPingSeries] = [:]
+    var nextSeriesToken = 1
+
+    public init(seed: UInt64, options: SimOptions = SimOptions()) {
+        world = SimWorld(seed: seed, options: options)
+    }
+
+    public var kind: ClusterWorld { .simulator }
+    public var capabilities: Set<ClusterCapability> { [.underlayCapture, .etcdRequestCounts, .invariants] }
+
+    public var replayCommand: String { "swift run flannel-sim run <scenario> --seed \(world.seed) --trace" }
+
+    /// Runs `scenario` on `seed` and reports it.
+    public static func run(_ scenario: Scenario, seed: UInt64, keepsTrace: Bool = true,
+                           progress: @escaping (String) -> Void = { _ in }) -> (report: ScenarioReport, cluster: SimCluster) {
+        var options = SimOptions()
+        options.keepsTrace = keepsTrace
+        let cluster = SimCluster(seed: seed, options: options)
+        cluster.world.record("scenario \(scenario.id) \(scenario.name), seed \(seed)")
+        var report = scenario.run(on: cluster, progress: progress)
+        report.notes.append("seed \(seed): \(cluster.world.trace.count) trace lines, hash \(cluster.world.trace.hashText), \(SimTrace.format(cluster.world.now)) simulated")
+        if !report.passed {
+            report.diagnostics.append("replay: swift run flannel-sim run \(scenario.name) --seed \(seed) --trace")
+        }
+        return (report, cluster)
+    }
+
+    func simHost(_ host: ClusterHost) -> SimHost { world.host(host.index) }
+
+    struct Unsupported: Error, CustomStringConvertible {
+        var what: String
+        var description: String { "the simulator has no \(what)" }
+    }
+
+    // MARK: etcd
+
+    public func writeConfig(_ json: String) throws {
+        world.writeNetworkConfig(json)
+    }
+
+    public func putKey(_ relativeKey: String, _ value: String) throws {
+        world.putKey(world.layout.prefix + "/" + relativeKey, value)
+    }
+
+    public func deleteKey(_ relativeKey: String) throws {
+        world.deleteKey(world.layout.prefix + "/" + relativeKey)
+    }
+
+    public func leases() throws -> [ClusterLease] {
+        world.etcd.listLeases(layout: world.layout).records.map { record in
+            let kv = world.etcd.range(key: world.layout.leaseKey(record.key)).kvs.first
+            return ClusterLease(subnet: record.key.ipv4, publicIP: record.attributes.publicIP, hasTTL: !record.isReservation,
+                                createRevision: kv?.createRevision ?? 0, modRevision: record.modRevision)
+        }
+    }
+
+    public func etcdRevision() throws -> Int64 { world.etcd.revision }
+
+    public func compactEtcd() throws { world.compactEtcd() }
+
+    public func stopEtcd() throws {
+        world.faults.etcdDown = true
+        world.record("etcd stopped")
+    }
+
+    public func startEtcd() throws {
+        world.faults.etcdDown = false
+        world.record("etcd started")
+    }
+
+    // MARK: Hosts and agents
+
+    public func addHost() throws -> ClusterHost {
+        let host = world.addHost()
+        return ClusterHost(index: host.index, publicIP: host.publicIP)
+    }
+
+    public func startAgent(on host: ClusterHost, _ settings: AgentSettings) throws {
+        let simHost = simHost(host)
+        simHost.agentLeaseTTL = settings.leaseTTL
+        world.startAgent(simHost)
+    }
+
+    public func stopAgent(on host: ClusterHost) throws -> Int32? {
+        let simHost = simHost(host)
+        guard simHost.agent != nil else { return nil }
+        world.stopAgent(simHost)
+        return 0
+    }
+
+    public func agentIsRunning(on host: ClusterHost) -> Bool { simHost(host).agent != nil }
+
+    public func subnetFile(of host: ClusterHost) throws -> SubnetFile? { simHost(host).subnetFile }
+
+    public func knowsPeer(_ subnet: IPv4Network, on host: ClusterHost) throws -> Bool {
+        simHost(host).agent?.table.peers.contains { $0.subnet == subnet } ?? false
+    }
+
+    public func drifts(of host: ClusterHost) throws -> [ClusterDrift] {
+        world.drifts.filter { $0.host == host.index }.map { ClusterDrift(from: $0.from, to: $0.to) }
+    }
+
+    /// The agents' log lines are in the trace, after the time and the host's name.
+    public func logCount(_ text: String, on host: ClusterHost) throws -> Int {
+        let marker = "] \(host.name) "
+        return world.trace.lines.filter { $0.contains(marker) && $0.contains(text) }.count
+    }
+
+    public func metrics(of host: ClusterHost) throws -> String { throw Unsupported(what: "/metrics") }
+    public func logLineCount(on host: ClusterHost) throws -> Int { throw Unsupported(what: "log files") }
+    public func failedEtcdRequests() throws -> Int { world.statistics.etcdRequestsFailed }
+    public func underlayCapture() throws -> [String] { world.trace.lines }
+    public func iperf(from container: ClusterContainer, to target: ClusterContainer) throws -> Double { throw Unsupported(what: "iperf3") }
+
+    // MARK: Network
+
+    public func cutFromEtcd(_ host: ClusterHost, _ cut: Bool) throws {
+        if cut { world.faults.cutFromEtcd.insert(host.index) } else { world.faults.cutFromEtcd.remove(host.index) }
+    }
+
+    public func cutLink(_ first: ClusterHost, _ second: ClusterHost, _ cut: Bool) throws {
+        let links: [SimFaults.Link] = [.init(from: first.index, to: second.index), .init(from: second.index, to: first.index)]
+        for link in links {
+            if cut { world.faults.blockedLinks.insert(link) } else { world.faults.blockedLinks.remove(link) }
+        }
+    }
+
+    // MARK: Containers and traffic
+
+    public func addContainer(on host: ClusterHost) throws -> ClusterContainer {
+        guard let container = world.addContainer(on: simHost(host)) else {
+            throw ScenarioFailure("\(host) has no subnet.env yet: no docker0 for a container")
+        }
+        let number = Int(container.name.split(separator: "c").last ?? "") ?? simHost(host).containers.count
+        return ClusterContainer(host: host, number: number, address: container.address)
+    }
+
+    public func removeContainer(_ container: ClusterContainer) throws {
+        let simHost = simHost(container.host)
+        guard let simContainer = simHost.containers.first(where: { $0.address == container.address }) else { return }
+        world.removeContainer(simContainer, from: simHost)
+    }
+
+    func containerIndex(_ container: ClusterContainer) throws -> Int {
+        guard let index = simHost(container.host).containers.firstIndex(where: { $0.address == container.address }) else {
+            throw ScenarioFailure("\(container) (\(container.address)) is not on \(container.host)")
+        }
+        return index
+    }
+
+    public func ping(from container: ClusterContainer, to address: IPv4Address, wait: Duration) throws -> PingResult {
+        switch world.ping(from: simHost(container.host), container: try containerIndex(container), to: address, timeout: wait) {
+        case let .reply(ttl): .reply(ttl: Int(ttl))
+        case .unreachable: .unreachable
+        case .timeout: .noAnswer
+        }
+    }
+
+    public func udpProbe(from container: ClusterContainer, to address: IPv4Address) throws -> ProbeResult {
+        switch world.probeUDP(from: simHost(container.host), container: try containerIndex(container), to: address) {
+        case .unreachable(code: 0, _): .netUnreachable
+        case .timeout: .noAnswer
+        case let other: .other("\(other)")
+        }
+    }
+}

@@ -54,6 +54,15 @@ public protocol ClusterHarness: AnyObject {
     /// The underlay's packets so far, as tcpdump prints them (`.underlayCapture`).
     func underlayCapture() throws -> [String]
 
+    /// `host`'s kernel entries into `network` (not docker0's own route), sorted, as text:
+    /// `neighbour 10.1.15.0 lladdr <mac> dev flannel.1`, `fdb <mac> dst 192.0.2.12 dev
+    /// flannel.1`, `route 10.1.15.0/24 via 10.1.15.0 dev flannel.1 onlink`.
+    func kernelEntries(on host: ClusterHost, network: IPv4Network) throws -> [String]
+    /// The MAC of `device` on `host`; nil when there is no such device.
+    func deviceMAC(_ device: String, on host: ClusterHost) throws -> MACAddress?
+    /// `ip link del <device>` on `host`, as an operator would.
+    func deleteDevice(_ device: String, on host: ClusterHost) throws
+
     // MARK: Network
 
     /// Cuts `host` off from etcd (its open connections die, new ones get no answer), or heals it.

@@ -4,6 +4,18 @@ import Foundation
 
 /// The lab's network faults, containers, traffic and time.
 extension LabCluster {
+    public func kernelEntries(on host: ClusterHost, network: IPv4Network) throws -> [String] {
+        try labHost(host).namespace.kernelEntries(network: network)
+    }
+
+    public func deviceMAC(_ device: String, on host: ClusterHost) throws -> MACAddress? {
+        try labHost(host).namespace.deviceMAC(device)
+    }
+
+    public func deleteDevice(_ device: String, on host: ClusterHost) throws {
+        try labHost(host).namespace.ip(["link", "del", device])
+    }
+
     // MARK: Network
 
     /// etcd's packets dropped both ways, and the open connection killed (`ss -K`): the agent

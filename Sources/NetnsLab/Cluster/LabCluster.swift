@@ -9,8 +9,8 @@ public final class LabCluster: ClusterHarness {
     public let lab: Lab
     public let flanneld: String
     private var labHosts: [Int: LabHost] = [:]
-    /// Where each host's current agent run starts in its log (the log keeps every run).
-    private var logStart: [Int: String.Index] = [:]
+    /// Where each host's current agent run starts in its log, in bytes (the log keeps every run).
+    private var logStart: [Int: Int] = [:]
     private var containerNamespaces: [ClusterContainer: Namespace] = [:]
     private var pingSeries: [Int: BackgroundPing] = [:]
     private var nextSeriesToken = 1
@@ -105,7 +105,7 @@ public final class LabCluster: ClusterHarness {
             guard let key = kv.member("key")?.stringValue.flatMap(Self.base64), let slash = key.lastIndex(of: "/"),
                   let subnet = try? SubnetKey(parsing: String(key[key.index(after: slash)...])) else { return nil }
             let value = kv.member("value")?.stringValue.flatMap(Self.base64) ?? ""
-            return ClusterLease(subnet: subnet.ipv4, publicIP: (try? LeaseAttributes.decode(value))?.publicIP,
+            return ClusterLease(subnet: subnet.ipv4, attributes: try? LeaseAttributes.decode(value),
                                 hasTTL: (kv.member("lease")?.integerValue ?? 0) != 0,
                                 createRevision: Int64(kv.member("create_revision")?.integerValue ?? 0),
                                 modRevision: Int64(kv.member("mod_revision")?.integerValue ?? 0))
@@ -141,8 +141,7 @@ public final class LabCluster: ClusterHarness {
 
     public func startAgent(on host: ClusterHost, _ settings: AgentSettings) throws {
         let labHost = try labHost(host)
-        let log = labHost.agent?.log ?? ""
-        logStart[host.index] = log.endIndex
+        logStart[host.index] = labHost.agent?.log.utf8.count ?? 0
         var arguments = ["--healthz-port=\(Self.healthzPort)"]
         if let ttl = settings.leaseTTLText { arguments.append("--subnet-lease-ttl=\(ttl)") }
         try labHost.startAgent(binary: flanneld, arguments: arguments)
@@ -167,8 +166,7 @@ public final class LabCluster: ClusterHarness {
     public func knowsPeer(_ subnet: IPv4Network, on host: ClusterHost) throws -> Bool {
         guard agentIsRunning(on: host) else { return false }
         let log = try labHost(host).agent?.log ?? ""
-        let start = logStart[host.index].map { min($0, log.endIndex) } ?? log.startIndex
-        let current = log[start...]
+        let current = String(decoding: log.utf8.dropFirst(logStart[host.index] ?? 0), as: UTF8.self)
         let added = current.range(of: "peer added: \(subnet) ", options: .backwards)?.lowerBound
         let changed = current.range(of: "→ \(subnet) via", options: .backwards)?.lowerBound
         let removed = current.range(of: "peer removed: \(subnet) ", options: .backwards)?.lowerBound

@@ -58,7 +58,7 @@ public final class SimCluster: ClusterHarness {
     public func leases() throws -> [ClusterLease] {
         world.etcd.listLeases(layout: world.layout).records.map { record in
             let kv = world.etcd.range(key: world.layout.leaseKey(record.key)).kvs.first
-            return ClusterLease(subnet: record.key.ipv4, publicIP: record.attributes.publicIP, hasTTL: !record.isReservation,
+            return ClusterLease(subnet: record.key.ipv4, attributes: record.attributes, hasTTL: !record.isReservation,
                                 createRevision: kv?.createRevision ?? 0, modRevision: record.modRevision)
         }
     }
@@ -120,6 +120,22 @@ public final class SimCluster: ClusterHarness {
     public func failedEtcdRequests() throws -> Int { world.statistics.etcdRequestsFailed }
     public func underlayCapture() throws -> [String] { world.trace.lines }
     public func iperf(from container: ClusterContainer, to target: ClusterContainer) throws -> Double { throw Unsupported(what: "iperf3") }
+
+    public func kernelEntries(on host: ClusterHost, network: IPv4Network) throws -> [String] {
+        let tables = simHost(host).kernelTables
+        let routes = tables.routes.filter { network.contains($0.destination) }.map { "route \($0)" }
+        return (routes + tables.neighbours.map(\.description) + tables.fdb.map(\.description)).sorted()
+    }
+
+    public func deviceMAC(_ device: String, on host: ClusterHost) throws -> MACAddress? {
+        guard let vxlan = simHost(host).vxlan, vxlan.device.name == device else { return nil }
+        return vxlan.mac
+    }
+
+    public func deleteDevice(_ device: String, on host: ClusterHost) throws {
+        guard simHost(host).vxlan?.device.name == device else { throw ScenarioFailure("\(host) has no \(device)") }
+        world.deleteVXLANDevice(on: simHost(host))
+    }
 
     // MARK: Network
 

@@ -4,7 +4,7 @@ import AgentCore
 /// tables, chaos); the shared ones (`Scenario.catalogue` in ClusterScenarios) run here
 /// through `SimCluster`.
 extension SimScenario {
-    public static let catalogue: [SimScenario] = [badInput, vxlanSeedPing, hostGWSeedPing, chaos]
+    public static let catalogue: [SimScenario] = [badInput, chaos]
 
     public static let shortLeases: @Sendable (SimOptions) -> SimOptions = { options in
         var options = options

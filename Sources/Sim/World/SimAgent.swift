@@ -63,12 +63,13 @@ public final class SimAgent {
     private var cachedRoutes: PeerRoutes? = PeerRoutes()
 
     /// The configured backend (udp until the config is read).
-    public private(set) var backend = BackendConfig(UDPBackend())
-
-    /// Whether the agent forwards in user space (udp): no kernel entries per peer.
-    var forwardsInUserSpace: Bool {
-        if case .userSpaceUDP = backend.backend.forwarding { true } else { false }
+    public private(set) var backend = BackendConfig(UDPBackend()) {
+        didSet { forwardsInUserSpace = if case .userSpaceUDP = backend.backend.forwarding { true } else { false } }
     }
+
+    /// Whether the agent forwards in user space (udp): no kernel entries per peer. Kept, not
+    /// asked of the backend each time: large runs ask on every watch delivery and timer.
+    private(set) var forwardsInUserSpace = true
 
     func start() {
         world.record("\(host.name) agent started (subnet.env: \(host.subnetFile.map { "\($0.subnet)" } ?? "none"))")

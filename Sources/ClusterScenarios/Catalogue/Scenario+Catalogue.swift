@@ -5,9 +5,7 @@ extension Scenario {
     public static let catalogue: [Scenario] = [
         seedPing, restartKeepsSubnet, expiredLeaseComesBack, subnetTakenDrift, containerRedeploy, peerLeaves,
         reservation, allocationRace, etcdOutage, watchCompaction,
-        Scenario(id: "S11", name: "bad-input",
-                 summary: "a malformed config (agents wait, then start on a good one), malformed peer keys and values (skipped; a bad value's subnet stays taken), garbage, truncated, oversized and non-peer datagrams (counted, dropped, forwarding goes on)",
-                 body: .only(.simulator, how: "flannel-sim run bad-input; real agents get the same input in the lab's bad-input tests")),
+        badInput,
         vxlanSeedPing, hostGWSeedPing,
         Scenario(id: "S13", name: "scale",
                  summary: "1,000 and 10,000 hosts join 10.0.0.0/8 and churn for 24 simulated hours: convergence, no duplicates, etcd requests per host per hour, wall time",

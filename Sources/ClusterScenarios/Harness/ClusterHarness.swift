@@ -87,6 +87,13 @@ public protocol ClusterHarness: AnyObject {
     /// A 5 s TCP stream between two containers; bits per second received (`.iperf3`).
     func iperf(from container: ClusterContainer, to target: ClusterContainer) throws -> Double
 
+    /// `count` UDP datagrams carrying `payload` to `host`'s udp backend port, from `peer`'s
+    /// public address, or with `peer` nil from an underlay address that is no peer's.
+    func sendDatagrams(to host: ClusterHost, from peer: ClusterHost?, _ payload: [UInt8], count: Int) throws
+    /// How many datagrams `host`'s udp backend dropped for `reason` (`malformed`,
+    /// `not_from_peer`, `oversized`, …), as its counters say.
+    func dropCount(_ reason: String, on host: ClusterHost) throws -> Int
+
     // MARK: Time
 
     /// Lets a stretch of the story pass (an outage, a cut): not a wait for something.

@@ -67,6 +67,24 @@ extension LabCluster {
         }
     }
 
+    /// A non-peer sends from etcd's namespace (on the underlay, no lease).
+    public func sendDatagrams(to host: ClusterHost, from peer: ClusterHost?, _ payload: [UInt8], count: Int) throws {
+        let namespace = try peer.map { try labHost($0).namespace } ?? lab.etcdNamespace
+        let hex = payload.map { String(format: "%02x", $0) }.joined()
+        try namespace.check(["python3", "-c", """
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            for _ in range(\(count)): s.sendto(bytes.fromhex('\(hex)'), ('\(host.publicIP)', 8285))
+            """])
+    }
+
+    /// From `/metrics`: `flannel_udp_drops_total{reason="…"} N`.
+    public func dropCount(_ reason: String, on host: ClusterHost) throws -> Int {
+        let marker = "flannel_udp_drops_total{reason=\"\(reason)\"} "
+        guard let line = try metrics(of: host).split(separator: "\n").first(where: { $0.hasPrefix(marker) }) else { return 0 }
+        return Int(Double(line.dropFirst(marker.count).trimmingCharacters(in: .whitespaces)) ?? 0)
+    }
+
     public func startPings(from container: ClusterContainer, to address: IPv4Address, interval: Duration) throws -> PingSeries {
         let token = nextToken()
         let ping = try BackgroundPing(from: try namespace(of: container), to: address, count: 100_000, interval: interval,

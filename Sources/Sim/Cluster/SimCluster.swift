@@ -181,6 +181,18 @@ public final class SimCluster: ClusterHarness {
         }
     }
 
+    /// A non-peer sends from 203.0.113.9, outside the underlay's hosts.
+    public func sendDatagrams(to host: ClusterHost, from peer: ClusterHost?, _ payload: [UInt8], count: Int) throws {
+        let sender = peer?.publicIP ?? IPv4Address(203, 0, 113, 9)
+        for _ in 0..<count { world.sendDatagram(to: simHost(host), from: sender, payload) }
+        world.run(for: .milliseconds(10))
+    }
+
+    /// The world counts drops for every host alike; a scenario sends to one host at a time.
+    public func dropCount(_ reason: String, on host: ClusterHost) throws -> Int {
+        world.statistics.drops["proxy: \(reason)"] ?? 0
+    }
+
     public func udpProbe(from container: ClusterContainer, to address: IPv4Address) throws -> ProbeResult {
         switch world.probeUDP(from: simHost(container.host), container: try containerIndex(container), to: address) {
         case .unreachable(code: 0, _): .netUnreachable

@@ -8,7 +8,7 @@ public enum ScenarioListing {
     public static func lines(for world: ClusterWorld) -> [String] {
         Scenario.catalogue.map { scenario in
             let mark = scenario.runs(in: world) ? " " : "-"
-            return "\(mark) \(pad(scenario.id, 6)) \(pad(scenario.name, 20)) [\(scenario.worlds)] \(scenario.summary)"
+            return "\(mark) \(pad(scenario.id, 6)) \(pad(scenario.name, 24)) [\(scenario.worlds)] \(scenario.summary)"
         } + ["", "(-: runs in another world, as the brackets say; run one here with \(world == .simulator ? "flannel-sim run <id or name>" : "netns-lab scenario <id or name>"))"]
     }
 }

@@ -60,6 +60,8 @@ struct FlanneldOptionsTests {
     @Test(arguments: [("24h", 86_400), ("90m", 5_400), ("8s", 8), ("1h30m", 5_400), ("3600", 3_600)])
     func leaseTTLs(text: String, seconds: Int64) throws {
         #expect(try LeaseTTLText.parse(text) == .seconds(seconds))
+        // Written back as an operator would, it parses to the same TTL.
+        #expect(try LeaseTTLText.parse(LeaseTTLText.text(for: .seconds(seconds))) == .seconds(seconds))
     }
 
     @Test(arguments: ["", "0", "-5", "5x", "h", "1.5h", "24 h"])

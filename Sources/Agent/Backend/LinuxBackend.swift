@@ -28,7 +28,8 @@ protocol RunningDataPath: AnyObject {
     /// Why a peer gets no data path entries, for the log; nil when it gets them.
     func ignoreReason(_ peer: Peer) -> String?
     func move(to subnet: IPv4Network, network: IPv4Network) throws
-    func tick(peers: [Peer])
+    /// `peers` is read only by a data path that resyncs (building the list costs a sort).
+    func tick(peers: () -> [Peer])
     func stop()
     /// What `/metrics` shows while this data path runs.
     var metricsSource: (@Sendable (AgentMetrics) -> String)? { get }

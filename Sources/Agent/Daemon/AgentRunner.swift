@@ -147,7 +147,7 @@ final class AgentRunner {
         case let .peer(news):
             report(news)
         case .tickDataPath:
-            dataPath?.tick(peers: table?.peers ?? [])
+            dataPath?.tick { table?.peers ?? [] }
         case .stopDataPath:
             dataPath?.stop()
         case let .removeOtherTrafficRules(nftables, network, subnet):

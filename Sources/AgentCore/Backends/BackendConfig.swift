@@ -11,11 +11,6 @@ public struct BackendConfig: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { backend.description }
 
-    /// The settings, if the backend is a `B`.
-    public func settings<B: Backend>(_ type: B.Type) -> B? {
-        backend as? B
-    }
-
     public static func == (lhs: BackendConfig, rhs: BackendConfig) -> Bool {
         lhs.backend.isEqual(to: rhs.backend)
     }

@@ -7,6 +7,12 @@ public enum LeaseTTLText {
         }
     }
 
+    /// As an operator writes it: whole hours as `24h`, anything else in seconds (`5s`).
+    public static func text(for ttl: Duration) -> String {
+        let seconds = ttl.components.seconds
+        return seconds % 3600 == 0 ? "\(seconds / 3600)h" : "\(seconds)s"
+    }
+
     public static func parse(_ text: String) throws(ParseError) -> Duration {
         let trimmed = text.trimmingWhitespace()
         if let seconds = Int64(trimmed), seconds > 0 { return .seconds(seconds) }

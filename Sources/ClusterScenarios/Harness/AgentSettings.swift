@@ -1,3 +1,5 @@
+import AgentCore
+
 /// How an agent is started.
 public struct AgentSettings: Sendable {
     /// `--subnet-lease-ttl`; nil: the agent's default (24 h).
@@ -9,9 +11,6 @@ public struct AgentSettings: Sendable {
 
     /// As an operator writes it: `5s`, `24h`.
     public var leaseTTLText: String? {
-        leaseTTL.map { ttl in
-            let seconds = ttl.components.seconds
-            return seconds % 3600 == 0 ? "\(seconds / 3600)h" : "\(seconds)s"
-        }
+        leaseTTL.map { LeaseTTLText.text(for: $0) }
     }
 }

@@ -54,11 +54,6 @@ public final class ScenarioRun {
         progress("  ✘ stopped: \(error)")
     }
 
-    /// Adds what helps after a failure (each world's own: log tails, a replay command).
-    public func diagnose(_ lines: [String]) {
-        report.diagnostics += lines
-    }
-
     // MARK: Building blocks
 
     public func writeConfig(_ json: String = defaultConfig) throws {

@@ -78,11 +78,6 @@ public final class LabCluster: ClusterHarness {
         pingSeries[token] = ping
     }
 
-    struct Unsupported: Error, CustomStringConvertible {
-        var what: String
-        var description: String { "the lab has no \(what)" }
-    }
-
     // MARK: etcd
 
     public func writeConfig(_ json: String) throws {
@@ -198,6 +193,6 @@ public final class LabCluster: ClusterHarness {
     }
 
     public func logLineCount(on host: ClusterHost) throws -> Int { try lines(of: host).count }
-    public func failedEtcdRequests() throws -> Int { throw Unsupported(what: "count of failed etcd requests") }
-    public func underlayCapture() throws -> [String] { throw Unsupported(what: "underlay capture in scenarios (netns-lab capture has one)") }
+    public func failedEtcdRequests() throws -> Int { throw ScenarioFailure("the lab has no count of failed etcd requests") }
+    public func underlayCapture() throws -> [String] { throw ScenarioFailure("the lab has no underlay capture in scenarios (netns-lab capture has one)") }
 }

@@ -17,8 +17,6 @@ public final class SimCluster: ClusterHarness {
     public var kind: ClusterWorld { .simulator }
     public var capabilities: Set<ClusterCapability> { [.underlayCapture, .etcdRequestCounts, .invariants] }
 
-    public var replayCommand: String { "swift run flannel-sim run <scenario> --seed \(world.seed) --trace" }
-
     /// Runs `scenario` on `seed` and reports it.
     public static func run(_ scenario: Scenario, seed: UInt64, keepsTrace: Bool = true,
                            progress: @escaping (String) -> Void = { _ in }) -> (report: ScenarioReport, cluster: SimCluster) {
@@ -35,11 +33,6 @@ public final class SimCluster: ClusterHarness {
     }
 
     func simHost(_ host: ClusterHost) -> SimHost { world.host(host.index) }
-
-    struct Unsupported: Error, CustomStringConvertible {
-        var what: String
-        var description: String { "the simulator has no \(what)" }
-    }
 
     // MARK: etcd
 
@@ -115,11 +108,11 @@ public final class SimCluster: ClusterHarness {
         return world.trace.lines.filter { $0.contains(marker) && $0.contains(text) }.count
     }
 
-    public func metrics(of host: ClusterHost) throws -> String { throw Unsupported(what: "/metrics") }
-    public func logLineCount(on host: ClusterHost) throws -> Int { throw Unsupported(what: "log files") }
+    public func metrics(of host: ClusterHost) throws -> String { throw ScenarioFailure("the simulator has no /metrics") }
+    public func logLineCount(on host: ClusterHost) throws -> Int { throw ScenarioFailure("the simulator has no log files") }
     public func failedEtcdRequests() throws -> Int { world.statistics.etcdRequestsFailed }
     public func underlayCapture() throws -> [String] { world.trace.lines }
-    public func iperf(from container: ClusterContainer, to target: ClusterContainer) throws -> Double { throw Unsupported(what: "iperf3") }
+    public func iperf(from container: ClusterContainer, to target: ClusterContainer) throws -> Double { throw ScenarioFailure("the simulator has no iperf3") }
 
     public func kernelEntries(on host: ClusterHost, network: IPv4Network) throws -> [String] {
         let tables = simHost(host).kernelTables

@@ -27,16 +27,10 @@ public final class SimAgent {
         let previous = host.subnetFileText.flatMap { SubnetFile.previousSubnet(in: $0) }
         var configuration = AgentMachine.Configuration(
             etcdAPI: world.options.etcdAPI, layout: world.layout, host: host.backendHost, leaseTTL: host.agentLeaseTTL ?? world.options.leaseTTL,
-            leaseTTLText: Self.ttlText(host.agentLeaseTTL ?? world.options.leaseTTL), renewMargin: world.options.renewMargin, previousSubnet: previous,
+            leaseTTLText: LeaseTTLText.text(for: host.agentLeaseTTL ?? world.options.leaseTTL), renewMargin: world.options.renewMargin, previousSubnet: previous,
             ipMasq: false, forwardRules: false)
         configuration.reportsPeerChanges = world.options.tracesDetail
         machine = AgentMachine(configuration: configuration)
-    }
-
-    /// The TTL as an operator would write it (`--subnet-lease-ttl 24h`, `60s`).
-    static func ttlText(_ ttl: Duration) -> String {
-        let seconds = ttl.components.seconds
-        return seconds % 3600 == 0 ? "\(seconds / 3600)h" : "\(seconds)s"
     }
 
     var isCurrent: Bool { host.agent === self && host.generation == generation }

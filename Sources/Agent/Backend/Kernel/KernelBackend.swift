@@ -23,18 +23,20 @@ public final class KernelBackend {
     private var reportedFailures: [KernelPlan.Outcome.Failure] = []
 
     /// Looks up the external interface and makes sure the backend's device exists.
-    init(netlink: RouteNetlink, backend: BackendConfig, host: LinuxBackendHost, deviceKeeper: (any KernelDeviceKeeper)?) throws {
+    /// `deviceKeeper` is made for the external interface once it is found.
+    init(netlink: RouteNetlink, backend: BackendConfig, host: LinuxBackendHost,
+         deviceKeeper makeKeeper: ((KernelDevice) -> any KernelDeviceKeeper)?) throws {
         self.netlink = netlink
         self.backend = backend
         network = host.network
         subnetLength = host.subnetLength
         logger = host.logger
-        self.deviceKeeper = deviceKeeper
         guard let link = try netlink.link(named: host.external.name) else {
             throw NetlinkError(operation: "find the external interface \(host.external.name)", errno: 19 /* ENODEV */)
         }
         external = link.device
         externalNetwork = try netlink.addresses(on: link.device).first { $0.address == host.external.address }?.network
+        deviceKeeper = makeKeeper?(link.device)
         if let deviceKeeper {
             let made = try deviceKeeper.ensure(netlink, preferredMAC: nil, known: false, logger: logger)
             device = made.device

@@ -25,8 +25,8 @@ final class KernelDataPath: RunningDataPath {
         try backend.activate(subnet: subnet)
     }
 
-    func tick(peers: [Peer]) {
-        sync(peers)
+    func tick(peers: () -> [Peer]) {
+        sync(peers())
     }
 
     func stop() {

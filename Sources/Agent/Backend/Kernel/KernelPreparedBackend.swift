@@ -3,14 +3,12 @@ import Logging
 /// A kernel backend made ready before the lease: its device exists and its MAC is known.
 final class KernelPreparedBackend: PreparedBackend {
     let kernel: KernelBackend
-    let mtu: Int
     private let logger: Logger
     /// The line that says what the data path is once it runs.
     private let describe: (KernelBackend, IPv4Network) -> String
 
-    init(kernel: KernelBackend, mtu: Int, logger: Logger, describe: @escaping (KernelBackend, IPv4Network) -> String) {
+    init(kernel: KernelBackend, logger: Logger, describe: @escaping (KernelBackend, IPv4Network) -> String) {
         self.kernel = kernel
-        self.mtu = mtu
         self.logger = logger
         self.describe = describe
     }

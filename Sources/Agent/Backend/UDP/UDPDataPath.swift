@@ -29,7 +29,7 @@ final class UDPDataPath: RunningDataPath {
         proxy.setTunAddress(subnet.address)
     }
 
-    func tick(peers: [Peer]) {
+    func tick(peers: () -> [Peer]) {
         let refusal = proxy.segmentationRefusal.load(ordering: .relaxed)
         if refusal != 0 && !reportedSegmentationRefusal {
             logger.notice("udp fast path: the kernel refused a UDP_SEGMENT send (\(String(cString: strerror(refusal)))); sending one datagram per segment from now on")

@@ -277,9 +277,10 @@ typedef union {
 /// What the caller learns of one received message: its length (-1 when cut short, counted as
 /// oversized), its sender (network byte order) and its UDP_GRO segment size (0: not joined).
 static void describe_received(const struct msghdr *message, size_t received, const struct sockaddr_in *sender,
-                              int *length, uint32_t *from, int *segment_size) {
+                              int *length, uint32_t *from, uint16_t *from_port, int *segment_size) {
     *length = (message->msg_flags & MSG_TRUNC) ? -1 : (int)received;
     *from = sender->sin_addr.s_addr;
+    *from_port = ntohs(sender->sin_port);
     *segment_size = 0;
     for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(message); cmsg != NULL; cmsg = CMSG_NXTHDR((struct msghdr *)message, cmsg)) {
         if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO) {
@@ -291,7 +292,8 @@ static void describe_received(const struct msghdr *message, size_t received, con
 /// One datagram with plain recvmsg: after a wake-up it is usually all there is, and a packet
 /// written alone (a ping) reaches the TUN without recvmmsg's set-up of 16 slots and its second
 /// attempt on an empty queue.
-static int receive_one(int fd, void *bytes, unsigned long room, int *length, uint32_t *from, int *segment_size) {
+static int receive_one(int fd, void *bytes, unsigned long room, int *length, uint32_t *from, uint16_t *from_port,
+                       int *segment_size) {
     struct iovec part = { .iov_base = bytes, .iov_len = room };
     struct sockaddr_in sender;
     receive_control control;
@@ -303,12 +305,12 @@ static int receive_one(int fd, void *bytes, unsigned long room, int *length, uin
     if (received < 0) {
         return -errno;
     }
-    describe_received(&message, (size_t)received, &sender, length, from, segment_size);
+    describe_received(&message, (size_t)received, &sender, length, from, from_port, segment_size);
     return 1;
 }
 
 int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, unsigned long room, int count, int *lengths, uint32_t *from,
-                              int *segment_sizes) {
+                              uint16_t *from_ports, int *segment_sizes) {
     // A small frame keeps the stack pages one receive touches few.
     enum { maximum = FLANNEL_RECEIVE_BATCH_MAX };
     if (count <= 0) {
@@ -318,7 +320,7 @@ int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, unsigne
         count = maximum;
     }
     if (count == 1) {
-        return receive_one(fd, bytes, room, lengths, from, segment_sizes);
+        return receive_one(fd, bytes, room, lengths, from, from_ports, segment_sizes);
     }
     struct mmsghdr messages[maximum];
     struct iovec parts[maximum];
@@ -340,7 +342,8 @@ int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, unsigne
         return -errno;
     }
     for (int i = 0; i < received; i++) {
-        describe_received(&messages[i].msg_hdr, messages[i].msg_len, &senders[i], &lengths[i], &from[i], &segment_sizes[i]);
+        describe_received(&messages[i].msg_hdr, messages[i].msg_len, &senders[i], &lengths[i], &from[i], &from_ports[i],
+                          &segment_sizes[i]);
     }
     return received;
 }

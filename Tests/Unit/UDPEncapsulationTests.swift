@@ -6,6 +6,7 @@ import Testing
 @Suite("udp data path (pure packet code)")
 struct UDPEncapsulationTests {
     static let tun = IPv4Address(10, 1, 33, 0)
+    static let ownSubnet = IPv4Network("10.1.33.0/24")!
     static let routes = PeerRoutes([
         Peer(key: SubnetKey(IPv4Network("10.1.71.0/24")!), attributes: LeaseAttributes(publicIP: IPv4Address(10, 12, 10, 193))),
         Peer(key: SubnetKey(IPv4Network("10.1.82.0/24")!), attributes: LeaseAttributes(publicIP: IPv4Address(10, 12, 10, 200))),
@@ -46,6 +47,13 @@ struct UDPEncapsulationTests {
         }
     }
 
+    static func inbound(_ packet: inout [UInt8], from sender: IPv4Address, port: UInt16 = 8285,
+                        routes: PeerRoutes = routes, mtu: Int = 1472) -> UDPEncapsulation.InboundVerdict {
+        packet.withUnsafeMutableBytes {
+            UDPEncapsulation.inbound($0, from: sender, port: port, routes: routes, ownSubnet: ownSubnet, peerPort: 8285, mtu: mtu)
+        }
+    }
+
     static func headerVerifies(_ packet: [UInt8]) -> Bool {
         packet.withUnsafeBytes { InternetChecksum.verifies(UnsafeRawBufferPointer(rebasing: $0[0..<20])) }
     }
@@ -69,8 +77,12 @@ struct UDPEncapsulationTests {
         var reply = [UInt8](repeating: 0, count: 96)
         #expect(Self.outbound(&packet, reply: &reply) == .send(to: IPv4Address(10, 12, 10, 193)))
         let receiverRoutes = PeerRoutes([Peer(key: SubnetKey(IPv4Network("10.1.33.0/24")!), attributes: LeaseAttributes(publicIP: IPv4Address(10, 12, 10, 201)))])
+        var arrived = packet
+        #expect(Self.inbound(&arrived, from: IPv4Address(10, 12, 10, 201), routes: receiverRoutes) == .drop(.notForUs))
+        let receiverSubnet = IPv4Network("10.1.71.0/24")!
         let verdict = packet.withUnsafeMutableBytes {
-            UDPEncapsulation.inbound($0, from: IPv4Address(10, 12, 10, 201), routes: receiverRoutes, mtu: 1472)
+            UDPEncapsulation.inbound($0, from: IPv4Address(10, 12, 10, 201), port: 8285, routes: receiverRoutes,
+                                     ownSubnet: receiverSubnet, peerPort: 8285, mtu: 1472)
         }
         #expect(verdict == .deliver)
         #expect(packet[8] - 1 == 60) // host 2 forwards it into docker0 once more
@@ -123,20 +135,34 @@ struct UDPEncapsulationTests {
 
     @Test func inboundDropsNonPeersOversizedAndGarbage() {
         var packet = Self.ping(from: IPv4Address(10, 1, 71, 2), to: IPv4Address(10, 1, 33, 2))
-        let stranger = packet.withUnsafeMutableBytes {
-            UDPEncapsulation.inbound($0, from: IPv4Address(203, 0, 113, 9), routes: Self.routes, mtu: 1472)
-        }
-        #expect(stranger == .drop(.notFromPeer))
+        #expect(Self.inbound(&packet, from: IPv4Address(203, 0, 113, 9)) == .drop(.notFromPeer))
         var big = Self.ping(from: IPv4Address(10, 1, 71, 2), to: IPv4Address(10, 1, 33, 2), payload: 1500)
-        let oversized = big.withUnsafeMutableBytes {
-            UDPEncapsulation.inbound($0, from: IPv4Address(10, 12, 10, 193), routes: Self.routes, mtu: 1472)
-        }
-        #expect(oversized == .drop(.oversized))
+        #expect(Self.inbound(&big, from: IPv4Address(10, 12, 10, 193)) == .drop(.oversized))
         var garbage: [UInt8] = Array("hello, flannel".utf8) + [UInt8](repeating: 0, count: 20)
-        let rejected = garbage.withUnsafeMutableBytes {
-            UDPEncapsulation.inbound($0, from: IPv4Address(10, 12, 10, 193), routes: Self.routes, mtu: 1472)
+        #expect(Self.inbound(&garbage, from: IPv4Address(10, 12, 10, 193)) == .drop(.malformed))
+    }
+
+    /// A datagram from a peer's address may carry only that peer's containers' packets to
+    /// ours: the forgeries a host on the underlay can send are each dropped for their reason.
+    @Test func inboundDropsForgedPacketsFromAPeersAddress() {
+        let peer = IPv4Address(10, 12, 10, 193)  // holds 10.1.71.0/24
+        var honest = Self.ping(from: IPv4Address(10, 1, 71, 2), to: IPv4Address(10, 1, 33, 2))
+        #expect(Self.inbound(&honest, from: peer) == .deliver)
+        let forgeries: [(String, [UInt8], UInt16, UDPEncapsulation.DropReason)] = [
+            ("to the metadata service", Self.ping(from: IPv4Address(10, 1, 71, 2), to: IPv4Address(169, 254, 169, 254)), 8285, .notForUs),
+            ("to the host's own underlay address", Self.ping(from: IPv4Address(10, 1, 71, 2), to: IPv4Address(10, 12, 10, 201)), 8285, .notForUs),
+            ("to the broadcast address", Self.ping(from: IPv4Address(10, 1, 71, 2), to: IPv4Address(255, 255, 255, 255)), 8285, .notForUs),
+            ("through us to another peer", Self.ping(from: IPv4Address(10, 1, 71, 2), to: IPv4Address(10, 1, 82, 2)), 8285, .notForUs),
+            ("from another peer's subnet", Self.ping(from: IPv4Address(10, 1, 82, 2), to: IPv4Address(10, 1, 33, 2)), 8285, .spoofedSource),
+            ("from our own subnet", Self.ping(from: IPv4Address(10, 1, 33, 9), to: IPv4Address(10, 1, 33, 2)), 8285, .spoofedSource),
+            ("from outside the network", Self.ping(from: IPv4Address(10, 7, 0, 9), to: IPv4Address(10, 1, 33, 2)), 8285, .spoofedSource),
+            ("from another port", Self.ping(from: IPv4Address(10, 1, 71, 2), to: IPv4Address(10, 1, 33, 2)), 40000, .wrongSourcePort),
+        ]
+        for (what, packet, port, reason) in forgeries {
+            var bytes = packet
+            #expect(Self.inbound(&bytes, from: peer, port: port) == .drop(reason), "\(what)")
+            #expect(bytes == packet, "\(what): a dropped packet is not touched")
         }
-        #expect(rejected == .drop(.malformed))
     }
 
     /// The incremental checksum fix equals a full recomputation, for every TTL and any header.

@@ -14,6 +14,14 @@ public enum UDPEncapsulation {
         case noRoute = "no_route"
         case oversized
         case notFromPeer = "not_from_peer"
+        /// From a peer's address but not from the udp port every agent sends from.
+        case wrongSourcePort = "wrong_source_port"
+        /// The inner source is not in the subnet of the peer whose address sent the datagram
+        /// (a forged datagram, or a peer forwarding what is not its own).
+        case spoofedSource = "spoofed_source"
+        /// The inner destination is not in our subnet (another host's, the host itself, a
+        /// broadcast, a link-local service): nothing a peer may route through us.
+        case notForUs = "not_for_us"
         /// The kernel refused to send the datagram (no buffer space, message too long, firewall).
         case sendFailed = "send_failed"
         /// The kernel refused the packet written into the TUN.
@@ -50,15 +58,23 @@ public enum UDPEncapsulation {
         return .send(to: peer)
     }
 
-    /// A datagram received on the UDP port from `sender`. `mtu` is flannel0's MTU: a larger
-    /// packet could not be written whole, and is dropped rather than truncated.
+    /// A datagram received on the UDP port from `sender`:`senderPort`. `mtu` is flannel0's MTU:
+    /// a larger packet could not be written whole, and is dropped rather than truncated.
+    ///
+    /// A peer may only send what its own containers send to ours: the inner source must lie in
+    /// the subnet of the peer whose address sent the datagram, from the port every agent sends
+    /// from (`peerPort`, the network's udp `Port`), and the inner destination in `ownSubnet`.
+    /// Anything else is a forged or misrouted packet that the kernel would otherwise route on.
     @inline(__always)
-    public static func inbound(_ packet: UnsafeMutableRawBufferPointer, from sender: IPv4Address, routes: PeerRoutes,
-                               mtu: Int) -> InboundVerdict {
+    public static func inbound(_ packet: UnsafeMutableRawBufferPointer, from sender: IPv4Address, port senderPort: UInt16,
+                               routes: PeerRoutes, ownSubnet: IPv4Network, peerPort: UInt16, mtu: Int) -> InboundVerdict {
         guard routes.isPeer(sender) else { return .drop(.notFromPeer) }
+        guard senderPort == peerPort else { return .drop(.wrongSourcePort) }
         guard packet.count <= mtu else { return .drop(.oversized) }
         let ip = IPv4Packet(packet)
         guard ip.validate() == nil else { return .drop(.malformed) }
+        guard routes.publicIP(for: ip.source) == sender else { return .drop(.spoofedSource) }
+        guard ownSubnet.contains(ip.destination) else { return .drop(.notForUs) }
         guard ip.decrementTTL() else { return .drop(.ttlExpired) }
         return .deliver
     }

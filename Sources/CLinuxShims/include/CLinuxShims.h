@@ -49,10 +49,10 @@ int flannel_udp_send_batch(int fd, const void *bytes, unsigned long stride, cons
 
 /// Receives up to `count` (≤ FLANNEL_RECEIVE_BATCH_MAX) messages with one recvmmsg (one: recvmsg), message i into
 /// `bytes + i * stride` (up to `room` ≤ `stride` bytes); per message its length, sender (network
-/// byte order) and UDP_GRO segment size (0: not joined). Non-blocking. Returns the number of
+/// byte order), the sender's port (host byte order) and UDP_GRO segment size (0: not joined). Non-blocking. Returns the number of
 /// messages or -errno. A message cut short (larger than `room`) has length -1.
 int flannel_udp_receive_batch(int fd, void *bytes, unsigned long stride, unsigned long room, int count, int *lengths, uint32_t *from,
-                              int *segment_sizes);
+                              uint16_t *from_ports, int *segment_sizes);
 
 /// Names the calling thread (at most 15 characters are kept). Returns 0 or -errno.
 int flannel_name_thread(const char *name);

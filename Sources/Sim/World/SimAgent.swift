@@ -312,7 +312,7 @@ public final class SimAgent {
     private func bringUpDevice(subnet: IPv4Network, network: IPv4Network) {
         let mtu = self.mtu
         if forwardsInUserSpace {
-            host.tunnel = SimHost.Tunnel(address: subnet.address, mtu: mtu, network: network)
+            host.tunnel = SimHost.Tunnel(subnet: subnet, mtu: mtu, network: network)
             world.record("\(host.name) lease \(subnet) in use (flannel0 \(subnet.address)/32 mtu \(mtu))")
         } else if backend.backend.device(on: host.backendHost) != nil, host.vxlan != nil {
             host.vxlan?.address = subnet.address

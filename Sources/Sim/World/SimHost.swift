@@ -19,7 +19,9 @@ public final class SimHost {
     }
 
     public struct Tunnel: Sendable, Equatable {
-        public var address: IPv4Address
+        /// Our lease's subnet; flannel0 has its first address.
+        public var subnet: IPv4Network
+        public var address: IPv4Address { subnet.address }
         public var mtu: Int
         /// The whole flannel network, routed through flannel0.
         public var network: IPv4Network

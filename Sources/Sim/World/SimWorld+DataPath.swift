@@ -66,9 +66,10 @@ extension SimWorld {
         return outcome
     }
 
-    /// A datagram from anyone (`sender`) to `host`'s UDP port 8285, e.g. garbage.
-    public func sendDatagram(to host: SimHost, from sender: IPv4Address, _ payload: [UInt8]) {
-        scheduler.schedule(after: options.underlayLatency) { [unowned self] in udpReceive(host, from: sender, payload) }
+    /// A datagram from anyone (`sender`:`port`) to `host`'s UDP port 8285, e.g. garbage or a
+    /// forged packet.
+    public func sendDatagram(to host: SimHost, from sender: IPv4Address, port: UInt16 = SimWorld.udpPort, _ payload: [UInt8]) {
+        scheduler.schedule(after: options.underlayLatency) { [unowned self] in udpReceive(host, from: sender, port: port, payload) }
     }
 
     /// A host's kernel receiving an IPv4 packet from docker0 or from flannel0.
@@ -171,7 +172,7 @@ extension SimWorld {
             if faults.jitter > .zero { delay += uniform(0...(Double(faults.jitter.components.attoseconds) / 1e18 + Double(faults.jitter.components.seconds))) }
             scheduler.schedule(after: delay) { [unowned self] in
                 switch frame {
-                case let .udp(payload): udpReceive(target, from: host.publicIP, payload)
+                case let .udp(payload): udpReceive(target, from: host.publicIP, port: Self.udpPort, payload)
                 case let .vxlan(vni, port, mac, packet): vxlanReceive(target, vni: vni, port: port, mac: mac, packet)
                 case let .routed(packet): hostReceive(target, packet, from: .underlay)
                 }
@@ -179,12 +180,16 @@ extension SimWorld {
         }
     }
 
+    /// The udp backend's port: every simulated agent listens and sends on it.
+    public static let udpPort: UInt16 = 8285
+
     /// A datagram on the agent's UDP port 8285: the real inbound code, then into flannel0.
-    func udpReceive(_ host: SimHost, from sender: IPv4Address, _ payload: [UInt8]) {
+    func udpReceive(_ host: SimHost, from sender: IPv4Address, port: UInt16, _ payload: [UInt8]) {
         guard let agent = host.agent, let tunnel = host.tunnel else { return drop(host, "udp 8285: nobody listening") }
         guard !host.isPaused(at: now) else { return drop(host, "udp 8285: the agent is paused") }
         var packet = payload
-        let verdict = packet.withUnsafeMutableBytes { UDPEncapsulation.inbound($0, from: sender, routes: agent.routes, mtu: tunnel.mtu) }
+        let verdict = packet.withUnsafeMutableBytes { UDPEncapsulation.inbound($0, from: sender, port: port, routes: agent.routes,
+                                                                                    ownSubnet: tunnel.subnet, peerPort: Self.udpPort, mtu: tunnel.mtu) }
         switch verdict {
         case .deliver: options.udpOffloads ? joinOrDeliver(host, packet) : hostReceive(host, packet, from: .tunnel)
         case let .drop(reason): drop(host, "proxy: \(reason.rawValue)")

@@ -26,7 +26,7 @@ final class UDPDataPath: RunningDataPath {
 
     func move(to subnet: IPv4Network, network: IPv4Network) throws {
         try tun.configure(address: subnet.address, mtu: mtu, network: network)
-        proxy.setTunAddress(subnet.address)
+        proxy.setSubnet(subnet)
     }
 
     func tick(peers: () -> [Peer]) {

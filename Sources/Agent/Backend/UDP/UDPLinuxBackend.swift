@@ -62,7 +62,7 @@ struct UDPLinuxBackend: LinuxBackend {
                 if let problem = bound.enableSegmentation() { refused.append(problem) } else { offloads.udpSegment = true }
                 if let problem = bound.enableGRO() { refused.append(problem) } else { offloads.udpGRO = true }
             }
-            let proxy = try UDPProxy(tun: tun, socket: bound, tunAddress: subnet.address, mtu: mtu, port: port, offloads: offloads,
+            let proxy = try UDPProxy(tun: tun, socket: bound, subnet: subnet, mtu: mtu, port: port, offloads: offloads,
                                      onFailure: onFailure)
             proxy.start()
             started = true

@@ -47,6 +47,7 @@ extension UDPProxy {
         let input: UnsafeMutableRawBufferPointer
         let lengths: UnsafeMutablePointer<Int32>
         let senders: UnsafeMutablePointer<UInt32>
+        let senderPorts: UnsafeMutablePointer<UInt16>
         let segmentSizes: UnsafeMutablePointer<Int32>
         /// The packet `TCPCoalescer` joins segments into, after room for its vnet header.
         let joined: UnsafeMutableRawBufferPointer
@@ -59,13 +60,14 @@ extension UDPProxy {
         /// In the order `init(from:)` takes them.
         static let sizes = [
             inputBytes, UDPProxy.batch * MemoryLayout<Int32>.stride, UDPProxy.batch * MemoryLayout<UInt32>.stride,
-            UDPProxy.batch * MemoryLayout<Int32>.stride, joinedBytes,
+            UDPProxy.batch * MemoryLayout<UInt16>.stride, UDPProxy.batch * MemoryLayout<Int32>.stride, joinedBytes,
         ] + OutboundBuffers.sizes + [3 * MemoryLayout<pollfd>.stride]
 
         init(from arena: inout BufferArena) {
             input = arena.take(Self.inputBytes)
             lengths = arena.take(UDPProxy.batch, of: Int32.self)
             senders = arena.take(UDPProxy.batch, of: UInt32.self)
+            senderPorts = arena.take(UDPProxy.batch, of: UInt16.self)
             segmentSizes = arena.take(UDPProxy.batch, of: Int32.self)
             joined = arena.take(Self.joinedBytes)
             outbound = OutboundBuffers(from: &arena)

@@ -117,7 +117,7 @@ extension UDPProxy {
             refresh(&cache)
             let header = room > 0 ? VirtioNetHeader(UnsafeRawBufferPointer(rebasing: input[0..<room])) ?? .plain : .plain
             let packet = UnsafeMutableRawBufferPointer(rebasing: input[room..<length])
-            switch UDPEncapsulation.outbound(packet, routes: cache.path.routes, tunAddress: cache.path.tunAddress,
+            switch UDPEncapsulation.outbound(packet, routes: cache.path.routes, tunAddress: cache.path.ownSubnet.address,
                                              reply: UnsafeMutableRawBufferPointer(rebasing: reply[room...])) {
             case let .send(peer):
                 if header.gsoType != VirtioNetHeader.gsoNone {
@@ -242,7 +242,8 @@ extension UDPProxy {
     func runInbound() {
         var arena = BufferArena(holding: InboundBuffers.sizes)
         let buffers = InboundBuffers(from: &arena)
-        let (input, lengths, senders, segmentSizes) = (buffers.input, buffers.lengths, buffers.senders, buffers.segmentSizes)
+        let (input, lengths, senders, senderPorts, segmentSizes) = (buffers.input, buffers.lengths, buffers.senders, buffers.senderPorts,
+                                                                    buffers.segmentSizes)
         let (joined, outbound, descriptors) = (buffers.joined, buffers.outbound, buffers.descriptors)
         var tally = Tally()
         var cache = PathCache()
@@ -333,7 +334,7 @@ extension UDPProxy {
             waking: while true {
                 while steering.receiving && !stopping.load(ordering: .relaxed) {
                     let count = flannel_udp_receive_batch(socketFD, input.baseAddress! + Self.messageLead, UInt(Self.messageStride),
-                                                          UInt(Self.messageRoom), Int32(steering.asked), lengths, senders, segmentSizes)
+                                                          UInt(Self.messageRoom), Int32(steering.asked), lengths, senders, senderPorts, segmentSizes)
                     if count < 0 {
                         if -count == EAGAIN || -count == EINTR { break }
                         if readFailed("the UDP socket", code: -count) { return }
@@ -348,13 +349,15 @@ extension UDPProxy {
                             continue
                         }
                         let from = IPv4Address(bits: UInt32(bigEndian: senders[message]))
+                        let fromPort = senderPorts[message]
                         let step = segmentSizes[message] > 0 ? Int(segmentSizes[message]) : max(length, 1)
                         var offset = 0
                         while offset < length {
                             let end = base + min(offset + step, length)
                             let packet = UnsafeMutableRawBufferPointer(rebasing: input[(base + offset)..<end])
                             offset += step
-                            switch UDPEncapsulation.inbound(packet, from: from, routes: cache.path.routes, mtu: mtu) {
+                            switch UDPEncapsulation.inbound(packet, from: from, port: fromPort, routes: cache.path.routes,
+                                                                     ownSubnet: cache.path.ownSubnet, peerPort: peerPort, mtu: mtu) {
                             case .deliver:
                                 // Only TCP joins: anything else (a ping) goes straight to the TUN,
                                 // after what the coalescer holds.

@@ -4,7 +4,8 @@ extension UDPProxy {
     /// allocate on the data path).
     struct Tally {
         var packetsOut = 0, bytesOut = 0, packetsIn = 0, bytesIn = 0, icmpReplies = 0
-        var malformed = 0, ttlExpired = 0, noRoute = 0, oversized = 0, notFromPeer = 0, sendFailed = 0, tunWriteFailed = 0
+        var malformed = 0, ttlExpired = 0, noRoute = 0, oversized = 0, notFromPeer = 0, wrongSourcePort = 0, spoofedSource = 0, notForUs = 0
+        var sendFailed = 0, tunWriteFailed = 0
         /// Updates since the last publication.
         var pending = 0
 
@@ -27,6 +28,9 @@ extension UDPProxy {
             case .noRoute: noRoute += count
             case .oversized: oversized += count
             case .notFromPeer: notFromPeer += count
+            case .wrongSourcePort: wrongSourcePort += count
+            case .spoofedSource: spoofedSource += count
+            case .notForUs: notForUs += count
             case .sendFailed: sendFailed += count
             case .tunWriteFailed: tunWriteFailed += count
             }
@@ -39,6 +43,9 @@ extension UDPProxy {
             case .noRoute: noRoute
             case .oversized: oversized
             case .notFromPeer: notFromPeer
+            case .wrongSourcePort: wrongSourcePort
+            case .spoofedSource: spoofedSource
+            case .notForUs: notForUs
             case .sendFailed: sendFailed
             case .tunWriteFailed: tunWriteFailed
             }

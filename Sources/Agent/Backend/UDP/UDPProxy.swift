@@ -25,8 +25,9 @@ public final class UDPProxy: Sendable {
     /// What a packet's fate depends on, swapped together.
     struct Path: Sendable {
         var routes = PeerRoutes()
-        /// flannel0's address, the source of ICMP errors; changes with the lease (drift).
-        var tunAddress: IPv4Address
+        /// Our lease's subnet: inbound packets must be addressed into it, and its first address
+        /// (flannel0's) is the source of ICMP errors. Changes with the lease (drift).
+        var ownSubnet: IPv4Network
     }
 
     let tun: TUNDevice
@@ -43,6 +44,8 @@ public final class UDPProxy: Sendable {
     let failed = Atomic<Bool>(false)
     let mtu: Int
     let port: Int
+    /// The port peers send from (every agent sends from the port it listens on), as received.
+    let peerPort: UInt16
     let counters = Mutex(Counters())
     let stopping = Atomic<Bool>(false)
     /// Held by whichever thread reads the TUN, so one flow's packets leave in the order they
@@ -69,7 +72,7 @@ public final class UDPProxy: Sendable {
     /// TUN read calls the inbound thread makes in one drain; using them all calls the outbound thread.
     static let inboundDrainBudget = 32
 
-    public init(tun: TUNDevice, socket: UDPSocket, tunAddress: IPv4Address, mtu: Int, port: Int, offloads: UDPOffloads = .none,
+    public init(tun: TUNDevice, socket: UDPSocket, subnet: IPv4Network, mtu: Int, port: Int, offloads: UDPOffloads = .none,
                 onFailure: @escaping @Sendable (String) -> Void) throws(SystemError) {
         outboundWake = try SystemError.check(flannel_eventfd_open(), "eventfd", "the udp proxy's outbound wake-up")
         do {
@@ -83,10 +86,11 @@ public final class UDPProxy: Sendable {
         self.socket = socket
         tunFD = tun.fd
         socketFD = socket.fd
-        path = Mutex(Path(tunAddress: tunAddress))
+        path = Mutex(Path(ownSubnet: subnet))
         self.onFailure = onFailure
         self.mtu = mtu
         self.port = port
+        peerPort = UInt16(truncatingIfNeeded: port)
     }
 
     deinit {
@@ -100,15 +104,15 @@ public final class UDPProxy: Sendable {
         pathVersion.add(1, ordering: .releasing)
     }
 
-    public func setTunAddress(_ address: IPv4Address) {
-        path.withLock { $0.tunAddress = address }
+    public func setSubnet(_ subnet: IPv4Network) {
+        path.withLock { $0.ownSubnet = subnet }
         pathVersion.add(1, ordering: .releasing)
     }
 
     /// A thread's copy of `path`, taken again only when the path changed: per packet one
     /// atomic load, no lock and no reference counting.
     struct PathCache {
-        var path = Path(tunAddress: IPv4Address(bits: 0))
+        var path = Path(ownSubnet: IPv4Network(address: IPv4Address(bits: 0), prefixLength: 32))
         var version = -1
     }
 

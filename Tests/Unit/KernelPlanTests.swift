@@ -74,15 +74,16 @@ struct KernelPlanTests {
     }
 
     @Test func onlyTheBackendsOwnObjectsAreInScope() {
+        // An operator's routes (proto static), whatever their size and device.
         let foreign = KernelTables(routes: [
-            KernelRoute(destination: Fixtures.net("0.0.0.0/0"), gateway: Fixtures.ip("192.0.2.1"), device: Self.eth0, onlink: true),
-            KernelRoute(destination: Fixtures.net("192.0.2.0/24"), gateway: nil, device: Self.eth0, onlink: false),
-            KernelRoute(destination: Self.own, gateway: nil, device: Self.docker0, onlink: false),
-            KernelRoute(destination: Fixtures.net("10.2.0.0/24"), gateway: Fixtures.ip("192.0.2.50"), device: Self.eth0, onlink: false),
-            KernelRoute(destination: Fixtures.net("10.1.0.0/16"), gateway: nil, device: Self.flannel1, onlink: false),
-            KernelRoute(destination: Fixtures.net("10.1.40.0/24"), gateway: nil, device: Self.docker0, onlink: false),
-            KernelRoute(destination: Fixtures.net("10.1.64.0/18"), gateway: Fixtures.ip("192.0.2.64"), device: Self.eth0, onlink: false),
-            KernelRoute(destination: Fixtures.net("10.1.5.0/25"), gateway: Fixtures.ip("192.0.2.65"), device: Self.eth0, onlink: false),
+            KernelRoute(destination: Fixtures.net("0.0.0.0/0"), gateway: Fixtures.ip("192.0.2.1"), device: Self.eth0, onlink: true, protocolNumber: 4),
+            KernelRoute(destination: Fixtures.net("192.0.2.0/24"), gateway: nil, device: Self.eth0, onlink: false, protocolNumber: 4),
+            KernelRoute(destination: Self.own, gateway: nil, device: Self.docker0, onlink: false, protocolNumber: 4),
+            KernelRoute(destination: Fixtures.net("10.2.0.0/24"), gateway: Fixtures.ip("192.0.2.50"), device: Self.eth0, onlink: false, protocolNumber: 4),
+            KernelRoute(destination: Fixtures.net("10.1.0.0/16"), gateway: nil, device: Self.flannel1, onlink: false, protocolNumber: 4),
+            KernelRoute(destination: Fixtures.net("10.1.40.0/24"), gateway: nil, device: Self.docker0, onlink: false, protocolNumber: 4),
+            KernelRoute(destination: Fixtures.net("10.1.64.0/18"), gateway: Fixtures.ip("192.0.2.64"), device: Self.eth0, onlink: false, protocolNumber: 4),
+            KernelRoute(destination: Fixtures.net("10.1.5.0/25"), gateway: Fixtures.ip("192.0.2.65"), device: Self.eth0, onlink: false, protocolNumber: 4),
         ], neighbours: [KernelNeighbour(device: Self.eth0, address: Fixtures.ip("192.0.2.1"), mac: Self.macB)])
         let stale = KernelTables(
             routes: [

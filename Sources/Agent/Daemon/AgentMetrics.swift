@@ -19,6 +19,7 @@ public final class AgentMetrics: Sendable {
     private let watchInterruptions: CoreMetrics.Counter
     private let watchRelists: CoreMetrics.Counter
     private let udp: UDPCounters
+    private let ignoredLeases: [MalformedLease.Kind: CoreMetrics.Counter]
     /// The series whose labels change with the lease: the subnet held, the last drift.
     private let labelled = Mutex<(subnet: Meter?, drift: Meter?)>((nil, nil))
     /// The proxy's totals already carried over.
@@ -43,6 +44,9 @@ public final class AgentMetrics: Sendable {
         drifts = counter("flannel_subnet_drifts_total")
         watchInterruptions = counter("flannel_watch_restarts_total", [("reason", "interrupted")])
         watchRelists = counter("flannel_watch_restarts_total", [("reason", "compacted")])
+        ignoredLeases = Dictionary(uniqueKeysWithValues: MalformedLease.Kind.allCases.map {
+            ($0, counter("flannel_lease_entries_ignored_total", [("reason", $0.rawValue)]))
+        })
         udp = UDPCounters(
             packetsOut: counter("flannel_udp_packets_total", [("direction", "out")]),
             packetsIn: counter("flannel_udp_packets_total", [("direction", "in")]),
@@ -85,6 +89,8 @@ public final class AgentMetrics: Sendable {
     }
 
     public func setPeers(_ count: Int) { peers.set(count) }
+    /// Lease entries skipped, each time a listing or the watch carried one.
+    public func leasesIgnored(_ kind: MalformedLease.Kind, count: Int) { ignoredLeases[kind]?.increment(by: count) }
     public func watchInterrupted() { watchInterruptions.increment() }
     public func watchRelisted() { watchRelists.increment() }
 

@@ -201,6 +201,7 @@ final class AgentRunner {
         case .watchInterrupted: metrics.watchInterrupted()
         case .watchRelisted: metrics.watchRelisted()
         case let .peerCount(count): metrics.setPeers(count)
+        case let .leasesIgnored(kind, count): metrics.leasesIgnored(kind, count: count)
         }
     }
 

@@ -162,6 +162,7 @@ extension AgentMachine {
         var actions: [Action] = []
         var routesChanged = false
         var ownLease: [PeerTable.Change] = []
+        var skipped: [MalformedLease] = []
         let reports = configuration.reportsPeerChanges
         for change in changes {
             switch change {
@@ -175,11 +176,12 @@ extension AgentMachine {
                 if reports { actions.append(.peer(.removed(peer))) }
                 routesChanged = true
             case let .malformed(problem):
-                actions.append(.log(.warning, "\(problem)"))
+                skipped.append(problem)
             case let .ownLeaseRemoved(_, revision), let .ownLeaseOverwritten(_, _, revision):
                 if let held, revision > held.modRevision { ownLease.append(change) }
             }
         }
+        actions += leaseWarnings.warn(skipped, now: now)
         if routesChanged && programming {
             actions += [.programPeers, .observe(.peerCount(peerTable.peerCount))]
         }

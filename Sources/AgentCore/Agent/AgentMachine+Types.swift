@@ -111,6 +111,8 @@ extension AgentMachine {
         case watchInterrupted
         case watchRelisted
         case peerCount(Int)
+        /// Lease entries skipped (bad key or value, or a key the plan could not hand out).
+        case leasesIgnored(MalformedLease.Kind, count: Int)
     }
 
     public enum Exit: Equatable, Sendable {

@@ -89,6 +89,10 @@ public struct AgentMachine: Sendable {
     var configProblem: String?
     var firstConfigAnswer: Result<String?, EtcdError>?
 
+    /// Which leases are believed, from the network config.
+    var screen: LeaseScreen?
+    var leaseWarnings = LeaseWarnings()
+
     var leaseCallDescription = ""
     var creatingKey: SubnetKey?
 
@@ -113,6 +117,8 @@ public struct AgentMachine: Sendable {
 
     public var plan: SubnetPlan<IPv4Address>? { config?.ipv4 }
 
+    private func screened(_ listing: LeaseListing) -> LeaseListing { screen?.screen(listing) ?? listing }
+
     /// Handles one event; the world carries out the returned actions in order. `sharing`
     /// lets the simulator's thousands of agents hold one copy of the same leases.
     public mutating func handle(_ event: Event, now: Timestamp, random: inout some RandomNumberGenerator,
@@ -134,7 +140,9 @@ public struct AgentMachine: Sendable {
         case let .backendFailed(message):
             return exit(.failed(message))
         case let .leasesListed(listing):
-            let warnings = listing.malformed.map { Action.log(.warning, "\($0)") }
+            // The lease machine sees every record (our own unfit lease is deleted) and lets
+            // only plan-sized keys occupy a subnet.
+            let warnings = leaseWarnings.warn(screened(listing).malformed, now: now)
             return warnings + runLease(now: now) { $0.leasesListed(listing, now: now, using: &random) }
         case let .leaseCreated(revision):
             let taken = revision == nil ? creatingKey.map { [Action.log(.info, "subnet \($0.ipv4) was taken by another host first; choosing again")] } ?? [] : []
@@ -156,11 +164,11 @@ public struct AgentMachine: Sendable {
         case let .trafficRulesFailed(error):
             return trafficRulesFailed(error, now: now)
         case let .peersListed(listing):
-            return peersListed(listing, now: now, sharing: sharing)
+            return peersListed(screened(listing), now: now, sharing: sharing)
         case let .peersListFailed(error):
             return peersListFailed(error, now: now)
         case let .watchDelivered(batch):
-            return watchDelivered(batch, now: now, sharing: sharing)
+            return watchDelivered(screen?.screen(batch) ?? batch, now: now, sharing: sharing)
         case let .watchBroken(error):
             return watchBroken(error, now: now)
         }
@@ -224,6 +232,7 @@ public struct AgentMachine: Sendable {
             return actions + exit(.failed("network config: IPv4 is disabled; this agent needs an IPv4 Network"))
         }
         self.config = config
+        screen = LeaseScreen(ipv4: plan, ipv6: config.ipv6, layout: configuration.layout)
         let backend = config.backend.backend
         if let refusal = backend.refusal(on: configuration.host) {
             return actions + exit(.failed(refusal))

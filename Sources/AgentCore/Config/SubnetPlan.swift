@@ -10,10 +10,15 @@ public struct SubnetPlan<Address: IPAddress>: Equatable, Sendable {
     /// boundary, between SubnetMin and SubnetMax. A lease that fails this is deleted and
     /// replaced at start-up.
     public func fits(_ subnet: IPNetwork<Address>) -> Bool {
-        subnet.prefixLength == subnetLength
-            && network.contains(subnet)
+        isLeaseSized(subnet)
             && subnet.address >= subnetMin
             && subnet.address <= subnetMax
+    }
+
+    /// Whether `subnet` is one this plan could hand out, wherever its range starts: the
+    /// network's `SubnetLen`, inside the network. Only such keys are peers or occupy.
+    public func isLeaseSized(_ subnet: IPNetwork<Address>) -> Bool {
+        subnet.prefixLength == subnetLength && network.contains(subnet)
     }
 
     /// Number of subnets between SubnetMin and SubnetMax, saturating.

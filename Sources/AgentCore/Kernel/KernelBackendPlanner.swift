@@ -8,7 +8,8 @@ public struct KernelBackendPlanner: Equatable, Sendable {
     public var context: KernelPeerContext
     /// The flannel network: every managed route's destination lies inside it.
     public var network: IPv4Network
-    /// The leases' prefix length (`SubnetLen`): only routes of that size are ours.
+    /// The leases' prefix length (`SubnetLen`): routes of that size into the network are
+    /// taken as ours even without our mark (upstream's, on a host that moves to this agent).
     public var subnetLength: Int
     /// Our own subnet: never a peer, so any route to it here is stale (docker0's own route is
     /// on docker0 and never ours).
@@ -44,18 +45,19 @@ public struct KernelBackendPlanner: Equatable, Sendable {
         }
     }
 
-    /// The objects this backend owns among everything read back: lease-sized routes into the
-    /// network through the backend's device, or through the external interface with a gateway
+    /// The objects this backend owns among everything read back: routes into the network that
+    /// carry our mark (any length: whatever we ever made) or are lease-sized (upstream's),
+    /// through the backend's device, or through the external interface with a gateway
     /// (host-gw, DirectRouting, or another backend's leftovers); and the backend device's
-    /// neighbour and forwarding entries. An operator's wider or narrower routes into the
-    /// network, and anything on other devices (docker0's route to our subnet), are left alone.
+    /// neighbour and forwarding entries. An operator's unmarked wider or narrower routes into
+    /// the network, and anything on other devices (docker0's route to our subnet), are left alone.
     public func managed(_ tables: KernelTables) -> KernelTables {
         let device = context.device
         let external = context.external
         return KernelTables(
             routes: tables.routes.filter { route in
-                guard network.contains(route.destination), route.destination.prefixLength == subnetLength,
-                      route.destination.prefixLength > network.prefixLength else { return false }
+                guard network.contains(route.destination), route.destination.prefixLength > network.prefixLength,
+                      route.isOurs || route.destination.prefixLength == subnetLength else { return false }
                 if route.device.index == device?.index { return true }
                 return route.device.index == external.index && route.gateway != nil
             },

@@ -131,8 +131,10 @@ public struct LeaseMachine: Sendable {
         }
 
         // 2. The subnet we had (subnet file, or the lease we just lost), if it is still free.
-        // Keys whose value does not parse still occupy their subnet.
-        let taken = listing.records.map(\.key.ipv4) + listing.malformed.compactMap(\.subnet?.ipv4)
+        // Keys whose value does not parse still occupy their subnet; keys the plan could not
+        // have handed out (a /16, a /25) occupy nothing, or one such key would block every host.
+        let plan = configuration.plan
+        let taken = (listing.records.map(\.key.ipv4) + listing.malformed.compactMap(\.subnet?.ipv4)).filter(plan.isLeaseSized)
         if let expected, configuration.plan.fits(expected), !taken.contains(where: { $0.overlaps(expected) }) {
             return create(SubnetKey(expected), conflicts: conflicts, expected: expected)
         }

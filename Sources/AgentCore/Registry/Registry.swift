@@ -15,22 +15,36 @@ public struct LeaseRecord: Equatable, Sendable {
     }
 }
 
-/// An entry under `subnets/` that could not be used: a key that is not a subnet key or a
-/// value that does not decode. Reported, skipped, never fatal.
+/// An entry under `subnets/` that could not be used: a key that is not a subnet key, a
+/// value that does not decode, or a key the network plan could not have handed out.
+/// Reported, skipped, never fatal.
 public struct MalformedLease: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Why the entry is skipped, as `/metrics` counts it.
+    public enum Kind: String, Equatable, Sendable, CaseIterable {
+        case badKey = "bad_key"
+        case badValue = "bad_value"
+        /// The prefix length is not the network's `SubnetLen` (a /25 inside a peer's /24, a /16).
+        case wrongLength = "wrong_length"
+        case outsideNetwork = "outside_network"
+    }
+
+    /// The etcd key, as stored (attacker text: log it through `LogText`).
     public var key: String
     public var reason: String
     /// The subnet, when the key parses but the value does not: the key still exists, so the
     /// subnet is not free.
     public var subnet: SubnetKey?
+    public var kind: Kind
 
-    public init(key: String, reason: String, subnet: SubnetKey? = nil) {
+    public init(key: String, reason: String, subnet: SubnetKey? = nil, kind: Kind? = nil) {
         self.key = key
         self.reason = reason
         self.subnet = subnet
+        self.kind = kind ?? (subnet == nil ? .badKey : .badValue)
     }
 
-    public var description: String { "skipping lease \(key): \(reason)" }
+    /// One bounded line, whatever the key and value held.
+    public var description: String { "skipping lease \(LogText.quoted(key)): \(LogText.bounded(reason))" }
 }
 
 /// All leases at one revision.

@@ -203,6 +203,8 @@ public final class SimAgent {
         case let .drifted(from, to):
             world.record("\(host.name) SUBNET DRIFT \(from) -> \(to)")
             world.drifts.append(SimWorld.Drift(host: host.index, from: from, to: to, at: world.now))
+        case let .leasesIgnored(_, count):
+            world.statistics.leaseEntriesIgnored += count
         case .leaseLost, .watchInterrupted, .watchRelisted, .peerCount:
             break
         }

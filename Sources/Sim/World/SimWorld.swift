@@ -19,6 +19,8 @@ public final class SimWorld {
         public var leaseCreates = 0
         /// Times an agent started following the reference table (lazy delivery).
         public var followsStarted = 0
+        /// Lease entries the agents skipped (bad keys and values, keys outside the plan).
+        public var leaseEntriesIgnored = 0
         public var drops: [String: Int] = [:]
     }
 

@@ -60,6 +60,8 @@ struct NetlinkClientTests {
             == ["c6:d2:32:6f:8f:44 192.0.2.12 [\"self\"] permanent"])
         let routes = try json(namespace, ["ip", "-j", "route", "show", "dev", "flannel.1"])
         #expect(routes.map { "\($0["dst"] ?? "") via \($0["gateway"] ?? "") \(($0["flags"] as? [String]) ?? [])" } == ["10.1.15.0/24 via 10.1.15.0 [\"onlink\"]"])
+        // Our mark, by which any route we made is found again whatever its length.
+        #expect(routes.map { "\($0["protocol"] ?? "")" } == ["\(KernelRoute.flannelProtocol)"])
 
         // Entries iproute2 adds, read back by our dumps.
         try ip(namespace, "neigh", "add", "10.1.16.0", "lladdr", "02:00:00:00:00:16", "dev", "flannel.1", "nud", "permanent")
@@ -73,8 +75,8 @@ struct NetlinkClientTests {
         let ours = try netlink.routes(devices: try netlink.links().map(\.device)).filter { IPv4Network("10.1.0.0/16")!.contains($0.destination) }
         #expect(ours.sorted().map(\.description) == [
             "10.1.15.0/24 via 10.1.15.0 dev flannel.1 onlink",
-            "10.1.16.0/24 via 10.1.16.0 dev flannel.1 onlink",
-            "10.1.17.0/24 via 192.0.2.17 dev eth0",
+            "10.1.16.0/24 via 10.1.16.0 dev flannel.1 onlink proto 3",
+            "10.1.17.0/24 via 192.0.2.17 dev eth0 proto 3",
         ])
 
         // Deletes remove exactly the entry named.

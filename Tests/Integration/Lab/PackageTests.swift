@@ -61,21 +61,24 @@ struct PackageTests {
         #expect(!depends.contains("swift"), "\(depends)")
         let information = root.appendingPathComponent("DEBIAN-info")
         try CommandRunner.check(["dpkg-deb", "-e", deb, information.path])
-        #expect(try String(contentsOf: information.appendingPathComponent("conffiles"), encoding: .utf8) == "/etc/sysconfig/flanneld\n")
+        #expect(try String(contentsOf: information.appendingPathComponent("conffiles"), encoding: .utf8)
+                == "/etc/sysconfig/flanneld\n/etc/iproute2/rt_protos.d/flannel.conf\n")
 
         // Paths, as upstream's packages lay them out.
         let listing = try CommandRunner.check(["dpkg-deb", "-c", deb]).stdout
         for (path, mode) in [("./usr/bin/flanneld", "-rwxr-xr-x"), ("./usr/bin/flanneld-start", "-rwxr-xr-x"),
                              ("./usr/libexec/flannel/mk-docker-opts.sh", "-rwxr-xr-x"),
                              ("./lib/systemd/system/flanneld.service", "-rw-r--r--"), ("./etc/sysconfig/flanneld", "-rw-r--r--"),
+                             ("./etc/iproute2/rt_protos.d/flannel.conf", "-rw-r--r--"),
                              ("./usr/share/doc/flannel-swift/copyright", "-rw-r--r--"), ("./var/log/flannel/", "drwxr-xr-x")] {
             let line = listing.split(separator: "\n").first { $0.hasSuffix(" " + path) }
             #expect(line?.hasPrefix(mode + " root/root") == true, "\(path): \(line ?? "missing")")
         }
         let flanneld = root.appendingPathComponent("usr/bin/flanneld").path
-        for file in ["usr/bin/flanneld-start", "usr/libexec/flannel/mk-docker-opts.sh", "lib/systemd/system/flanneld.service", "etc/sysconfig/flanneld"] {
-            let source = ["usr/bin/flanneld-start": "flanneld-start", "usr/libexec/flannel/mk-docker-opts.sh": "mk-docker-opts.sh",
-                          "lib/systemd/system/flanneld.service": "flanneld.service", "etc/sysconfig/flanneld": "sysconfig-flanneld"][file]!
+        let sources = ["usr/bin/flanneld-start": "flanneld-start", "usr/libexec/flannel/mk-docker-opts.sh": "mk-docker-opts.sh",
+                       "lib/systemd/system/flanneld.service": "flanneld.service", "etc/sysconfig/flanneld": "sysconfig-flanneld",
+                       "etc/iproute2/rt_protos.d/flannel.conf": "rt_protos.d/flannel.conf"]
+        for (file, source) in sources {
             #expect(FileManager.default.contentsEqual(atPath: root.appendingPathComponent(file).path,
                                                       andPath: Self.repository.appendingPathComponent("dist/\(source)").path), "\(file) is dist/\(source)")
         }

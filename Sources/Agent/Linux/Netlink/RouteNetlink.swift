@@ -205,7 +205,7 @@ public struct RouteNetlink: Sendable {
                                           prefixLength: Int(payload[start + 1]))
             return KernelRoute(destination: destination, gateway: attributes.ipv4(Int(RTA_GATEWAY.rawValue)),
                                device: byIndex[Int(oif)] ?? KernelDevice(index: Int(oif), name: "if\(oif)"),
-                               onlink: flags & UInt32(RTNH_F_ONLINK) != 0)
+                               onlink: flags & UInt32(RTNH_F_ONLINK) != 0, protocolNumber: payload[start + 5])
         }
     }
 
@@ -214,7 +214,7 @@ public struct RouteNetlink: Sendable {
         try socket.request({ sequence in
             var message = NetlinkMessage(type: Int(RTM_NEWROUTE), flags: Self.request | Self.create | Self.replace, sequence: sequence)
             Self.appendRouteHeader(&message, prefixLength: route.destination.prefixLength, table: UInt8(RT_TABLE_MAIN.rawValue),
-                                   protocol: UInt8(RTPROT_BOOT),
+                                   protocol: route.protocolNumber,
                                    scope: UInt8((route.gateway == nil ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE).rawValue),
                                    type: UInt8(RTN_UNICAST), flags: route.onlink ? UInt32(RTNH_F_ONLINK) : 0)
             message.attribute(Int(RTA_DST.rawValue), ipv4: route.destination.address)

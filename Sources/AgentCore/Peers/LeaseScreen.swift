@@ -1,0 +1,89 @@
+/// Which leases an agent believes. Anyone with write access to the prefix can create keys, so
+/// a key is used only if the network plan could have handed it out: exactly `SubnetLen` long
+/// and inside the network (and its IPv6 half, when the network has IPv6, likewise). Anything
+/// else would hijack or block: a `-25` or `-32` inside a peer's subnet wins by longest
+/// prefix, a `10.1.0.0-16` or `0.0.0.0-0` overlaps every free subnet. Such keys are reported
+/// as `MalformedLease`s without a subnet, so they neither route nor occupy.
+///
+/// Usable IPv4 keys cannot overlap one another: they have one length and start on its
+/// boundary (`SubnetKey` parses strictly), so two different ones are disjoint.
+public struct LeaseScreen: Equatable, Sendable {
+    public var ipv4: SubnetPlan<IPv4Address>
+    public var ipv6: SubnetPlan<IPv6Address>?
+    public var layout: EtcdKeyLayout
+
+    public init(ipv4: SubnetPlan<IPv4Address>, ipv6: SubnetPlan<IPv6Address>? = nil, layout: EtcdKeyLayout) {
+        self.ipv4 = ipv4
+        self.ipv6 = ipv6
+        self.layout = layout
+    }
+
+    /// Why `key` is not used, or nil when it is.
+    public func problem(_ key: SubnetKey) -> MalformedLease? {
+        if let reason = Self.problem(key.ipv4, ipv4) ?? ipv6.flatMap({ plan in key.ipv6.flatMap { Self.problem($0, plan) } }) {
+            return MalformedLease(key: layout.leaseKey(key), reason: reason.text, kind: reason.kind)
+        }
+        return nil
+    }
+
+    private static func problem<Address: IPAddress>(_ subnet: IPNetwork<Address>, _ plan: SubnetPlan<Address>)
+        -> (kind: MalformedLease.Kind, text: String)? {
+        guard subnet.prefixLength == plan.subnetLength else {
+            return (.wrongLength, "its prefix /\(subnet.prefixLength) is not the network's SubnetLen /\(plan.subnetLength); ignored")
+        }
+        guard plan.network.contains(subnet) else {
+            return (.outsideNetwork, "it lies outside the network \(plan.network); ignored")
+        }
+        return nil
+    }
+
+    /// The listing with unusable records moved to `malformed`. The same listing (no copy)
+    /// when every record is usable, as it is unless someone wrote such a key.
+    public func screen(_ listing: LeaseListing) -> LeaseListing {
+        guard listing.records.contains(where: { problem($0.key) != nil }) || listing.malformed.contains(where: occupiesWrongly) else {
+            return listing
+        }
+        var screened = listing
+        screened.records = []
+        screened.malformed = listing.malformed.map(screen)
+        for record in listing.records {
+            if let problem = problem(record.key) { screened.malformed.append(problem) } else { screened.records.append(record) }
+        }
+        return screened
+    }
+
+    /// The batch with puts of unusable keys turned into `malformed` and their deletes dropped
+    /// (nothing was ever made for them).
+    public func screen(_ batch: LeaseEventBatch) -> LeaseEventBatch {
+        let usable = batch.events.allSatisfy { event in
+            switch event {
+            case let .put(record): problem(record.key) == nil
+            case let .delete(key): problem(key) == nil
+            case let .malformed(entry): !occupiesWrongly(entry)
+            }
+        }
+        guard !usable else { return batch }
+        var screened = batch
+        screened.events = batch.events.compactMap { event in
+            switch event {
+            case let .put(record): problem(record.key).map { .malformed($0) } ?? event
+            case let .delete(key): problem(key) == nil ? event : nil
+            case let .malformed(entry): .malformed(screen(entry))
+            }
+        }
+        return screened
+    }
+
+    /// A key with a bad value still occupies its subnet, but only a subnet the plan could
+    /// have handed out.
+    private func occupiesWrongly(_ entry: MalformedLease) -> Bool {
+        entry.subnet.map { problem($0) != nil } ?? false
+    }
+
+    private func screen(_ entry: MalformedLease) -> MalformedLease {
+        guard occupiesWrongly(entry) else { return entry }
+        var screened = entry
+        screened.subnet = nil
+        return screened
+    }
+}

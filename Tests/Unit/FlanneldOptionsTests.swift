@@ -64,9 +64,22 @@ struct FlanneldOptionsTests {
         #expect(try LeaseTTLText.parse(LeaseTTLText.text(for: .seconds(seconds))) == .seconds(seconds))
     }
 
-    @Test(arguments: ["", "0", "-5", "5x", "h", "1.5h", "24 h"])
+    @Test(arguments: ["", "0", "-5", "5x", "h", "1.5h", "24 h", "1hh"])
     func badLeaseTTLs(text: String) {
         #expect { try LeaseTTLText.parse(text) } throws: { "\($0)".contains("--subnet-lease-ttl") }
+    }
+
+    /// Values that used to overflow (a trap, SIGILL) are errors that name the limit.
+    @Test(arguments: ["9999999999999999h", "99999999999999999999", "9000000001", "2562048h", "9223372036854775807s",
+                      "2500000h2500000h", "150000001m"])
+    func hugeLeaseTTLsAreErrorsNotTraps(text: String) throws {
+        #expect { try LeaseTTLText.parse(text) } throws: { "\($0)".contains("longer than etcd's longest lease (9000000000 s") }
+        #expect(try LeaseTTLText.parse("9000000000") == .seconds(9_000_000_000))
+    }
+
+    @Test func aRevisionThatCannotBeFollowedIsAnErrorNotATrap() throws {
+        #expect(try EtcdRevision.after(41) == 42)
+        #expect { try EtcdRevision.after(.max) } throws: { "\($0)".contains("revision 9223372036854775807 is the largest there is") }
     }
 }
 

@@ -22,6 +22,7 @@ final class AgentRunner {
     private let registries: EtcdRegistries
     private let sink: AsyncStream<Event>.Continuation
     private let clock = ContinuousClock()
+    private var ignoredPeerLines = LogBudget()
     private let origin: ContinuousClock.Instant
     private var generator = SystemRandomNumberGenerator()
 
@@ -189,7 +190,11 @@ final class AgentRunner {
             logger.info("peer removed: \(peer)")
             usable = nil
         }
-        if let peer = usable, let reason = dataPath?.ignoreReason(peer) { logger.warning("peer \(peer.subnet) ignored: \(reason)") }
+        // How many leases of another backend there are is a writer's choice: budgeted.
+        guard let peer = usable, let reason = dataPath?.ignoreReason(peer),
+              case let .log(heldBack) = ignoredPeerLines.admit(now: now) else { return }
+        if heldBack > 0 { logger.warning("\(heldBack) more ignored peers were not logged in the last minute") }
+        logger.warning("peer \(peer.subnet) ignored: \(reason)")
     }
 
     private func observe(_ observation: AgentMachine.Observation) {

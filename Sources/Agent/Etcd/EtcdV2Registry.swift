@@ -113,8 +113,8 @@ public struct EtcdV2Registry: Registry {
         let registry = self
         return AsyncThrowingStream { continuation in
             let task = Task {
-                var next = revision + 1
                 do {
+                    var next = try EtcdRevision.after(revision)
                     while !Task.isCancelled {
                         let outcome: Outcome
                         do {
@@ -141,7 +141,7 @@ public struct EtcdV2Registry: Registry {
                                 throw EtcdError.compacted(compactRevision: node.modifiedIndex)
                             }
                             if let batch = answer.leaseEvents(layout: registry.layout) { continuation.yield(batch) }
-                            next = max(next, node.modifiedIndex + 1)
+                            next = max(next, try EtcdRevision.after(node.modifiedIndex))
                         case let .failure(failure) where failure.code == EtcdV2Answer.Failure.eventIndexCleared:
                             throw EtcdError.compacted(compactRevision: failure.index)
                         case let .failure(failure):

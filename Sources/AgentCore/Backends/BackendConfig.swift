@@ -38,6 +38,6 @@ public struct BackendConfig: Equatable, Sendable, CustomStringConvertible {
         if BackendCatalogue.upstreamOnly.contains(rawType.lowercased()) {
             throw ConfigError(field: "Backend.Type", "\"\(rawType)\" is an upstream flannel backend that this agent does not implement; use one of \(known)")
         }
-        throw ConfigError(field: "Backend.Type", "\"\(rawType)\" is not a known backend; use one of \(known)")
+        throw ConfigError(field: "Backend.Type", "\(LogText.quoted(rawType, limit: 40)) is not a known backend; use one of \(known)")
     }
 }

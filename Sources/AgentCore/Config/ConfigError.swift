@@ -11,5 +11,6 @@ public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { "network config: \(field): \(message)" }
+    /// The message may quote the config's own text (from etcd): bounded and escaped.
+    public var description: String { "network config: \(field): \(LogText.bounded(message, limit: 400))" }
 }

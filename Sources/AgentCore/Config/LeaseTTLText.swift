@@ -2,10 +2,17 @@
 public enum LeaseTTLText {
     public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
         public var text: String
+        public var tooLong = false
         public var description: String {
-            "--subnet-lease-ttl: \"\(text)\" is not a duration; use e.g. 24h, 90m, 8s or a number of seconds"
+            if tooLong {
+                return "--subnet-lease-ttl: \"\(LogText.bounded(text, limit: 40))\" is longer than etcd's longest lease (\(LeaseTTLText.maximumSeconds) s, about 285 years); use e.g. 24h"
+            }
+            return "--subnet-lease-ttl: \"\(LogText.bounded(text, limit: 40))\" is not a duration; use e.g. 24h, 90m, 8s or a number of seconds"
         }
     }
+
+    /// etcd's `MaxLeaseTTL`: it refuses a longer lease, and any longer value risks overflow.
+    public static let maximumSeconds: Int64 = 9_000_000_000
 
     /// As an operator writes it: whole hours as `24h`, anything else in seconds (`5s`).
     public static func text(for ttl: Duration) -> String {
@@ -15,7 +22,13 @@ public enum LeaseTTLText {
 
     public static func parse(_ text: String) throws(ParseError) -> Duration {
         let trimmed = text.trimmingWhitespace()
-        if let seconds = Int64(trimmed), seconds > 0 { return .seconds(seconds) }
+        if let seconds = Int64(trimmed), seconds > 0 {
+            guard seconds <= maximumSeconds else { throw ParseError(text: text, tooLong: true) }
+            return .seconds(seconds)
+        }
+        if trimmed.allSatisfy({ $0.isASCII && $0.isNumber }), !trimmed.isEmpty {
+            throw ParseError(text: text, tooLong: true)  // digits only, beyond Int64
+        }
         var total: Int64 = 0
         var number = ""
         var sawUnit = false
@@ -24,13 +37,17 @@ public enum LeaseTTLText {
                 number.append(character)
                 continue
             }
-            guard let value = Int64(number) else { throw ParseError(text: text) }
+            let unit: Int64
             switch character {
-            case "h": total += value * 3600
-            case "m": total += value * 60
-            case "s": total += value
+            case "h": unit = 3600
+            case "m": unit = 60
+            case "s": unit = 1
             default: throw ParseError(text: text)
             }
+            guard !number.isEmpty else { throw ParseError(text: text) }
+            guard let value = Int64(number), value <= maximumSeconds / unit else { throw ParseError(text: text, tooLong: true) }
+            total += value * unit
+            guard total <= maximumSeconds else { throw ParseError(text: text, tooLong: true) }
             number = ""
             sawUnit = true
         }

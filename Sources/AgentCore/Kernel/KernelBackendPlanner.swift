@@ -29,7 +29,7 @@ public struct KernelBackendPlanner: Equatable, Sendable {
     /// Why a peer gets no kernel entries, or nil when it gets them.
     public func ignoreReason(_ peer: Peer) -> String? {
         guard peer.attributes.effectiveBackendType == backendType else {
-            return "its lease is for backend \(peer.attributes.effectiveBackendType), this host runs \(backendType)"
+            return "its lease is for backend \(LogText.bounded(peer.attributes.effectiveBackendType, limit: 40)), this host runs \(backendType)"
         }
         guard network.contains(peer.subnet) else {
             return "its subnet is outside the network \(network)"

@@ -11,5 +11,6 @@ public struct Peer: Equatable, Sendable, CustomStringConvertible {
     public var subnet: IPv4Network { key.ipv4 }
     public var publicIP: IPv4Address { attributes.publicIP }
 
-    public var description: String { "\(key.ipv4) via \(attributes.publicIP) (\(attributes.effectiveBackendType))" }
+    /// The backend type is the writer's text: bounded and escaped.
+    public var description: String { "\(key.ipv4) via \(attributes.publicIP) (\(LogText.bounded(attributes.effectiveBackendType, limit: 40)))" }
 }

@@ -67,7 +67,13 @@ public struct EtcdRegistry: Registry {
 
     public func watchLeases(after revision: Int64) -> AsyncThrowingStream<LeaseEventBatch, any Error> {
         let layout = self.layout
-        let upstream = kv.watch(prefix: layout.subnetsPrefix + "/", fromRevision: revision + 1)
+        let start: Int64
+        do {
+            start = try EtcdRevision.after(revision)
+        } catch {
+            return AsyncThrowingStream { $0.finish(throwing: error) }
+        }
+        let upstream = kv.watch(prefix: layout.subnetsPrefix + "/", fromRevision: start)
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {

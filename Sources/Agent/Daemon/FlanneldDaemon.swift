@@ -28,6 +28,7 @@ public struct FlanneldDaemon {
     public func run() async throws {
         // A child (iptables, nft) that exits before reading its input must not kill us with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
+        OpenFileLimit.raiseToHardLimit()
         guard flannel_has_cap_net_admin() else {
             throw Fatal("flanneld needs CAP_NET_ADMIN to create flannel0 and its routes: run it as root (or `setcap cap_net_admin+ep` on the binary)")
         }

@@ -1,0 +1,155 @@
+// Helpers shared by the fuzz targets: reading structured values from the fuzz bytes, a small
+// deterministic generator to expand a few bytes into large inputs, checks that stop the run
+// with a message libFuzzer reports as a crash, and exactly-sized copies (ASan's redzones
+// start right after the last byte).
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Stops the run: libFuzzer records the input as a crash artifact.
+func fuzzFailure(_ message: String) -> Never {
+    fatalError("fuzz invariant broken: \(message)")
+}
+
+/// An invariant of the code under test. `fatalError` (not `precondition`) keeps the message in
+/// optimised builds.
+@inline(__always)
+func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
+    if !condition() { fuzzFailure(message()) }
+}
+
+/// An invariant that a known, reported finding breaks. It fails like `check` unless its id is
+/// listed in `FLANNEL_FUZZ_TOLERATE` (comma-separated), which lets a run measure the rest of a
+/// target while the fix is pending. Every id is listed in Fuzz/README.md.
+enum Finding {
+    static let tolerated: Set<String> = {
+        guard let raw = getenv("FLANNEL_FUZZ_TOLERATE") else { return [] }
+        return Set(String(cString: raw).split(separator: ",").map { String($0) })
+    }()
+
+    @inline(__always)
+    static func check(_ id: String, _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
+        if !condition() && !tolerated.contains(id) { fuzzFailure("[\(id)] \(message())") }
+    }
+}
+
+/// Reads the fuzz bytes front to back; past the end every read gives zeros, so any input
+/// decodes to something.
+struct FuzzReader {
+    let bytes: UnsafeRawBufferPointer
+    private(set) var position = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    var remaining: Int { bytes.count - position }
+    var isEmpty: Bool { position >= bytes.count }
+
+    mutating func byte() -> UInt8 {
+        guard position < bytes.count else { return 0 }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func bool() -> Bool { byte() & 1 == 1 }
+
+    mutating func u16() -> UInt16 { UInt16(byte()) << 8 | UInt16(byte()) }
+
+    mutating func u32() -> UInt32 { UInt32(u16()) << 16 | UInt32(u16()) }
+
+    mutating func u64() -> UInt64 { UInt64(u32()) << 32 | UInt64(u32()) }
+
+    /// A number in `range`, from as many bytes as the range needs.
+    mutating func int(in range: ClosedRange<Int>) -> Int {
+        let span = UInt64(range.upperBound - range.lowerBound)
+        if span == 0 { return range.lowerBound }
+        let raw = span < 0x100 ? UInt64(byte()) : span < 0x1_0000 ? UInt64(u16()) : span < 0x1_0000_0000 ? UInt64(u32()) : u64()
+        return range.lowerBound + Int(raw % (span &+ 1 == 0 ? UInt64.max : span + 1))
+    }
+
+    /// Up to `count` bytes (fewer at the end).
+    mutating func take(_ count: Int) -> [UInt8] {
+        let end = min(bytes.count, position + max(0, count))
+        defer { position = end }
+        return Array(bytes[position..<end])
+    }
+
+    /// A length-prefixed chunk (one length byte; 255 means "two more length bytes").
+    mutating func chunk() -> [UInt8] {
+        var length = Int(byte())
+        if length == 255 { length = Int(u16()) }
+        return take(length)
+    }
+
+    mutating func rest() -> [UInt8] { take(remaining) }
+}
+
+/// SplitMix64: expands a seed from the fuzz bytes into as many bytes as an input needs (a
+/// 60 KB payload from eight bytes), deterministically, so a crash input reproduces.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(count)
+        while out.count < count {
+            var word = next()
+            for _ in 0..<min(8, count - out.count) {
+                out.append(UInt8(truncatingIfNeeded: word))
+                word >>= 8
+            }
+        }
+        return out
+    }
+}
+
+/// Runs `body` over a fresh heap copy of exactly `bytes.count` bytes (at least one byte is
+/// allocated, but the buffer handed over has the exact count): a read or write past the end
+/// lands in ASan's redzone.
+func withExactCopy<R>(of bytes: some Collection<UInt8>, _ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
+    let count = bytes.count
+    let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
+    defer { storage.deallocate() }
+    let buffer = UnsafeMutableRawBufferPointer(rebasing: storage[0..<count])
+    buffer.copyBytes(from: bytes)
+    return body(buffer)
+}
+
+/// An exact-size zeroed buffer.
+func withExactBuffer<R>(count: Int, _ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
+    withExactCopy(of: repeatElement(UInt8(0), count: count), body)
+}
+
+/// The input as text: invalid UTF-8 is repaired (U+FFFD), as `String(decoding:)` does for
+/// every body the agent reads.
+func text(_ bytes: some Collection<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+
+func word(_ bytes: some RandomAccessCollection<UInt8>, _ offset: Int) -> UInt16 {
+    let start = bytes.index(bytes.startIndex, offsetBy: offset)
+    return UInt16(bytes[start]) << 8 | UInt16(bytes[bytes.index(after: start)])
+}
+
+func setWord(_ bytes: inout [UInt8], _ offset: Int, _ value: UInt16) {
+    bytes[offset] = UInt8(value >> 8)
+    bytes[offset + 1] = UInt8(truncatingIfNeeded: value)
+}
+
+func hex(_ bytes: some Sequence<UInt8>, limit: Int = 64) -> String {
+    let digits = Array("0123456789abcdef")
+    var out = ""
+    for (index, byte) in bytes.enumerated() {
+        if index == limit { out += "…"; break }
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 15)])
+    }
+    return out
+}

@@ -21,8 +21,8 @@ public struct UDPGROSegments: Sequence, IteratorProtocol {
 
     @inline(__always)
     public init(length: Int, segmentSize: Int) {
-        self.length = max(length, 0)
-        step = segmentSize > 0 ? segmentSize : max(self.length, 1)
+        self.length = Swift.max(length, 0)
+        step = segmentSize > 0 ? segmentSize : Swift.max(self.length, 1)
     }
 
     /// How many datagrams the buffer holds.

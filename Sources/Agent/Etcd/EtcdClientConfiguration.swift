@@ -10,6 +10,10 @@ public struct EtcdClientConfiguration: Sendable {
     /// Kept out of descriptions and logs.
     public var password: String?
     public var requestTimeout: Duration
+    /// The largest answer taken (a listing page, a v2 body, a watch message): far above what
+    /// flannel's leases need (a 1,000-key page of ordinary leases is ~150 KB), so that only
+    /// junk under the prefix reaches it (then listing pages shrink, or the error names it).
+    public var maximumAnswerBytes = 64 << 20
 
     public init(endpoints: [EtcdEndpoint], caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil,
                 username: String? = nil, password: String? = nil, requestTimeout: Duration = .seconds(5)) {

@@ -89,10 +89,17 @@ public final class EtcdV2Client: Sendable {
                 request.body = .bytes(ByteBuffer(string: Self.encode(form)))
             }
             let limit = timeout ?? configuration.requestTimeout
+            let maximumBody = configuration.maximumAnswerBytes
             do {
                 let response = try await withTimeLimit(limit) { [http, request] in
                     let response = try await http.execute(request, deadline: .now() + Self.timeAmount(limit))
-                    let body = try await response.body.collect(upTo: 64 << 20)
+                    // v2 has no paging: a bounded body, and a clear error past it.
+                    let body: ByteBuffer
+                    do {
+                        body = try await response.body.collect(upTo: maximumBody)
+                    } catch is NIOTooManyBytesError {
+                        throw EtcdError.answerTooLarge(what: "GET \(key)", limitBytes: maximumBody)
+                    }
                     return Response(endpoint: endpoint, status: Int(response.status.code),
                                     index: response.headers.first(name: "X-Etcd-Index").flatMap { Int64($0) }, body: String(buffer: body))
                 }
@@ -103,6 +110,8 @@ public final class EtcdV2Client: Sendable {
                 return response
             } catch is CancellationError {
                 throw CancellationError()
+            } catch let error as EtcdError {
+                throw error
             } catch let error as TimedOut where timeout != nil {
                 throw error
             } catch {

@@ -10,19 +10,51 @@ extension EtcdV3Client {
         return try await range(request, key: key)
     }
 
+    /// Keys per page of a prefix listing.
+    static let rangePageSize = 1_000
+
+    /// Every key under `prefix`, as of one revision, in pages: one unpaginated answer grows
+    /// with the number of leases and the size of whatever else sits under the prefix, and an
+    /// answer above the client's limit would fail every listing for good. A page that is still
+    /// too large (huge values) is asked for again with fewer keys, down to one.
     public func range(prefix: String) async throws -> RangeResult {
-        var request = Etcdserverpb_RangeRequest()
-        request.key = Data(prefix.utf8)
-        request.rangeEnd = Self.prefixEnd(prefix)
-        return try await range(request, key: prefix)
+        let end = Self.prefixEnd(prefix)
+        var start = Data(prefix.utf8)
+        var kvs: [KeyValue] = []
+        var revision: Int64 = 0  // the first page: the latest; then that page's, for one snapshot
+        var pageSize = Self.rangePageSize
+        while true {
+            var request = Etcdserverpb_RangeRequest()
+            request.key = start
+            request.rangeEnd = end
+            request.limit = Int64(pageSize)
+            request.revision = revision
+            let page: Etcdserverpb_RangeResponse
+            do {
+                page = try await rangePage(request, key: prefix)
+            } catch EtcdError.answerTooLarge where pageSize > 1 {
+                pageSize = max(1, pageSize / 10)
+                continue
+            }
+            if revision == 0 { revision = try header(page.hasHeader, page.header, call: "Range") }
+            kvs += page.kvs.map(Self.keyValue)
+            guard page.more, let last = page.kvs.last else { break }
+            start = last.key + [0]  // the smallest key after the last one
+            pageSize = min(Self.rangePageSize, pageSize * 10)
+        }
+        return RangeResult(kvs: kvs, revision: revision)
     }
 
     private func range(_ request: Etcdserverpb_RangeRequest, key: String) async throws -> RangeResult {
+        let response = try await rangePage(request, key: key)
+        return RangeResult(kvs: response.kvs.map(Self.keyValue), revision: try header(response.hasHeader, response.header, call: "Range"))
+    }
+
+    private func rangePage(_ request: Etcdserverpb_RangeRequest, key: String) async throws -> Etcdserverpb_RangeResponse {
         let options = callOptions
-        let response = try await withFailover(key: key) { client, metadata in
+        return try await withFailover(key: key) { client, metadata in
             try await Etcdserverpb_KV.Client(wrapping: client).range(request, metadata: metadata, options: options)
         }
-        return RangeResult(kvs: response.kvs.map(Self.keyValue), revision: try header(response.hasHeader, response.header, call: "Range"))
     }
 
     public func txn(compare: [TxnCompare], success: [TxnOperation], failure: [TxnOperation]) async throws -> TxnResult {

@@ -47,6 +47,7 @@ extension EtcdV3Client {
         // No deadline: a watch lives as long as its consumer.
         var options = CallOptions.defaults
         options.waitForReady = false
+        options.allowAnswers(upTo: configuration.maximumAnswerBytes)
         // Failover is only safe before anything was delivered; afterwards the caller resumes
         // from its own revision.
         let delivered = Mutex(false)

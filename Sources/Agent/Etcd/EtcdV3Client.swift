@@ -111,6 +111,7 @@ public final class EtcdV3Client: EtcdKV {
         var options = CallOptions.defaults
         options.timeout = configuration.requestTimeout
         options.waitForReady = false
+        options.allowAnswers(upTo: configuration.maximumAnswerBytes)
         return options
     }
 
@@ -197,6 +198,11 @@ public final class EtcdV3Client: EtcdKV {
     /// etcd's answers that mean something to the agent, as `EtcdError`.
     func translate(_ error: RPCError, key: String, endpoint: EtcdEndpoint) -> any Error {
         let message = error.message
+        // The transport reports an answer above our limit as an internal error whose cause
+        // is "resourceExhausted: Message has exceeded the configured maximum payload size".
+        if EtcdFailure.causeChain(error).contains("exceeded the configured maximum payload size") {
+            return EtcdError.answerTooLarge(what: key, limitBytes: configuration.maximumAnswerBytes)
+        }
         switch error.code {
         case .permissionDenied:
             return EtcdError.permissionDenied(key: key, user: configuration.username)

@@ -45,7 +45,9 @@ extension EtcdError {
     /// Worth retrying: etcd may come back; the others need an operator.
     public var isTransient: Bool {
         switch self {
-        case .unavailable, .compacted, .leaseNotFound: true
+        // Too large an answer needs an operator to delete junk, but the agent must pick up
+        // by itself once that is done.
+        case .unavailable, .compacted, .leaseNotFound, .answerTooLarge: true
         default: false
         }
     }

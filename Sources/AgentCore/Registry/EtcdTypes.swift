@@ -104,6 +104,9 @@ public enum EtcdError: Error, Equatable, Sendable, CustomStringConvertible {
     /// etcd's v2 API refused `key` (HTTP 401): it does not say whether the password was wrong
     /// or the user's roles lack the prefix.
     case v2AccessRefused(key: String, user: String?)
+    /// An answer (one listing page, one v2 body, one watch message) above what the client
+    /// takes: something under the prefix holds far more than flannel writes.
+    case answerTooLarge(what: String, limitBytes: Int)
 
     public var description: String {
         switch self {
@@ -121,6 +124,9 @@ public enum EtcdError: Error, Equatable, Sendable, CustomStringConvertible {
             "etcd (v2 API) refused access to \(key)" + (user.map { " for user \"\($0)\"" } ?? " without credentials")
                 + ": either the password is wrong (--etcd-username, --etcd-password-file) or no role of the user may read/write there"
                 + " (etcdctl role grant <role> -path '<prefix>/*' -readwrite; etcdctl user grant <user> -roles <role>)"
+        case let .answerTooLarge(what, limit):
+            "etcd's answer to \(what) is larger than \(limit >> 20) MiB, far more than flannel's leases need:"
+                + " look for large or many foreign values under the prefix (etcdctl get --prefix --keys-only) and delete them; retrying"
         }
     }
 }

@@ -3,20 +3,18 @@
 // code against a plain reading of the standard.
 
 /// The RFC 1071 sum, one 16-bit big-endian word at a time, folded; not complemented.
-func referenceSum(_ bytes: some Collection<UInt8>, initial: UInt32 = 0) -> UInt32 {
-    var total = UInt64(initial)
-    var high: UInt8?
-    for byte in bytes {
-        if let first = high {
-            total += UInt64(first) << 8 | UInt64(byte)
-            high = nil
-        } else {
-            high = byte
+func referenceSum(_ bytes: ArraySlice<UInt8>, initial: UInt32 = 0) -> UInt32 {
+    bytes.withUnsafeBufferPointer { bytes in
+        var total = UInt64(initial)
+        var index = 0
+        while index + 1 < bytes.count {
+            total += UInt64(bytes[index]) << 8 | UInt64(bytes[index + 1])
+            index += 2
         }
+        if index < bytes.count { total += UInt64(bytes[index]) << 8 }
+        while total >> 16 != 0 { total = (total & 0xFFFF) + (total >> 16) }
+        return UInt32(total)
     }
-    if let first = high { total += UInt64(first) << 8 }
-    while total >> 16 != 0 { total = (total & 0xFFFF) + (total >> 16) }
-    return UInt32(total)
 }
 
 func referencePseudoSum(source: UInt32, destination: UInt32, proto: UInt8, length: Int) -> UInt32 {
@@ -26,7 +24,7 @@ func referencePseudoSum(source: UInt32, destination: UInt32, proto: UInt8, lengt
     return UInt32(total)
 }
 
-func address(_ bytes: some RandomAccessCollection<UInt8>, _ offset: Int) -> UInt32 {
+func address(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
     UInt32(word(bytes, offset)) << 16 | UInt32(word(bytes, offset + 2))
 }
 
@@ -131,8 +129,6 @@ struct SegmentView {
     /// The bytes with the fields a re-segmentation may legitimately rewrite zeroed: IP ID and
     /// checksum, TCP checksum.
     var comparable: [UInt8] {
-        var copy = bytes
-        for offset in [4, 5, 10, 11, ipHeaderLength + 16, ipHeaderLength + 17] { copy[offset] = 0 }
-        return copy
+        masked(bytes, [4, 5, 10, 11, ipHeaderLength + 16, ipHeaderLength + 17])
     }
 }

@@ -115,27 +115,41 @@ struct SplitMix64 {
 /// Runs `body` over a fresh heap copy of exactly `bytes.count` bytes (at least one byte is
 /// allocated, but the buffer handed over has the exact count): a read or write past the end
 /// lands in ASan's redzone.
-func withExactCopy<R>(of bytes: some Collection<UInt8>, _ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
+func withExactCopy<R>(of bytes: [UInt8], _ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
     let count = bytes.count
     let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
     defer { storage.deallocate() }
     let buffer = UnsafeMutableRawBufferPointer(rebasing: storage[0..<count])
-    buffer.copyBytes(from: bytes)
+    bytes.withUnsafeBytes { source in
+        if let base = source.baseAddress, count > 0 { buffer.baseAddress!.copyMemory(from: base, byteCount: count) }
+    }
     return body(buffer)
 }
 
 /// An exact-size zeroed buffer.
 func withExactBuffer<R>(count: Int, _ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
-    withExactCopy(of: repeatElement(UInt8(0), count: count), body)
+    let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
+    defer { storage.deallocate() }
+    storage.initializeMemory(as: UInt8.self, repeating: 0)
+    return body(UnsafeMutableRawBufferPointer(rebasing: storage[0..<count]))
 }
 
 /// The input as text: invalid UTF-8 is repaired (U+FFFD), as `String(decoding:)` does for
 /// every body the agent reads.
 func text(_ bytes: some Collection<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
 
-func word(_ bytes: some RandomAccessCollection<UInt8>, _ offset: Int) -> UInt16 {
-    let start = bytes.index(bytes.startIndex, offsetBy: offset)
-    return UInt16(bytes[start]) << 8 | UInt16(bytes[bytes.index(after: start)])
+/// The big-endian 16-bit word at `offset` from the start.
+func word(_ bytes: [UInt8], _ offset: Int) -> UInt16 { UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1]) }
+
+func word(_ bytes: ArraySlice<UInt8>, _ offset: Int) -> UInt16 {
+    UInt16(bytes[bytes.startIndex + offset]) << 8 | UInt16(bytes[bytes.startIndex + offset + 1])
+}
+
+/// `bytes` with the bytes at `offsets` zeroed: for comparing all but the fields that may change.
+func masked(_ bytes: some Sequence<UInt8>, _ offsets: [Int]) -> [UInt8] {
+    var copy = Array(bytes)
+    for offset in offsets where offset < copy.count { copy[offset] = 0 }
+    return copy
 }
 
 func setWord(_ bytes: inout [UInt8], _ offset: Int, _ value: UInt16) {

@@ -74,7 +74,8 @@ enum NetlinkFuzz {
             previousEnd = frame.payload.endIndex
             for echoed in [true, false] {
                 if let message = NetlinkFrames.extendedAckMessage(frame.payload, flags: frame.flags, echoedRequest: echoed) {
-                    check(message.utf8.count <= frame.payload.count, "an extended-ack text longer than its payload")
+                    // Each payload byte makes at most one scalar (an invalid one, U+FFFD).
+                    check(message.unicodeScalars.count <= frame.payload.count, "an extended-ack text longer than its payload")
                 }
             }
             if count <= 4 { checkAttributes(frame.payload.dropFirst(min(frame.payload.count, 16)), depth: 2) }

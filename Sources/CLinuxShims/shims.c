@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sched.h>
@@ -40,6 +41,55 @@ bool flannel_has_cap_net_admin(void) {
     int rc = cap_get_flag(caps, CAP_NET_ADMIN, CAP_EFFECTIVE, &value);
     cap_free(caps);
     return rc == 0 && value == CAP_SET;
+}
+
+int flannel_keep_capabilities(const int *keep, int count) {
+    cap_t current = cap_get_proc();
+    if (current == NULL) {
+        return -errno;
+    }
+    cap_flag_value_t setpcap = CAP_CLEAR;
+    cap_get_flag(current, CAP_SETPCAP, CAP_EFFECTIVE, &setpcap);
+    cap_free(current);
+    // The bounding set first, while CAP_SETPCAP is still effective. Without it (a non-root
+    // user given only the kept capabilities) the bounding set cannot change and need not.
+    if (setpcap == CAP_SET) {
+        int supported = (int)cap_max_bits();  // what the running kernel knows
+        for (int cap = 0; cap < supported; cap++) {
+            bool kept = false;
+            for (int i = 0; i < count; i++) {
+                kept = kept || keep[i] == cap;
+            }
+            if (!kept && cap_drop_bound((cap_value_t)cap) != 0) {
+                return -errno;
+            }
+        }
+    }
+    cap_t caps = cap_init();
+    if (caps == NULL) {
+        return -errno;
+    }
+    cap_value_t values[64];
+    int n = count < 64 ? count : 64;
+    for (int i = 0; i < n; i++) {
+        values[i] = (cap_value_t)keep[i];
+    }
+    int rc = 0;
+    if (cap_set_flag(caps, CAP_PERMITTED, n, values, CAP_SET) != 0 || cap_set_flag(caps, CAP_EFFECTIVE, n, values, CAP_SET) != 0 ||
+        cap_set_flag(caps, CAP_INHERITABLE, n, values, CAP_SET) != 0 || cap_set_proc(caps) != 0) {
+        rc = -errno;
+    }
+    cap_free(caps);
+    if (rc != 0) {
+        return rc;
+    }
+    // Ambient: children of a non-root agent (iptables-restore, nft) keep what we keep. Root's
+    // children get their capabilities from the bounding set anyway; a kernel without ambient
+    // capabilities (before 4.3) is not an error.
+    for (int i = 0; i < n; i++) {
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, values[i], 0, 0);
+    }
+    return 0;
 }
 
 int flannel_tun_open(const char *name) {

@@ -56,6 +56,8 @@ if let logFiles {
     logger.info("flanneld \(AgentVersion.current) logging to \(logFiles.directory) (level \(logSettings.level); \(logSettings.standardErrorThreshold.name) and above also to standard error)")
 }
 for note in commandLine.notes { logger.notice("\(note)") }
+// Here, while flanneld has one thread: capabilities are per thread (see Capabilities).
+logger.info("\(Capabilities.dropAtStart(options: options))")
 
 do {
     try await FlanneldDaemon(options: options, environment: environment, logger: logger).run()

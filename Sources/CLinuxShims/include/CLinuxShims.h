@@ -13,6 +13,12 @@
 /// Returns false when the capability state cannot be read.
 bool flannel_has_cap_net_admin(void);
 
+/// Keeps only the capabilities numbered in `keep` (CAP_NET_ADMIN is 12): drops the rest from
+/// the bounding set (when CAP_SETPCAP allows), sets permitted, effective and inheritable to
+/// `keep`, and raises them as ambient so that a non-root agent's children keep them too.
+/// Returns 0 or -errno of the step that failed.
+int flannel_keep_capabilities(const int *keep, int count);
+
 /// Opens /dev/net/tun and attaches it to a TUN device `name` (created if absent) without
 /// packet information. Returns the fd, or -errno.
 int flannel_tun_open(const char *name);

@@ -24,10 +24,11 @@ public final class LabHost: Sendable {
     public var subnetFilePath: String { directory.appendingPathComponent("subnet.env").path }
     public var agent: BackgroundProcess? { agentState.withLock { $0 } }
 
-    /// Starts the real flanneld binary in this host's namespace.
-    public func startAgent(binary: String, arguments: [String] = []) throws {
+    /// Starts the real flanneld binary in this host's namespace; `wrapper` (e.g. `setpriv …
+    /// --`) comes before it.
+    public func startAgent(binary: String, arguments: [String] = [], wrapper: [String] = []) throws {
         let process = BackgroundProcess(
-            command: namespace.command([binary, "--etcd-endpoints=\(lab.etcdEndpoint)", "--subnet-file=\(subnetFilePath)"] + arguments),
+            command: namespace.command(wrapper + [binary, "--etcd-endpoints=\(lab.etcdEndpoint)", "--subnet-file=\(subnetFilePath)"] + arguments),
             logFile: directory.appendingPathComponent("flanneld.log"))
         try process.start()
         agentState.withLock { $0 = process }
@@ -36,11 +37,15 @@ public final class LabHost: Sendable {
     /// Starts flanneld the way `dist/flanneld.service` does on a real host: the variables of
     /// `sysconfig` (an `/etc/sysconfig/flanneld`) in the environment, then `flanneld-start`
     /// with `$FLANNEL_OPTIONS` split into words, exec'ing `binary`; `hiding` makes folders
-    /// (the Swift toolchain) invisible to it.
+    /// (the Swift toolchain) invisible to it. The privilege lines of the `flanneld.service` next
+    /// to `startScript` apply (`UnitSandbox`).
     public func startAgent(sysconfig: String, startScript: String, binary: String, hiding: HiddenPaths = .none) throws {
         let shell = #"set -a; . "$1"; set +a; FLANNELD="$2" exec "$3" $FLANNEL_OPTIONS"#
+        let unit = URL(fileURLWithPath: startScript).deletingLastPathComponent().appendingPathComponent("flanneld.service")
+        let sandbox = (try? String(contentsOf: unit, encoding: .utf8)).map(UnitSandbox.init(unitText:))
+        let command = ["sh", "-c", shell, "flanneld.service", sysconfig, binary, startScript]
         let process = BackgroundProcess(
-            command: namespace.command(hiding.wrap(["sh", "-c", shell, "flanneld.service", sysconfig, binary, startScript])),
+            command: namespace.command(hiding.wrap(sandbox?.wrap(command) ?? command)),
             logFile: directory.appendingPathComponent("flanneld.log"))
         try process.start()
         agentState.withLock { $0 = process }

@@ -20,17 +20,28 @@ public final class TUNDevice: Sendable {
     public init(name: String, offloads: Bool = false) throws(SystemError) {
         self.name = name
         guard offloads else {
-            fd = try SystemError.check(flannel_tun_open(name), "TUNSETIFF", name)
+            fd = try SystemError.check(Self.checkedOpen(flannel_tun_open(name)), "TUNSETIFF", name)
             hasVnetHeader = false
             handsSuperPackets = false
             leavesChecksums = false
             return
         }
         var accepted: UInt32 = 0
-        fd = try SystemError.check(flannel_tun_open_vnet(name, flannel_tun_offloads_tso4(), &accepted), "TUNSETIFF (IFF_VNET_HDR)", name)
+        fd = try SystemError.check(Self.checkedOpen(flannel_tun_open_vnet(name, flannel_tun_offloads_tso4(), &accepted)),
+                                   "TUNSETIFF (IFF_VNET_HDR)", name)
         hasVnetHeader = true
         handsSuperPackets = accepted == flannel_tun_offloads_tso4()
         leavesChecksums = accepted != 0
+    }
+
+    /// Only opening /dev/net/tun fails with EACCES (TUNSETIFF says EPERM): said as such, since
+    /// the fix is the device's mode, not a capability.
+    private static func checkedOpen(_ result: Int32) throws(SystemError) -> Int32 {
+        guard result != -EACCES else {
+            throw SystemError(call: "open", object: "/dev/net/tun (a non-root agent needs read and write access to it: the usual mode is 0666)",
+                              errno: EACCES)
+        }
+        return result
     }
 
     /// Address = subnet base /32, MTU, up, and a route for `network` through the device.

@@ -125,10 +125,4 @@ struct SegmentView {
     var sequence: UInt32 { address(bytes, ipHeaderLength + 4) }
     var flags: UInt8 { bytes[ipHeaderLength + 13] }
     var payload: ArraySlice<UInt8> { bytes[headersLength...] }
-
-    /// The bytes with the fields a re-segmentation may legitimately rewrite zeroed: IP ID and
-    /// checksum, TCP checksum.
-    var comparable: [UInt8] {
-        masked(bytes, [4, 5, 10, 11, ipHeaderLength + 16, ipHeaderLength + 17])
-    }
 }

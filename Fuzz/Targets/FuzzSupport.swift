@@ -99,15 +99,12 @@ struct SplitMix64 {
     }
 
     mutating func bytes(_ count: Int) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(count)
-        while out.count < count {
-            var word = next()
-            for _ in 0..<min(8, count - out.count) {
-                out.append(UInt8(truncatingIfNeeded: word))
-                word >>= 8
-            }
+        let words = (count + 7) / 8
+        var out = [UInt8](repeating: 0, count: words * 8)
+        out.withUnsafeMutableBytes { raw in
+            for index in 0..<words { raw.storeBytes(of: next(), toByteOffset: index * 8, as: UInt64.self) }
         }
+        out.removeLast(words * 8 - count)
         return out
     }
 }
@@ -145,11 +142,26 @@ func word(_ bytes: ArraySlice<UInt8>, _ offset: Int) -> UInt16 {
     UInt16(bytes[bytes.startIndex + offset]) << 8 | UInt16(bytes[bytes.startIndex + offset + 1])
 }
 
-/// `bytes` with the bytes at `offsets` zeroed: for comparing all but the fields that may change.
-func masked(_ bytes: some Sequence<UInt8>, _ offsets: [Int]) -> [UInt8] {
-    var copy = Array(bytes)
-    for offset in offsets where offset < copy.count { copy[offset] = 0 }
-    return copy
+// Byte comparisons through memcmp: a Swift loop over 64 KB would be traced compare by compare
+// by the fuzzer's coverage instrumentation, which costs more than the code under test.
+
+func sameBytes(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
+    guard a.count == b.count else { return false }
+    guard !a.isEmpty else { return true }
+    return a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+}
+
+func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool { sameBytes(a[...], b[...]) }
+
+/// Equal but (perhaps) at `offsets`.
+func sameBytes(_ a: [UInt8], _ b: [UInt8], except offsets: [Int]) -> Bool {
+    guard a.count == b.count else { return false }
+    var start = 0
+    for offset in offsets.sorted() where offset >= start && offset < a.count {
+        guard sameBytes(a[start..<offset], b[start..<offset]) else { return false }
+        start = offset + 1
+    }
+    return sameBytes(a[start...], b[start...])
 }
 
 func setWord(_ bytes: inout [UInt8], _ offset: Int, _ value: UInt16) {

@@ -14,6 +14,7 @@ extension Scenario {
                  summary: "the walkthrough verbatim: etcd with TLS, a user and role, the v2 API, /etc/sysconfig/flanneld; a user without the role is refused",
                  body: .only(.lab, how: "netns-lab demo --walkthrough")),
         partition,
+        hostileWriter,
         Scenario(id: "chaos", name: "chaos",
                  summary: "random faults (loss, partitions, etcd outages, crashes, pauses, compaction) over random clusters of any backend, judged by the invariants",
                  body: .only(.simulator, how: "flannel-sim chaos --seeds 1..200")),

@@ -18,6 +18,8 @@ public protocol ClusterHarness: AnyObject {
     func writeConfig(_ json: String) throws
     /// Writes a key under the prefix (`subnets/10.1.77.0-24`), no TTL.
     func putKey(_ relativeKey: String, _ value: String) throws
+    /// Many keys at once, in order (the lab batches them); values may be up to etcd's 1.5 MiB.
+    func putKeys(_ entries: [(key: String, value: String)]) throws
     func deleteKey(_ relativeKey: String) throws
     /// The subnet leases in etcd, in key order.
     func leases() throws -> [ClusterLease]
@@ -108,4 +110,8 @@ public protocol ClusterHarness: AnyObject {
 
 extension ClusterHarness {
     public func finish(_ run: ScenarioRun) throws {}
+
+    public func putKeys(_ entries: [(key: String, value: String)]) throws {
+        for entry in entries { try putKey(entry.key, entry.value) }
+    }
 }

@@ -67,14 +67,36 @@ extension LabCluster {
         }
     }
 
-    /// A non-peer sends from etcd's namespace (on the underlay, no lease).
+    /// Both from etcd's namespace, an extra one on the underlay: a non-peer sends from its own
+    /// address; "from a peer" is forged there with a raw socket, the peer's address and the
+    /// udp port as source (fragmented by hand above the underlay's MTU), as anyone on the
+    /// same L2 can.
     public func sendDatagrams(to host: ClusterHost, from peer: ClusterHost?, _ payload: [UInt8], count: Int) throws {
-        let namespace = try peer.map { try labHost($0).namespace } ?? lab.etcdNamespace
         let hex = payload.map { String(format: "%02x", $0) }.joined()
-        try namespace.check(["python3", "-c", """
-            import socket
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            for _ in range(\(count)): s.sendto(bytes.fromhex('\(hex)'), ('\(host.publicIP)', 8285))
+        guard let peer else {
+            try lab.etcdNamespace.check(["python3", "-c", """
+                import socket
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                for _ in range(\(count)): s.sendto(bytes.fromhex('\(hex)'), ('\(host.publicIP)', 8285))
+                """])
+            return
+        }
+        try lab.etcdNamespace.check(["python3", "-c", """
+            import socket, struct
+            src, dst, payload = '\(peer.publicIP)', '\(host.publicIP)', bytes.fromhex('\(hex)')
+            udp = struct.pack('!HHHH', 8285, 8285, 8 + len(payload), 0) + payload
+            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+            def packets(ident):
+                step = 1480
+                for offset in range(0, len(udp), step):
+                    more = 0x2000 if offset + step < len(udp) else 0
+                    chunk = udp[offset:offset + step]
+                    header = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(chunk), ident, more | (offset // 8), 64, 17, 0,
+                                         socket.inet_aton(src), socket.inet_aton(dst))
+                    yield header + chunk
+            for n in range(\(count)):
+                for packet in packets(0x4000 + n):
+                    s.sendto(packet, (dst, 0))
             """])
     }
 

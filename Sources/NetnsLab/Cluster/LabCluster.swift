@@ -88,6 +88,50 @@ public final class LabCluster: ClusterHarness {
         try lab.etcdctl(["put", Self.prefix + relativeKey, value])
     }
 
+    /// Small values in transactions of 128 (etcd's limit), large ones one by one from a file
+    /// (an argument, or a line etcdctl's txn reads, is bounded), all in one shell in etcd's
+    /// namespace.
+    public func putKeys(_ entries: [(key: String, value: String)]) throws {
+        let folder = lab.directory.appendingPathComponent("keys-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let small = entries.filter { $0.value.utf8.count <= 4_096 }
+        var files = 0
+        for start in stride(from: 0, to: small.count, by: 128) {
+            var text = "\n"
+            for entry in small[start..<min(start + 128, small.count)] {
+                text += "put \(Self.goQuoted(Self.prefix + entry.key)) \(Self.goQuoted(entry.value))\n"
+            }
+            try (text + "\n\n").write(to: folder.appendingPathComponent(String(format: "%05d.txn", files)), atomically: true, encoding: .utf8)
+            files += 1
+        }
+        var large: [String] = []
+        for (index, entry) in entries.enumerated() where entry.value.utf8.count > 4_096 {
+            let file = folder.appendingPathComponent("value-\(index)")
+            try entry.value.write(to: file, atomically: true, encoding: .utf8)
+            large.append("\(etcdctlShell) put \((Self.prefix + entry.key).shellQuoted) < \(file.path.shellQuoted) > /dev/null")
+        }
+        let script = "set -e\nfor f in \"$1\"/*.txn; do [ -e \"$f\" ] || continue; \(etcdctlShell) txn < \"$f\" > /dev/null; done\n"
+            + large.joined(separator: "\n")
+        try CommandRunner.check(lab.etcdNamespace.command(["sh", "-c", script, "put-keys", folder.path]))
+    }
+
+    private var etcdctlShell: String { "ETCDCTL_API=3 etcdctl --endpoints \(lab.etcdEndpoint)" }
+
+    /// A Go string literal, as etcdctl's txn reader unquotes its arguments.
+    static func goQuoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+
     public func deleteKey(_ relativeKey: String) throws {
         try lab.etcdctl(["del", Self.prefix + relativeKey])
     }

@@ -8,7 +8,9 @@ import AgentCore
 extension SimWorld {
     public func checkSettled(pings: Bool = true) {
         guard violations.isEmpty else { return }
-        let live = etcd.listLeases(layout: layout).records
+        // The leases agents may use: a hostile writer's /25 or /16 is no one's route.
+        let listing = etcd.listLeases(layout: layout)
+        let live = (ledgerScreen?.screen(listing) ?? listing).records
         let running = hosts.filter { $0.agent != nil }
         var holders: [IPv4Network: String] = [:]
         for host in running {

@@ -62,6 +62,9 @@ public final class SimWorld {
     private var liveLeases = SimLiveLeases()
     /// The invariants observer (lease ownership in etcd and in the agents).
     private var ledger = SimLeaseLedger()
+    /// The invariants are about leases agents may use: keys the network plan could not hand
+    /// out (a hostile writer's /25 or /16) are screened out as the agents screen them.
+    private(set) var ledgerScreen: LeaseScreen?
     /// The simulated network's traffic in flight: pings and TCP streams.
     var traffic = SimTraffic()
 
@@ -97,6 +100,9 @@ public final class SimWorld {
     public func writeNetworkConfig(_ text: String) {
         syncEtcdTime()
         _ = try? etcd.put(key: layout.configKey, value: text)
+        if let config = try? NetworkConfig.decode(text), let plan = config.ipv4 {
+            ledgerScreen = LeaseScreen(ipv4: plan, ipv6: config.ipv6, layout: layout)
+        }
         etcdChanged()
     }
 
@@ -320,7 +326,7 @@ public final class SimWorld {
             if !fresh.isEmpty {
                 liveLeases.index(fresh, layout: layout)
                 let batches = fresh.map { EtcdRegistry.leaseEvents($0, layout: layout) }
-                for broken in ledger.check(batches) { violation(broken) }
+                for broken in ledger.check(batches.map { ledgerScreen?.screen($0) ?? $0 }) { violation(broken) }
                 broadcast(batches)
             }
         }

@@ -57,7 +57,7 @@ if let logFiles {
 }
 for note in commandLine.notes { logger.notice("\(note)") }
 // Here, while flanneld has one thread: capabilities are per thread (see Capabilities).
-logger.info("\(Capabilities.dropAtStart(options: options))")
+if let privileges = Capabilities.dropAtStart(options: options) { logger.info("\(privileges)") }
 
 do {
     try await FlanneldDaemon(options: options, environment: environment, logger: logger).run()

@@ -33,8 +33,10 @@ public enum Capabilities {
     }
 
     /// Drops what `options` does not need; the line to log. Must run before any other thread
-    /// exists (top of main): else it changes nothing and says why.
-    public static func dropAtStart(options: FlanneldOptions) -> String {
+    /// exists (top of main): else it changes nothing and says why. Nil without CAP_NET_ADMIN:
+    /// there is nothing to keep, and the daemon's one line says how to run it.
+    public static func dropAtStart(options: FlanneldOptions) -> String? {
+        guard flannel_has_cap_net_admin() else { return nil }
         let keep = needed(options: options, iptablesVariant: iptablesVariant, ownedByUs: { path in
             var info = stat()
             return stat(path, &info) != 0 || info.st_uid == geteuid()

@@ -18,6 +18,10 @@ public enum LogText {
     }
 
     private static func escaped(_ text: some StringProtocol, limit: Int, quote: Bool) -> String {
+        // The usual case, a short plain key: as it is, without a pass per character.
+        if text.utf8.count <= limit, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") && !(quote && $0 == UInt8(ascii: "\"")) }) {
+            return String(text)
+        }
         var result = ""
         var kept = 0
         var consumedBytes = 0
@@ -27,7 +31,7 @@ public enum LogText {
                 result += "…(\(rest) more bytes)"
                 return result
             }
-            consumedBytes += String(scalar).utf8.count
+            consumedBytes += scalar.utf8.count
             kept += 1
             switch scalar {
             case "\n": result += "\\n"

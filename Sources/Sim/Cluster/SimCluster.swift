@@ -44,6 +44,10 @@ public final class SimCluster: ClusterHarness {
         world.putKey(world.layout.prefix + "/" + relativeKey, value)
     }
 
+    public func putKeys(_ entries: [(key: String, value: String)]) throws {
+        world.putKeys(entries.map { (key: world.layout.prefix + "/" + $0.key, value: $0.value) })
+    }
+
     public func deleteKey(_ relativeKey: String) throws {
         world.deleteKey(world.layout.prefix + "/" + relativeKey)
     }

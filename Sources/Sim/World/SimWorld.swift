@@ -114,6 +114,19 @@ public final class SimWorld {
         etcdChanged()
     }
 
+    /// Writes many keys as `etcdctl txn` does, 128 puts per transaction (etcd's limit): one
+    /// revision, one watch batch and one trace line per transaction.
+    public func putKeys(_ entries: [(key: String, value: String)]) {
+        for start in stride(from: 0, to: entries.count, by: 128) {
+            let chunk = entries[start..<min(start + 128, entries.count)]
+            syncEtcdTime()
+            _ = try? etcd.txn(compare: [], success: chunk.map { .put(key: $0.key, value: $0.value, lease: 0) }, failure: [])
+            let sizes = chunk.map(\.value.utf8.count).reduce(0, +)
+            record("etcdctl txn: \(chunk.count) puts from \(chunk.first!.key), \(sizes) bytes of values")
+            etcdChanged()
+        }
+    }
+
     public func deleteKey(_ key: String) {
         syncEtcdTime()
         _ = etcd.delete(key: key)

@@ -153,16 +153,18 @@ func sameBytes(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
 
 func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool { sameBytes(a[...], b[...]) }
 
-/// Equal but (perhaps) at `offsets`.
-func sameBytes(_ a: [UInt8], _ b: [UInt8], except offsets: [Int]) -> Bool {
+/// Equal but (perhaps) at `offsets` (ascending, relative to the starts).
+func sameBytes(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>, except offsets: [Int]) -> Bool {
     guard a.count == b.count else { return false }
     var start = 0
-    for offset in offsets.sorted() where offset >= start && offset < a.count {
-        guard sameBytes(a[start..<offset], b[start..<offset]) else { return false }
+    for offset in offsets where offset >= start && offset < a.count {
+        guard sameBytes(a[(a.startIndex + start)..<(a.startIndex + offset)], b[(b.startIndex + start)..<(b.startIndex + offset)]) else { return false }
         start = offset + 1
     }
-    return sameBytes(a[start...], b[start...])
+    return sameBytes(a[(a.startIndex + start)...], b[(b.startIndex + start)...])
 }
+
+func sameBytes(_ a: [UInt8], _ b: [UInt8], except offsets: [Int]) -> Bool { sameBytes(a[...], b[...], except: offsets) }
 
 func setWord(_ bytes: inout [UInt8], _ offset: Int, _ value: UInt16) {
     bytes[offset] = UInt8(value >> 8)

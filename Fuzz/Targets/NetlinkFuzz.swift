@@ -1,7 +1,7 @@
 /// `netlink-attributes`: the kernel's rtnetlink answers as the agent reads them:
 /// `NetlinkAttributes` (compiled from Sources/Agent/Linux/Netlink/NetlinkAttributes.swift
 /// itself), the datagram walk and extended-ack reading of `NetlinkSocket.receive`
-/// (`NetlinkFrames`, proposed in Fuzz/Proposed), and, for the round trip, `NetlinkMessage`
+/// (`NetlinkFrames`, what `NetlinkSocket.receive` walks), and, for the round trip, `NetlinkMessage`
 /// (compiled from NetlinkMessage.swift).
 ///
 /// Raw mode: bytes as a datagram (at a non-zero slice offset, as the socket's buffer gives

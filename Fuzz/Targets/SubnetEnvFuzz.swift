@@ -31,13 +31,16 @@ enum SubnetEnvFuzz {
 
     static func roundTrip(_ file: SubnetFile, from source: String) {
         let rendered = file.rendered
+        // Fixed finding subnet-env-host-route: a /32 (/128) leaves no address for the bridge, and
+        // its rendering (a "first host" outside it) used to read back as another subnet.
         let hostRoute = file.subnet.prefixLength == 32 || file.ipv6Subnet?.prefixLength == 128
+        guard !hostRoute else {
+            check((try? SubnetFile.parse(rendered)) == nil, "a subnet file for \(file.subnet) with no room for the bridge parses: \(rendered)")
+            return
+        }
         guard let again = try? SubnetFile.parse(rendered) else {
             fuzzFailure("the rendering of a subnet file does not parse: \(rendered)")
         }
-        Finding.check("subnet-env-host-route", !hostRoute || again == file,
-                      "\(file.subnet) renders as \(rendered.split(separator: "\n")[1]), which reads back as \(again.subnet) (from \(source.prefix(200)))")
-        guard !hostRoute else { return }
         check(again == file, "parse(rendered) differs: \(rendered) from \(source.prefix(200))")
         check(again.rendered == rendered, "the rendering is not a fixed point: \(rendered)")
         check(SubnetFile.previousSubnet(in: rendered) == file.subnet, "previousSubnet of \(rendered) is not \(file.subnet)")

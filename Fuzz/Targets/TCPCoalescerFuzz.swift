@@ -28,7 +28,8 @@ enum TCPCoalescerFuzz {
         }
         let flow = FuzzFlow(&input)
         let mss = input.int(in: 1...1_460)
-        let length = input.int(in: 1...min(65_535 - flow.headersLength, mss * 64))
+        let most = min(65_535 - flow.headersLength, mss * 64)
+        let length = input.byte() < 192 ? input.int(in: 1...min(most, 8_192)) : input.int(in: 1...most)
         let choice = input.byte()
         // Mostly the flags a bulk transfer carries; sometimes anything.
         let flags: UInt8 = choice < 192 ? ack | [0, psh, ece, cwr, psh | ece, fin, psh | fin][Int(choice) % 7] : input.byte()

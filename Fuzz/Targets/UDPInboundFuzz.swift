@@ -1,6 +1,6 @@
 /// `udp-inbound`: `UDPEncapsulation.inbound`, the check every datagram from the network passes
 /// before its inner packet is written into flannel0, and the UDP_GRO split in front of it
-/// (`UDPGROSegments`, proposed in Fuzz/Proposed until it moves into AgentCore).
+/// (`UDPGROSegments`, what the daemon's receive loop walks).
 ///
 /// The first byte picks the mode: a datagram of raw fuzz bytes, a datagram built from fields
 /// the fuzz bytes choose (a valid header is the common case, so the deliver path is reached),
@@ -10,7 +10,7 @@
 /// - `.deliver`: inner source in the sender's peer subnet, destination in our subnet, TTL one
 ///   lower, the header checksum verifies after exactly when it did before, nothing else changed;
 /// - `.drop`: not one byte changed;
-/// - GRO: the proposed splitter gives the ranges the daemon's current loop gives, covering the
+/// - GRO: the splitter gives the ranges the daemon's earlier loop gave, covering the
 ///   buffer exactly in `step`-sized pieces; a segment's verdict changes bytes of that segment
 ///   only.
 enum UDPInboundFuzz {
@@ -57,7 +57,7 @@ enum UDPInboundFuzz {
         case 0:
             datagram(input.rest(), sender: sender, port: port, table: table, routes: routes, mtu: mtu)
         case 1:
-            datagram(builtPacket(&input, table), sender: sender, port: port, table: table, routes: routes, mtu: mtu)
+            datagram(builtPacket(&input, table, sender: sender), sender: sender, port: port, table: table, routes: routes, mtu: mtu)
         case 2:
             let segmentSize = input.byte() < 128 ? input.int(in: 0...2_000) : Int(Int32(bitPattern: input.u32()))
             gro(input.rest(), segmentSize: segmentSize, sender: sender, port: port, table: table, routes: routes, mtu: mtu)
@@ -69,7 +69,7 @@ enum UDPInboundFuzz {
             for index in 0..<count where bytes.count < 65_507 {
                 let last = index == count - 1
                 let size = last ? input.int(in: 20...segmentSize) : segmentSize
-                bytes += builtPacket(&input, table, size: size)
+                bytes += builtPacket(&input, table, sender: sender, size: size)
             }
             let reported = input.byte() < 240 ? segmentSize : input.int(in: 0...2_000)
             gro(bytes, segmentSize: reported, sender: sender, port: port, table: table, routes: routes, mtu: mtu)
@@ -78,45 +78,61 @@ enum UDPInboundFuzz {
 
     static func pickSender(_ input: inout FuzzReader, _ table: [Route]) -> IPv4Address {
         let choice = Int(input.byte())
-        if choice < table.count * 6 { return table[choice % table.count].publicIP }
-        if choice < 250 { return ownHost }
+        if choice < 200 { return table[choice % table.count].publicIP }
+        if choice < 240 { return ownHost }
         return IPv4Address(bits: input.u32())
     }
 
-    /// An address for a packet's source or destination: in one of the peers' subnets, in ours,
-    /// or anything.
-    static func pickAddress(_ input: inout FuzzReader, _ table: [Route]) -> IPv4Address {
+    /// A source address: mostly in a subnet the sender holds (the deliver path), else in any
+    /// peer's subnet, ours, or anywhere.
+    static func pickSource(_ input: inout FuzzReader, _ table: [Route], sender: IPv4Address) -> IPv4Address {
         let choice = Int(input.byte())
         let host = input.u32()
-        if choice < 128 {
+        let own = table.filter { $0.publicIP == sender }
+        let subnet: IPv4Network
+        if choice < 160, !own.isEmpty {
+            subnet = own[choice % own.count].subnet
+        } else if choice < 224 {
+            subnet = table[choice % table.count].subnet
+        } else if choice < 240 {
+            subnet = ownSubnet
+        } else {
+            return IPv4Address(bits: host)
+        }
+        return IPv4Address(bits: subnet.address.bits | host & ~subnet.mask)
+    }
+
+    /// A destination address: mostly in our subnet, else in a peer's or anywhere.
+    static func pickDestination(_ input: inout FuzzReader, _ table: [Route]) -> IPv4Address {
+        let choice = Int(input.byte())
+        let host = input.u32()
+        if choice < 192 { return IPv4Address(bits: ownSubnet.address.bits | host & ~ownSubnet.mask) }
+        if choice < 240 {
             let subnet = table[choice % table.count].subnet
             return IPv4Address(bits: subnet.address.bits | host & ~subnet.mask)
         }
-        if choice < 224 { return IPv4Address(bits: ownSubnet.address.bits | host & ~ownSubnet.mask) }
         return IPv4Address(bits: host)
     }
 
-    /// An IPv4 packet whose fields the input chooses: mostly a valid header, sometimes a bent
-    /// one (version, IHL, total length, checksum, a shorter or longer buffer).
-    static func builtPacket(_ input: inout FuzzReader, _ table: [Route], size: Int? = nil) -> [UInt8] {
+    /// An IPv4 packet whose fields the input chooses: mostly a valid header from the sender's
+    /// subnet to ours, sometimes a bent one (version, IHL, total length, TTL, checksum).
+    static func builtPacket(_ input: inout FuzzReader, _ table: [Route], sender: IPv4Address, size: Int? = nil) -> [UInt8] {
         let shape = input.byte()
         let ihlWords = shape & 0x07 == 0 ? Int(input.byte() & 0x0F) : 5 + (shape & 0x08 == 0 ? 0 : Int(input.byte() % 11))
         let length = size ?? (input.byte() < 200 ? input.int(in: 20...1_600) : input.int(in: 0...65_535))
         var bytes = input.take(length)
         bytes += [UInt8](repeating: 0x5A, count: length - bytes.count)
         guard bytes.count >= 20 else { return bytes }
-        bytes[0] = (shape & 0x30 == 0x30 ? input.byte() & 0xF0 : 0x40) | UInt8(ihlWords)
+        bytes[0] = (shape & 0x70 == 0x70 ? input.byte() & 0xF0 : 0x40) | UInt8(ihlWords)
         let total: Int
         switch shape >> 6 {
-        case 0, 1: total = bytes.count
-        case 2: total = input.int(in: 0...bytes.count)
-        default: total = Int(input.u16())
+        case 0, 1, 2: total = bytes.count
+        default: total = input.bool() ? input.int(in: 0...bytes.count) : Int(input.u16())
         }
         setWord(&bytes, 2, UInt16(truncatingIfNeeded: total))
         let ttl = input.byte()
         bytes[8] = ttl < 32 ? ttl % 3 : ttl
-        setWord(&bytes, 12, 0); setWord(&bytes, 14, 0)
-        let source = pickAddress(&input, table), destination = pickAddress(&input, table)
+        let source = pickSource(&input, table, sender: sender), destination = pickDestination(&input, table)
         setWord(&bytes, 12, UInt16(source.bits >> 16)); setWord(&bytes, 14, UInt16(truncatingIfNeeded: source.bits))
         setWord(&bytes, 16, UInt16(destination.bits >> 16)); setWord(&bytes, 18, UInt16(truncatingIfNeeded: destination.bits))
         let ihl = min(ihlWords * 4, bytes.count)

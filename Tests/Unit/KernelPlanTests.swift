@@ -160,6 +160,8 @@ struct KernelPlanTests {
         #expect(MACAddress("c6:d2:32:6f:8f") == nil)
         #expect(MACAddress("c6:d2:32:6f:8f:4") == nil)
         #expect(MACAddress("c6-d2-32-6f-8f-44") == nil)
+        // Found by fuzzing: UInt8(_:radix:) takes a sign.
+        #expect(MACAddress("+c:d2:32:6f:8f:44") == nil && MACAddress("-0:d2:32:6f:8f:44") == nil)
         let random = MACAddress.locallyAdministered(from: [0xff, 1, 2, 3, 4, 5])
         #expect(random.description == "fe:01:02:03:04:05")
         #expect(random.isLocallyAdministeredUnicast)

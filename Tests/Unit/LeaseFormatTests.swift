@@ -24,6 +24,9 @@ struct LeaseFormatTests {
         ("garbage", "has no"),
         ("10.1.82.0-24&fd00::-200", "prefix length"),
         ("10.1.82.0-24&a&b", "expected 10.1.82.0-24"),
+        // Found by fuzzing: a second spelling of a subnet would alias its lease.
+        ("10.1.82.0-024", "not written as flannel writes it (10.1.82.0-24)"),
+        ("0.2.3.0-24&D::-56", "not written as flannel writes it (0.2.3.0-24&d::-56)"),
     ])
     func badKeysAreReportedNotFatal(text: String, reason: String) {
         #expect {
@@ -125,6 +128,16 @@ struct LeaseFormatTests {
         let parsed = try SubnetFile.parse("# written by hand\n\nFLANNEL_NETWORK=\"10.1.0.0/16\"\n FLANNEL_SUBNET = 10.1.82.1/24\nFLANNEL_MTU=1472\nOTHER=1\n")
         #expect(parsed.subnet == IPv4Network("10.1.82.0/24"))
         #expect(!parsed.ipMasq)
+    }
+
+    /// Found by fuzzing: a /32 rendered a "first host" outside it and read back as another subnet.
+    @Test func aSubnetWithNoRoomForTheBridgeIsRefusedAndCRLFFilesRead() throws {
+        #expect { try SubnetFile.parse("FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.82.5/32\nFLANNEL_MTU=1472\n") } throws: {
+            "\($0)".contains("leaves no address for the bridge")
+        }
+        let crlf = "FLANNEL_NETWORK=10.1.0.0/16\r\nFLANNEL_SUBNET=10.1.82.1/24\r\nFLANNEL_MTU=1472\r\n"
+        #expect(try SubnetFile.parse(crlf).subnet == IPv4Network("10.1.82.0/24"))
+        #expect(SubnetFile.previousSubnet(in: crlf) == IPv4Network("10.1.82.0/24"))
     }
 
     @Test func previousSubnetNeedsOnlyTheSubnetLine() {

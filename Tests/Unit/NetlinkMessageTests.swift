@@ -1,5 +1,6 @@
 @testable import AgentCore
 @testable import Agent
+import CLinuxShims
 import Testing
 
 @Suite("Netlink message encoding and parsing")
@@ -56,5 +57,26 @@ struct NetlinkMessageTests {
         // A zero-length attribute does not loop forever.
         #expect(NetlinkAttributes([0, 0, 0, 0, 8, 0, 1, 0][...]).payloads.isEmpty)
         #expect(NetlinkAttributes.u32([1, 2, 3][...], 0) == nil)
+    }
+
+    /// NetlinkFrames is pure (fuzzed without the kernel headers): its constants are the kernel's.
+    @Test func theFrameWalkersConstantsAreTheKernels() {
+        #expect(NetlinkFrames.capped == Int(NLM_F_CAPPED))
+        #expect(NetlinkFrames.ackTLVs == Int(NLM_F_ACK_TLVS))
+        #expect(NetlinkFrames.messageAttribute == Int(NLMSGERR_ATTR_MSG.rawValue))
+    }
+
+    /// Two messages, the second unpadded and the third cut short: two frames, then the end.
+    @Test func framesStopAtTheFirstMessageThatDoesNotFit() {
+        var bytes: [UInt8] = []
+        for (type, payload) in [(UInt16(16), [UInt8](repeating: 1, count: 4)), (UInt16(3), [2, 2, 2])] {
+            let length = UInt32(16 + payload.count)
+            bytes += withUnsafeBytes(of: length.littleEndian, Array.init) + withUnsafeBytes(of: type.littleEndian, Array.init)
+            bytes += [0, 0] + withUnsafeBytes(of: UInt32(7).littleEndian, Array.init) + [0, 0, 0, 0] + payload
+            bytes += [UInt8](repeating: 0, count: (4 - payload.count % 4) % 4)
+        }
+        bytes += withUnsafeBytes(of: UInt32(200).littleEndian, Array.init) + [UInt8](repeating: 0, count: 12)
+        let frames = Array(NetlinkFrames(bytes[...]))
+        #expect(frames.map(\.type) == [16, 3] && frames.map(\.payload.count) == [4, 3] && frames.allSatisfy { $0.sequence == 7 })
     }
 }

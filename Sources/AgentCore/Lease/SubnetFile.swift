@@ -46,7 +46,7 @@ public struct SubnetFile: Equatable, Sendable {
     /// surrounding quotes are tolerated (hand-edited files), unknown keys are ignored.
     public static func parse(_ text: String) throws(ParseError) -> SubnetFile {
         var values: [String: (value: String, line: Int)] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: Self.isLineBreak).enumerated() {
             let line = rawLine.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let equals = line.firstIndex(of: "=") else {
@@ -76,6 +76,14 @@ public struct SubnetFile: Equatable, Sendable {
         guard let subnet = try parseNetwork("FLANNEL_SUBNET", as: IPv4Address.self) else {
             throw ParseError(line: nil, reason: "FLANNEL_SUBNET is missing")
         }
+        // A /32 leaves no address for the bridge (subnet.env names the first host).
+        guard subnet.prefixLength < IPv4Address.bitWidth else {
+            throw ParseError(line: values["FLANNEL_SUBNET"]?.line, reason: "FLANNEL_SUBNET \(subnet) leaves no address for the bridge")
+        }
+        let ipv6Subnet = try parseNetwork("FLANNEL_IPV6_SUBNET", as: IPv6Address.self)
+        if let ipv6Subnet, ipv6Subnet.prefixLength >= IPv6Address.bitWidth {
+            throw ParseError(line: values["FLANNEL_IPV6_SUBNET"]?.line, reason: "FLANNEL_IPV6_SUBNET \(ipv6Subnet) leaves no address for the bridge")
+        }
 
         let mtuEntry = try required("FLANNEL_MTU")
         guard let mtu = Int(mtuEntry.value), mtu > 0 else {
@@ -91,7 +99,7 @@ public struct SubnetFile: Equatable, Sendable {
         return SubnetFile(
             network: network, subnet: subnet,
             ipv6Network: try parseNetwork("FLANNEL_IPV6_NETWORK", as: IPv6Address.self),
-            ipv6Subnet: try parseNetwork("FLANNEL_IPV6_SUBNET", as: IPv6Address.self),
+            ipv6Subnet: ipv6Subnet,
             mtu: mtu, ipMasq: ipMasq)
     }
 }
@@ -100,8 +108,11 @@ extension SubnetFile {
     /// The subnet a previous run held, for asking for it again: only `FLANNEL_SUBNET` is
     /// needed (as upstream reads it), so a hand-written or older file still gives the hint.
     /// Returns nil when there is no usable `FLANNEL_SUBNET` line.
+    /// "\n", and "\r\n" (one Character in Swift, so splitting on "\n" alone misses it).
+    static func isLineBreak(_ character: Character) -> Bool { character == "\n" || character == "\r\n" }
+
     public static func previousSubnet(in text: String) -> IPv4Network? {
-        for rawLine in text.split(separator: "\n") {
+        for rawLine in text.split(whereSeparator: isLineBreak) {
             let line = rawLine.trimmingWhitespace()
             guard line.hasPrefix("FLANNEL_SUBNET"), let equals = line.firstIndex(of: "="),
                   line[..<equals].trimmingWhitespace() == "FLANNEL_SUBNET" else { continue }

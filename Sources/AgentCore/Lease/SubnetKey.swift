@@ -23,6 +23,12 @@ public struct SubnetKey: Hashable, Comparable, Sendable, CustomStringConvertible
         }
         ipv4 = try Self.parseNetwork(String(parts[0]), whole: text)
         ipv6 = parts.count == 2 ? try Self.parseNetwork(String(parts[1]), whole: text) : nil
+        // One subnet, one etcd key: flannel writes keys one way (no leading zeros, RFC 5952
+        // IPv6). Another spelling would be a second key whose put or delete the watch would
+        // apply to the real key's lease (ours included).
+        guard description == text else {
+            throw ParseError(key: text, reason: "not written as flannel writes it (\(description))")
+        }
     }
 
     private static func parseNetwork<Address: IPAddress>(_ part: String, whole: String) throws(ParseError) -> IPNetwork<Address> {

@@ -14,7 +14,8 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
         guard parts.count == 6 else { return nil }
         var bytes: [UInt8] = []
         for part in parts {
-            guard part.count == 2, let byte = UInt8(part, radix: 16) else { return nil }
+            // Hex digits only: UInt8(_:radix:) would take "+c" or "-0" as well.
+            guard part.count == 2, part.allSatisfy(\.isHexDigit), let byte = UInt8(part, radix: 16) else { return nil }
             bytes.append(byte)
         }
         self.bytes = bytes

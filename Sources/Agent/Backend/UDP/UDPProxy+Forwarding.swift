@@ -350,12 +350,9 @@ extension UDPProxy {
                         }
                         let from = IPv4Address(bits: UInt32(bigEndian: senders[message]))
                         let fromPort = senderPorts[message]
-                        let step = segmentSizes[message] > 0 ? Int(segmentSizes[message]) : max(length, 1)
-                        var offset = 0
-                        while offset < length {
-                            let end = base + min(offset + step, length)
-                            let packet = UnsafeMutableRawBufferPointer(rebasing: input[(base + offset)..<end])
-                            offset += step
+                        // The split is `UDPGROSegments`' (pure, fuzzed).
+                        for range in UDPGROSegments(length: length, segmentSize: Int(segmentSizes[message])) {
+                            let packet = UnsafeMutableRawBufferPointer(rebasing: input[(base + range.lowerBound)..<(base + range.upperBound)])
                             switch UDPEncapsulation.inbound(packet, from: from, port: fromPort, routes: cache.path.routes,
                                                                      ownSubnet: cache.path.ownSubnet, peerPort: peerPort, mtu: mtu) {
                             case .deliver:

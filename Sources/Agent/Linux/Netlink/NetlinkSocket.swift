@@ -93,50 +93,31 @@ public final class NetlinkSocket: Sendable {
                 if errno == EINTR { continue }
                 throw NetlinkError(operation: operation(), errno: errno)
             }
-            var offset = 0
-            while offset + 16 <= count {
-                let all = buffer[0..<count]
-                let length = Int(NetlinkAttributes.u32(all, offset) ?? 0)
-                let type = Int(NetlinkAttributes.u16(all, offset + 4) ?? 0)
-                let flags = Int(NetlinkAttributes.u16(all, offset + 6) ?? 0)
-                let messageSequence = NetlinkAttributes.u32(all, offset + 8) ?? 0
-                guard length >= 16, offset + length <= count else { break }
-                let payload = all[(offset + 16)..<(offset + length)]
-                offset += (length + 3) & ~3
-                guard messageSequence == sequence else { continue }
-                switch type {
+            // The walk is `NetlinkFrames`' (pure, fuzzed): every bound checked.
+            for frame in NetlinkFrames(buffer[0..<count]) {
+                guard frame.sequence == sequence else { continue }
+                switch frame.type {
                 case Int(NLMSG_ERROR):
-                    guard let raw = NetlinkAttributes.u32(payload, payload.startIndex) else {
+                    guard let raw = NetlinkAttributes.u32(frame.payload, frame.payload.startIndex) else {
                         throw NetlinkError(operation: operation(), errno: EPROTO, kernelMessage: "truncated acknowledgement")
                     }
                     let code = Int32(bitPattern: raw)
-                    if code == 0 { return flags }
+                    if code == 0 { return frame.flags }
                     throw NetlinkError(operation: operation(), errno: Int32(truncatingIfNeeded: code.magnitude),
-                                       kernelMessage: Self.extendedAckMessage(payload, flags: flags, echoedRequest: true))
+                                       kernelMessage: NetlinkFrames.extendedAckMessage(frame.payload, flags: frame.flags, echoedRequest: true))
                 case Int(NLMSG_DONE):
-                    let code = Int32(bitPattern: NetlinkAttributes.u32(payload, payload.startIndex) ?? 0)
+                    let code = Int32(bitPattern: NetlinkAttributes.u32(frame.payload, frame.payload.startIndex) ?? 0)
                     if code < 0 {
                         throw NetlinkError(operation: operation(), errno: Int32(truncatingIfNeeded: code.magnitude),
-                                           kernelMessage: Self.extendedAckMessage(payload, flags: flags, echoedRequest: false))
+                                           kernelMessage: NetlinkFrames.extendedAckMessage(frame.payload, flags: frame.flags, echoedRequest: false))
                     }
-                    return flags
+                    return frame.flags
                 case Int(NLMSG_NOOP):
                     continue
                 default:
-                    handle(type, payload, flags)
+                    handle(frame.type, frame.payload, frame.flags)
                 }
             }
         }
-    }
-
-    /// The kernel's text in an extended ack: after the error code and, for NLMSG_ERROR, the
-    /// echoed request (its header only when capped); NLMSG_DONE echoes nothing.
-    private static func extendedAckMessage(_ payload: ArraySlice<UInt8>, flags: Int, echoedRequest: Bool) -> String? {
-        guard flags & Int(NLM_F_ACK_TLVS) != 0 else { return nil }
-        let echoed = !echoedRequest ? 0 : flags & Int(NLM_F_CAPPED) != 0 ? 16
-            : Int(NetlinkAttributes.u32(payload, payload.startIndex + 4) ?? 16)
-        let tlvStart = payload.startIndex + 4 + echoed
-        guard tlvStart <= payload.endIndex else { return nil }
-        return NetlinkAttributes(payload[tlvStart...]).string(Int(NLMSGERR_ATTR_MSG.rawValue))
     }
 }

@@ -1,9 +1,3 @@
-// PROPOSED for AgentCore — not yet in Sources/. Move this file to
-// Sources/AgentCore/Packet/UDPGROSegments.swift unchanged and call it from
-// UDPProxy.runInbound (see Fuzz/README.md); the fuzz build then takes it from AgentCore and
-// this copy is deleted. Until then the `udp-inbound` target compares it with a copy of the
-// daemon's current loop.
-
 /// How a datagram received with `UDP_GRO` splits back into the datagrams the peer sent. The
 /// kernel joins datagrams of one flow, every one `segmentSize` bytes but the last (which may be
 /// shorter), into one buffer and reports `segmentSize` in a control message; 0 (or none) means

@@ -1,9 +1,3 @@
-// PROPOSED — not yet in Sources/. Move this file to Sources/Agent/Linux/Netlink/NetlinkFrames.swift
-// (it is pure Swift, no imports, like NetlinkAttributes.swift next to it) and let
-// NetlinkSocket.receive walk the datagram with it (see Fuzz/README.md). Until then the
-// `netlink-attributes` target fuzzes this copy, which is the walk and the extended-ack reading
-// of NetlinkSocket.receive/extendedAckMessage taken out as they are.
-
 /// The messages in one netlink datagram, every bound checked: a message shorter than its
 /// 16-byte header or longer than what is left ends the walk.
 struct NetlinkFrames: Sequence, IteratorProtocol {

@@ -43,6 +43,17 @@ bool flannel_has_cap_net_admin(void) {
     return rc == 0 && value == CAP_SET;
 }
 
+bool flannel_cap_permitted(int cap) {
+    cap_t caps = cap_get_proc();
+    if (caps == NULL) {
+        return false;
+    }
+    cap_flag_value_t value = CAP_CLEAR;
+    int rc = cap_get_flag(caps, (cap_value_t)cap, CAP_PERMITTED, &value);
+    cap_free(caps);
+    return rc == 0 && value == CAP_SET;
+}
+
 int flannel_keep_capabilities(const int *keep, int count) {
     cap_t current = cap_get_proc();
     if (current == NULL) {

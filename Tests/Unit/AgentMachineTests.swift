@@ -186,6 +186,15 @@ struct AgentMachineTests {
         #expect(drive.timers.last.map { $0.1 - drive.now } == .milliseconds(100))
     }
 
+    @Test("a watch answer too large for the client re-lists in pages instead of asking for the same history again")
+    func tooLargeAWatchAnswerRelists() {
+        var drive = Drive()
+        drive.toRunning(peers: [Fixtures.record("10.1.15.0/24", "192.0.2.2")])
+        #expect(drive.send(.watchBroken(.answerTooLarge(what: "/coreos.com/network/subnets/", limitBytes: 64 << 20))) == [.listPeers])
+        let relisted = drive.send(.peersListed(LeaseListing(records: [Fixtures.record("10.1.15.0/24", "192.0.2.2")], revision: 50)))
+        #expect(relisted.last == .watchPeers(after: 50))
+    }
+
     @Test("a compacted watch re-lists, hands the table the whole state and watches from the listing's revision")
     func compactionRelists() {
         var drive = Drive()

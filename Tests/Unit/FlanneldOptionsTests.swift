@@ -75,6 +75,7 @@ struct FlanneldOptionsTests {
     func hugeLeaseTTLsAreErrorsNotTraps(text: String) throws {
         #expect { try LeaseTTLText.parse(text) } throws: { "\($0)".contains("longer than etcd's longest lease (9000000000 s") }
         #expect(try LeaseTTLText.parse("9000000000") == .seconds(9_000_000_000))
+        #expect { try LeaseTTLText.parse("000") } throws: { "\($0)".contains("is not a duration") }
     }
 
     @Test func aRevisionThatCannotBeFollowedIsAnErrorNotATrap() throws {

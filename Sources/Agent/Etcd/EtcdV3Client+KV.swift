@@ -38,9 +38,14 @@ extension EtcdV3Client {
             }
             if revision == 0 { revision = try header(page.hasHeader, page.header, call: "Range") }
             kvs += page.kvs.map(Self.keyValue)
-            guard page.more, let last = page.kvs.last else { break }
+            guard page.more else { break }
+            // "More" with nothing, or with a last key not past where the page began, would
+            // end the listing short or never end it.
+            guard let last = page.kvs.last, !last.key.lexicographicallyPrecedes(start) else {
+                throw EtcdError.badResponse(endpoint: "etcd", reason: "a page of \(prefix) said there is more but did not advance")
+            }
             start = last.key + [0]  // the smallest key after the last one
-            pageSize = min(Self.rangePageSize, pageSize * 10)
+            pageSize = min(Self.rangePageSize, pageSize * 2)
         }
         return RangeResult(kvs: kvs, revision: revision)
     }

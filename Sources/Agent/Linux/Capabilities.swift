@@ -6,7 +6,7 @@ import Glibc
 
 /// Least privilege: the agent keeps CAP_NET_ADMIN (devices, routes, neighbours, its socket
 /// buffers, nftables and iptables-nft through netlink), CAP_NET_RAW only where
-/// iptables-legacy talks to the kernel through a raw socket, and CAP_NET_BIND_SERVICE only
+/// an iptables other than iptables-nft may talk to the kernel through a raw socket, and CAP_NET_BIND_SERVICE only
 /// for a health port below 1024. Everything else (reading any file, changing owners, loading
 /// modules, ptrace) goes, from the bounding set too, so no child gets it back.
 ///
@@ -25,7 +25,8 @@ public enum Capabilities {
     /// What the agent keeps for `options`.
     static func needed(options: FlanneldOptions, iptablesVariant: () -> String?, ownedByUs: (String) -> Bool) -> [Int32] {
         var keep = [netAdmin]
-        if options.ipMasq || options.iptablesForwardRules, iptablesVariant()?.contains("legacy") == true { keep.append(netRaw) }
+        // iptables-nft needs no raw socket; anything else (legacy, xtables-multi, unknown) may.
+        if options.ipMasq || options.iptablesForwardRules, iptablesVariant()?.contains("nft") != true { keep.append(netRaw) }
         if (1..<1024).contains(options.healthzPort) { keep.append(netBindService) }
         let files = [options.etcdCAFile, options.etcdCertFile, options.etcdKeyFile, options.etcdPasswordFile].compactMap { $0 }
         if files.contains(where: { !ownedByUs($0) }) { keep.append(dacReadSearch) }
@@ -37,17 +38,22 @@ public enum Capabilities {
     /// there is nothing to keep, and the daemon's one line says how to run it.
     public static func dropAtStart(options: FlanneldOptions) -> String? {
         guard flannel_has_cap_net_admin() else { return nil }
-        let keep = needed(options: options, iptablesVariant: iptablesVariant, ownedByUs: { path in
+        let wanted = needed(options: options, iptablesVariant: iptablesVariant, ownedByUs: { path in
             var info = stat()
             return stat(path, &info) != 0 || info.st_uid == geteuid()
         })
+        // Only what we have can be kept: a non-root agent given CAP_NET_ADMIN alone still keeps
+        // it (and raises it as ambient for its children) when more would be useful.
+        let missing = wanted.filter { !flannel_cap_permitted(CInt($0)) }
+        let keep = wanted.filter { !missing.contains($0) }
         let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
         guard threads == 1 else {
             return "not dropping capabilities: \(threads) threads already run (capabilities are per thread)"
         }
         do {
             try keepOnly(keep)
-            return "keeping only \(describe(keep)) (capabilities dropped at start, bounding set included)"
+            let without = missing.isEmpty ? "" : "; \(describe(missing)) would be used but is not permitted"
+            return "keeping only \(describe(keep)) (capabilities dropped at start, bounding set included)\(without)"
         } catch {
             return "could not drop capabilities (\(error)); running with those it was started with"
         }

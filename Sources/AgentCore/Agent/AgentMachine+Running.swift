@@ -138,6 +138,12 @@ extension AgentMachine {
             relistingAfterCompaction = revision
             return [.listPeers]
         }
+        if case .answerTooLarge? = error {
+            // The same history would come back just as large: take the state from a paged
+            // listing instead, and watch on from its revision.
+            relistingAfterCompaction = watchRevision
+            return [.listPeers]
+        }
         return watchInterrupted(error.map { "\($0)" } ?? "the watch stream ended", now: now)
     }
 

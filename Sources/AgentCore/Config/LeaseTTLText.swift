@@ -26,7 +26,7 @@ public enum LeaseTTLText {
             guard seconds <= maximumSeconds else { throw ParseError(text: text, tooLong: true) }
             return .seconds(seconds)
         }
-        if trimmed.allSatisfy({ $0.isASCII && $0.isNumber }), !trimmed.isEmpty {
+        if trimmed.allSatisfy({ $0.isASCII && $0.isNumber }), !trimmed.isEmpty, Int64(trimmed) == nil {
             throw ParseError(text: text, tooLong: true)  // digits only, beyond Int64
         }
         var total: Int64 = 0

@@ -19,6 +19,9 @@ bool flannel_has_cap_net_admin(void);
 /// Returns 0 or -errno of the step that failed.
 int flannel_keep_capabilities(const int *keep, int count);
 
+/// Whether capability `cap` is in the calling thread's permitted set.
+bool flannel_cap_permitted(int cap);
+
 /// Opens /dev/net/tun and attaches it to a TUN device `name` (created if absent) without
 /// packet information. Returns the fd, or -errno.
 int flannel_tun_open(const char *name);

@@ -264,9 +264,10 @@ struct AgentMachineTests {
         let moved = try #require(drive.machine.held)
         #expect(moved.subnet != ours.subnet)
         #expect(drive.actions.contains(.observe(.drifted(from: ours.subnet, to: moved.subnet))))
-        #expect(drive.actions.contains(.moveDataPath(to: moved.subnet, network: IPv4Network("10.1.0.0/16")!)))
+        let subnets = OwnSubnets(network: IPv4Network("10.1.0.0/16")!, subnet: moved.subnet)
+        #expect(drive.actions.contains(.moveDataPath(to: subnets)))
         #expect(drive.actions.contains(.writeSubnetFile(SubnetFile(network: IPv4Network("10.1.0.0/16")!, subnet: moved.subnet, mtu: 1472, ipMasq: true))))
-        #expect(drive.actions.contains(.keepTrafficRules(nftables: false, network: IPv4Network("10.1.0.0/16")!, subnet: moved.subnet, quiet: true)))
+        #expect(drive.actions.contains(.keepTrafficRules(nftables: false, subnets: subnets, quiet: true)))
         #expect(drive.logs.contains { $0.hasPrefix("SUBNET CHANGED: this host had \(ours.subnet), it now holds \(moved.subnet)") })
     }
 

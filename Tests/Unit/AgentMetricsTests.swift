@@ -36,7 +36,7 @@ import Testing
         #expect(lines.contains("flannel_peers 3.0"))
 
         metrics.leaseLost()
-        metrics.drifted(from: IPv4Network("10.1.2.0/24")!, to: IPv4Network("10.1.3.0/24")!)
+        metrics.drifted(from: "10.1.2.0/24", to: "10.1.3.0/24")
         metrics.leaseAcquired(Self.lease("10.1.3.0/24"))
         lines = Self.lines(metrics.render())
         #expect(lines.contains("flannel_lease_held 1.0"))

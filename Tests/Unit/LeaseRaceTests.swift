@@ -65,7 +65,7 @@ struct LeaseRaceTests {
                 hosts[index].held = lease
             case let .failed(error):
                 hosts[index].failure = error
-            case .scheduleRenewal, .leaseRenewed, .leaseLost, .subnetDrifted:
+            case .scheduleRenewal, .leaseRenewed, .leaseLost, .subnetDrifted, .ipv6SubnetDrifted:
                 break
             }
             hosts[index].pending.append(contentsOf: produced)

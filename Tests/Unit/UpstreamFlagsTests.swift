@@ -71,7 +71,7 @@ struct UpstreamFlagsTests {
         "networks": .refused(value: "blue,green", reason: "one flanneld per network"),
         "watch-networks": .refused(value: "true", reason: "one flanneld per network"),
         "subnet-dir": .refused(value: "/run/flannel/networks", reason: "one flanneld per network"),
-        "public-ipv6": .refused(value: "2001:db8::5", reason: "IPv6"),
+        "public-ipv6": .honoured(value: "2001:db8::5", setting: "public-ipv6", shown: "2001:db8::5"),
     ]
 
     /// The flag names an upstream binary lists in its `-help`.

@@ -15,10 +15,12 @@ protocol LinuxBackend: Sendable {
 protocol PreparedBackend: AnyObject {
     /// The MAC of the device the pure half asked for, for our lease.
     var deviceMAC: MACAddress? { get }
+    /// The MAC of its IPv6 device (dual-stack), for our lease's `BackendV6Data`.
+    var ipv6DeviceMAC: MACAddress? { get }
 
-    /// Brings the data path up for our subnet. `onFailure` reports a data path that breaks
+    /// Brings the data path up for our subnets. `onFailure` reports a data path that breaks
     /// later (a proxy thread): the agent exits so that the service manager restarts it.
-    func start(subnet: IPv4Network, network: IPv4Network, onFailure: @escaping @Sendable (String) -> Void) throws -> any RunningDataPath
+    func start(_ subnets: OwnSubnets, onFailure: @escaping @Sendable (String) -> Void) throws -> any RunningDataPath
 }
 
 /// The running data path: told the peers, moved to a new subnet after a drift, ticked every
@@ -27,12 +29,16 @@ protocol RunningDataPath: AnyObject {
     func setPeers(_ peers: [Peer])
     /// Why a peer gets no data path entries, for the log; nil when it gets them.
     func ignoreReason(_ peer: Peer) -> String?
-    func move(to subnet: IPv4Network, network: IPv4Network) throws
+    func move(to subnets: OwnSubnets) throws
     /// `peers` is read only by a data path that resyncs (building the list costs a sort).
     func tick(peers: () -> [Peer])
     func stop()
     /// What `/metrics` shows while this data path runs.
     var metricsSource: (@Sendable (AgentMetrics) -> String)? { get }
+}
+
+extension PreparedBackend {
+    var ipv6DeviceMAC: MACAddress? { nil }
 }
 
 extension RunningDataPath {

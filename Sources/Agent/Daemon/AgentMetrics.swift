@@ -82,10 +82,10 @@ public final class AgentMetrics: Sendable {
     }
 
     /// The subnet changed from what subnet.env named: counted, and the last one kept as labels.
-    public func drifted(from old: IPv4Network, to new: IPv4Network) {
+    public func drifted(from old: String, to new: String) {
         drifts.increment()
         replace(\.drift, with: Meter(label: "flannel_subnet_last_drift_info",
-                                     dimensions: [("from", old.description), ("to", new.description)], factory: factory))
+                                     dimensions: [("from", old), ("to", new)], factory: factory))
     }
 
     public func setPeers(_ count: Int) { peers.set(count) }

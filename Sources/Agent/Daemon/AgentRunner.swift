@@ -132,16 +132,16 @@ final class AgentRunner {
             }
         case let .watchPeers(revision):
             openWatch(after: revision)
-        case let .prepareBackend(config, device, plan):
-            return [prepareBackend(config, device: device, plan: plan)]
-        case let .startDataPath(subnet, network):
-            return [startDataPath(subnet: subnet, network: network)]
-        case let .moveDataPath(subnet, network):
+        case let .prepareBackend(config, device, ipv6Device, plan):
+            return [prepareBackend(config, device: device, ipv6Device: ipv6Device, plan: plan)]
+        case let .startDataPath(subnets):
+            return [startDataPath(subnets)]
+        case let .moveDataPath(subnets):
             do {
-                try dataPath?.move(to: subnet, network: network)
+                try dataPath?.move(to: subnets)
             } catch {
                 // The next resync (kernel backends) or the next move tries again.
-                logger.error("moving the data path to \(subnet) failed: \(error); retrying at the next resync")
+                logger.error("moving the data path to \(subnets) failed: \(error); retrying at the next resync")
             }
         case .programPeers:
             dataPath?.setPeers(table?.peers ?? [])
@@ -151,11 +151,11 @@ final class AgentRunner {
             dataPath?.tick { table?.peers ?? [] }
         case .stopDataPath:
             dataPath?.stop()
-        case let .removeOtherTrafficRules(nftables, network, subnet):
-            await trafficKeeper(nftables: nftables, network: network, subnet: subnet).removeOtherModesLeftovers()
-        case let .keepTrafficRules(nftables, network, subnet, quiet):
-            var keeper = trafficKeeper(nftables: nftables, network: network, subnet: subnet)
-            if keeper.subnet != subnet { keeper.move(to: subnet) }
+        case let .removeOtherTrafficRules(nftables, subnets):
+            await trafficKeeper(nftables: nftables, subnets: subnets).removeOtherModesLeftovers()
+        case let .keepTrafficRules(nftables, subnets, quiet):
+            var keeper = trafficKeeper(nftables: nftables, subnets: subnets)
+            if keeper.subnets != subnets { keeper.move(to: subnets) }
             defer { traffic = keeper }
             do {
                 let problems = try await keeper.keep(quiet: quiet)
@@ -166,7 +166,8 @@ final class AgentRunner {
         case let .writeSubnetFile(file):
             do {
                 try SubnetFileWriter.write(file, to: options.subnetFile)
-                logger.info("wrote \(options.subnetFile): FLANNEL_SUBNET=\(file.subnet.firstHost)/\(file.subnet.prefixLength) FLANNEL_MTU=\(file.mtu)")
+                let ipv6 = file.ipv6Subnet.map { " FLANNEL_IPV6_SUBNET=\($0.firstHost)/\($0.prefixLength)" } ?? ""
+                logger.info("wrote \(options.subnetFile): FLANNEL_SUBNET=\(file.subnet.firstHost)/\(file.subnet.prefixLength)\(ipv6) FLANNEL_MTU=\(file.mtu)")
             } catch {
                 return [.subnetFileFailed("\(error)")]
             }
@@ -202,7 +203,8 @@ final class AgentRunner {
         case let .leaseAcquired(lease): metrics.leaseAcquired(lease)
         case .leaseRenewed: metrics.leaseRenewed()
         case .leaseLost: metrics.leaseLost()
-        case let .drifted(from, to): metrics.drifted(from: from, to: to)
+        case let .drifted(from, to): metrics.drifted(from: "\(from)", to: "\(to)")
+        case let .ipv6Drifted(from, to): metrics.drifted(from: "\(from)", to: "\(to)")
         case .watchInterrupted: metrics.watchInterrupted()
         case .watchRelisted: metrics.watchRelisted()
         case let .peerCount(count): metrics.setPeers(count)
@@ -288,23 +290,24 @@ final class AgentRunner {
 
     // MARK: Backend and data path
 
-    private func prepareBackend(_ config: BackendConfig, device: BackendDevice?, plan: SubnetPlan<IPv4Address>) -> Event {
+    private func prepareBackend(_ config: BackendConfig, device: BackendDevice?, ipv6Device: BackendDevice?,
+                                plan: SubnetPlan<IPv4Address>) -> Event {
         let host = LinuxBackendHost(external: external, publicIP: publicIP, network: plan.network, subnetLength: plan.subnetLength,
                                     udpOffload: options.udpOffload, logger: logger)
         do {
             let prepared = try LinuxBackends.prepare(config, device: device, on: host)
             backend = prepared
-            return .backendPrepared(deviceMAC: prepared.deviceMAC)
+            return .backendPrepared(deviceMAC: prepared.deviceMAC, ipv6DeviceMAC: prepared.ipv6DeviceMAC)
         } catch {
             return .backendFailed("\(config.typeName) backend: \(error)")
         }
     }
 
-    private func startDataPath(subnet: IPv4Network, network: IPv4Network) -> Event {
+    private func startDataPath(_ subnets: OwnSubnets) -> Event {
         guard let backend else { return .dataPathFailed("no backend was prepared") }
         let sink = self.sink
         do {
-            let started = try backend.start(subnet: subnet, network: network, onFailure: { sink.yield(.dataPathFailed($0)) })
+            let started = try backend.start(subnets, onFailure: { sink.yield(.dataPathFailed($0)) })
             dataPath = started
             if let source = started.metricsSource {
                 let metrics = self.metrics
@@ -316,9 +319,9 @@ final class AgentRunner {
         }
     }
 
-    private func trafficKeeper(nftables: Bool, network: IPv4Network, subnet: IPv4Network) -> TrafficRuleKeeper {
+    private func trafficKeeper(nftables: Bool, subnets: OwnSubnets) -> TrafficRuleKeeper {
         if let traffic { return traffic }
-        let keeper = TrafficRuleKeeper(useNFTables: nftables, network: network, subnet: subnet, ipMasq: options.ipMasq,
+        let keeper = TrafficRuleKeeper(useNFTables: nftables, subnets: subnets, ipMasq: options.ipMasq,
                                        forwardRules: options.iptablesForwardRules, logger: logger)
         traffic = keeper
         return keeper

@@ -44,6 +44,15 @@ public struct FlanneldDaemon {
             from: NetworkInterface.all(), defaultRoute: NetworkInterface.defaultRouteInterfaceName(),
             routeSource: NetworkInterface.sourceAddress(toward:))
         logger.info("using interface \(external.name) with address \(external.address); public IP \(publicIP)")
+        let externalIPv6 = NetworkInterface.globalIPv6Addresses(of: external.name).first
+        var publicIPv6 = externalIPv6
+        if let text = options.publicIPv6, !text.isEmpty {
+            do {
+                publicIPv6 = try IPv6Address(parsing: text)
+            } catch {
+                throw Fatal("--public-ipv6: \(error); give an IPv6 address such as 2001:db8::5, or leave it out to use \(external.name)'s")
+            }
+        }
 
         let health = HealthServer()
         health.setNotReady("waiting for the network config")
@@ -55,11 +64,13 @@ public struct FlanneldDaemon {
             username: options.etcdUsername, password: password), layout: layout)
         let machine = AgentMachine(configuration: .init(
             etcdAPI: options.etcdAPI, layout: layout,
-            host: BackendHost(publicIP: publicIP, externalName: external.name, externalAddress: external.address, externalMTU: external.mtu),
+            host: BackendHost(publicIP: publicIP, externalName: external.name, externalAddress: external.address, externalMTU: external.mtu,
+                              publicIPv6: publicIPv6, externalIPv6Address: externalIPv6),
             leaseTTL: ttl, leaseTTLText: options.subnetLeaseTTL,
             renewMargin: .seconds(options.subnetLeaseRenewMargin * 60),
             previousSubnet: SubnetFileWriter.previousSubnet(at: options.subnetFile),
-            ipMasq: options.ipMasq, forwardRules: options.iptablesForwardRules, trafficResyncSeconds: options.iptablesResync))
+            ipMasq: options.ipMasq, forwardRules: options.iptablesForwardRules, trafficResyncSeconds: options.iptablesResync,
+            previousIPv6Subnet: SubnetFileWriter.previousIPv6Subnet(at: options.subnetFile)))
         let (options, environment, logger) = (self.options, self.environment, self.logger)
         let agent = AgentService(machine: machine) { sink in
             AgentRunner(options: options, environment: environment, logger: logger, metrics: metrics, health: health,

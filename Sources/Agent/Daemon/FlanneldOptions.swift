@@ -47,6 +47,9 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("public-ip"), help: "IP accessible by other nodes for inter-host communication")
     public var publicIP: String?
 
+    @Option(name: .customLong("public-ipv6"), help: "IPv6 accessible by other nodes for inter-host communication (dual-stack)")
+    public var publicIPv6: String?
+
     @Option(name: .customLong("subnet-file"), help: "filename where env variables (subnet, MTU, ...) will be written to")
     public var subnetFile = "/run/flannel/subnet.env"
 
@@ -122,7 +125,7 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
     /// The long names of every option that takes a value, for the environment fallback.
     static let names: [String] = [
         "etcd-endpoints", "etcd-prefix", "etcd-api", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-username",
-        "etcd-password", "etcd-password-file", "iface", "iface-regex", "iface-can-reach", "public-ip", "subnet-file",
+        "etcd-password", "etcd-password-file", "iface", "iface-regex", "iface-can-reach", "public-ip", "public-ipv6", "subnet-file",
         "subnet-lease-renew-margin", "subnet-lease-ttl", "ip-masq", "iptables-resync", "iptables-forward-rules",
         "healthz-ip", "healthz-port", "udp-offload",
         "v", "logtostderr", "alsologtostderr", "log_dir", "stderrthreshold", "vmodule", "log_backtrace_at",
@@ -142,7 +145,7 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
             ("etcd-username", text(etcdUsername)), ("etcd-password", etcdPassword == nil ? "" : "(set, not shown)"),
             ("etcd-password-file", text(etcdPasswordFile)), ("iface", iface.joined(separator: ",")),
             ("iface-regex", ifaceRegex.joined(separator: ",")), ("iface-can-reach", text(ifaceCanReach)),
-            ("public-ip", text(publicIP)), ("subnet-file", subnetFile),
+            ("public-ip", text(publicIP)), ("public-ipv6", text(publicIPv6)), ("subnet-file", subnetFile),
             ("subnet-lease-renew-margin", String(subnetLeaseRenewMargin)), ("subnet-lease-ttl", subnetLeaseTTL),
             ("ip-masq", String(ipMasq)), ("iptables-resync", String(iptablesResync)),
             ("iptables-forward-rules", String(iptablesForwardRules)), ("healthz-ip", healthzIP),

@@ -48,4 +48,10 @@ public enum SubnetFileWriter {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         return SubnetFile.previousSubnet(in: text)
     }
+
+    /// The IPv6 subnet a previous run wrote (`FLANNEL_IPV6_SUBNET`), if any.
+    public static func previousIPv6Subnet(at path: String) -> IPv6Network? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return SubnetFile.previousIPv6Subnet(in: text)
+    }
 }

@@ -13,11 +13,15 @@ struct TrafficRuleKeeper {
 
     /// The rules in force (without random-fully once the kernel or tool refused it).
     private(set) var rules: Rules
+    /// The subnets the rules are made for.
+    private(set) var subnets: OwnSubnets
     private let ipMasq: Bool
     private let forwardRules: Bool
     private let logger: Logger
 
-    init(useNFTables: Bool, network: IPv4Network, subnet: IPv4Network, ipMasq: Bool, forwardRules: Bool, logger: Logger) {
+    init(useNFTables: Bool, subnets: OwnSubnets, ipMasq: Bool, forwardRules: Bool, logger: Logger) {
+        let (network, subnet) = (subnets.network, subnets.subnet)
+        self.subnets = subnets
         self.rules = useNFTables
             ? .nftables(NFTablesRules(network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules))
             : .iptables(TrafficRules(network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules))
@@ -41,13 +45,6 @@ struct TrafficRuleKeeper {
         }
     }
 
-    var subnet: IPv4Network {
-        switch rules {
-        case let .iptables(rules): rules.subnet
-        case let .nftables(rules): rules.subnet
-        }
-    }
-
     /// What is in place, for the start-up log line.
     var summary: String {
         switch rules {
@@ -58,8 +55,10 @@ struct TrafficRuleKeeper {
         }
     }
 
-    /// Re-makes the rules for our new lease `subnet` (random-fully as before).
-    mutating func move(to subnet: IPv4Network) {
+    /// Re-makes the rules for our new lease's `subnets` (random-fully as before).
+    mutating func move(to subnets: OwnSubnets) {
+        self.subnets = subnets
+        let subnet = subnets.subnet
         switch rules {
         case let .iptables(old):
             rules = .iptables(TrafficRules(network: old.network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: old.randomFully))

@@ -31,8 +31,6 @@ public struct UnsupportedFlag: Sendable, Equatable {
         .init(name: "networks", isBoolean: false, inertValue: nil, reason: multiNetwork),
         .init(name: "watch-networks", isBoolean: true, inertValue: false, reason: multiNetwork),
         .init(name: "subnet-dir", isBoolean: false, inertValue: nil, reason: multiNetwork),
-        .init(name: "public-ipv6", isBoolean: false, inertValue: nil,
-              reason: "IPv6 (dual-stack) is not supported by this agent yet; it runs IPv4 only: remove it (and keep EnableIPv6 off in the network config)"),
     ]
 
     public static func named(_ name: String) -> UnsupportedFlag? { all.first { $0.name == name } }

@@ -34,6 +34,29 @@ public struct NetworkInterface: Equatable, Sendable, CustomStringConvertible {
         return result
     }
 
+    /// The global IPv6 addresses of interface `name` (no link-local, loopback or multicast),
+    /// in kernel order: the first is vxlan's local IPv6 endpoint and, without
+    /// `--public-ipv6`, our lease's `PublicIPv6`.
+    public static func globalIPv6Addresses(of name: String) -> [IPv6Address] {
+        var head: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&head) == 0 else { return [] }
+        defer { freeifaddrs(head) }
+        var result: [IPv6Address] = []
+        var cursor = head
+        while let entry = cursor?.pointee {
+            defer { cursor = entry.ifa_next }
+            guard let socketAddress = entry.ifa_addr, socketAddress.pointee.sa_family == sa_family_t(AF_INET6),
+                  String(cString: entry.ifa_name) == name else { continue }
+            let address = socketAddress.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
+                withUnsafeBytes(of: pointer.pointee.sin6_addr) { bytes in
+                    IPv6Address(bits: bytes.reduce(UInt128(0)) { $0 << 8 | UInt128($1) })
+                }
+            }
+            if address.isGlobalUnicast { result.append(address) }
+        }
+        return result
+    }
+
     /// The interface of the IPv4 default route (from /proc/net/route), if any.
     public static func defaultRouteInterfaceName() -> String? {
         guard let table = try? String(contentsOfFile: "/proc/net/route", encoding: .utf8) else { return nil }

@@ -18,15 +18,15 @@ extension AgentMachine {
             leaseCallDescription = "listing leases"
             return [.lease(.list)]
         case let .createLease(key, attributes, ttl):
-            leaseCallDescription = "creating the lease for \(key.ipv4)"
+            leaseCallDescription = "creating the lease for \(key.subnets)"
             creatingKey = key
             return [.lease(.create(key, attributes, ttl: ttl))]
         case let .updateLease(key, attributes, ttl, expected):
-            leaseCallDescription = "renewing the lease for \(key.ipv4)"
+            leaseCallDescription = "renewing the lease for \(key.subnets)"
             return [.lease(.update(key, attributes, ttl: ttl, expectedModRevision: expected))]
         case let .deleteLease(key, expected, reason):
-            leaseCallDescription = "deleting the lease for \(key.ipv4)"
-            return [.log(.notice, "deleting our old lease \(key.ipv4): \(reason)"), .lease(.delete(key, expectedModRevision: expected))]
+            leaseCallDescription = "deleting the lease for \(key.subnets)"
+            return [.log(.notice, "deleting our old lease \(key.subnets): \(reason)"), .lease(.delete(key, expectedModRevision: expected))]
         case let .scheduleRenewal(at):
             return [.setTimer(.lease, at: at)]
         case let .scheduleRetry(after):
@@ -35,14 +35,17 @@ extension AgentMachine {
             return leaseAcquired(acquired, now: now)
         case let .leaseRenewed(renewed):
             held = renewed
-            return [.observe(.leaseRenewed(renewed)), .log(.debug, "renewed lease \(renewed.subnet)")]
+            return [.observe(.leaseRenewed(renewed)), .log(.debug, "renewed lease \(renewed.key.subnets)")]
         case let .leaseLost(key, holder):
             let holderText = holder.map { ": now held by \($0)" } ?? ""
-            return [.observe(.leaseLost), .setReadiness("the lease \(key.ipv4) was lost; acquiring again"),
-                    .log(.warning, "lost lease \(key.ipv4)\(holderText); acquiring again")]
+            return [.observe(.leaseLost), .setReadiness("the lease \(key.subnets) was lost; acquiring again"),
+                    .log(.warning, "lost lease \(key.subnets)\(holderText); acquiring again")]
         case let .subnetDrifted(from, to):
             return [.observe(.drifted(from: from, to: to)),
                     .log(.error, "SUBNET CHANGED: this host had \(from), it now holds \(to); containers on \(from) must be restarted")]
+        case let .ipv6SubnetDrifted(from, to):
+            return [.observe(.ipv6Drifted(from: from, to: to)),
+                    .log(.error, "IPv6 SUBNET CHANGED: this host had \(from), it now holds \(to); containers on \(from) must be restarted")]
         case let .failed(error):
             return exit(.failed("\(error)"))
         }
@@ -50,22 +53,23 @@ extension AgentMachine {
 
     private mutating func leaseAcquired(_ acquired: HeldLease, now: Timestamp) -> [Action] {
         var actions: [Action] = [.observe(.leaseAcquired(acquired))]
-        guard let previous = held, let network = plan?.network, let mtu else {
+        guard let previous = held, let config, let mtu else {
             // The first lease: the data path is built for it.
             held = acquired
             let ttl = acquired.isReservation ? "reservation, no TTL" : "TTL \(configuration.leaseTTLText)"
-            actions.append(.log(.info, "acquired lease \(acquired.subnet) (\(ttl)) at \(configuration.layout.leaseKey(acquired.key))"))
-            guard phase == .acquiring, let network = plan?.network else { return actions }
+            actions.append(.log(.info, "acquired lease \(acquired.key.subnets) (\(ttl)) at \(configuration.layout.leaseKey(acquired.key))"))
+            guard phase == .acquiring, let config else { return actions }
             phase = .startingDataPath
-            return actions + [.startDataPath(subnet: acquired.subnet, network: network)]
+            return actions + [.startDataPath(OwnSubnets(key: acquired.key, config: config))]
         }
-        // Taken again after a loss: the same subnet, or (drift) another one everything moves to.
+        // Taken again after a loss: the same subnets, or (drift) others everything moves to.
         held = acquired
-        let moved = acquired.subnet != previous.subnet
+        let moved = acquired.key != previous.key
+        let subnets = OwnSubnets(key: acquired.key, config: config)
         if moved {
-            if dataPathRunning { actions.append(.moveDataPath(to: acquired.subnet, network: network)) }
+            if dataPathRunning { actions.append(.moveDataPath(to: subnets)) }
             if phase == .listingPeers || phase == .running {
-                actions.append(.writeSubnetFile(SubnetFile(network: network, subnet: acquired.subnet, mtu: mtu, ipMasq: configuration.ipMasq)))
+                actions.append(.writeSubnetFile(SubnetFile(subnets, mtu: mtu, ipMasq: configuration.ipMasq)))
             }
         }
         if phase == .running { actions.append(.setReadiness(nil)) }
@@ -73,7 +77,7 @@ extension AgentMachine {
             actions += applyPeerChanges(now: now) { $0.setOwnKey(acquired.key) }
         }
         if moved && configuration.keepsTrafficRules && (phase == .running || phase == .listingPeers) {
-            actions += keepTrafficRules(.moved(acquired.subnet), quiet: true)
+            actions += keepTrafficRules(.moved(acquired.key), quiet: true)
         }
         return actions
     }

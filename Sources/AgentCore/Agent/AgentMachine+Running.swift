@@ -2,11 +2,11 @@ extension AgentMachine {
     // MARK: Data path and traffic rules
 
     mutating func dataPathStarted(now: Timestamp) -> [Action] {
-        guard phase == .startingDataPath, let held, let config, let network = plan?.network else { return [] }
+        guard phase == .startingDataPath, let held, let config else { return [] }
         dataPathRunning = true
         phase = .keepingRules
         // The rules before subnet.env: whatever reads it (docker, CNI) finds them in place.
-        let leftovers = Action.removeOtherTrafficRules(nftables: config.enableNFTables, network: network, subnet: held.subnet)
+        let leftovers = Action.removeOtherTrafficRules(nftables: config.enableNFTables, subnets: OwnSubnets(key: held.key, config: config))
         guard configuration.keepsTrafficRules else { return [leftovers] + rulesInPlace() }
         return [leftovers] + keepTrafficRules(.start(attempt: 1), quiet: true)
     }
@@ -21,9 +21,9 @@ extension AgentMachine {
     private var trafficTool: String { config?.enableNFTables == true ? "nftables" : "iptables" }
 
     mutating func keepTrafficRules(_ request: TrafficRequest, quiet: Bool) -> [Action] {
-        guard let config, let held, let network = plan?.network else { return [] }
+        guard let config, let held else { return [] }
         trafficRequests.append(request)
-        return [.keepTrafficRules(nftables: config.enableNFTables, network: network, subnet: held.subnet, quiet: quiet)]
+        return [.keepTrafficRules(nftables: config.enableNFTables, subnets: OwnSubnets(key: held.key, config: config), quiet: quiet)]
     }
 
     mutating func trafficRulesKept(restored: Int, summary: String, now: Timestamp) -> [Action] {
@@ -33,8 +33,8 @@ extension AgentMachine {
             guard phase == .keepingRules else { return [] }
             let line = "\(trafficTool): \(summary); --ip-masq=\(configuration.ipMasq), --iptables-forward-rules=\(configuration.forwardRules)"
             return [.log(.info, line)] + rulesInPlace()
-        case let .moved(subnet):
-            return [.log(.notice, "\(trafficTool) rules re-made for \(subnet)")]
+        case let .moved(key):
+            return [.log(.notice, "\(trafficTool) rules re-made for \(key.subnets)")]
         case .resync:
             var actions: [Action] = []
             if restored == 0 { actions.append(.log(.debug, "\(trafficTool) rules checked: in place")) }
@@ -70,9 +70,9 @@ extension AgentMachine {
 
     /// The rules are in force (or given up on): subnet.env, readiness for systemd, then peers.
     private mutating func rulesInPlace() -> [Action] {
-        guard let held, let mtu, let network = plan?.network else { return [] }
+        guard let held, let mtu, let config else { return [] }
         phase = .listingPeers
-        return [.writeSubnetFile(SubnetFile(network: network, subnet: held.subnet, mtu: mtu, ipMasq: configuration.ipMasq)),
+        return [.writeSubnetFile(SubnetFile(OwnSubnets(key: held.key, config: config), mtu: mtu, ipMasq: configuration.ipMasq)),
                 .notifyReady, .listPeers]
     }
 

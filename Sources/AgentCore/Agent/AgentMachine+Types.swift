@@ -8,8 +8,9 @@ extension AgentMachine {
         // The network config.
         case configRead(EtcdAPI, Result<String?, EtcdError>)
         // The backend, prepared before the lease (vxlan: the device whose MAC the lease carries).
-        /// Ready; `deviceMAC` is the MAC of the device the backend asked for (vxlan's VtepMAC).
-        case backendPrepared(deviceMAC: MACAddress?)
+        /// Ready; `deviceMAC` is the MAC of the device the backend asked for (vxlan's VtepMAC),
+        /// `ipv6DeviceMAC` that of its IPv6 device (dual-stack).
+        case backendPrepared(deviceMAC: MACAddress?, ipv6DeviceMAC: MACAddress? = nil)
         case backendFailed(String)
         // Answers to the lease machine's registry calls.
         case leasesListed(LeaseListing)
@@ -51,10 +52,11 @@ extension AgentMachine {
         /// (Re)open the lease watch after `revision`; replaces any watch still open.
         case watchPeers(after: Int64)
         // The host.
-        /// Prepare the backend; make `device` first if it asks for one (its MAC goes into the lease).
-        case prepareBackend(BackendConfig, device: BackendDevice?, plan: SubnetPlan<IPv4Address>)
-        case startDataPath(subnet: IPv4Network, network: IPv4Network)
-        case moveDataPath(to: IPv4Network, network: IPv4Network)
+        /// Prepare the backend; make `device` (and `ipv6Device`, dual-stack) first if it asks
+        /// for one (its MAC goes into the lease).
+        case prepareBackend(BackendConfig, device: BackendDevice?, ipv6Device: BackendDevice? = nil, plan: SubnetPlan<IPv4Address>)
+        case startDataPath(OwnSubnets)
+        case moveDataPath(to: OwnSubnets)
         /// A peer came, changed or went (the daemon logs it, and says if the backend cannot use it).
         case peer(PeerNews)
         /// The peers changed: program the data path with `table.peers`. (Read when carried
@@ -64,8 +66,8 @@ extension AgentMachine {
         case tickDataPath
         case stopDataPath
         /// Remove the rules the other mode (iptables or nftables) left behind.
-        case removeOtherTrafficRules(nftables: Bool, network: IPv4Network, subnet: IPv4Network)
-        case keepTrafficRules(nftables: Bool, network: IPv4Network, subnet: IPv4Network, quiet: Bool)
+        case removeOtherTrafficRules(nftables: Bool, subnets: OwnSubnets)
+        case keepTrafficRules(nftables: Bool, subnets: OwnSubnets, quiet: Bool)
         case writeSubnetFile(SubnetFile)
         /// The agent is done: stop everything still running, then end as `exit` says.
         case exit(Exit)
@@ -108,6 +110,8 @@ extension AgentMachine {
         case leaseRenewed(HeldLease)
         case leaseLost
         case drifted(from: IPv4Network, to: IPv4Network)
+        /// The IPv6 half of our lease is not the one we had.
+        case ipv6Drifted(from: IPv6Network, to: IPv6Network)
         case watchInterrupted
         case watchRelisted
         case peerCount(Int)

@@ -26,6 +26,8 @@ public struct AgentMachine: Sendable {
         public var renewMargin: Duration
         /// The subnet the subnet file of a previous run names, asked for first.
         public var previousSubnet: IPv4Network?
+        /// Its IPv6 subnet (`FLANNEL_IPV6_SUBNET`), asked for first on a dual-stack network.
+        public var previousIPv6Subnet: IPv6Network?
         public var ipMasq: Bool
         public var forwardRules: Bool
         /// `--iptables-resync`, in seconds.
@@ -38,7 +40,8 @@ public struct AgentMachine: Sendable {
 
         public init(etcdAPI: EtcdAPI, layout: EtcdKeyLayout, host: BackendHost, leaseTTL: Duration, leaseTTLText: String,
                     renewMargin: Duration, previousSubnet: IPv4Network?, ipMasq: Bool, forwardRules: Bool,
-                    trafficResyncSeconds: Int = 5, dataPathTick: Duration = .seconds(10)) {
+                    trafficResyncSeconds: Int = 5, dataPathTick: Duration = .seconds(10), previousIPv6Subnet: IPv6Network? = nil) {
+            self.previousIPv6Subnet = previousIPv6Subnet
             self.etcdAPI = etcdAPI
             self.layout = layout
             self.host = host
@@ -71,7 +74,7 @@ public struct AgentMachine: Sendable {
     /// Why the traffic rules were last asked for; answers come back in the order asked.
     enum TrafficRequest: Equatable, Sendable {
         case start(attempt: Int)
-        case moved(IPv4Network)
+        case moved(SubnetKey)
         case resync
     }
 
@@ -135,8 +138,8 @@ public struct AgentMachine: Sendable {
             return timerFired(timer, now: now)
         case let .configRead(api, answer):
             return configRead(api, answer, now: now)
-        case let .backendPrepared(deviceMAC):
-            return backendPrepared(deviceMAC: deviceMAC, now: now)
+        case let .backendPrepared(deviceMAC, ipv6DeviceMAC):
+            return backendPrepared(deviceMAC: deviceMAC, ipv6DeviceMAC: ipv6DeviceMAC, now: now)
         case let .backendFailed(message):
             return exit(.failed(message))
         case let .leasesListed(listing):
@@ -145,7 +148,7 @@ public struct AgentMachine: Sendable {
             let warnings = leaseWarnings.warn(screened(listing).malformed, now: now)
             return warnings + runLease(now: now) { $0.leasesListed(listing, now: now, using: &random) }
         case let .leaseCreated(revision):
-            let taken = revision == nil ? creatingKey.map { [Action.log(.info, "subnet \($0.ipv4) was taken by another host first; choosing again")] } ?? [] : []
+            let taken = revision == nil ? creatingKey.map { [Action.log(.info, "subnet \($0.subnets) was taken by another host first; choosing again")] } ?? [] : []
             return taken + runLease(now: now) { $0.createCompleted(modRevision: revision, now: now) }
         case let .leaseUpdated(outcome):
             return runLease(now: now) { $0.updateCompleted(outcome, now: now) }
@@ -237,18 +240,42 @@ public struct AgentMachine: Sendable {
         if let refusal = backend.refusal(on: configuration.host) {
             return actions + exit(.failed(refusal))
         }
+        var ipv6Device: BackendDevice?
+        if let ipv6 = config.ipv6 {
+            if let refusal = Self.ipv6Refusal(backend, ipv6, host: configuration.host) {
+                return actions + exit(.failed(refusal))
+            }
+            ipv6Device = backend.ipv6Device(on: configuration.host)
+        }
         phase = .preparingBackend
         // The backend's device comes before the lease: vxlan's lease carries the device's MAC.
-        return actions + [.prepareBackend(config.backend, device: backend.device(on: configuration.host), plan: plan)]
+        return actions + [.prepareBackend(config.backend, device: backend.device(on: configuration.host), ipv6Device: ipv6Device, plan: plan)]
     }
 
-    private mutating func backendPrepared(deviceMAC: MACAddress?, now: Timestamp) -> [Action] {
-        guard phase == .preparingBackend, let plan, let backend = config?.backend.backend else { return [] }
+    /// Why a dual-stack network cannot run here, saying what to change; nil when it can.
+    static func ipv6Refusal(_ backend: any Backend, _ plan: SubnetPlan<IPv6Address>, host: BackendHost) -> String? {
+        guard backend.carriesIPv6 else {
+            return "network config: EnableIPv6 is set, but the \(backend.typeName) backend carries IPv4 only (as upstream's does); use the vxlan or host-gw backend for IPv6, or set EnableIPv6 to false"
+        }
+        guard host.publicIPv6 != nil else {
+            return "network config: EnableIPv6 is set (IPv6Network \(plan.network)), but \(host.externalName) has no global IPv6 address and --public-ipv6 is not given; give \(host.externalName) an IPv6 address, pass --public-ipv6, or set EnableIPv6 to false"
+        }
+        return nil
+    }
+
+    private mutating func backendPrepared(deviceMAC: MACAddress?, ipv6DeviceMAC: MACAddress?, now: Timestamp) -> [Action] {
+        guard phase == .preparingBackend, let plan, let config else { return [] }
+        let backend = config.backend.backend
         mtu = backend.mtu(on: configuration.host)
         phase = .acquiring
-        let attributes = backend.leaseAttributes(publicIP: configuration.publicIP, deviceMAC: deviceMAC)
-        lease = LeaseMachine(configuration: .init(plan: plan, attributes: attributes, ttl: configuration.leaseTTL,
-                                                  renewMargin: configuration.renewMargin, previousSubnet: configuration.previousSubnet))
+        var attributes = backend.leaseAttributes(publicIP: configuration.publicIP, deviceMAC: deviceMAC)
+        if config.ipv6 != nil {
+            attributes.publicIPv6 = configuration.host.publicIPv6
+            attributes.backendV6Data = backend.ipv6LeaseData(deviceMAC: ipv6DeviceMAC)
+        }
+        lease = LeaseMachine(configuration: .init(plan: plan, ipv6Plan: config.ipv6, attributes: attributes, ttl: configuration.leaseTTL,
+                                                  renewMargin: configuration.renewMargin, previousSubnet: configuration.previousSubnet,
+                                                  previousIPv6Subnet: configuration.previousIPv6Subnet))
         return [.setReadiness("acquiring a subnet lease")] + runLease(now: now) { $0.start() }
     }
 

@@ -24,6 +24,15 @@ public protocol Backend: Sendable, Equatable, CustomStringConvertible {
     /// Our lease's attributes; `deviceMAC` is the MAC of the device `device(on:)` asked for.
     func leaseAttributes(publicIP: IPv4Address, deviceMAC: MACAddress?) -> LeaseAttributes
 
+    /// Whether the backend carries IPv6 (a dual-stack network's second family).
+    var carriesIPv6: Bool { get }
+
+    /// Dual-stack: the IPv6 device to have before the lease is taken, or nil.
+    func ipv6Device(on host: BackendHost) -> BackendDevice?
+
+    /// Dual-stack: our lease's `BackendV6Data`; `deviceMAC` is the MAC of `ipv6Device(on:)`.
+    func ipv6LeaseData(deviceMAC: MACAddress?) -> JSONValue?
+
     /// How peers' traffic is carried.
     var forwarding: BackendForwarding { get }
 
@@ -38,6 +47,9 @@ public protocol Backend: Sendable, Equatable, CustomStringConvertible {
 extension Backend {
     public func refusal(on host: BackendHost) -> String? { nil }
     public func device(on host: BackendHost) -> BackendDevice? { nil }
+    public var carriesIPv6: Bool { false }
+    public func ipv6Device(on host: BackendHost) -> BackendDevice? { nil }
+    public func ipv6LeaseData(deviceMAC: MACAddress?) -> JSONValue? { nil }
     public func ignoreReason(_ peer: Peer, on host: KernelPeerContext) -> String? { nil }
     public func program(_ peer: Peer, on host: KernelPeerContext) -> KernelPeerProgram? { nil }
     public var typeName: String { Self.typeName }
@@ -60,10 +72,13 @@ public enum BackendForwarding: Equatable, Sendable {
 public enum BackendDevice: Equatable, Sendable {
     /// `flannel.<vni>`: kernel VXLAN on the external interface, learning off, with `mtu`.
     case vxlan(vni: Int, port: Int, mtu: Int)
+    /// `flannel-v6.<vni>`: the same over the external interface's IPv6 address (dual-stack).
+    case vxlanIPv6(vni: Int, port: Int, mtu: Int)
 
     public var name: String {
         switch self {
         case let .vxlan(vni, _, _): "flannel.\(vni)"
+        case let .vxlanIPv6(vni, _, _): "flannel-v6.\(vni)"
         }
     }
 }

@@ -14,6 +14,9 @@
 public struct LeaseMachine: Sendable {
     public struct Configuration: Equatable, Sendable {
         public var plan: SubnetPlan<IPv4Address>
+        /// The IPv6 half of a dual-stack network (`EnableIPv6`): each lease then carries one
+        /// subnet of each family under one key.
+        public var ipv6Plan: SubnetPlan<IPv6Address>?
         /// The value we write: our public IP and backend data.
         public var attributes: LeaseAttributes
         public var ttl: Duration
@@ -22,15 +25,20 @@ public struct LeaseMachine: Sendable {
         public var renewMargin: Duration
         /// The subnet from the subnet file of a previous run, asked for first.
         public var previousSubnet: IPv4Network?
+        /// The IPv6 subnet the subnet file of a previous run names, asked for first.
+        public var previousIPv6Subnet: IPv6Network?
         /// Lost create races tolerated in a row before giving up.
         public var maximumConflicts: Int
         /// The random pick is among this many free subnets from SubnetMin upwards.
         public var candidateLimit: Int
 
-        public init(plan: SubnetPlan<IPv4Address>, attributes: LeaseAttributes, ttl: Duration = .seconds(24 * 3600),
-                    renewMargin: Duration = .seconds(3600), previousSubnet: IPv4Network? = nil,
+        public init(plan: SubnetPlan<IPv4Address>, ipv6Plan: SubnetPlan<IPv6Address>? = nil, attributes: LeaseAttributes,
+                    ttl: Duration = .seconds(24 * 3600), renewMargin: Duration = .seconds(3600),
+                    previousSubnet: IPv4Network? = nil, previousIPv6Subnet: IPv6Network? = nil,
                     maximumConflicts: Int = 10, candidateLimit: Int = 100) {
             self.plan = plan
+            self.ipv6Plan = ipv6Plan
+            self.previousIPv6Subnet = previousIPv6Subnet
             self.attributes = attributes
             self.ttl = ttl
             self.renewMargin = renewMargin
@@ -40,6 +48,26 @@ public struct LeaseMachine: Sendable {
         }
 
         public var effectiveRenewMargin: Duration { min(renewMargin, ttl / 2) }
+
+        /// Whether a lease under `key` may be held with this config: its IPv4 subnet fits the
+        /// plan, and it has an IPv6 subnet that fits exactly when the network has IPv6.
+        public func fits(_ key: SubnetKey) -> Bool {
+            guard plan.fits(key.ipv4) else { return false }
+            switch (ipv6Plan, key.ipv6) {
+            case (nil, nil): return true
+            case let (ipv6Plan?, subnet?): return ipv6Plan.fits(subnet)
+            default: return false
+            }
+        }
+
+        /// The config a lease must fit, for messages.
+        var planDescription: String {
+            var text = "\(plan.network), /\(plan.subnetLength), \(plan.subnetMin)–\(plan.subnetMax)"
+            if let ipv6Plan {
+                text += "; IPv6 \(ipv6Plan.network), /\(ipv6Plan.subnetLength), \(ipv6Plan.subnetMin)–\(ipv6Plan.subnetMax)"
+            }
+            return text
+        }
     }
 
     public enum Action: Equatable, Sendable {
@@ -57,6 +85,8 @@ public struct LeaseMachine: Sendable {
         case leaseLost(SubnetKey, heldBy: IPv4Address?)
         /// Our subnet is not the one we had (or the subnet file named): loud, with both.
         case subnetDrifted(from: IPv4Network, to: IPv4Network)
+        /// The same for the IPv6 half of a dual-stack lease.
+        case ipv6SubnetDrifted(from: IPv6Network, to: IPv6Network)
         case failed(LeaseError)
     }
 
@@ -70,13 +100,29 @@ public struct LeaseMachine: Sendable {
 
     enum State: Equatable, Sendable {
         case idle
-        /// `expected`: the subnet we had or that the subnet file names, for drift reports.
-        case acquiring(pending: Pending, conflicts: Int, expected: IPv4Network?, waitingRetry: Bool)
+        /// `expected`: the subnets we had or that the subnet file names, asked for first and
+        /// compared with what we get (drift reports).
+        case acquiring(pending: Pending, conflicts: Int, expected: ExpectedSubnets, waitingRetry: Bool)
         case holding(HeldLease, renewAt: Timestamp?)
         case renewing(HeldLease)
         /// Our key vanished while we held it: taking the same subnet back.
         case reclaiming(HeldLease, waitingRetry: Bool)
         case failed(LeaseError)
+    }
+
+    /// The subnets of each family asked for first.
+    struct ExpectedSubnets: Equatable, Sendable {
+        var ipv4: IPv4Network?
+        var ipv6: IPv6Network?
+
+        init(ipv4: IPv4Network?, ipv6: IPv6Network?) {
+            self.ipv4 = ipv4
+            self.ipv6 = ipv6
+        }
+
+        init(_ lease: HeldLease) {
+            self.init(ipv4: lease.subnet, ipv6: lease.key.ipv6)
+        }
     }
 
     public let configuration: Configuration
@@ -104,7 +150,8 @@ public struct LeaseMachine: Sendable {
 
     public mutating func start() -> [Action] {
         guard case .idle = state else { return [] }
-        state = .acquiring(pending: .list, conflicts: 0, expected: configuration.previousSubnet, waitingRetry: false)
+        let expected = ExpectedSubnets(ipv4: configuration.previousSubnet, ipv6: configuration.previousIPv6Subnet)
+        state = .acquiring(pending: .list, conflicts: 0, expected: expected, waitingRetry: false)
         return [.listLeases]
     }
 
@@ -115,10 +162,15 @@ public struct LeaseMachine: Sendable {
         let ours = configuration.attributes
         let mine = listing.records.filter { $0.attributes.publicIP == ours.publicIP }
 
-        // 1. Our own lease from before: reuse it if it fits the config, else delete it.
-        if let unfit = mine.first(where: { !configuration.plan.fits($0.key.ipv4) }) {
-            state = .acquiring(pending: .delete(unfit.key), conflicts: conflicts, expected: expected, waitingRetry: false)
-            return [.deleteLease(unfit.key, expectedModRevision: unfit.modRevision, reason: "it does not fit the network config (\(configuration.plan.network), /\(configuration.plan.subnetLength), \(configuration.plan.subnetMin)–\(configuration.plan.subnetMax))")]
+        // 1. Our own lease from before: reuse it if it fits the config, else delete it. Its
+        // subnets are then asked for first, so that turning IPv6 on (or off) keeps the host's
+        // other subnet.
+        if let unfit = mine.first(where: { !configuration.fits($0.key) }) {
+            var keep = expected
+            if configuration.plan.fits(unfit.key.ipv4) { keep.ipv4 = unfit.key.ipv4 }
+            if let subnet = unfit.key.ipv6, configuration.ipv6Plan?.fits(subnet) == true { keep.ipv6 = subnet }
+            state = .acquiring(pending: .delete(unfit.key), conflicts: conflicts, expected: keep, waitingRetry: false)
+            return [.deleteLease(unfit.key, expectedModRevision: unfit.modRevision, reason: "it does not fit the network config (\(configuration.planDescription))")]
         }
         if let existing = mine.first {
             if existing.isReservation && existing.attributes == ours {
@@ -134,18 +186,51 @@ public struct LeaseMachine: Sendable {
         // Keys whose value does not parse still occupy their subnet; keys the plan could not
         // have handed out (a /16, a /25) occupy nothing, or one such key would block every host.
         let plan = configuration.plan
-        let taken = (listing.records.map(\.key.ipv4) + listing.malformed.compactMap(\.subnet?.ipv4)).filter(plan.isLeaseSized)
-        if let expected, configuration.plan.fits(expected), !taken.contains(where: { $0.overlaps(expected) }) {
-            return create(SubnetKey(expected), conflicts: conflicts, expected: expected)
+        let keys = listing.records.map(\.key) + listing.malformed.compactMap(\.subnet)
+        let taken = keys.map(\.ipv4).filter(plan.isLeaseSized)
+        let ipv4: IPv4Network
+        if let wanted = expected.ipv4, plan.fits(wanted), !taken.contains(where: { $0.overlaps(wanted) }) {
+            ipv4 = wanted
+        } else {
+            // 3. A random free subnet among the first candidates.
+            let free = plan.freeSubnets(excluding: taken, limit: configuration.candidateLimit)
+            guard !free.isEmpty else {
+                return fail(.networkFull(plan: plan, leaseCount: taken.count))
+            }
+            ipv4 = free[Int.random(in: 0..<free.count, using: &generator)]
         }
+        guard let ipv6Plan = configuration.ipv6Plan else {
+            return create(SubnetKey(ipv4), conflicts: conflicts, expected: expected)
+        }
+        let takenIPv6 = keys.compactMap(\.ipv6).filter(ipv6Plan.isLeaseSized)
+        guard let ipv6 = Self.ipv6Subnet(for: ipv4, plan: plan, ipv6Plan: ipv6Plan, wanted: expected.ipv6, taken: takenIPv6,
+                                         limit: configuration.candidateLimit, using: &generator) else {
+            return fail(.ipv6NetworkFull(plan: ipv6Plan, leaseCount: takenIPv6.count))
+        }
+        return create(SubnetKey(ipv4, ipv6: ipv6), conflicts: conflicts, expected: expected)
+    }
 
-        // 3. A random free subnet among the first candidates.
-        let free = configuration.plan.freeSubnets(excluding: taken, limit: configuration.candidateLimit)
-        guard !free.isEmpty else {
-            return fail(.networkFull(plan: configuration.plan, leaseCount: taken.count))
+    /// The IPv6 half of a new dual-stack lease: the one we had if it is free; else the one at
+    /// the same position in its network as the IPv4 subnet (`10.1.5.0/24` → `fd00:0:0:5::/64`),
+    /// so that two hosts racing for one IPv4 subnet race for one key, and the create's
+    /// "only if absent" decides; else a random free one among the first candidates.
+    static func ipv6Subnet(for ipv4: IPv4Network, plan: SubnetPlan<IPv4Address>, ipv6Plan: SubnetPlan<IPv6Address>,
+                           wanted: IPv6Network?, taken: [IPv6Network], limit: Int,
+                           using generator: inout some RandomNumberGenerator) -> IPv6Network? {
+        func isFree(_ subnet: IPv6Network) -> Bool {
+            ipv6Plan.fits(subnet) && !taken.contains(where: { $0.overlaps(subnet) })
         }
-        let pick = free[Int.random(in: 0..<free.count, using: &generator)]
-        return create(SubnetKey(pick), conflicts: conflicts, expected: expected)
+        if let wanted, isFree(wanted) { return wanted }
+        let index = UInt128((ipv4.address.bits - plan.network.address.bits) >> UInt32(IPv4Address.bitWidth - plan.subnetLength))
+        let shift = IPv6Address.bitWidth - ipv6Plan.subnetLength
+        if index.leadingZeroBitCount >= shift,
+           let address = ipv6Plan.network.address.advanced(by: index << UInt128(shift)) {
+            let aligned = IPv6Network(address: address, prefixLength: ipv6Plan.subnetLength)
+            if isFree(aligned) { return aligned }
+        }
+        let free = ipv6Plan.freeSubnets(excluding: taken, limit: limit)
+        guard !free.isEmpty else { return nil }
+        return free[Int.random(in: 0..<free.count, using: &generator)]
     }
 
     /// The answer to `.createLease`: the new key's mod revision, or nil when the subnet was
@@ -165,10 +250,10 @@ public struct LeaseMachine: Sendable {
         case let .reclaiming(lost, false):
             retryDelay.succeeded()
             guard let modRevision else {
-                state = .acquiring(pending: .list, conflicts: 0, expected: lost.subnet, waitingRetry: false)
+                state = .acquiring(pending: .list, conflicts: 0, expected: ExpectedSubnets(lost), waitingRetry: false)
                 return [.leaseLost(lost.key, heldBy: nil), .listLeases]
             }
-            return acquired(fresh(lost.key, modRevision: modRevision, now: now), expected: lost.subnet, now: now)
+            return acquired(fresh(lost.key, modRevision: modRevision, now: now), expected: ExpectedSubnets(lost), now: now)
         default:
             return []
         }
@@ -204,7 +289,7 @@ public struct LeaseMachine: Sendable {
                 state = .reclaiming(held, waitingRetry: false)
                 return [.createLease(held.key, configuration.attributes, ttl: configuration.ttl)]
             case let .heldByOther(holder):
-                state = .acquiring(pending: .list, conflicts: 0, expected: held.subnet, waitingRetry: false)
+                state = .acquiring(pending: .list, conflicts: 0, expected: ExpectedSubnets(held), waitingRetry: false)
                 return [.leaseLost(held.key, heldBy: holder.publicIP), .listLeases]
             }
         default:
@@ -272,7 +357,7 @@ public struct LeaseMachine: Sendable {
         guard holder.publicIP != configuration.attributes.publicIP else { return [] }
         switch state {
         case let .holding(held, _), let .renewing(held):
-            state = .acquiring(pending: .list, conflicts: 0, expected: held.subnet, waitingRetry: false)
+            state = .acquiring(pending: .list, conflicts: 0, expected: ExpectedSubnets(held), waitingRetry: false)
             return [.leaseLost(held.key, heldBy: holder.publicIP), .listLeases]
         default:
             return []
@@ -281,7 +366,7 @@ public struct LeaseMachine: Sendable {
 
     // MARK: Helpers
 
-    private mutating func create(_ key: SubnetKey, conflicts: Int, expected: IPv4Network?) -> [Action] {
+    private mutating func create(_ key: SubnetKey, conflicts: Int, expected: ExpectedSubnets) -> [Action] {
         state = .acquiring(pending: .create(key), conflicts: conflicts, expected: expected, waitingRetry: false)
         return [.createLease(key, configuration.attributes, ttl: configuration.ttl)]
     }
@@ -290,12 +375,15 @@ public struct LeaseMachine: Sendable {
         HeldLease(key: key, attributes: configuration.attributes, expiry: .at(now + configuration.ttl), modRevision: modRevision)
     }
 
-    private mutating func acquired(_ held: HeldLease, expected: IPv4Network?, now: Timestamp) -> [Action] {
+    private mutating func acquired(_ held: HeldLease, expected: ExpectedSubnets, now: Timestamp) -> [Action] {
         let renewAt = renewalTime(held)
         state = .holding(held, renewAt: renewAt)
         var actions: [Action] = [.leaseAcquired(held)]
-        if let expected, expected != held.subnet {
-            actions.append(.subnetDrifted(from: expected, to: held.subnet))
+        if let wanted = expected.ipv4, wanted != held.subnet {
+            actions.append(.subnetDrifted(from: wanted, to: held.subnet))
+        }
+        if let wanted = expected.ipv6, let subnet = held.key.ipv6, wanted != subnet {
+            actions.append(.ipv6SubnetDrifted(from: wanted, to: subnet))
         }
         if let renewAt { actions.append(.scheduleRenewal(at: renewAt)) }
         return actions

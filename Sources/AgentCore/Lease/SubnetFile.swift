@@ -19,6 +19,12 @@ public struct SubnetFile: Equatable, Sendable {
         self.ipMasq = ipMasq
     }
 
+    /// The file for our subnets.
+    public init(_ subnets: OwnSubnets, mtu: Int, ipMasq: Bool) {
+        self.init(network: subnets.network, subnet: subnets.subnet, ipv6Network: subnets.ipv6Network,
+                  ipv6Subnet: subnets.ipv6Subnet, mtu: mtu, ipMasq: ipMasq)
+    }
+
     /// The file's text, in upstream's order, `KEY=value` lines, no quotes.
     public var rendered: String {
         var lines = [
@@ -112,15 +118,24 @@ extension SubnetFile {
     static func isLineBreak(_ character: Character) -> Bool { character == "\n" || character == "\r\n" }
 
     public static func previousSubnet(in text: String) -> IPv4Network? {
+        previous("FLANNEL_SUBNET", in: text)
+    }
+
+    /// The IPv6 subnet a previous run held (`FLANNEL_IPV6_SUBNET`), the same way.
+    public static func previousIPv6Subnet(in text: String) -> IPv6Network? {
+        previous("FLANNEL_IPV6_SUBNET", in: text)
+    }
+
+    private static func previous<Address: IPAddress>(_ name: String, in text: String) -> IPNetwork<Address>? {
         for rawLine in text.split(whereSeparator: isLineBreak) {
             let line = rawLine.trimmingWhitespace()
-            guard line.hasPrefix("FLANNEL_SUBNET"), let equals = line.firstIndex(of: "="),
-                  line[..<equals].trimmingWhitespace() == "FLANNEL_SUBNET" else { continue }
+            guard line.hasPrefix(name), let equals = line.firstIndex(of: "="),
+                  line[..<equals].trimmingWhitespace() == name else { continue }
             var value = String(line[line.index(after: equals)...]).trimmingWhitespace()
             if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
                 value = String(value.dropFirst().dropLast())
             }
-            return IPv4Network(value)
+            return IPNetwork<Address>(value)
         }
         return nil
     }

@@ -50,5 +50,11 @@ public struct SubnetKey: Hashable, Comparable, Sendable, CustomStringConvertible
         return v4 + "&\(ipv6.address)-\(ipv6.prefixLength)"
     }
 
+    /// The subnets for people: `10.1.82.0/24`, or `10.1.82.0/24 and fd00:0:0:5::/64`.
+    public var subnets: String {
+        guard let ipv6 else { return "\(ipv4)" }
+        return "\(ipv4) and \(ipv6)"
+    }
+
     public static func < (lhs: SubnetKey, rhs: SubnetKey) -> Bool { lhs.ipv4 < rhs.ipv4 }
 }

@@ -73,6 +73,14 @@ public struct IPv6Address: IPAddress {
         self = parsed
     }
 
+    /// What Go's `IsGlobalUnicast` (and so upstream) accepts as a host's address: not
+    /// unspecified, loopback, link-local (fe80::/10) or multicast (ff00::/8). Unique local
+    /// (fd00::/8) and documentation (2001:db8::/32) addresses count.
+    public var isGlobalUnicast: Bool {
+        let top = bits >> 112
+        return bits != 0 && bits != 1 && top & 0xffc0 != 0xfe80 && top & 0xff00 != 0xff00
+    }
+
     public var groups: [UInt16] {
         (0..<8).map { UInt16(truncatingIfNeeded: bits >> (UInt128(7 - $0) * 16)) }
     }

@@ -155,12 +155,12 @@ public final class SimAgent {
             }
         case let .watchPeers(revision):
             world.openWatch(self, after: revision)
-        case let .prepareBackend(config, device, _):
+        case let .prepareBackend(config, device, _, _):
             backend = config
             if let device { ensure(device) }
             return [.backendPrepared(deviceMAC: device == nil ? nil : host.vxlan?.mac)]
-        case let .startDataPath(subnet, network), let .moveDataPath(subnet, network):
-            bringUpDevice(subnet: subnet, network: network)
+        case let .startDataPath(subnets), let .moveDataPath(subnets):
+            bringUpDevice(subnet: subnets.subnet, network: subnets.network)
             if case .startDataPath = action { return [.dataPathStarted] }
         case .programPeers:
             cachedRoutes = nil
@@ -203,6 +203,8 @@ public final class SimAgent {
         case let .drifted(from, to):
             world.record("\(host.name) SUBNET DRIFT \(from) -> \(to)")
             world.drifts.append(SimWorld.Drift(host: host.index, from: from, to: to, at: world.now))
+        case let .ipv6Drifted(from, to):
+            world.record("\(host.name) IPv6 SUBNET DRIFT \(from) -> \(to)")
         case let .leasesIgnored(_, count):
             world.statistics.leaseEntriesIgnored += count
         case .leaseLost, .watchInterrupted, .watchRelisted, .peerCount:
@@ -307,6 +309,10 @@ public final class SimAgent {
             host.vxlan = SimHost.VXLANDevice(device: KernelDevice(index: 3, name: device.name), mac: mac, vni: vni, port: port)
             vtepMAC = mac
             world.record("\(host.name) created \(device.name) \(mac)")
+        case .vxlanIPv6:
+            // Simulated hosts have no IPv6 underlay (no public IPv6), so an agent refuses a
+            // dual-stack network before asking for this device.
+            world.record("\(host.name) has no IPv6 underlay for \(device.name)")
         }
     }
 

@@ -50,8 +50,8 @@ public final class KernelBackend {
     }
 
     /// Our subnet is known (first lease or a drift): the device gets its base address as /32.
-    public func activate(subnet: IPv4Network) throws {
-        ownSubnet = subnet
+    public func activate(_ subnets: OwnSubnets) throws {
+        ownSubnet = subnets.subnet
         try configureDeviceAddress()
     }
 

@@ -21,8 +21,8 @@ final class KernelDataPath: RunningDataPath {
         backend.planner.ignoreReason(peer)
     }
 
-    func move(to subnet: IPv4Network, network: IPv4Network) throws {
-        try backend.activate(subnet: subnet)
+    func move(to subnets: OwnSubnets) throws {
+        try backend.activate(subnets)
     }
 
     func tick(peers: () -> [Peer]) {

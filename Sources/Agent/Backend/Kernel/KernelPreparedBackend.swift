@@ -15,9 +15,9 @@ final class KernelPreparedBackend: PreparedBackend {
 
     var deviceMAC: MACAddress? { kernel.deviceMAC }
 
-    func start(subnet: IPv4Network, network: IPv4Network, onFailure: @escaping @Sendable (String) -> Void) throws -> any RunningDataPath {
-        try kernel.activate(subnet: subnet)
-        logger.info("\(describe(kernel, subnet))")
+    func start(_ subnets: OwnSubnets, onFailure: @escaping @Sendable (String) -> Void) throws -> any RunningDataPath {
+        try kernel.activate(subnets)
+        logger.info("\(describe(kernel, subnets.subnet))")
         return KernelDataPath(backend: kernel, logger: logger)
     }
 }

@@ -24,9 +24,9 @@ final class UDPDataPath: RunningDataPath {
         proxy.setPeers(peers)
     }
 
-    func move(to subnet: IPv4Network, network: IPv4Network) throws {
-        try tun.configure(address: subnet.address, mtu: mtu, network: network)
-        proxy.setSubnet(subnet)
+    func move(to subnets: OwnSubnets) throws {
+        try tun.configure(address: subnets.subnet.address, mtu: mtu, network: subnets.network)
+        proxy.setSubnet(subnets.subnet)
     }
 
     func tick(peers: () -> [Peer]) {

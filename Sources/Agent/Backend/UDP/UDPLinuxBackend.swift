@@ -20,7 +20,8 @@ struct UDPLinuxBackend: LinuxBackend {
 
         var deviceMAC: MACAddress? { nil }
 
-        func start(subnet: IPv4Network, network: IPv4Network, onFailure: @escaping @Sendable (String) -> Void) throws -> any RunningDataPath {
+        func start(_ subnets: OwnSubnets, onFailure: @escaping @Sendable (String) -> Void) throws -> any RunningDataPath {
+            let (subnet, network) = (subnets.subnet, subnets.network)
             let (port, logger, udpOffload, external) = (backend.port, host.logger, host.udpOffload, host.external)
             var offloads = UDPOffloads.none
             var refused: [String] = []

@@ -21,6 +21,8 @@ public struct HostGWBackend: Backend {
         LeaseAttributes(publicIP: publicIP, backendType: Self.typeName)
     }
 
+    public var carriesIPv6: Bool { true }
+
     public var forwarding: BackendForwarding { .kernel }
 
     public func ignoreReason(_ peer: Peer, on host: KernelPeerContext) -> String? {

@@ -9,6 +9,8 @@ public struct VXLANBackend: Backend {
     public static let defaultVNI = 1
     /// Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14).
     public static let overhead = 50
+    /// Over an IPv6 underlay the outer header is 40 bytes: what the kernel gives `flannel-v6.<VNI>`.
+    public static let ipv6Overhead = 70
 
     public var vni: Int
     public var port: Int
@@ -59,6 +61,17 @@ public struct VXLANBackend: Backend {
         LeaseAttributes(publicIP: publicIP, backendType: Self.typeName, backendData: .object([
             ("VNI", .number("\(vni)")), ("VtepMAC", .string(deviceMAC.map { "\($0)" } ?? "")),
         ]))
+    }
+
+    public var carriesIPv6: Bool { true }
+
+    public func ipv6Device(on host: BackendHost) -> BackendDevice? {
+        .vxlanIPv6(vni: vni, port: port, mtu: configuredMTU == 0 ? host.externalMTU - Self.ipv6Overhead : configuredMTU)
+    }
+
+    /// `BackendV6Data` as upstream writes it: the same VNI, the IPv6 device's MAC.
+    public func ipv6LeaseData(deviceMAC: MACAddress?) -> JSONValue? {
+        .object([("VNI", .number("\(vni)")), ("VtepMAC", .string(deviceMAC.map { "\($0)" } ?? ""))])
     }
 
     public var forwarding: BackendForwarding { .kernel }

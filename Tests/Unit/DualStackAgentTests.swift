@@ -1,0 +1,99 @@
+import AgentCore
+import Testing
+
+/// The agent on a dual-stack network: which backends and hosts can carry IPv6, the devices it
+/// asks for, what its lease says, and the subnet file it writes.
+@Suite("Dual-stack agent")
+struct DualStackAgentTests {
+    typealias Action = AgentMachine.Action
+    static let me = IPv4Address(192, 0, 2, 1)
+    static let host = BackendHost(publicIP: me, externalName: "eth0", externalAddress: me, externalMTU: 1500,
+                                  publicIPv6: IPv6Address("2001:db8::1"), externalIPv6Address: IPv6Address("2001:db8::1"))
+
+    static func config(_ backend: String) -> String {
+        #"{ "Network": "10.1.0.0/16", "EnableIPv6": true, "IPv6Network": "fd00:1::/56", "Backend": { "Type": "\#(backend)" } }"#
+    }
+
+    struct Drive {
+        var machine: AgentMachine
+        var random = AgentMachineTests.SplitMix(seed: 7)
+        var actions: [Action] = []
+
+        init(host: BackendHost = DualStackAgentTests.host) {
+            machine = AgentMachine(configuration: .init(
+                etcdAPI: .v3, layout: EtcdKeyLayout(prefix: "/coreos.com/network"), host: host,
+                leaseTTL: .seconds(86400), leaseTTLText: "24h", renewMargin: .seconds(3600), previousSubnet: nil,
+                ipMasq: false, forwardRules: false))
+        }
+
+        @discardableResult
+        mutating func send(_ event: AgentMachine.Event) -> [Action] {
+            let answer = machine.handle(event, now: .zero, random: &random)
+            actions += answer
+            return answer
+        }
+
+        mutating func read(_ config: String) -> [Action] {
+            send(.start)
+            return send(.configRead(.v3, .success(config)))
+        }
+    }
+
+    static func exitMessage(_ actions: [Action]) -> String? {
+        actions.lazy.compactMap { if case let .exit(.failed(message)) = $0 { message } else { nil } }.first
+    }
+
+    @Test func udpRefusesIPv6SayingWhichBackendsCarryIt() {
+        var drive = Drive()
+        let message = Self.exitMessage(drive.read(Self.config("udp")))
+        #expect(message?.contains("the udp backend carries IPv4 only") == true)
+        #expect(message?.contains("use the vxlan or host-gw backend") == true)
+    }
+
+    @Test func aHostWithoutAnIPv6AddressIsToldHowToGiveItOne() {
+        var drive = Drive(host: BackendHost(publicIP: Self.me, externalName: "eth0", externalAddress: Self.me, externalMTU: 1500))
+        let message = Self.exitMessage(drive.read(Self.config("vxlan")))
+        #expect(message?.contains("eth0 has no global IPv6 address and --public-ipv6 is not given") == true)
+    }
+
+    @Test func vxlanAsksForBothDevicesAndItsLeaseCarriesBothMACs() throws {
+        var drive = Drive()
+        let prepared = drive.read(Self.config("vxlan"))
+        #expect(prepared.contains { action in
+            if case let .prepareBackend(_, .vxlan(1, 8472, 1450)?, .vxlanIPv6(1, 8472, 1430)?, _) = action { true } else { false }
+        })
+        #expect(BackendDevice.vxlanIPv6(vni: 1, port: 8472, mtu: 1430).name == "flannel-v6.1")
+        let listing = drive.send(.backendPrepared(deviceMAC: MACAddress("0a:00:00:00:00:01"), ipv6DeviceMAC: MACAddress("0a:00:00:00:00:02")))
+        #expect(listing.contains(.lease(.list)))
+        let create = drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
+        guard case let .lease(.create(key, attributes, _))? = create.first(where: { if case .lease = $0 { true } else { false } }) else {
+            Issue.record("expected a create, got \(create)")
+            return
+        }
+        #expect(key.ipv6 != nil)
+        #expect(attributes.encoded == #"{"PublicIP":"192.0.2.1","PublicIPv6":"2001:db8::1","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"0a:00:00:00:00:01"},"BackendV6Data":{"VNI":1,"VtepMAC":"0a:00:00:00:00:02"}}"#)
+        let started = drive.send(.leaseCreated(modRevision: 4))
+        #expect(started.contains(.startDataPath(OwnSubnets(network: IPv4Network("10.1.0.0/16")!, subnet: key.ipv4,
+                                                            ipv6Network: IPv6Network("fd00:1::/56")!, ipv6Subnet: key.ipv6))))
+        let rules = drive.send(.dataPathStarted)
+        guard case let .writeSubnetFile(file)? = rules.first(where: { if case .writeSubnetFile = $0 { true } else { false } }) else {
+            Issue.record("expected the subnet file, got \(rules)")
+            return
+        }
+        #expect(file.rendered.contains("FLANNEL_IPV6_NETWORK=fd00:1::/56\nFLANNEL_IPV6_SUBNET=\(key.ipv6!.firstHost)/64\n"))
+        #expect(drive.actions.contains { if case let .log(_, text) = $0 { text.hasPrefix("acquired lease \(key.ipv4) and \(key.ipv6!)") } else { false } })
+    }
+
+    @Test func hostGWHasNoIPv6DeviceAndNoBackendV6Data() {
+        var drive = Drive()
+        let prepared = drive.read(Self.config("host-gw"))
+        #expect(prepared.contains { if case .prepareBackend(_, nil, nil, _) = $0 { true } else { false } })
+        drive.send(.backendPrepared(deviceMAC: nil))
+        let create = drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
+        #expect(create.contains { action in
+            if case let .lease(.create(_, attributes, _)) = action {
+                attributes.encoded == #"{"PublicIP":"192.0.2.1","PublicIPv6":"2001:db8::1","BackendType":"host-gw"}"#
+            } else { false }
+        })
+    }
+}

@@ -60,7 +60,7 @@ struct DualStackAgentTests {
         var drive = Drive()
         let prepared = drive.read(Self.config("vxlan"))
         #expect(prepared.contains { action in
-            if case let .prepareBackend(_, .vxlan(1, 8472, 1450)?, .vxlanIPv6(1, 8472, 1430)?, _) = action { true } else { false }
+            if case let .prepareBackend(_, .vxlan(1, 8472, 1450)?, .vxlanIPv6(1, 8472, 1430)?, _, _) = action { true } else { false }
         })
         #expect(BackendDevice.vxlanIPv6(vni: 1, port: 8472, mtu: 1430).name == "flannel-v6.1")
         let listing = drive.send(.backendPrepared(deviceMAC: MACAddress("0a:00:00:00:00:01"), ipv6DeviceMAC: MACAddress("0a:00:00:00:00:02")))
@@ -87,7 +87,7 @@ struct DualStackAgentTests {
     @Test func hostGWHasNoIPv6DeviceAndNoBackendV6Data() {
         var drive = Drive()
         let prepared = drive.read(Self.config("host-gw"))
-        #expect(prepared.contains { if case .prepareBackend(_, nil, nil, _) = $0 { true } else { false } })
+        #expect(prepared.contains { if case .prepareBackend(_, nil, nil, _, _) = $0 { true } else { false } })
         drive.send(.backendPrepared(deviceMAC: nil))
         let create = drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
         #expect(create.contains { action in

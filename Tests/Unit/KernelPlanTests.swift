@@ -1,6 +1,7 @@
 import Agent
 import Testing
 
+
 @Suite("Kernel backends: what each peer needs, and the diff that gets it there")
 struct KernelPlanTests {
     static let flannel1 = KernelDevice(index: 7, name: "flannel.1")

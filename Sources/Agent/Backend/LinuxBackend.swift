@@ -8,7 +8,7 @@ protocol LinuxBackend: Sendable {
 
     /// Makes what must exist before the lease is taken: the device the pure half asked for
     /// (vxlan's, whose MAC goes into the lease).
-    static func prepare(_ backend: Definition, device: BackendDevice?, on host: LinuxBackendHost) throws -> any PreparedBackend
+    static func prepare(_ backend: Definition, device: BackendDevice?, ipv6Device: BackendDevice?, on host: LinuxBackendHost) throws -> any PreparedBackend
 }
 
 /// A backend made ready before the lease.
@@ -52,6 +52,9 @@ struct LinuxBackendHost {
     var publicIP: IPv4Address
     var network: IPv4Network
     var subnetLength: Int
+    /// The IPv6 half of a dual-stack network, and the external interface's IPv6 address.
+    var ipv6: SubnetPlan<IPv6Address>?
+    var externalIPv6: IPv6Address?
     var udpOffload: UDPOffloadMode
     var logger: Logger
 }

@@ -15,17 +15,18 @@ enum LinuxBackends {
     }
 
     /// Prepares `config`'s backend with the Linux half registered under its type name.
-    static func prepare(_ config: BackendConfig, device: BackendDevice?, on host: LinuxBackendHost) throws -> any PreparedBackend {
+    static func prepare(_ config: BackendConfig, device: BackendDevice?, ipv6Device: BackendDevice?,
+                        on host: LinuxBackendHost) throws -> any PreparedBackend {
         for linux in registered {
-            if let prepared = try prepare(linux, config.backend, device: device, on: host) { return prepared }
+            if let prepared = try prepare(linux, config.backend, device: device, ipv6Device: ipv6Device, on: host) { return prepared }
         }
         throw Missing(typeName: config.typeName)
     }
 
     private static func prepare<L: LinuxBackend>(_ linux: L.Type, _ backend: any Backend, device: BackendDevice?,
-                                                 on host: LinuxBackendHost) throws -> (any PreparedBackend)? {
+                                                 ipv6Device: BackendDevice?, on host: LinuxBackendHost) throws -> (any PreparedBackend)? {
         guard let definition = backend as? L.Definition else { return nil }
-        return try L.prepare(definition, device: device, on: host)
+        return try L.prepare(definition, device: device, ipv6Device: ipv6Device, on: host)
     }
 }
 

@@ -19,6 +19,8 @@ final class AgentRunner {
     private let health: HealthServer
     private let external: NetworkInterface
     private let publicIP: IPv4Address
+    /// The external interface's global IPv6 address (dual-stack), if it has one.
+    private let externalIPv6: IPv6Address?
     private let registries: EtcdRegistries
     private let sink: AsyncStream<Event>.Continuation
     private let clock = ContinuousClock()
@@ -35,7 +37,9 @@ final class AgentRunner {
     private var watch: Task<Void, Never>?
 
     init(options: FlanneldOptions, environment: [String: String], logger: Logger, metrics: AgentMetrics, health: HealthServer,
-         external: NetworkInterface, publicIP: IPv4Address, registries: EtcdRegistries, sink: AsyncStream<Event>.Continuation) {
+         external: NetworkInterface, publicIP: IPv4Address, externalIPv6: IPv6Address?, registries: EtcdRegistries,
+         sink: AsyncStream<Event>.Continuation) {
+        self.externalIPv6 = externalIPv6
         self.options = options
         self.environment = environment
         self.logger = logger
@@ -132,8 +136,8 @@ final class AgentRunner {
             }
         case let .watchPeers(revision):
             openWatch(after: revision)
-        case let .prepareBackend(config, device, ipv6Device, plan):
-            return [prepareBackend(config, device: device, ipv6Device: ipv6Device, plan: plan)]
+        case let .prepareBackend(config, device, ipv6Device, plan, ipv6Plan):
+            return [prepareBackend(config, device: device, ipv6Device: ipv6Device, plan: plan, ipv6Plan: ipv6Plan)]
         case let .startDataPath(subnets):
             return [startDataPath(subnets)]
         case let .moveDataPath(subnets):
@@ -291,11 +295,11 @@ final class AgentRunner {
     // MARK: Backend and data path
 
     private func prepareBackend(_ config: BackendConfig, device: BackendDevice?, ipv6Device: BackendDevice?,
-                                plan: SubnetPlan<IPv4Address>) -> Event {
+                                plan: SubnetPlan<IPv4Address>, ipv6Plan: SubnetPlan<IPv6Address>?) -> Event {
         let host = LinuxBackendHost(external: external, publicIP: publicIP, network: plan.network, subnetLength: plan.subnetLength,
-                                    udpOffload: options.udpOffload, logger: logger)
+                                    ipv6: ipv6Plan, externalIPv6: externalIPv6, udpOffload: options.udpOffload, logger: logger)
         do {
-            let prepared = try LinuxBackends.prepare(config, device: device, on: host)
+            let prepared = try LinuxBackends.prepare(config, device: device, ipv6Device: ipv6Device, on: host)
             backend = prepared
             return .backendPrepared(deviceMAC: prepared.deviceMAC, ipv6DeviceMAC: prepared.ipv6DeviceMAC)
         } catch {

@@ -74,7 +74,7 @@ public struct FlanneldDaemon {
         let (options, environment, logger) = (self.options, self.environment, self.logger)
         let agent = AgentService(machine: machine) { sink in
             AgentRunner(options: options, environment: environment, logger: logger, metrics: metrics, health: health,
-                        external: external, publicIP: publicIP, registries: registries, sink: sink)
+                        external: external, publicIP: publicIP, externalIPv6: externalIPv6, registries: registries, sink: sink)
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),

@@ -249,7 +249,8 @@ public struct AgentMachine: Sendable {
         }
         phase = .preparingBackend
         // The backend's device comes before the lease: vxlan's lease carries the device's MAC.
-        return actions + [.prepareBackend(config.backend, device: backend.device(on: configuration.host), ipv6Device: ipv6Device, plan: plan)]
+        return actions + [.prepareBackend(config.backend, device: backend.device(on: configuration.host), ipv6Device: ipv6Device, plan: plan,
+                                            ipv6Plan: config.ipv6)]
     }
 
     /// Why a dual-stack network cannot run here, saying what to change; nil when it can.

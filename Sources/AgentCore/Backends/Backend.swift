@@ -38,10 +38,16 @@ public protocol Backend: Sendable, Equatable, CustomStringConvertible {
 
     /// Kernel forwarding: why `peer` gets no kernel entries beyond the checks every backend
     /// shares (lease type, network), or nil.
-    func ignoreReason(_ peer: Peer, on host: KernelPeerContext) -> String?
+    func ignoreReason(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> String?
 
     /// Kernel forwarding: what `peer` (already found usable) needs in the kernel.
-    func program(_ peer: Peer, on host: KernelPeerContext) -> KernelPeerProgram?
+    func program(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> KernelPeerProgram<IPv4Address>?
+
+    /// Dual-stack: why the IPv6 half of `peer`'s lease gets no kernel entries, or nil.
+    func ipv6IgnoreReason(_ peer: Peer, on host: KernelPeerContext<IPv6Address>) -> String?
+
+    /// Dual-stack: what the IPv6 half of `peer`'s lease needs in the kernel.
+    func programIPv6(_ peer: Peer, on host: KernelPeerContext<IPv6Address>) -> KernelPeerProgram<IPv6Address>?
 }
 
 extension Backend {
@@ -50,8 +56,10 @@ extension Backend {
     public var carriesIPv6: Bool { false }
     public func ipv6Device(on host: BackendHost) -> BackendDevice? { nil }
     public func ipv6LeaseData(deviceMAC: MACAddress?) -> JSONValue? { nil }
-    public func ignoreReason(_ peer: Peer, on host: KernelPeerContext) -> String? { nil }
-    public func program(_ peer: Peer, on host: KernelPeerContext) -> KernelPeerProgram? { nil }
+    public func ignoreReason(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> String? { nil }
+    public func program(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> KernelPeerProgram<IPv4Address>? { nil }
+    public func ipv6IgnoreReason(_ peer: Peer, on host: KernelPeerContext<IPv6Address>) -> String? { nil }
+    public func programIPv6(_ peer: Peer, on host: KernelPeerContext<IPv6Address>) -> KernelPeerProgram<IPv6Address>? { nil }
     public var typeName: String { Self.typeName }
 
     /// Equality across the existential: same backend type, same settings.

@@ -1,11 +1,11 @@
-/// A permanent IPv4 neighbour (ARP) entry: `<address> lladdr <mac> dev <device> PERMANENT`.
-/// vxlan resolves each peer's VTEP address (its subnet's base address) with one.
-public struct KernelNeighbour: Hashable, Comparable, Sendable, CustomStringConvertible {
+/// A permanent neighbour entry (ARP, or NDP for IPv6): `<address> lladdr <mac> dev <device>
+/// PERMANENT`. vxlan resolves each peer's VTEP address (its subnet's base address) with one.
+public struct KernelNeighbour<Address: IPAddress>: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var device: KernelDevice
-    public var address: IPv4Address
+    public var address: Address
     public var mac: MACAddress
 
-    public init(device: KernelDevice, address: IPv4Address, mac: MACAddress) {
+    public init(device: KernelDevice, address: Address, mac: MACAddress) {
         self.device = device
         self.address = address
         self.mac = mac

@@ -2,25 +2,25 @@
 /// removed first (routes before the entries they use), then each peer's missing entries in
 /// programming order. Each peer's steps are applied together: when one fails, the ones
 /// before it are undone, so no half-programmed peer is left behind.
-public struct KernelPlan: Equatable, Sendable {
-    public var removals: [KernelStep]
+public struct KernelPlan<Address: IPAddress>: Equatable, Sendable {
+    public var removals: [KernelStep<Address>]
     public var additions: [PeerSteps]
 
     public struct PeerSteps: Equatable, Sendable {
-        public var subnet: IPv4Network
-        public var steps: [KernelStep]
+        public var subnet: IPNetwork<Address>
+        public var steps: [KernelStep<Address>]
     }
 
     public var isEmpty: Bool { removals.isEmpty && additions.isEmpty }
 
     /// Diffs `desired` against `current` (already narrowed to the backend's scope).
-    public static func make(desired: [KernelPeerProgram], current: KernelTables) -> KernelPlan {
+    public static func make(desired: [KernelPeerProgram<Address>], current: KernelTables<Address>) -> KernelPlan {
         let desiredRouteDestinations = Set(desired.map(\.route.destination))
         let desiredNeighbours = Set(desired.compactMap(\.neighbour))
         let desiredNeighbourKeys = Set(desiredNeighbours.map { NeighbourKey($0) })
         let desiredFDB = Set(desired.compactMap(\.fdb))
 
-        var removals: [KernelStep] = []
+        var removals: [KernelStep<Address>] = []
         // A route to a destination we still want is overwritten by its replacement instead.
         for route in current.routes.sorted() where !desiredRouteDestinations.contains(route.destination) {
             removals.append(.deleteRoute(route))
@@ -42,7 +42,7 @@ public struct KernelPlan: Equatable, Sendable {
         let currentFDB = Set(current.fdb)
         var additions: [PeerSteps] = []
         for program in desired.sorted(by: { $0.subnet < $1.subnet }) {
-            var steps: [KernelStep] = []
+            var steps: [KernelStep<Address>] = []
             if let neighbour = program.neighbour, !currentNeighbours.contains(neighbour) {
                 steps.append(.replaceNeighbour(neighbour))
             }
@@ -59,13 +59,13 @@ public struct KernelPlan: Equatable, Sendable {
 
     /// What happened when a plan was applied.
     public struct Outcome: Equatable, Sendable {
-        public var applied: [KernelStep] = []
+        public var applied: [KernelStep<Address>] = []
         public var failures: [Failure] = []
         /// Steps taken back because a later step for the same peer failed.
-        public var undone: [KernelStep] = []
+        public var undone: [KernelStep<Address>] = []
 
         public struct Failure: Equatable, Sendable, CustomStringConvertible {
-            public var step: KernelStep
+            public var step: KernelStep<Address>
             public var reason: String
             public var description: String { "\(step): \(reason)" }
         }
@@ -74,7 +74,7 @@ public struct KernelPlan: Equatable, Sendable {
     /// Applies the plan through `apply` (netlink on a host, tables in the simulator).
     /// A failed removal is reported and the rest go on; a failed addition undoes that
     /// peer's earlier steps and moves on to the next peer. The next resync retries.
-    public func execute(_ apply: (KernelStep) throws -> Void) -> Outcome {
+    public func execute(_ apply: (KernelStep<Address>) throws -> Void) -> Outcome {
         var outcome = Outcome()
         for step in removals {
             do {
@@ -85,7 +85,7 @@ public struct KernelPlan: Equatable, Sendable {
             }
         }
         for peer in additions {
-            var done: [KernelStep] = []
+            var done: [KernelStep<Address>] = []
             for step in peer.steps {
                 do {
                     try apply(step)
@@ -112,8 +112,8 @@ public struct KernelPlan: Equatable, Sendable {
     /// A neighbour entry's identity: one MAC per address and device.
     private struct NeighbourKey: Hashable {
         var device: Int
-        var address: IPv4Address
-        init(_ entry: KernelNeighbour) {
+        var address: Address
+        init(_ entry: KernelNeighbour<Address>) {
             device = entry.device.index
             address = entry.address
         }

@@ -1,8 +1,8 @@
-/// An IPv4 route in the main table, as the kernel backends program it:
-/// `<destination> via <gateway> dev <device> [onlink] proto flannel` (102).
-public struct KernelRoute: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var destination: IPv4Network
-    public var gateway: IPv4Address?
+/// A route in the main table (IPv4, or IPv6 for a dual-stack network's second family), as the
+/// kernel backends program it: `<destination> via <gateway> dev <device> [onlink] proto flannel` (102).
+public struct KernelRoute<Address: IPAddress>: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var destination: IPNetwork<Address>
+    public var gateway: Address?
     public var device: KernelDevice
     /// The gateway is reachable on the device even though no address covers it (vxlan).
     public var onlink: Bool
@@ -12,11 +12,11 @@ public struct KernelRoute: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// Our routes' `rtm_protocol`: unassigned in the kernel's and iproute2's lists
     /// (`dist/rt_protos.d/flannel.conf` names it for `ip route`).
-    public static let flannelProtocol: UInt8 = 102
+    public static var flannelProtocol: UInt8 { 102 }
     /// `RTPROT_BOOT`: what upstream's routes (netlink's default) carry.
-    public static let bootProtocol: UInt8 = 3
+    public static var bootProtocol: UInt8 { 3 }
 
-    public init(destination: IPv4Network, gateway: IPv4Address?, device: KernelDevice, onlink: Bool,
+    public init(destination: IPNetwork<Address>, gateway: Address?, device: KernelDevice, onlink: Bool,
                 protocolNumber: UInt8 = KernelRoute.flannelProtocol) {
         self.destination = destination
         self.gateway = gateway

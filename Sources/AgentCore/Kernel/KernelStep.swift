@@ -1,14 +1,14 @@
 /// One change to the kernel's tables, as a kernel backend makes it.
-public enum KernelStep: Hashable, Sendable, CustomStringConvertible {
+public enum KernelStep<Address: IPAddress>: Hashable, Sendable, CustomStringConvertible {
     /// Create or overwrite the neighbour entry for the address.
-    case replaceNeighbour(KernelNeighbour)
-    case deleteNeighbour(KernelNeighbour)
+    case replaceNeighbour(KernelNeighbour<Address>)
+    case deleteNeighbour(KernelNeighbour<Address>)
     /// Create the forwarding entry, or point the MAC's existing one at this destination.
-    case replaceFDB(KernelFDBEntry)
-    case deleteFDB(KernelFDBEntry)
+    case replaceFDB(KernelFDBEntry<Address>)
+    case deleteFDB(KernelFDBEntry<Address>)
     /// Create or overwrite the route to the destination.
-    case replaceRoute(KernelRoute)
-    case deleteRoute(KernelRoute)
+    case replaceRoute(KernelRoute<Address>)
+    case deleteRoute(KernelRoute<Address>)
 
     public var description: String {
         switch self {

@@ -155,7 +155,7 @@ public final class SimAgent {
             }
         case let .watchPeers(revision):
             world.openWatch(self, after: revision)
-        case let .prepareBackend(config, device, _, _):
+        case let .prepareBackend(config, device, _, _, _):
             backend = config
             if let device { ensure(device) }
             return [.backendPrepared(deviceMAC: device == nil ? nil : host.vxlan?.mac)]
@@ -340,7 +340,7 @@ public final class SimAgent {
     }
 
     /// The kernel backends' planner, as the daemon's kernel backend builds it; nil for user-space forwarding.
-    public var kernelPlanner: KernelBackendPlanner? {
+    public var kernelPlanner: KernelBackendPlanner<IPv4Address>? {
         guard let plan = machine.plan, !forwardsInUserSpace else { return nil }
         let wantsDevice = backend.backend.device(on: host.backendHost) != nil
         guard !wantsDevice || host.vxlan != nil else { return nil }

@@ -52,7 +52,7 @@ public final class SimHost {
     public internal(set) var vxlan: VXLANDevice?
     /// The routes, neighbours and forwarding entries the kernel backends program; like the
     /// real kernel's, they stay when the agent stops.
-    public internal(set) var kernelTables = KernelTables()
+    public internal(set) var kernelTables = KernelTables<IPv4Address>()
     public internal(set) var agent: SimAgent?
     /// `--subnet-lease-ttl` for the next agent started here; nil: the world's.
     var agentLeaseTTL: Duration?
@@ -80,7 +80,7 @@ public final class SimHost {
 
     /// One kernel backend step, applied to the tables as the kernel would (replace keeps one
     /// entry per route destination, neighbour address and forwarding MAC).
-    func apply(_ step: KernelStep, ignoringDeletes: Bool = false) {
+    func apply(_ step: KernelStep<IPv4Address>, ignoringDeletes: Bool = false) {
         if ignoringDeletes && step.isDeletion { return }
         switch step {
         case let .replaceNeighbour(entry):
@@ -109,7 +109,7 @@ public final class SimHost {
     }
 
     /// The longest-prefix route the kernel backends installed for `destination`.
-    func kernelRoute(for destination: IPv4Address) -> KernelRoute? {
+    func kernelRoute(for destination: IPv4Address) -> KernelRoute<IPv4Address>? {
         kernelTables.routes.filter { $0.destination.contains(destination) }.max { $0.destination.prefixLength < $1.destination.prefixLength }
     }
 

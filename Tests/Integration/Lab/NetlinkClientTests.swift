@@ -3,6 +3,7 @@ import Foundation
 import NetnsLab
 import Testing
 
+
 /// The rtnetlink client checked against iproute2, in a namespace of its own: what our client
 /// creates, `ip -j`/`bridge -j` report as asked; what `ip`/`bridge` create, our dumps read
 /// back the same; refusals carry the errno and name the object.

@@ -18,7 +18,7 @@ final class KernelDataPath: RunningDataPath {
     }
 
     func ignoreReason(_ peer: Peer) -> String? {
-        backend.planner.ignoreReason(peer)
+        backend.ignoreReason(peer)
     }
 
     func move(to subnets: OwnSubnets) throws {
@@ -32,17 +32,17 @@ final class KernelDataPath: RunningDataPath {
     func stop() {
         // Left in place, as upstream does: traffic keeps flowing while the agent restarts,
         // and the next start reconciles them.
-        logger.info("leaving \(backend.deviceKeeper.map { "\($0.name) and " } ?? "")the peers' routes in place; the next start reconciles them")
+        logger.info("leaving \(backend.deviceNames.map { "\($0) and " }.joined())the peers' routes in place; the next start reconciles them")
     }
 
     private func sync(_ peers: [Peer]) {
         do {
-            let outcome = try backend.sync(peers: peers)
-            if outcome.failures.isEmpty {
+            let failures = try backend.sync(peers: peers)
+            if failures == 0 {
                 if lastSyncProblem != nil { logger.notice("kernel state in sync again") }
                 lastSyncProblem = nil
             } else {
-                lastSyncProblem = "\(outcome.failures.count) step(s) failed"
+                lastSyncProblem = "\(failures) step(s) failed"
             }
         } catch {
             let problem = "\(error)"

@@ -5,19 +5,20 @@ final class KernelPreparedBackend: PreparedBackend {
     let kernel: KernelBackend
     private let logger: Logger
     /// The line that says what the data path is once it runs.
-    private let describe: (KernelBackend, IPv4Network) -> String
+    private let describe: (KernelBackend, OwnSubnets) -> String
 
-    init(kernel: KernelBackend, logger: Logger, describe: @escaping (KernelBackend, IPv4Network) -> String) {
+    init(kernel: KernelBackend, logger: Logger, describe: @escaping (KernelBackend, OwnSubnets) -> String) {
         self.kernel = kernel
         self.logger = logger
         self.describe = describe
     }
 
     var deviceMAC: MACAddress? { kernel.deviceMAC }
+    var ipv6DeviceMAC: MACAddress? { kernel.ipv6DeviceMAC }
 
     func start(_ subnets: OwnSubnets, onFailure: @escaping @Sendable (String) -> Void) throws -> any RunningDataPath {
         try kernel.activate(subnets)
-        logger.info("\(describe(kernel, subnets.subnet))")
+        logger.info("\(describe(kernel, subnets))")
         return KernelDataPath(backend: kernel, logger: logger)
     }
 }

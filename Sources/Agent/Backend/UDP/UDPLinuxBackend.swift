@@ -3,7 +3,7 @@ import Logging
 /// udp on Linux: flannel0 (TUN, with the kernel's offloads where it grants them), a UDP
 /// socket on the external address, and `UDPProxy` between the two.
 struct UDPLinuxBackend: LinuxBackend {
-    static func prepare(_ backend: UDPBackend, device: BackendDevice?, on host: LinuxBackendHost) throws -> any PreparedBackend {
+    static func prepare(_ backend: UDPBackend, device: BackendDevice?, ipv6Device: BackendDevice?, on host: LinuxBackendHost) throws -> any PreparedBackend {
         Prepared(backend: backend, host: host, mtu: backend.mtu(on: host.backendHost))
     }
 

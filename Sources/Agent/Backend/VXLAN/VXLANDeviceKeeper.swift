@@ -31,8 +31,13 @@ struct VXLANDeviceKeeper: KernelDeviceKeeper {
             logger.warning("\(spec.name) is gone (deleted by hand?); re-creating it with VtepMAC \(mac.map { "\($0)" } ?? "new")")
         }
         let chosen = mac ?? MACAddress.locallyAdministered(from: (0..<6).map { _ in UInt8.random(in: 0...255) })
-        try netlink.createVXLAN(name: spec.name, vni: spec.vni, local: spec.local, underlayIndex: spec.underlay.index,
-                                port: spec.port, mac: chosen, mtu: spec.mtu)
+        if let localIPv6 = spec.localIPv6 {
+            try netlink.createVXLAN(name: spec.name, vni: spec.vni, local: localIPv6, underlayIndex: spec.underlay.index,
+                                    port: spec.port, mac: chosen, mtu: spec.mtu)
+        } else if let local = spec.local {
+            try netlink.createVXLAN(name: spec.name, vni: spec.vni, local: local, underlayIndex: spec.underlay.index,
+                                    port: spec.port, mac: chosen, mtu: spec.mtu)
+        }
         guard let created = try netlink.link(named: spec.name) else {
             throw NetlinkError(operation: "find \(spec.name) after creating it", errno: 19)
         }

@@ -1,14 +1,29 @@
 /// vxlan on Linux: `flannel.<VNI>` kept by `VXLANDeviceKeeper`, peers' entries by `KernelBackend`.
 struct VXLANLinuxBackend: LinuxBackend {
-    static func prepare(_ backend: VXLANBackend, device: BackendDevice?, on host: LinuxBackendHost) throws -> any PreparedBackend {
+    static func prepare(_ backend: VXLANBackend, device: BackendDevice?, ipv6Device: BackendDevice?,
+                        on host: LinuxBackendHost) throws -> any PreparedBackend {
         guard case let .vxlan(vni, port, mtu)? = device ?? backend.device(on: host.backendHost) else {
             preconditionFailure("VXLANBackend always asks for its device")
         }
-        let kernel = try KernelBackend(netlink: try RouteNetlink(), backend: BackendConfig(backend), host: host) { underlay in
-            VXLANDeviceKeeper(spec: VXLANDeviceSpec(vni: vni, local: host.external.address, underlay: underlay, port: port, mtu: mtu))
+        var ipv6Keeper: ((KernelDevice) -> any KernelDeviceKeeper)?
+        var ipv6MTU = 0
+        if case let .vxlanIPv6(_, _, mtu)? = ipv6Device {
+            // AgentMachine asks for the IPv6 device only when the host has an IPv6 address.
+            guard let local = host.externalIPv6 else {
+                throw NetlinkError(operation: "create \(ipv6Device!.name): \(host.external.name) has no global IPv6 address", errno: 99 /* EADDRNOTAVAIL */)
+            }
+            ipv6MTU = mtu
+            ipv6Keeper = { underlay in VXLANDeviceKeeper(spec: VXLANDeviceSpec(vni: vni, localIPv6: local, underlay: underlay, port: port, mtu: mtu)) }
         }
-        return KernelPreparedBackend(kernel: kernel, logger: host.logger) { kernel, subnet in
-            "vxlan backend: flannel.\(vni) \(subnet.address)/32 MTU \(mtu), VNI \(vni), VtepMAC \(kernel.deviceMAC.map { "\($0)" } ?? "?"), UDP \(host.external.address):\(port) on \(host.external.name)\(backend.directRouting ? ", DirectRouting" : "")"
+        let kernel = try KernelBackend(netlink: try RouteNetlink(), backend: BackendConfig(backend), host: host, deviceKeeper: { underlay in
+            VXLANDeviceKeeper(spec: VXLANDeviceSpec(vni: vni, local: host.external.address, underlay: underlay, port: port, mtu: mtu))
+        }, ipv6DeviceKeeper: ipv6Keeper)
+        return KernelPreparedBackend(kernel: kernel, logger: host.logger) { kernel, subnets in
+            var line = "vxlan backend: flannel.\(vni) \(subnets.subnet.address)/32 MTU \(mtu), VNI \(vni), VtepMAC \(kernel.deviceMAC.map { "\($0)" } ?? "?"), UDP \(host.external.address):\(port) on \(host.external.name)\(backend.directRouting ? ", DirectRouting" : "")"
+            if let subnet = subnets.ipv6Subnet, let local = host.externalIPv6 {
+                line += "; flannel-v6.\(vni) \(subnet.address)/128 MTU \(ipv6MTU), VtepMAC \(kernel.ipv6DeviceMAC.map { "\($0)" } ?? "?"), UDP [\(local)]:\(port)"
+            }
+            return line
         }
     }
 }

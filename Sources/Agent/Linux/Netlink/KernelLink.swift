@@ -11,14 +11,17 @@ public struct KernelLink: Equatable, Sendable, CustomStringConvertible {
     public struct VXLAN: Equatable, Sendable {
         public var vni: Int
         public var local: IPv4Address?
+        /// The IPv6 local endpoint (`flannel-v6.<VNI>`), instead of `local`.
+        public var localIPv6: IPv6Address?
         public var port: Int
         /// The underlay device's index (`dev` in `ip link add ... type vxlan`).
         public var underlayIndex: Int?
         public var learning: Bool
 
-        public init(vni: Int, local: IPv4Address?, port: Int, underlayIndex: Int?, learning: Bool) {
+        public init(vni: Int, local: IPv4Address?, localIPv6: IPv6Address? = nil, port: Int, underlayIndex: Int?, learning: Bool) {
             self.vni = vni
             self.local = local
+            self.localIPv6 = localIPv6
             self.port = port
             self.underlayIndex = underlayIndex
             self.learning = learning
@@ -32,7 +35,7 @@ public struct KernelLink: Equatable, Sendable, CustomStringConvertible {
         var text = "\(device.name) (index \(device.index), MTU \(mtu), \(isUp ? "up" : "down")"
         if let mac { text += ", \(mac)" }
         if let vxlan {
-            text += ", vxlan id \(vxlan.vni) local \(vxlan.local.map { "\($0)" } ?? "none") port \(vxlan.port)"
+            text += ", vxlan id \(vxlan.vni) local \(vxlan.local.map { "\($0)" } ?? vxlan.localIPv6.map { "\($0)" } ?? "none") port \(vxlan.port)"
         }
         return text + ")"
     }

@@ -29,9 +29,11 @@ struct NetlinkAttributes {
         return UInt16(payload[payload.startIndex]) << 8 | UInt16(payload[payload.startIndex + 1])
     }
 
-    func ipv4(_ type: Int) -> IPv4Address? {
-        guard let payload = payloads[type], payload.count == 4 else { return nil }
-        return IPv4Address(bits: payload.reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+    func ipv4(_ type: Int) -> IPv4Address? { address(type) }
+
+    /// An address of the family the caller expects (nil when the payload is another size).
+    func address<Address: NetlinkAddress>(_ type: Int, as family: Address.Type = Address.self) -> Address? {
+        payloads[type].flatMap { Address(netlinkBytes: $0) }
     }
 
     func string(_ type: Int) -> String? {

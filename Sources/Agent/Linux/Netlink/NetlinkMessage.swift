@@ -41,7 +41,11 @@ struct NetlinkMessage {
     }
 
     mutating func attribute(_ type: Int, ipv4 address: IPv4Address) {
-        attribute(type, withUnsafeBytes(of: address.bits.bigEndian) { Array($0) })
+        attribute(type, address: address)
+    }
+
+    mutating func attribute(_ type: Int, address: some NetlinkAddress) {
+        attribute(type, address.netlinkBytes)
     }
 
     mutating func attribute(_ type: Int, string: String) { attribute(type, Array(string.utf8) + [0]) }

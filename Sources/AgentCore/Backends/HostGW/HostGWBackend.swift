@@ -25,13 +25,26 @@ public struct HostGWBackend: Backend {
 
     public var forwarding: BackendForwarding { .kernel }
 
-    public func ignoreReason(_ peer: Peer, on host: KernelPeerContext) -> String? {
+    public func ignoreReason(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> String? {
         guard let network = host.externalNetwork, !network.contains(peer.publicIP) else { return nil }
         return "its PublicIP \(peer.publicIP) is not on \(host.external.name)'s network \(network): host-gw needs every host on one L2 (use vxlan, or vxlan with DirectRouting)"
     }
 
-    public func program(_ peer: Peer, on host: KernelPeerContext) -> KernelPeerProgram? {
+    public func program(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> KernelPeerProgram<IPv4Address>? {
         KernelPeerProgram(subnet: peer.subnet, route: KernelRoute(
             destination: peer.subnet, gateway: peer.publicIP, device: host.external, onlink: false))
+    }
+
+    public func ipv6IgnoreReason(_ peer: Peer, on host: KernelPeerContext<IPv6Address>) -> String? {
+        guard let publicIPv6 = peer.publicIPv6 else { return "its lease has no PublicIPv6" }
+        guard let network = host.externalNetwork, !network.contains(publicIPv6) else { return nil }
+        return "its PublicIPv6 \(publicIPv6) is not on \(host.external.name)'s IPv6 network \(network): host-gw needs every host on one L2 (use vxlan, or vxlan with DirectRouting)"
+    }
+
+    /// The IPv6 half: `<peer IPv6 subnet> via <PublicIPv6> dev <external>`.
+    public func programIPv6(_ peer: Peer, on host: KernelPeerContext<IPv6Address>) -> KernelPeerProgram<IPv6Address>? {
+        guard let subnet = peer.ipv6Subnet, let publicIPv6 = peer.publicIPv6 else { return nil }
+        return KernelPeerProgram(subnet: subnet, route: KernelRoute(
+            destination: subnet, gateway: publicIPv6, device: host.external, onlink: false))
     }
 }

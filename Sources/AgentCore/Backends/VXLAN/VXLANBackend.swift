@@ -82,13 +82,44 @@ public struct VXLANBackend: Backend {
         return MACAddress(text)
     }
 
-    public func ignoreReason(_ peer: Peer, on host: KernelPeerContext) -> String? {
+    public func ignoreReason(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> String? {
         guard Self.vtepMAC(of: peer) == nil else { return nil }
-        let data = peer.attributes.backendData?.encoded ?? "nothing"
+        let data = LogText.bounded(peer.attributes.backendData?.encoded ?? "nothing", limit: 120)
         return "its BackendData has no usable VtepMAC (found \(data))"
     }
 
-    public func program(_ peer: Peer, on host: KernelPeerContext) -> KernelPeerProgram? {
+    /// The peer's IPv6 VTEP MAC from `BackendV6Data.VtepMAC`.
+    public static func ipv6VtepMAC(of peer: Peer) -> MACAddress? {
+        guard let text = peer.attributes.backendV6Data?.member("VtepMAC")?.stringValue else { return nil }
+        return MACAddress(text)
+    }
+
+    public func ipv6IgnoreReason(_ peer: Peer, on host: KernelPeerContext<IPv6Address>) -> String? {
+        guard peer.publicIPv6 != nil else { return "its lease has no PublicIPv6" }
+        guard Self.ipv6VtepMAC(of: peer) == nil else { return nil }
+        let data = LogText.bounded(peer.attributes.backendV6Data?.encoded ?? "nothing", limit: 120)
+        return "its BackendV6Data has no usable VtepMAC (found \(data))"
+    }
+
+    /// The IPv6 half, as upstream programs it on `flannel-v6.<VNI>`: neighbour `<peer IPv6
+    /// subnet base> → IPv6 VtepMAC`, forwarding entry `IPv6 VtepMAC → PublicIPv6`, route
+    /// `<peer IPv6 subnet> via <base> dev flannel-v6.<VNI> onlink`; DirectRouting likewise.
+    public func programIPv6(_ peer: Peer, on host: KernelPeerContext<IPv6Address>) -> KernelPeerProgram<IPv6Address>? {
+        guard let subnet = peer.ipv6Subnet, let publicIPv6 = peer.publicIPv6 else { return nil }
+        if directRouting, host.sharesL2(with: publicIPv6) {
+            return KernelPeerProgram(subnet: subnet, route: KernelRoute(
+                destination: subnet, gateway: publicIPv6, device: host.external, onlink: false))
+        }
+        guard let device = host.device, let mac = Self.ipv6VtepMAC(of: peer) else { return nil }
+        let vtep = subnet.address
+        return KernelPeerProgram(
+            subnet: subnet,
+            neighbour: KernelNeighbour(device: device, address: vtep, mac: mac),
+            fdb: KernelFDBEntry(device: device, mac: mac, destination: publicIPv6),
+            route: KernelRoute(destination: subnet, gateway: vtep, device: device, onlink: true))
+    }
+
+    public func program(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> KernelPeerProgram<IPv4Address>? {
         if directRouting, host.sharesL2(with: peer.publicIP) {
             return KernelPeerProgram(subnet: peer.subnet, route: KernelRoute(
                 destination: peer.subnet, gateway: peer.publicIP, device: host.external, onlink: false))

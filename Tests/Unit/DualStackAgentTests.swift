@@ -97,3 +97,17 @@ struct DualStackAgentTests {
         })
     }
 }
+
+extension DualStackAgentTests {
+    @Test func nftablesRulesForIPv6AreRefusedWithWhatToDo() {
+        var drive = Drive()
+        drive.machine = AgentMachine(configuration: .init(
+            etcdAPI: .v3, layout: EtcdKeyLayout(prefix: "/coreos.com/network"), host: Self.host,
+            leaseTTL: .seconds(86400), leaseTTLText: "24h", renewMargin: .seconds(3600), previousSubnet: nil,
+            ipMasq: true, forwardRules: false))
+        let config = #"{ "Network": "10.1.0.0/16", "EnableIPv6": true, "IPv6Network": "fd00:1::/56", "EnableNFTables": true, "Backend": { "Type": "vxlan" } }"#
+        let message = Self.exitMessage(drive.read(config))
+        #expect(message?.contains("EnableIPv6 with EnableNFTables") == true)
+        #expect(message?.contains("set EnableNFTables to false") == true)
+    }
+}

@@ -61,3 +61,26 @@ struct TrafficRulesTests {
         #expect(!input.contains("-A POSTROUTING"))
     }
 }
+
+/// The IPv6 half of a dual-stack network in ip6tables.
+@Suite("ip6tables traffic rules")
+struct IPv6TrafficRulesTests {
+    @Test func theIPv6RulesAreTheIPv4OnesWithIPv6MulticastInIP6Tables() {
+        let rules = TrafficRules(ipv6Network: IPv6Network("fd00:1::/56")!, subnet: IPv6Network("fd00:1:0:82::/64")!, ipMasq: true, forwardRules: true)
+        #expect(rules.family.tool == "ip6tables")
+        #expect(rules.chainRules.map(\.line) == [
+            #"-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN"#,
+            #"-A FLANNEL-POSTRTG -s fd00:1:0:82::/64 -d fd00:1::/56 -m comment --comment "flanneld masq" -j RETURN"#,
+            #"-A FLANNEL-POSTRTG -s fd00:1::/56 -d fd00:1:0:82::/64 -m comment --comment "flanneld masq" -j RETURN"#,
+            #"-A FLANNEL-POSTRTG ! -s fd00:1::/56 -d fd00:1:0:82::/64 -m comment --comment "flanneld masq" -j RETURN"#,
+            #"-A FLANNEL-POSTRTG -s fd00:1::/56 ! -d ff00::/8 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully"#,
+            #"-A FLANNEL-POSTRTG ! -s fd00:1::/56 -d fd00:1::/56 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully"#,
+            #"-A FLANNEL-FWD -s fd00:1::/56 -m comment --comment "flanneld forward" -j ACCEPT"#,
+            #"-A FLANNEL-FWD -d fd00:1::/56 -m comment --comment "flanneld forward" -j ACCEPT"#,
+        ])
+        let plain = rules.withoutRandomFully
+        #expect(!plain.randomFully && plain.chainRules.allSatisfy { !$0.spec.contains("random") })
+        #expect(plain == TrafficRules(ipv6Network: IPv6Network("fd00:1::/56")!, subnet: IPv6Network("fd00:1:0:82::/64")!,
+                                      ipMasq: true, forwardRules: true, randomFully: false))
+    }
+}

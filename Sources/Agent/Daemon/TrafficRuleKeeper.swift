@@ -7,7 +7,8 @@ import Logging
 /// resync and a moved lease behave the same whichever tool does the work.
 struct TrafficRuleKeeper {
     enum Rules {
-        case iptables(TrafficRules)
+        /// The IPv4 rules, and on a dual-stack network the IPv6 ones in ip6tables.
+        case iptables(TrafficRules, ipv6: TrafficRules?)
         case nftables(NFTablesRules)
     }
 
@@ -24,7 +25,8 @@ struct TrafficRuleKeeper {
         self.subnets = subnets
         self.rules = useNFTables
             ? .nftables(NFTablesRules(network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules))
-            : .iptables(TrafficRules(network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules))
+            : .iptables(TrafficRules(network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules),
+                        ipv6: Self.ipv6Rules(subnets, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: true))
         self.ipMasq = ipMasq
         self.forwardRules = forwardRules
         self.logger = logger
@@ -38,9 +40,15 @@ struct TrafficRuleKeeper {
         }
     }
 
+    /// The IPv6 half's ip6tables rules, on a dual-stack network.
+    private static func ipv6Rules(_ subnets: OwnSubnets, ipMasq: Bool, forwardRules: Bool, randomFully: Bool) -> TrafficRules? {
+        guard let network = subnets.ipv6Network, let subnet = subnets.ipv6Subnet else { return nil }
+        return TrafficRules(ipv6Network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: randomFully)
+    }
+
     var isEmpty: Bool {
         switch rules {
-        case let .iptables(rules): rules.isEmpty
+        case let .iptables(rules, _): rules.isEmpty
         case let .nftables(rules): rules.isEmpty
         }
     }
@@ -48,8 +56,9 @@ struct TrafficRuleKeeper {
     /// What is in place, for the start-up log line.
     var summary: String {
         switch rules {
-        case let .iptables(rules):
+        case let .iptables(rules, ipv6):
             "\(rules.chainRules.count + rules.jumps.count) rules in place (\(rules.tables.joined(separator: ", ")) tables)"
+                + (ipv6.map { "; ip6tables: \($0.chainRules.count + $0.jumps.count) rules in place" } ?? "")
         case let .nftables(rules):
             "\(rules.rules.count) rules in place (table \(NFTablesRules.family) \(NFTablesRules.tableName), chains \(rules.chains.map(\.name).joined(separator: ", ")))"
         }
@@ -60,8 +69,9 @@ struct TrafficRuleKeeper {
         self.subnets = subnets
         let subnet = subnets.subnet
         switch rules {
-        case let .iptables(old):
-            rules = .iptables(TrafficRules(network: old.network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: old.randomFully))
+        case let .iptables(old, oldIPv6):
+            rules = .iptables(TrafficRules(network: subnets.network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: old.randomFully),
+                              ipv6: Self.ipv6Rules(subnets, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: oldIPv6?.randomFully ?? true))
         case let .nftables(old):
             rules = .nftables(NFTablesRules(network: old.network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: old.randomFully))
         }
@@ -75,10 +85,17 @@ struct TrafficRuleKeeper {
         let problems: [String]
         var refusedRandomFully = false
         switch rules {
-        case let .iptables(wanted):
-            let plain = TrafficRules(network: wanted.network, subnet: wanted.subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: false)
-            let (found, inForce) = try await IPTables.ensure(wanted, fallback: wanted.randomFully ? plain : nil)
-            (problems, refusedRandomFully, rules) = (found, inForce != wanted, .iptables(inForce))
+        case let .iptables(wanted, wantedIPv6):
+            let (found, inForce) = try await IPTables.ensure(wanted, fallback: wanted.randomFully ? wanted.withoutRandomFully : nil)
+            var ipv6InForce: TrafficRules?
+            var foundIPv6: [String] = []
+            if let wantedIPv6 {
+                let (foundHere, inForceHere) = try await IPTables.ensure(wantedIPv6, fallback: wantedIPv6.randomFully ? wantedIPv6.withoutRandomFully : nil)
+                (foundIPv6, ipv6InForce) = (foundHere.map { "ip6tables: \($0)" }, inForceHere)
+                refusedRandomFully = inForceHere != wantedIPv6
+            }
+            (problems, rules) = (found + foundIPv6, .iptables(inForce, ipv6: ipv6InForce))
+            refusedRandomFully = refusedRandomFully || inForce != wanted
         case let .nftables(wanted):
             let plain = NFTablesRules(network: wanted.network, subnet: wanted.subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: false)
             let (found, inForce) = try await NFTables.ensure(wanted, fallback: wanted.randomFully ? plain : nil)

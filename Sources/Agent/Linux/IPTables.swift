@@ -1,5 +1,5 @@
 
-/// Runs `iptables-save` and `iptables-restore` for `TrafficRules`, off the cooperative
+/// Runs `iptables-save` and `iptables-restore` (`ip6tables-*` for the IPv6 half) for `TrafficRules`, off the cooperative
 /// thread pool (a busy node's tables are megabytes): one restore per change, waiting for the
 /// xtables lock that kube-proxy or docker may hold, checked by a second save.
 public enum IPTables {
@@ -12,31 +12,31 @@ public enum IPTables {
     }
 
     private static func ensureNow(_ rules: TrafficRules, fallback: TrafficRules?) throws(Failure) -> (problems: [String], inForce: TrafficRules) {
-        let saved = try save(tables: rules.tables)
+        let saved = try save(tables: rules.tables, family: rules.family)
         let problems = rules.differences(fromSaved: saved)
         guard !problems.isEmpty else { return ([], rules) }
         var inForce = rules
         do {
-            try restore(rules.restoreInput(saved: saved))
+            try restore(rules.restoreInput(saved: saved), family: rules.family)
         } catch where error.reason.contains("random-fully") || error.reason.contains("RANDOM_FULLY") {
             guard let fallback else { throw error }
-            try restore(fallback.restoreInput(saved: saved))
+            try restore(fallback.restoreInput(saved: saved), family: rules.family)
             inForce = fallback
         }
         // Checked: a difference a restore cannot fix is reported, not "fixed" every resync.
-        let after = inForce.differences(fromSaved: try save(tables: inForce.tables))
+        let after = inForce.differences(fromSaved: try save(tables: inForce.tables, family: rules.family))
         guard after.isEmpty else {
-            throw Failure(command: "iptables-restore", reason: "the rules still differ after restoring them: \(after.prefix(2).joined(separator: "; "))")
+            throw Failure(command: "\(rules.family.tool)-restore", reason: "the rules still differ after restoring them: \(after.prefix(2).joined(separator: "; "))")
         }
         return (problems, inForce)
     }
 
     /// `iptables-save -t <table>` for each of `tables`; a table that does not exist yet is empty.
-    static func save(tables: [String]) throws(Failure) -> String {
+    static func save(tables: [String], family: TrafficRules.Family = .ipv4) throws(Failure) -> String {
         var text = ""
         for table in tables {
             do {
-                text += try run(["iptables-save", "-t", table], input: nil)
+                text += try run(["\(family.tool)-save", "-t", table], input: nil)
             } catch where error.reason.contains("does not exist") {
                 continue
             }
@@ -44,8 +44,8 @@ public enum IPTables {
         return text
     }
 
-    static func restore(_ input: String) throws(Failure) {
-        _ = try run(["iptables-restore", "-w", "5", "--noflush"], input: input)
+    static func restore(_ input: String, family: TrafficRules.Family = .ipv4) throws(Failure) {
+        _ = try run(["\(family.tool)-restore", "-w", "5", "--noflush"], input: input)
     }
 
     private static func run(_ arguments: [String], input: String?) throws(Failure) -> String {

@@ -242,6 +242,9 @@ public struct AgentMachine: Sendable {
         }
         var ipv6Device: BackendDevice?
         if let ipv6 = config.ipv6 {
+            if config.enableNFTables && configuration.keepsTrafficRules {
+                return actions + exit(.failed("network config: EnableIPv6 with EnableNFTables: this agent keeps the IPv6 masquerade and forward rules in ip6tables only; set EnableNFTables to false (or run with --ip-masq=false --iptables-forward-rules=false)"))
+            }
             if let refusal = Self.ipv6Refusal(backend, ipv6, host: configuration.host) {
                 return actions + exit(.failed(refusal))
             }

@@ -1,7 +1,17 @@
 /// The iptables rules of `--ip-masq` and `--iptables-forward-rules` (COMPAT.md, "Traffic
 /// rules"), as the text `iptables-save` prints and `iptables-restore` reads, so that what we
-/// install and what we find are compared line by line. Pure: the daemon runs the tools.
+/// install and what we find are compared line by line; for a dual-stack network's IPv6 half
+/// the same chains and rules in ip6tables. Pure: the daemon runs the tools.
 public struct TrafficRules: Equatable, Sendable {
+    /// Which tool's tables the rules are for.
+    public enum Family: String, Equatable, Sendable {
+        case ipv4 = "iptables"
+        case ipv6 = "ip6tables"
+
+        /// The tool's name (`iptables`, `ip6tables`); `-save` and `-restore` are its siblings.
+        public var tool: String { rawValue }
+    }
+
     /// One rule: `-A <chain> <spec>` in `table`.
     public struct Rule: Equatable, Sendable, CustomStringConvertible {
         public var table: String
@@ -17,11 +27,9 @@ public struct TrafficRules: Equatable, Sendable {
     static let masqComment = #"-m comment --comment "flanneld masq""#
     static let forwardComment = #"-m comment --comment "flanneld forward""#
 
-    /// The network and our lease subnet the rules were made for.
-    public let network: IPv4Network
-    public let subnet: IPv4Network
+    public let family: Family
     /// MASQUERADE with `--random-fully`.
-    public let randomFully: Bool
+    public private(set) var randomFully: Bool
     /// Our chains' rules, in order, by table.
     public private(set) var chainRules: [Rule] = []
     /// The jumps into our chains from the built-in ones.
@@ -30,8 +38,31 @@ public struct TrafficRules: Equatable, Sendable {
     /// The rules for `network` with our lease `subnet`. `randomFully`: MASQUERADE with
     /// `--random-fully` (kernel and iptables permitting).
     public init(network: IPv4Network, subnet: IPv4Network, ipMasq: Bool, forwardRules: Bool, randomFully: Bool = true) {
-        self.network = network
-        self.subnet = subnet
+        self.init(family: .ipv4, network: "\(network)", subnet: "\(subnet)", multicast: "224.0.0.0/4",
+                  ipMasq: ipMasq, forwardRules: forwardRules, randomFully: randomFully)
+    }
+
+    /// The IPv6 half's rules in ip6tables: the same chains, rules and order, multicast
+    /// being ff00::/8 (as upstream's `MasqIP6Rules`).
+    public init(ipv6Network network: IPv6Network, subnet: IPv6Network, ipMasq: Bool, forwardRules: Bool, randomFully: Bool = true) {
+        self.init(family: .ipv6, network: "\(network)", subnet: "\(subnet)", multicast: "ff00::/8",
+                  ipMasq: ipMasq, forwardRules: forwardRules, randomFully: randomFully)
+    }
+
+    /// The same rules without `--random-fully`, for a tool or kernel that refuses it.
+    public var withoutRandomFully: TrafficRules {
+        var plain = self
+        plain.chainRules = chainRules.map { rule in
+            var rule = rule
+            if rule.spec.hasSuffix(" --random-fully") { rule.spec.removeLast(" --random-fully".count) }
+            return rule
+        }
+        plain.randomFully = false
+        return plain
+    }
+
+    private init(family: Family, network: String, subnet: String, multicast: String, ipMasq: Bool, forwardRules: Bool, randomFully: Bool) {
+        self.family = family
         self.randomFully = randomFully
         if ipMasq {
             let masquerade = "-j MASQUERADE" + (randomFully ? " --random-fully" : "")
@@ -43,7 +74,7 @@ public struct TrafficRules: Equatable, Sendable {
                 "-s \(network) -d \(subnet) \(Self.masqComment) -j RETURN",
                 "! -s \(network) -d \(subnet) \(Self.masqComment) -j RETURN",
                 // Leaving the overlay (not multicast): masqueraded.
-                "-s \(network) ! -d 224.0.0.0/4 \(Self.masqComment) \(masquerade)",
+                "-s \(network) ! -d \(multicast) \(Self.masqComment) \(masquerade)",
                 "! -s \(network) -d \(network) \(Self.masqComment) \(masquerade)",
             ]
             chainRules += specs.map { Rule(table: "nat", chain: Self.masqChain, spec: $0) }

@@ -18,6 +18,9 @@ extension NetnsLabCommand {
         @Option(help: "The backend when --config is not given: udp (default), vxlan or host-gw")
         var backend: String?
 
+        @Flag(help: "Dual-stack: an IPv6 underlay (2001:db8::/64) beside the IPv4 one, and with --backend an IPv6Network (fd00:10:1::/48) in the config")
+        var ipv6 = false
+
         @Option(help: "Path of the flanneld binary (default: next to netns-lab)")
         var flanneld: String?
 
@@ -27,6 +30,9 @@ extension NetnsLabCommand {
         func validate() throws {
             guard (1...200).contains(hosts) else { throw ValidationError("--hosts must be between 1 and 200 (underlay 192.0.2.11…), got \(hosts)") }
             guard (0...50).contains(containers) else { throw ValidationError("--containers must be between 0 and 50, got \(containers)") }
+            if ipv6, backend == "udp" {
+                throw ValidationError("--ipv6 with --backend udp: the udp backend carries IPv4 only (as upstream's); use vxlan or host-gw")
+            }
             if let backend {
                 guard ["udp", "vxlan", "host-gw"].contains(backend) else {
                     throw ValidationError("--backend \(backend) is not a backend this agent has; use udp, vxlan or host-gw")
@@ -42,8 +48,13 @@ extension NetnsLabCommand {
             var bringUp = LabBringUp(flanneld: try LabCommandSupport.flanneld(flanneld))
             bringUp.hosts = hosts
             bringUp.containersPerHost = containers
-            bringUp.networkConfig = config ?? backend.map { #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "\#($0)" } }"# }
-                ?? #"{ "Network": "10.1.0.0/16" }"#
+            bringUp.ipv6 = ipv6
+            if ipv6 {
+                bringUp.networkConfig = config ?? LabBringUp.dualStackConfig(backend: backend ?? "vxlan")
+            } else {
+                bringUp.networkConfig = config ?? backend.map { #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "\#($0)" } }"# }
+                    ?? #"{ "Network": "10.1.0.0/16" }"#
+            }
             bringUp.agentArguments = flanneldArguments
             let names = LabNames()
             let result = try LabCommandSupport.interruptible(run: names.run) { try bringUp.run(names: names) { print($0) } }

@@ -5,9 +5,9 @@ import Synchronization
 /// Fake hosts from network namespaces, wired like this:
 ///
 /// ```
-///            <run>-sw (bridge br0: the underlay, 192.0.2.0/24)
+///            <run>-sw (bridge br0: the underlay, 192.0.2.0/24; with `ipv6`, also 2001:db8::/64)
 ///        ┌──────────┼──────────────┬──────────────┐
-///   <run>-etcd    <run>-h1       <run>-h2   …  (eth0 192.0.2.2, .11, .12, …)
+///   <run>-etcd    <run>-h1       <run>-h2   …  (eth0 192.0.2.2, .11, .12, …; 2001:db8::11, …)
 ///   etcd :2379    flanneld       flanneld
 ///                 docker0        docker0       (from each host's subnet.env)
 ///                 <run>-h1c1     <run>-h2c1    (containers behind veths)
@@ -21,6 +21,10 @@ public final class Lab: Sendable {
     public let switchNamespace: Namespace
     public let etcdNamespace: Namespace
     public static let etcdAddress = IPv4Address(192, 0, 2, 2)
+    /// The IPv6 underlay beside the IPv4 one (a documentation prefix, inside namespaces only).
+    public static let ipv6Underlay = IPv6Network("2001:db8::/64")!
+    /// Whether hosts get an IPv6 underlay address too (dual-stack labs).
+    public let ipv6: Bool
     /// The file that marks a directory as a lab run's.
     static let marker = ".netns-lab-run"
     public var etcdEndpoint: String { "\(etcdTLS == nil ? "http" : "https")://\(Self.etcdAddress):2379" }
@@ -33,8 +37,10 @@ public final class Lab: Sendable {
 
     /// `etcdTLS`: etcd serves TLS and requires client certificates; `enableV2`: etcd serves
     /// its v2 API too (the walkthrough's `etcdctl set`, users and roles).
-    public init(names: LabNames = LabNames(), etcdTLS: TestCertificates? = nil, enableV2: Bool = false) throws {
+    /// `ipv6`: every host's eth0 gets an address on `ipv6Underlay` as well.
+    public init(names: LabNames = LabNames(), etcdTLS: TestCertificates? = nil, enableV2: Bool = false, ipv6: Bool = false) throws {
         self.names = names
+        self.ipv6 = ipv6
         self.etcdTLS = etcdTLS
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(names.run)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -121,11 +127,23 @@ public final class Lab: Sendable {
         try namespace.check(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
         // A default route inside the lab only: the agent picks its interface from it.
         try namespace.ip(["route", "add", "default", "via", "192.0.2.1", "dev", "eth0", "onlink"])
+        if ipv6 {
+            // nodad: usable at once, no tentative phase for the agent to trip over.
+            try namespace.ip(["-6", "addr", "add", "\(Self.ipv6Address(ofHost: index))/64", "dev", "eth0", "nodad"])
+            try namespace.check(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+            try namespace.ip(["-6", "route", "add", "default", "via", "2001:db8::1", "dev", "eth0", "onlink"])
+        }
         let host = LabHost(lab: self, index: index, namespace: namespace, address: address,
                            directory: directory.appendingPathComponent("h\(index)"))
         try FileManager.default.createDirectory(at: host.directory, withIntermediateDirectories: true)
         hostsState.withLock { $0.append(host) }
         return host
+    }
+
+    /// Host `index`'s IPv6 underlay address in a dual-stack lab, spelt like its IPv4 one:
+    /// h1 (192.0.2.11) is 2001:db8::11.
+    public static func ipv6Address(ofHost index: Int) -> IPv6Address {
+        ipv6Underlay.address.advanced(by: UInt128(Int("\(10 + index)", radix: 16)!))!
     }
 
     /// The switch's end of `host`'s underlay veth pair (in `switchNamespace`).

@@ -9,6 +9,13 @@ public struct LabBringUp {
     public var networkConfig = #"{ "Network": "10.1.0.0/16" }"#
     public var flanneld: String
     public var agentArguments: [String] = []
+    /// Hosts get an IPv6 underlay address too (for `EnableIPv6` configs).
+    public var ipv6 = false
+
+    /// The lab's dual-stack network config: 10.1.0.0/16 and fd00:10:1::/48 (/24s and /64s).
+    public static func dualStackConfig(backend: String) -> String {
+        #"{ "Network": "10.1.0.0/16", "EnableIPv6": true, "IPv6Network": "fd00:10:1::/48", "Backend": { "Type": "\#(backend)" } }"#
+    }
 
     public init(flanneld: String) {
         self.flanneld = flanneld
@@ -24,7 +31,7 @@ public struct LabBringUp {
 
     /// Builds the lab; on failure everything made so far is removed again.
     public func run(names: LabNames, progress: (String) -> Void = { _ in }) throws -> Result {
-        let lab = try Lab(names: names)
+        let lab = try Lab(names: names, ipv6: ipv6)
         do {
             progress("lab \(lab.names.run): switch \(lab.switchNamespace), etcd at \(lab.etcdEndpoint) in \(lab.etcdNamespace)")
             try lab.etcdctl(["put", "/coreos.com/network/config", networkConfig])

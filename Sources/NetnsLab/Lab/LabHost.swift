@@ -12,6 +12,8 @@ public final class LabHost: Sendable {
     private let agentState = Mutex<BackgroundProcess?>(nil)
     private let containerCount = Mutex(0)
     private let hasDocker0 = Mutex(false)
+    /// Containers' IPv6 addresses, by namespace name (dual-stack labs).
+    private let containerIPv6 = Mutex<[String: IPv6Address]>([:])
 
     init(lab: Lab, index: Int, namespace: Namespace, address: IPv4Address, directory: URL) {
         self.lab = lab
@@ -51,10 +53,12 @@ public final class LabHost: Sendable {
         agentState.withLock { $0 = process }
     }
 
-    /// docker0 as `dockerd --bip=<address/length> --mtu=<mtu>` makes it; containers attach to it.
-    public func createDocker0(bip: String, mtu: Int) throws {
+    /// docker0 as `dockerd --bip=<address/length> --mtu=<mtu>` makes it (with
+    /// `--fixed-cidr-v6`, its IPv6 address `bipIPv6` too); containers attach to it.
+    public func createDocker0(bip: String, mtu: Int, bipIPv6: String? = nil) throws {
         try namespace.ip(["link", "add", "docker0", "type", "bridge"])
         try namespace.ip(["addr", "add", bip, "dev", "docker0"])
+        if let bipIPv6 { try namespace.ip(["-6", "addr", "add", bipIPv6, "dev", "docker0", "nodad"]) }
         try namespace.ip(["link", "set", "docker0", "mtu", String(mtu), "up"])
         hasDocker0.withLock { $0 = true }
     }
@@ -93,7 +97,8 @@ public final class LabHost: Sendable {
             return count
         }
         if !hasDocker0.withLock({ $0 }) {
-            try createDocker0(bip: "\(subnet.subnet.firstHost)/\(subnet.subnet.prefixLength)", mtu: subnet.mtu)
+            try createDocker0(bip: "\(subnet.subnet.firstHost)/\(subnet.subnet.prefixLength)", mtu: subnet.mtu,
+                              bipIPv6: subnet.ipv6Subnet.map { "\($0.firstHost)/\($0.prefixLength)" })
         }
         let container = Namespace(name: "\(namespace.name)c\(number)")
         let address = IPv4Address(bits: subnet.subnet.address.bits + UInt32(1 + number))
@@ -105,6 +110,17 @@ public final class LabHost: Sendable {
         try container.ip(["addr", "add", "\(address)/\(subnet.subnet.prefixLength)", "dev", "eth0"])
         try container.ip(["link", "set", "eth0", "mtu", String(subnet.mtu), "up"])
         try container.ip(["route", "add", "default", "via", subnet.subnet.firstHost.description])
+        if let ipv6Subnet = subnet.ipv6Subnet, let ipv6 = ipv6Subnet.address.advanced(by: UInt128(1 + number)) {
+            try container.ip(["-6", "addr", "add", "\(ipv6)/\(ipv6Subnet.prefixLength)", "dev", "eth0", "nodad"])
+            try container.ip(["-6", "route", "add", "default", "via", ipv6Subnet.firstHost.description])
+            containerIPv6.withLock { $0[container.name] = ipv6 }
+        }
         return (container, address)
+    }
+
+    /// The IPv6 address of one of this host's containers (subnet.env named an IPv6 subnet
+    /// when it was added), else nil.
+    public func ipv6Address(of container: Namespace) -> IPv6Address? {
+        containerIPv6.withLock { $0[container.name] }
     }
 }

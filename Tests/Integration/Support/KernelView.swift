@@ -30,6 +30,18 @@ struct KernelView {
         }.sorted()
     }
 
+    /// The same for IPv6 routes (`ip -6 route`): "fd00:10:1:f::/64 via fd00:10:1:f:: dev flannel-v6.1 onlink".
+    func ipv6Routes(into prefix: String) throws -> [String] {
+        try json(["ip", "-6", "-j", "route", "show"]).compactMap { route in
+            guard let destination = route["dst"] as? String, destination.hasPrefix(prefix), destination.hasSuffix("/64") else { return nil }
+            var text = destination
+            if let gateway = route["gateway"] as? String { text += " via \(gateway)" }
+            text += " dev \(route["dev"] as? String ?? "?")"
+            if (route["flags"] as? [String])?.contains("onlink") == true { text += " onlink" }
+            return text
+        }.sorted()
+    }
+
     /// "10.1.15.0 c6:d2:32:6f:8f:44 PERMANENT" per neighbour on the device.
     func neighbours(_ device: String) throws -> [String] {
         try json(["ip", "-j", "neigh", "show", "dev", device]).map { entry in

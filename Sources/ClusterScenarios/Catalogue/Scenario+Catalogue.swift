@@ -15,6 +15,7 @@ extension Scenario {
                  body: .only(.lab, how: "netns-lab demo --walkthrough")),
         partition,
         hostileWriter,
+        dualStackVXLAN, dualStackHostGW,
         Scenario(id: "chaos", name: "chaos",
                  summary: "random faults (loss, partitions, etcd outages, crashes, pauses, compaction) over random clusters of any backend, judged by the invariants",
                  body: .only(.simulator, how: "flannel-sim chaos --seeds 1..200")),

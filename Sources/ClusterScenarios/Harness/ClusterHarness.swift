@@ -60,6 +60,8 @@ public protocol ClusterHarness: AnyObject {
     /// `neighbour 10.1.15.0 lladdr <mac> dev flannel.1`, `fdb <mac> dst 192.0.2.12 dev
     /// flannel.1`, `route 10.1.15.0/24 via 10.1.15.0 dev flannel.1 onlink`.
     func kernelEntries(on host: ClusterHost, network: IPv4Network) throws -> [String]
+    /// The same for the IPv6 half of a dual-stack network (`flannel-v6.<VNI>`, IPv6 routes).
+    func kernelEntries(on host: ClusterHost, ipv6Network network: IPv6Network) throws -> [String]
     /// The MAC of `device` on `host`; nil when there is no such device.
     func deviceMAC(_ device: String, on host: ClusterHost) throws -> MACAddress?
     /// `ip link del <device>` on `host`, as an operator would.
@@ -79,6 +81,8 @@ public protocol ClusterHarness: AnyObject {
     func removeContainer(_ container: ClusterContainer) throws
     /// One echo request; waits up to `wait` for the answer.
     func ping(from container: ClusterContainer, to address: IPv4Address, wait: Duration) throws -> PingResult
+    /// One ICMPv6 echo request (dual-stack); the reply's hop limit as its ttl.
+    func ping(from container: ClusterContainer, to address: IPv6Address, wait: Duration) throws -> PingResult
     /// One UDP datagram to a port where nothing listens; what came back.
     func udpProbe(from container: ClusterContainer, to address: IPv4Address) throws -> ProbeResult
     /// Echo requests every `interval` from now on, until stopped.

@@ -8,6 +8,10 @@ extension LabCluster {
         try labHost(host).namespace.kernelEntries(network: network)
     }
 
+    public func kernelEntries(on host: ClusterHost, ipv6Network network: IPv6Network) throws -> [String] {
+        try labHost(host).namespace.kernelEntries(ipv6Network: network)
+    }
+
     public func deviceMAC(_ device: String, on host: ClusterHost) throws -> MACAddress? {
         try labHost(host).namespace.deviceMAC(device)
     }
@@ -37,9 +41,10 @@ extension LabCluster {
     // MARK: Containers and traffic
 
     public func addContainer(on host: ClusterHost) throws -> ClusterContainer {
-        let (namespace, address) = try labHost(host).addContainer()
+        let labHost = try labHost(host)
+        let (namespace, address) = try labHost.addContainer()
         let number = Int(namespace.name.split(separator: "c").last ?? "") ?? 0
-        let container = ClusterContainer(host: host, number: number, address: address)
+        let container = ClusterContainer(host: host, number: number, address: address, ipv6: labHost.ipv6Address(of: namespace))
         setNamespace(namespace, of: container)
         return container
     }
@@ -51,8 +56,16 @@ extension LabCluster {
     }
 
     public func ping(from container: ClusterContainer, to address: IPv4Address, wait: Duration) throws -> PingResult {
+        try ping(from: container, to: address.description, family: "-4", wait: wait)
+    }
+
+    public func ping(from container: ClusterContainer, to address: IPv6Address, wait: Duration) throws -> PingResult {
+        try ping(from: container, to: address.description, family: "-6", wait: wait)
+    }
+
+    private func ping(from container: ClusterContainer, to address: String, family: String, wait: Duration) throws -> PingResult {
         let seconds = max(1, Int(wait.components.seconds))
-        let result = try namespace(of: container).run(["ping", "-n", "-c", "1", "-W", String(seconds), address.description])
+        let result = try namespace(of: container).run(["ping", family, "-n", "-c", "1", "-W", String(seconds), address])
         if let range = result.stdout.range(of: "ttl="), let ttl = Int(result.stdout[range.upperBound...].prefix { $0.isNumber }) {
             return .reply(ttl: ttl)
         }

@@ -33,7 +33,9 @@ public final class LabCluster: ClusterHarness {
         let start = clock.now
         var report: ScenarioReport
         do {
-            let lab = try Lab(names: names)
+            // Every scenario's hosts have an IPv6 underlay too, as the simulator's do; only
+            // dual-stack configs use it.
+            let lab = try Lab(names: names, ipv6: true)
             defer { lab.destroy() }
             let cluster = LabCluster(lab: lab, flanneld: flanneld)
             report = scenario.run(on: cluster, progress: progress)
@@ -175,7 +177,8 @@ public final class LabCluster: ClusterHarness {
     public func addHost() throws -> ClusterHost {
         let labHost = try lab.addHost(labHosts.count + 1)
         labHosts[labHost.index] = labHost
-        return ClusterHost(index: labHost.index, publicIP: labHost.address)
+        return ClusterHost(index: labHost.index, publicIP: labHost.address,
+                           publicIPv6: lab.ipv6 ? Lab.ipv6Address(ofHost: labHost.index) : nil)
     }
 
     public func startAgent(on host: ClusterHost, _ settings: AgentSettings) throws {

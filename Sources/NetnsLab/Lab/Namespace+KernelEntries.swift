@@ -7,8 +7,19 @@ extension Namespace {
     /// simulated one read alike: routes into `network` except on docker0, and the neighbours
     /// and forwarding entries (with a destination) of every flannel device.
     public func kernelEntries(network: IPv4Network) throws -> [String] {
-        let routes = try json(["ip", "-j", "route", "show"]).compactMap { route -> String? in
-            guard let text = route["dst"] as? String, let destination = IPv4Network(text), network.contains(destination),
+        try kernelEntries(network: network, family: "-4", devicePrefix: "flannel.")
+    }
+
+    /// The same for the IPv6 half of a dual-stack network (`ip -6`, `flannel-v6.<VNI>`).
+    public func kernelEntries(ipv6Network network: IPv6Network) throws -> [String] {
+        try kernelEntries(network: network, family: "-6", devicePrefix: "flannel-v6.")
+    }
+
+    private func kernelEntries<Address: IPAddress>(network: IPNetwork<Address>, family: String, devicePrefix: String) throws -> [String] {
+        let routes = try json(["ip", family, "-j", "route", "show"]).compactMap { route -> String? in
+            // The device's own /128 (IPv6) is the kernel's, not a peer's.
+            guard let text = route["dst"] as? String, let destination = IPNetwork<Address>(text.contains("/") ? text : "\(text)/\(Address.bitWidth)"),
+                  network.contains(destination), destination.prefixLength < Address.bitWidth,
                   let device = route["dev"] as? String, device != "docker0" else { return nil }
             var line = "route \(destination)"
             if let gateway = route["gateway"] as? String { line += " via \(gateway)" }
@@ -16,10 +27,10 @@ extension Namespace {
             if (route["flags"] as? [String])?.contains("onlink") == true { line += " onlink" }
             return line
         }
-        let devices = try json(["ip", "-j", "link", "show"]).compactMap { $0["ifname"] as? String }.filter { $0.hasPrefix("flannel.") }
+        let devices = try json(["ip", "-j", "link", "show"]).compactMap { $0["ifname"] as? String }.filter { $0.hasPrefix(devicePrefix) }
         var entries = routes
         for device in devices {
-            entries += try json(["ip", "-j", "neigh", "show", "dev", device]).compactMap { entry in
+            entries += try json(["ip", family, "-j", "neigh", "show", "dev", device]).compactMap { entry in
                 guard let address = entry["dst"] as? String, let mac = entry["lladdr"] as? String else { return nil }
                 return "neighbour \(address) lladdr \(mac) dev \(device)"
             }

@@ -78,7 +78,7 @@ public final class SimCluster: ClusterHarness {
 
     public func addHost() throws -> ClusterHost {
         let host = world.addHost()
-        return ClusterHost(index: host.index, publicIP: host.publicIP)
+        return ClusterHost(index: host.index, publicIP: host.publicIP, publicIPv6: host.publicIPv6)
     }
 
     public func startAgent(on host: ClusterHost, _ settings: AgentSettings) throws {
@@ -124,14 +124,25 @@ public final class SimCluster: ClusterHarness {
         return (routes + tables.neighbours.map(\.description) + tables.fdb.map(\.description)).sorted()
     }
 
+    public func kernelEntries(on host: ClusterHost, ipv6Network network: IPv6Network) throws -> [String] {
+        let tables = simHost(host).ipv6KernelTables
+        let routes = tables.routes.filter { network.contains($0.destination) }.map { "route \($0)" }
+        return (routes + tables.neighbours.map(\.description) + tables.fdb.map(\.description)).sorted()
+    }
+
     public func deviceMAC(_ device: String, on host: ClusterHost) throws -> MACAddress? {
-        guard let vxlan = simHost(host).vxlan, vxlan.device.name == device else { return nil }
-        return vxlan.mac
+        let simHost = simHost(host)
+        return [simHost.vxlan, simHost.ipv6VXLAN].compactMap { $0 }.first { $0.device.name == device }?.mac
     }
 
     public func deleteDevice(_ device: String, on host: ClusterHost) throws {
-        guard simHost(host).vxlan?.device.name == device else { throw ScenarioFailure("\(host) has no \(device)") }
-        world.deleteVXLANDevice(on: simHost(host))
+        if simHost(host).vxlan?.device.name == device {
+            world.deleteVXLANDevice(on: simHost(host))
+        } else if simHost(host).ipv6VXLAN?.device.name == device {
+            world.deleteIPv6VXLANDevice(on: simHost(host))
+        } else {
+            throw ScenarioFailure("\(host) has no \(device)")
+        }
     }
 
     // MARK: Network
@@ -154,7 +165,7 @@ public final class SimCluster: ClusterHarness {
             throw ScenarioFailure("\(host) has no subnet.env yet: no docker0 for a container")
         }
         let number = Int(container.name.split(separator: "c").last ?? "") ?? simHost(host).containers.count
-        return ClusterContainer(host: host, number: number, address: container.address)
+        return ClusterContainer(host: host, number: number, address: container.address, ipv6: container.ipv6)
     }
 
     public func removeContainer(_ container: ClusterContainer) throws {
@@ -171,6 +182,14 @@ public final class SimCluster: ClusterHarness {
     }
 
     public func ping(from container: ClusterContainer, to address: IPv4Address, wait: Duration) throws -> PingResult {
+        switch world.ping(from: simHost(container.host), container: try containerIndex(container), to: address, timeout: wait) {
+        case let .reply(ttl): .reply(ttl: Int(ttl))
+        case .unreachable: .unreachable
+        case .timeout: .noAnswer
+        }
+    }
+
+    public func ping(from container: ClusterContainer, to address: IPv6Address, wait: Duration) throws -> PingResult {
         switch world.ping(from: simHost(container.host), container: try containerIndex(container), to: address, timeout: wait) {
         case let .reply(ttl): .reply(ttl: Int(ttl))
         case .unreachable: .unreachable

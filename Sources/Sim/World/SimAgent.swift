@@ -16,6 +16,8 @@ public final class SimAgent {
     public private(set) var renewals = 0
     /// The MAC in our lease (vxlan), kept when the device has to be re-created.
     private var vtepMAC: MACAddress?
+    /// The same for `flannel-v6.<VNI>` (dual-stack vxlan).
+    private var ipv6VtepMAC: MACAddress?
     private var timerTokens: [AgentMachine.Timer: Int] = [:]
     /// The lease the world was last told about (`SimWorld.leaseAcquired`).
     private var announcedKey: SubnetKey?
@@ -28,7 +30,8 @@ public final class SimAgent {
         var configuration = AgentMachine.Configuration(
             etcdAPI: world.options.etcdAPI, layout: world.layout, host: host.backendHost, leaseTTL: host.agentLeaseTTL ?? world.options.leaseTTL,
             leaseTTLText: LeaseTTLText.text(for: host.agentLeaseTTL ?? world.options.leaseTTL), renewMargin: world.options.renewMargin, previousSubnet: previous,
-            ipMasq: false, forwardRules: false)
+            ipMasq: false, forwardRules: false,
+            previousIPv6Subnet: host.subnetFileText.flatMap { SubnetFile.previousIPv6Subnet(in: $0) })
         configuration.reportsPeerChanges = world.options.tracesDetail
         machine = AgentMachine(configuration: configuration)
     }
@@ -155,12 +158,18 @@ public final class SimAgent {
             }
         case let .watchPeers(revision):
             world.openWatch(self, after: revision)
-        case let .prepareBackend(config, device, _, _, _):
+        case let .prepareBackend(config, device, ipv6Device, _, _):
             backend = config
             if let device { ensure(device) }
-            return [.backendPrepared(deviceMAC: device == nil ? nil : host.vxlan?.mac)]
+            if let ipv6Device { ensure(ipv6Device) }
+            return [.backendPrepared(deviceMAC: device == nil ? nil : host.vxlan?.mac,
+                                     ipv6DeviceMAC: ipv6Device == nil ? nil : host.ipv6VXLAN?.mac)]
         case let .startDataPath(subnets), let .moveDataPath(subnets):
             bringUpDevice(subnet: subnets.subnet, network: subnets.network)
+            if let subnet = subnets.ipv6Subnet, host.ipv6VXLAN != nil {
+                host.ipv6VXLAN?.ipv6Address = subnet.address
+                world.record("\(host.name) IPv6 lease \(subnet) in use (flannel-v6 \(subnet.address)/128)")
+            }
             if case .startDataPath = action { return [.dataPathStarted] }
         case .programPeers:
             cachedRoutes = nil
@@ -309,10 +318,18 @@ public final class SimAgent {
             host.vxlan = SimHost.VXLANDevice(device: KernelDevice(index: 3, name: device.name), mac: mac, vni: vni, port: port)
             vtepMAC = mac
             world.record("\(host.name) created \(device.name) \(mac)")
-        case .vxlanIPv6:
-            // Simulated hosts have no IPv6 underlay (no public IPv6), so an agent refuses a
-            // dual-stack network before asking for this device.
-            world.record("\(host.name) has no IPv6 underlay for \(device.name)")
+        case let .vxlanIPv6(vni, port, _):
+            if let existing = host.ipv6VXLAN, existing.vni == vni, existing.port == port {
+                ipv6VtepMAC = existing.mac
+                return
+            }
+            let old = host.ipv6VXLAN
+            if let old { host.removeEntries(on: old.device) }
+            let mac = ipv6VtepMAC ?? old?.mac
+                ?? MACAddress.locallyAdministered(from: (0..<6).map { _ in UInt8.random(in: 0...255, using: &world.random) })
+            host.ipv6VXLAN = SimHost.VXLANDevice(device: KernelDevice(index: 4, name: device.name), mac: mac, vni: vni, port: port)
+            ipv6VtepMAC = mac
+            world.record("\(host.name) created \(device.name) \(mac)")
         }
     }
 
@@ -350,6 +367,17 @@ public final class SimAgent {
                                     subnetLength: plan.subnetLength, ownSubnet: held?.key.ipv4)
     }
 
+    /// The kernel backends' planner for the IPv6 half of a dual-stack network, as the daemon's builds it.
+    public var ipv6KernelPlanner: KernelBackendPlanner<IPv6Address>? {
+        guard let plan = machine.config?.ipv6, !forwardsInUserSpace else { return nil }
+        let wantsDevice = backend.backend.ipv6Device(on: host.backendHost) != nil
+        guard !wantsDevice || host.ipv6VXLAN != nil else { return nil }
+        let context = KernelPeerContext(external: host.eth0, externalNetwork: host.ipv6UnderlayNetwork,
+                                        device: wantsDevice ? host.ipv6VXLAN?.device : nil)
+        return KernelBackendPlanner(backend: backend, context: context, network: plan.network,
+                                    subnetLength: plan.subnetLength, ownSubnet: held?.key.ipv6)
+    }
+
     /// The data path's periodic tick: the kernel backends' resync, anything missing comes back.
     private func resync() {
         if forwardsInUserSpace { return }
@@ -357,6 +385,11 @@ public final class SimAgent {
             world.record("\(host.name) \(device.name) is gone; re-creating it")
             ensure(device)
             host.vxlan?.address = held?.key.ipv4.address
+        }
+        if machine.config?.ipv6 != nil, let device = backend.backend.ipv6Device(on: host.backendHost), host.ipv6VXLAN == nil {
+            world.record("\(host.name) \(device.name) is gone; re-creating it")
+            ensure(device)
+            host.ipv6VXLAN?.ipv6Address = held?.key.ipv6?.address
         }
         programKernel()
     }
@@ -369,6 +402,11 @@ public final class SimAgent {
         let outcome = plan.execute { step in host.apply(step, ignoringDeletes: broken) }
         if world.options.tracesDetail {
             for step in outcome.applied { world.record("\(host.name) \(step)") }
+        }
+        guard let ipv6Planner = ipv6KernelPlanner else { return }
+        let ipv6Outcome = ipv6Planner.plan(peers: peers, current: host.ipv6KernelTables).execute { step in host.apply(step, ignoringDeletes: broken) }
+        if world.options.tracesDetail {
+            for step in ipv6Outcome.applied { world.record("\(host.name) \(step)") }
         }
     }
 }

@@ -29,6 +29,9 @@ extension SimWorld {
         case vxlan(vni: Int, port: Int, mac: MACAddress, [UInt8])
         /// An IP packet routed to the host as next hop (host-gw, DirectRouting).
         case routed([UInt8])
+        /// The IPv6 half's: a vxlan datagram from `flannel-v6.<VNI>`, an IPv6 packet routed.
+        case vxlanIPv6(vni: Int, port: Int, mac: MACAddress, [UInt8])
+        case routedIPv6([UInt8])
     }
 
     /// One echo request from `container` (on `host`) to `destination`; runs the world until
@@ -149,16 +152,28 @@ extension SimWorld {
 
     /// The underlay: one switch; faults decide loss, duplication, delay and partitions.
     func underlaySend(from host: SimHost, to publicIP: IPv4Address, _ frame: UnderlayFrame) {
-        statistics.datagramsSent += 1
         if options.tracesDetail {
             switch frame {
             case let .udp(payload): record("\(host.name) eth0 \(host.publicIP).8285 > \(publicIP).8285: UDP, length \(payload.count)")
             case let .vxlan(vni, port, _, payload): record("\(host.name) eth0 \(host.publicIP) > \(publicIP).\(port): VXLAN vni \(vni), inner length \(payload.count)")
             case let .routed(packet): record("\(host.name) eth0 \(SimPacket.source(packet)) > \(SimPacket.destination(packet)) via \(publicIP): IP, length \(packet.count)")
+            case .vxlanIPv6, .routedIPv6: break
             }
         }
-        guard let target = hosts.first(where: { $0.publicIP == publicIP }),
-              !faults.blockedLinks.contains(.init(from: host.index, to: target.index)) else {
+        transmit(from: host, to: hosts.first { $0.publicIP == publicIP }, frame)
+    }
+
+    /// The same switch carrying the IPv6 underlay (2001:db8::/64).
+    func underlaySend(from host: SimHost, to publicIPv6: IPv6Address, _ frame: UnderlayFrame) {
+        if options.tracesDetail {
+            record("\(host.name) eth0 \(host.publicIPv6) > \(publicIPv6): \(frame.isVXLAN ? "VXLAN" : "IP6"), length \(frame.innerLength)")
+        }
+        transmit(from: host, to: hosts.first { $0.publicIPv6 == publicIPv6 }, frame)
+    }
+
+    private func transmit(from host: SimHost, to target: SimHost?, _ frame: UnderlayFrame) {
+        statistics.datagramsSent += 1
+        guard let target, !faults.blockedLinks.contains(.init(from: host.index, to: target.index)) else {
             statistics.datagramsLost += 1
             return
         }
@@ -175,6 +190,8 @@ extension SimWorld {
                 case let .udp(payload): udpReceive(target, from: host.publicIP, port: Self.udpPort, payload)
                 case let .vxlan(vni, port, mac, packet): vxlanReceive(target, vni: vni, port: port, mac: mac, packet)
                 case let .routed(packet): hostReceive(target, packet, from: .underlay)
+                case let .vxlanIPv6(vni, port, mac, packet): ipv6VXLANReceive(target, vni: vni, port: port, mac: mac, packet)
+                case let .routedIPv6(packet): ipv6HostReceive(target, packet, from: .underlay)
                 }
             }
         }

@@ -166,6 +166,14 @@ public final class SimWorld {
         record("\(host.name) \(device.device.name) deleted by hand")
     }
 
+    /// `ip link del flannel-v6.<VNI>` on `host`.
+    public func deleteIPv6VXLANDevice(on host: SimHost) {
+        guard let device = host.ipv6VXLAN else { return }
+        host.removeEntries(on: device.device)
+        host.ipv6VXLAN = nil
+        record("\(host.name) \(device.device.name) deleted by hand")
+    }
+
     func agentExited(_ host: SimHost) {
         stopAgent(host, reason: "exited")
     }
@@ -178,7 +186,11 @@ public final class SimWorld {
         let used = Set(host.containers.map(\.address))
         var number = 1
         while used.contains(IPv4Address(bits: bridge.address.bits + UInt32(1 + number))) { number += 1 }
-        let container = SimHost.Container(name: "\(host.name)c\(host.containers.count + 1)", address: IPv4Address(bits: bridge.address.bits + UInt32(1 + number)))
+        var container = SimHost.Container(name: "\(host.name)c\(host.containers.count + 1)", address: IPv4Address(bits: bridge.address.bits + UInt32(1 + number)))
+        if let ipv6Bridge = host.ipv6Bridge ?? host.subnetFile?.ipv6Subnet {
+            host.ipv6Bridge = ipv6Bridge
+            container.ipv6 = ipv6Bridge.address.advanced(by: UInt128(1 + number))
+        }
         host.containers.append(container)
         record("\(container.name) started with \(container.address)")
         return container
@@ -196,8 +208,10 @@ public final class SimWorld {
         guard let file = host.subnetFile else { return }
         let old = host.containers
         host.bridge = file.subnet
+        host.ipv6Bridge = file.ipv6Subnet
         host.containers = (1...max(1, count)).map { number in
-            SimHost.Container(name: "\(host.name)c\(number)", address: IPv4Address(bits: file.subnet.address.bits + UInt32(1 + number)))
+            SimHost.Container(name: "\(host.name)c\(number)", address: IPv4Address(bits: file.subnet.address.bits + UInt32(1 + number)),
+                              ipv6: file.ipv6Subnet?.address.advanced(by: UInt128(1 + number)))
         }
         for (before, after) in zip(old, host.containers) where before.address != after.address {
             record("\(after.name) redeployed: \(before.address) -> \(after.address)")

@@ -78,9 +78,15 @@ struct FlannelSimCommand: ParsableCommand {
         @Flag(help: "Use a deliberately broken kernel model (route, neighbour and fdb deletions ignored): the invariants must catch it")
         var brokenKernelDeletes = false
 
+        @Flag(help: "Dual-stack networks (vxlan or host-gw with EnableIPv6): both families judged")
+        var dualStack = false
+
         func validate() throws {
             guard !(brokenAllocator && brokenKernelDeletes) else {
                 throw ValidationError("--broken-allocator and --broken-kernel-deletes: pick one breakage at a time")
+            }
+            guard !(dualStack && (brokenAllocator || brokenKernelDeletes)) else {
+                throw ValidationError("--dual-stack runs the real agent only; leave out --broken-allocator and --broken-kernel-deletes")
             }
         }
 
@@ -90,7 +96,8 @@ struct FlannelSimCommand: ParsableCommand {
                 throw ValidationError("--seeds must look like 1..200, got \(seeds)")
             }
             let scenario = brokenAllocator ? SimScenario.chaosWithBrokenAllocator
-                : brokenKernelDeletes ? SimScenario.chaosWithBrokenKernelDeletes : SimScenario.chaos
+                : brokenKernelDeletes ? SimScenario.chaosWithBrokenKernelDeletes
+                : dualStack ? SimScenario.chaosDualStack : SimScenario.chaos
             var failed: [UInt64] = []
             let clock = ContinuousClock()
             let start = clock.now

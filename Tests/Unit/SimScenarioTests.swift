@@ -177,3 +177,32 @@ struct SimScenarioTests {
         #expect(run.summary.contains("replay: swift run flannel-sim run always-fails --seed 99 --trace"))
     }
 }
+
+/// Chaos on dual-stack networks: both families' kernel entries and pings judged.
+@Suite("Dual-stack chaos")
+struct DualStackChaosTests {
+    @Test func chaosOnDualStackNetworksKeepsEveryInvariantOfBothFamilies() {
+        var failed: [String] = []
+        for seed in UInt64(1)...100 {
+            let run = SimScenario.chaosDualStack.run(seed: seed, keepsTrace: false)
+            if !run.passed { failed.append(run.summary) }
+        }
+        #expect(failed.isEmpty, "\(failed.joined(separator: "\n"))")
+        let again = SimScenario.chaosDualStack.run(seed: 7, keepsTrace: false)
+        #expect(again.world.trace.hash == SimScenario.chaosDualStack.run(seed: 7, keepsTrace: false).world.trace.hash)
+    }
+
+    @Test func staleIPv6KernelEntriesAreCaught() {
+        let broken = SimScenario(id: "chaos-dual-stack-broken", name: "chaos-dual-stack-broken-kernel",
+                                 summary: "dual-stack chaos with a kernel that ignores deletions",
+                                 options: { options in
+                                     var options = SimScenario.chaosDualStack.options(options)
+                                     options.brokenKernelDeletes = true
+                                     return options
+                                 }, body: SimScenario.chaosDualStack.body)
+        let caught = (UInt64(1)...50).map { broken.run(seed: $0, keepsTrace: false) }.filter { !$0.passed }
+        #expect(caught.count >= 10, "only \(caught.count) of 50 seeds caught the stale kernel entries")
+        #expect(caught.contains { $0.allFailures.contains { $0.contains("IPv6 kernel entries differ from etcd") } },
+                "\(caught.first?.summary ?? "")")
+    }
+}

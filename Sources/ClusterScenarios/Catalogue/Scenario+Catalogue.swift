@@ -19,6 +19,9 @@ extension Scenario {
         Scenario(id: "chaos", name: "chaos",
                  summary: "random faults (loss, partitions, etcd outages, crashes, pauses, compaction) over random clusters of any backend, judged by the invariants",
                  body: .only(.simulator, how: "flannel-sim chaos --seeds 1..200")),
+        Scenario(id: "chaos", name: "chaos-dual-stack",
+                 summary: "the same chaos on dual-stack networks (vxlan, host-gw with EnableIPv6): both families' kernel entries and pings judged",
+                 body: .only(.simulator, how: "flannel-sim chaos --dual-stack --seeds 1..200")),
     ]
 
     /// Leases of 5 s: expiry within a scenario's minute, in both worlds.

@@ -2,7 +2,7 @@
 /// scenarios of SCENARIOS.md (`Scenario.catalogue` in ClusterScenarios) run here through
 /// `SimCluster`.
 extension SimScenario {
-    public static let catalogue: [SimScenario] = [chaos]
+    public static let catalogue: [SimScenario] = [chaos, chaosDualStack]
 
     public static let shortLeases: @Sendable (SimOptions) -> SimOptions = { options in
         var options = options

@@ -8,12 +8,29 @@ extension SimScenario {
         summary: "2–6 hosts, any backend (udp, vxlan, host-gw), 10 minutes of random faults (etcd cuts, outages, lost and slow etcd messages, partitions both and one way, loss, duplication, reordering, compaction, crashes, agent pauses, hosts leaving for good), then heal, settle, check",
         options: shortLeases
     ) { run in
+        chaosBody(run, dualStack: false)
+    }
+
+    /// The same chaos on a dual-stack network (vxlan or host-gw, `EnableIPv6`): the IPv6
+    /// half's kernel entries and pings are judged too.
+    public static let chaosDualStack = SimScenario(
+        id: "chaos-dual-stack", name: "chaos-dual-stack",
+        summary: "chaos on a dual-stack network (vxlan or host-gw with EnableIPv6, a small IPv6 range too): both families' kernel entries and pings judged",
+        options: shortLeases
+    ) { run in
+        chaosBody(run, dualStack: true)
+    }
+
+    private static func chaosBody(_ run: SimRun, dualStack: Bool) {
         let world = run.world
         let count = Int.random(in: 2...6, using: &world.random)
         let subnets = count + Int.random(in: 1...3, using: &world.random)
         // Any backend: the kernel backends' entries are judged like the proxy's routes.
-        let backend = ["udp", "vxlan", "host-gw"][Int.random(in: 0..<3, using: &world.random)]
-        let config = #"{ "Network": "10.1.0.0/16", "SubnetMin": "10.1.1.0", "SubnetMax": "10.1.\#(subnets).0", "Backend": { "Type": "\#(backend)" } }"#
+        let backends = dualStack ? ["vxlan", "host-gw"] : ["udp", "vxlan", "host-gw"]
+        let backend = backends[Int.random(in: 0..<backends.count, using: &world.random)]
+        // Dual-stack: an IPv6 range as tight as the IPv4 one, so that both halves contend.
+        let ipv6 = dualStack ? #", "EnableIPv6": true, "IPv6Network": "fd00:10:1::/48", "IPv6SubnetMin": "fd00:10:1:1::", "IPv6SubnetMax": "fd00:10:1:\#(String(subnets, radix: 16))::""# : ""
+        let config = #"{ "Network": "10.1.0.0/16", "SubnetMin": "10.1.1.0", "SubnetMax": "10.1.\#(subnets).0"\#(ipv6), "Backend": { "Type": "\#(backend)" } }"#
         let hosts = run.cluster(hosts: count, config: config)
         var restarts: [(host: SimHost, at: Timestamp)] = []
         var departed: [SimHost] = []
@@ -90,7 +107,9 @@ extension SimScenario {
         for host in hosts where host.agent == nil && !departed.contains(where: { $0 === host }) { world.startAgent(host) }
         world.run(for: .seconds(180))
         // A host that drifted has its containers redeployed in its new subnet, as docker would be.
-        for host in hosts where host.bridge != host.subnetFile?.subnet { world.deployContainers(on: host) }
+        for host in hosts where host.bridge != host.subnetFile?.subnet || host.ipv6Bridge != host.subnetFile?.ipv6Subnet {
+            world.deployContainers(on: host)
+        }
         world.checkSettled()
     }
 }

@@ -13,6 +13,7 @@ extension SimWorld {
         let live = (ledgerScreen?.screen(listing) ?? listing).records
         let running = hosts.filter { $0.agent != nil }
         var holders: [IPv4Network: String] = [:]
+        var ipv6Holders: [IPv6Network: String] = [:]
         for host in running {
             guard let agent = host.agent, let held = agent.held else {
                 if host.agent?.machine.lease?.isFailed != true { violation("\(host.name)'s agent runs but holds no lease") }
@@ -21,6 +22,10 @@ extension SimWorld {
             let subnet = held.key.ipv4
             if let other = holders[subnet] { violation("\(host.name) and \(other) both hold \(subnet)") }
             holders[subnet] = host.name
+            if let ipv6 = held.key.ipv6 {
+                if let other = ipv6Holders[ipv6] { violation("\(host.name) and \(other) both hold \(ipv6)") }
+                ipv6Holders[ipv6] = host.name
+            }
             let record = live.first { $0.key == held.key }
             if record?.attributes.publicIP != host.publicIP {
                 violation("\(host.name) holds \(subnet) but etcd says \(record.map { "it is \($0.attributes.publicIP)'s" } ?? "it is free")")
@@ -33,6 +38,13 @@ extension SimWorld {
                     let steps = plan.removals + plan.additions.flatMap(\.steps)
                     violation("\(host.name)'s kernel entries differ from etcd: would \(steps.prefix(4).map(\.description).joined(separator: "; "))")
                 }
+                if let ipv6Planner = agent.ipv6KernelPlanner {
+                    let plan = ipv6Planner.plan(peers: others.map { Peer(key: $0.key, attributes: $0.attributes) }, current: host.ipv6KernelTables)
+                    if !plan.isEmpty {
+                        let steps = plan.removals + plan.additions.flatMap(\.steps)
+                        violation("\(host.name)'s IPv6 kernel entries differ from etcd: would \(steps.prefix(4).map(\.description).joined(separator: "; "))")
+                    }
+                }
             } else {
                 // What the proxy forwards with must match etcd too.
                 let misrouted = others.filter { agent.routes.publicIP(for: $0.key.ipv4.address) != $0.attributes.publicIP }
@@ -42,6 +54,9 @@ extension SimWorld {
             }
             if host.bridge != nil, host.bridge != held.key.ipv4 {
                 violation("\(host.name)'s docker0 is \(host.bridge!) but its lease is \(subnet)")
+            }
+            if host.ipv6Bridge != nil, host.ipv6Bridge != held.key.ipv6 {
+                violation("\(host.name)'s docker0 has \(host.ipv6Bridge!) but its lease's IPv6 subnet is \(held.key.ipv6.map { "\($0)" } ?? "none")")
             }
             let expected = Set(live.filter { $0.key != held.key }.map(\.key.ipv4))
             let actual = Set(agent.table.peers.map(\.subnet))
@@ -59,6 +74,11 @@ extension SimWorld {
                     let outcome = ping(from: source, container: index, to: destination.address)
                     if case .reply = outcome {} else {
                         violation("\(container.name) -> \(destination.name) (\(destination.address)): \(outcome)")
+                    }
+                    guard container.ipv6 != nil, let ipv6 = destination.ipv6 else { continue }
+                    let ipv6Outcome = ping(from: source, container: index, to: ipv6)
+                    if case .reply = ipv6Outcome {} else {
+                        violation("\(container.name) -> \(destination.name) over IPv6 (\(ipv6)): \(ipv6Outcome)")
                     }
                 }
             }

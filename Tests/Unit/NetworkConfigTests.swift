@@ -80,6 +80,14 @@ struct NetworkConfigTests {
         (#"{"Network":"10.1.0.0/16","EnableIPv6":true}"#, "IPv6Network", "is missing"),
         (#"{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/125"}"#, "IPv6Network", "/124 or shorter"),
         (#"{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/48","IPv6SubnetLen":127}"#, "IPv6SubnetLen", "use a value from 50 to 126"),
+        // Upstream 0.20.2's IPv6 rules, in its order (COMPAT.md): four subnets at least, Min and
+        // Max inside IPv6Network and on an IPv6SubnetLen boundary; and Min ≤ Max, which upstream lacks.
+        (#"{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/48","IPv6SubnetLen":49}"#, "IPv6SubnetLen", "fewer than four subnets in fd00::/48; use /50 or longer"),
+        (#"{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/48","IPv6SubnetMin":"fd01::"}"#, "IPv6SubnetMin", "fd01:: is outside Network fd00::/48"),
+        (#"{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/48","IPv6SubnetMax":"fd00:0:0:5::1"}"#, "IPv6SubnetMax", "is not on a /64 boundary; use fd00:0:0:5::"),
+        (#"{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/48","IPv6SubnetMin":"fd00:0:0:9::","IPv6SubnetMax":"fd00:0:0:5::"}"#, "IPv6SubnetMin", "is above IPv6SubnetMax"),
+        (#"{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"10.2.0.0/16"}"#, "IPv6Network", "not valid"),
+        (#"{"Network":"10.1.0.0/16","EnableIPv6":"true","IPv6Network":"fd00::/48"}"#, "EnableIPv6", "must be true or false"),
         (#"{"Network":"10.1.0.0/16","Backend":"vxlan"}"#, "Backend", "must be an object"),
         (#"{"Network":"10.1.0.0/16","Backend":{}}"#, "Backend.Type", "is missing; set it to one of udp, vxlan, host-gw"),
         (#"{"Network":"10.1.0.0/16","Backend":{"Type":3}}"#, "Backend.Type", "must be a string"),
@@ -134,6 +142,13 @@ struct NetworkConfigTests {
         #expect(plan.subnetMax.description == "fd00:12:0:ff00::")
         let defaulted = try #require(try NetworkConfig.decode(#"{"Network":"10.12.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:12::/48"}"#).ipv6)
         #expect(defaulted.subnetLength == 64)
+        // Upstream's defaults: /64 up to a /62 network, else two bits more; Min the second
+        // subnet, Max the last (its config_test.go: fc00::/48 → fc00:0:0:1:: … fc00:0:0:ffff::).
+        let upstreams = try #require(try NetworkConfig.decode(#"{"Network":"10.12.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/48"}"#).ipv6)
+        #expect("\(upstreams.subnetMin) \(upstreams.subnetMax) /\(upstreams.subnetLength)" == "fc00:0:0:1:: fc00:0:0:ffff:: /64")
+        #expect(try NetworkConfig.decode(#"{"Network":"10.12.0.0/16","EnableIPv6":true,"IPv6Network":"fd00::/63"}"#).ipv6?.subnetLength == 65)
+        #expect(try NetworkConfig.decode(#"{"Network":"10.12.0.0/16","enableipv6":true,"ipv6network":"fd00::/62"}"#).ipv6?.subnetLength == 64,
+                "field names match case-insensitively, as Go's encoding/json")
     }
 
     @Test func errorDescriptionNamesConfigAndField() {

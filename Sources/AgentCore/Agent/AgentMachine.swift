@@ -232,7 +232,7 @@ public struct AgentMachine: Sendable {
         }
         actions.append(.useRegistry(api))
         guard let plan = config.ipv4 else {
-            return actions + exit(.failed("network config: IPv4 is disabled; this agent needs an IPv4 Network"))
+            return actions + exit(.failed("network config: EnableIPv4 is false (an IPv6-only network): this agent runs IPv4 and dual-stack networks, not IPv6-only ones yet; set EnableIPv4 to true with a Network beside the IPv6Network"))
         }
         self.config = config
         screen = LeaseScreen(ipv4: plan, ipv6: config.ipv6, layout: configuration.layout)

@@ -60,7 +60,7 @@ struct DualStackAgentTests {
         var drive = Drive()
         let prepared = drive.read(Self.config("vxlan"))
         #expect(prepared.contains { action in
-            if case let .prepareBackend(_, .vxlan(1, 8472, 1450)?, .vxlanIPv6(1, 8472, 1430)?, _, _) = action { true } else { false }
+            if case .prepareBackend(_, .vxlan(1, 8472, 1450)?, .vxlanIPv6(1, 8472, 1430)?, _, _) = action { true } else { false }
         })
         #expect(BackendDevice.vxlanIPv6(vni: 1, port: 8472, mtu: 1430).name == "flannel-v6.1")
         let listing = drive.send(.backendPrepared(deviceMAC: MACAddress("0a:00:00:00:00:01"), ipv6DeviceMAC: MACAddress("0a:00:00:00:00:02")))
@@ -109,5 +109,20 @@ extension DualStackAgentTests {
         let message = Self.exitMessage(drive.read(config))
         #expect(message?.contains("EnableIPv6 with EnableNFTables") == true)
         #expect(message?.contains("set EnableNFTables to false") == true)
+    }
+}
+
+extension DualStackAgentTests {
+    @Test func theIPv6DeviceKeepsWithinTheKernelsLimits() {
+        let jumbo = BackendHost(publicIP: Self.me, externalName: "eth0", externalAddress: Self.me, externalMTU: 9000, publicIPv6: IPv6Address("2001:db8::1"))
+        // A configured MTU above what the underlay leaves is lowered for flannel-v6 (the kernel refuses it).
+        #expect(VXLANBackend(mtu: 1500).ipv6Device(on: Self.host) == .vxlanIPv6(vni: 1, port: 8472, mtu: 1430))
+        #expect(VXLANBackend(mtu: 8000).ipv6Device(on: jumbo) == .vxlanIPv6(vni: 1, port: 8472, mtu: 8000))
+        #expect(VXLANBackend(vni: 10000).ipv6Refusal(on: Self.host)?.contains("flannel-v6.10000, longer than Linux's 15-character device names") == true)
+        #expect(VXLANBackend(vni: 9999).ipv6Refusal(on: Self.host) == nil)
+        let small = BackendHost(publicIP: Self.me, externalName: "eth0", externalAddress: Self.me, externalMTU: 1340, publicIPv6: IPv6Address("2001:db8::1"))
+        #expect(VXLANBackend().ipv6Refusal(on: small)?.contains("flannel-v6.1's MTU would be 1270 (eth0's MTU 1340 − 70), below IPv6's minimum of 1280") == true)
+        var drive = Drive(host: small)
+        #expect(Self.exitMessage(drive.read(Self.config("vxlan")))?.contains("below IPv6's minimum of 1280") == true)
     }
 }

@@ -86,3 +86,25 @@ struct DualStackKernelTests {
         #expect(plan.removals == [.deleteRoute(stale)])
     }
 }
+
+extension DualStackKernelTests {
+    /// The kernel refuses to move an IPv6 onlink route from eth0 to the vxlan device in place
+    /// (host-gw or DirectRouting before): the old route goes first. IPv4 keeps the in-place
+    /// replace (no gap).
+    @Test func anIPv6RouteOnAnotherDeviceIsDeletedBeforeItsReplacementIsAdded() {
+        let subnet = IPv6Network("fd00:1:0:15::/64")!
+        let hostGWRoute = Route(destination: subnet, gateway: IPv6Address("2001:db8:1::12"), device: Self.eth0, onlink: false)
+        let peer = Self.peer("10.1.15.0/24", "fd00:1:0:15::/64", publicIPv6: "2001:db8:1::12")
+        let plan = Self.planner(VXLANBackend(), device: Self.flannelV6).plan(peers: [peer], current: .init(routes: [hostGWRoute]))
+        #expect(plan.removals == [.deleteRoute(hostGWRoute)])
+        #expect(plan.additions.first?.steps.last == .replaceRoute(Route(destination: subnet, gateway: subnet.address, device: Self.flannelV6, onlink: true)))
+
+        let ipv4Subnet = Fixtures.net("10.1.15.0/24")
+        let flannel1 = KernelDevice(index: 7, name: "flannel.1")
+        let ipv4 = AgentCore.KernelBackendPlanner<IPv4Address>(
+            backend: BackendConfig(VXLANBackend()), context: .init(external: Self.eth0, externalNetwork: Fixtures.net("192.0.2.0/24"), device: flannel1),
+            network: Fixtures.net("10.1.0.0/16"), subnetLength: 24, ownSubnet: nil)
+        let ipv4HostGW = AgentCore.KernelRoute<IPv4Address>(destination: ipv4Subnet, gateway: Fixtures.ip("192.0.2.12"), device: Self.eth0, onlink: false)
+        #expect(ipv4.plan(peers: [peer], current: .init(routes: [ipv4HostGW])).removals.isEmpty)
+    }
+}

@@ -29,6 +29,8 @@ protocol RunningDataPath: AnyObject {
     func setPeers(_ peers: [Peer])
     /// Why a peer gets no data path entries, for the log; nil when it gets them.
     func ignoreReason(_ peer: Peer) -> String?
+    /// Dual-stack: why a peer routed over IPv4 gets no IPv6 entries; nil when it gets them.
+    func ipv6IgnoreReason(_ peer: Peer) -> String?
     func move(to subnets: OwnSubnets) throws
     /// `peers` is read only by a data path that resyncs (building the list costs a sort).
     func tick(peers: () -> [Peer])
@@ -43,6 +45,7 @@ extension PreparedBackend {
 
 extension RunningDataPath {
     func ignoreReason(_ peer: Peer) -> String? { nil }
+    func ipv6IgnoreReason(_ peer: Peer) -> String? { nil }
     var metricsSource: (@Sendable (AgentMetrics) -> String)? { nil }
 }
 

@@ -196,10 +196,17 @@ final class AgentRunner {
             usable = nil
         }
         // How many leases of another backend there are is a writer's choice: budgeted.
-        guard let peer = usable, let reason = dataPath?.ignoreReason(peer),
-              case let .log(heldBack) = ignoredPeerLines.admit(now: now) else { return }
-        if heldBack > 0 { logger.warning("\(heldBack) more ignored peers were not logged in the last minute") }
-        logger.warning("peer \(peer.subnet) ignored: \(reason)")
+        guard let peer = usable else { return }
+        if let reason = dataPath?.ignoreReason(peer) {
+            guard case let .log(heldBack) = ignoredPeerLines.admit(now: now) else { return }
+            if heldBack > 0 { logger.warning("\(heldBack) more ignored peers were not logged in the last minute") }
+            logger.warning("peer \(peer.subnet) ignored: \(reason)")
+        } else if let reason = dataPath?.ipv6IgnoreReason(peer) {
+            // Routed over IPv4 still (an IPv4-only host in a rolling upgrade): a note, not a warning.
+            guard case let .log(heldBack) = ignoredPeerLines.admit(now: now) else { return }
+            if heldBack > 0 { logger.warning("\(heldBack) more ignored peers were not logged in the last minute") }
+            logger.notice("peer \(peer.subnet): IPv4 only, its IPv6 half is not routed: \(reason)")
+        }
     }
 
     private func observe(_ observation: AgentMachine.Observation) {

@@ -82,30 +82,36 @@ struct TrafficRuleKeeper {
     /// kernel or tool refuses it). Returns what was wrong (empty: nothing to do).
     @discardableResult
     mutating func keep(quiet: Bool) async throws -> [String] {
-        let problems: [String]
-        var refusedRandomFully = false
+        var problems: [String] = []
+        // The tools that refused random-fully (the notice names them).
+        var refusedRandomFully: [String] = []
+        defer {
+            if !problems.isEmpty && !quiet {
+                logger.warning("\(tool) rules changed behind our back (\(problems.prefix(3).joined(separator: "; "))\(problems.count > 3 ? "; …" : "")); restored")
+            }
+            for refusing in refusedRandomFully {
+                logger.notice("\(refusing): masquerading without \(refusing == "nftables" ? "fully-random" : "--random-fully") (refused here)")
+            }
+        }
         switch rules {
         case let .iptables(wanted, wantedIPv6):
             let (found, inForce) = try await IPTables.ensure(wanted, fallback: wanted.randomFully ? wanted.withoutRandomFully : nil)
-            var ipv6InForce: TrafficRules?
-            var foundIPv6: [String] = []
+            // Kept before the IPv6 half is tried: an ip6tables failure must not make the
+            // IPv4 rules be restored again at every resync.
+            rules = .iptables(inForce, ipv6: wantedIPv6)
+            problems = found
+            if inForce != wanted { refusedRandomFully.append(TrafficRules.Family.ipv4.tool) }
             if let wantedIPv6 {
-                let (foundHere, inForceHere) = try await IPTables.ensure(wantedIPv6, fallback: wantedIPv6.randomFully ? wantedIPv6.withoutRandomFully : nil)
-                (foundIPv6, ipv6InForce) = (foundHere.map { "ip6tables: \($0)" }, inForceHere)
-                refusedRandomFully = inForceHere != wantedIPv6
+                let (foundIPv6, ipv6InForce) = try await IPTables.ensure(wantedIPv6, fallback: wantedIPv6.randomFully ? wantedIPv6.withoutRandomFully : nil)
+                rules = .iptables(inForce, ipv6: ipv6InForce)
+                problems += foundIPv6.map { "ip6tables: \($0)" }
+                if ipv6InForce != wantedIPv6 { refusedRandomFully.append(TrafficRules.Family.ipv6.tool) }
             }
-            (problems, rules) = (found + foundIPv6, .iptables(inForce, ipv6: ipv6InForce))
-            refusedRandomFully = refusedRandomFully || inForce != wanted
         case let .nftables(wanted):
             let plain = NFTablesRules(network: wanted.network, subnet: wanted.subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: false)
             let (found, inForce) = try await NFTables.ensure(wanted, fallback: wanted.randomFully ? plain : nil)
-            (problems, refusedRandomFully, rules) = (found, inForce != wanted, .nftables(inForce))
-        }
-        if !problems.isEmpty && !quiet {
-            logger.warning("\(tool) rules changed behind our back (\(problems.prefix(3).joined(separator: "; "))\(problems.count > 3 ? "; …" : "")); restored")
-        }
-        if refusedRandomFully {
-            logger.notice("\(tool): masquerading without \(tool == "iptables" ? "--random-fully" : "fully-random") (refused here)")
+            (problems, rules) = (found, .nftables(inForce))
+            if inForce != wanted { refusedRandomFully.append("nftables") }
         }
         return problems
     }

@@ -264,7 +264,7 @@ public struct AgentMachine: Sendable {
         guard host.publicIPv6 != nil else {
             return "network config: EnableIPv6 is set (IPv6Network \(plan.network)), but \(host.externalName) has no global IPv6 address and --public-ipv6 is not given; give \(host.externalName) an IPv6 address, pass --public-ipv6, or set EnableIPv6 to false"
         }
-        return nil
+        return backend.ipv6Refusal(on: host)
     }
 
     private mutating func backendPrepared(deviceMAC: MACAddress?, ipv6DeviceMAC: MACAddress?, now: Timestamp) -> [Action] {

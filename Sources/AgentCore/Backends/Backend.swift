@@ -27,6 +27,10 @@ public protocol Backend: Sendable, Equatable, CustomStringConvertible {
     /// Whether the backend carries IPv6 (a dual-stack network's second family).
     var carriesIPv6: Bool { get }
 
+    /// Dual-stack: why this backend cannot carry IPv6 on `host` as configured, saying what to
+    /// change; nil when it can.
+    func ipv6Refusal(on host: BackendHost) -> String?
+
     /// Dual-stack: the IPv6 device to have before the lease is taken, or nil.
     func ipv6Device(on host: BackendHost) -> BackendDevice?
 
@@ -54,6 +58,7 @@ extension Backend {
     public func refusal(on host: BackendHost) -> String? { nil }
     public func device(on host: BackendHost) -> BackendDevice? { nil }
     public var carriesIPv6: Bool { false }
+    public func ipv6Refusal(on host: BackendHost) -> String? { nil }
     public func ipv6Device(on host: BackendHost) -> BackendDevice? { nil }
     public func ipv6LeaseData(deviceMAC: MACAddress?) -> JSONValue? { nil }
     public func ignoreReason(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> String? { nil }

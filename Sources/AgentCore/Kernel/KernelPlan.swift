@@ -15,15 +15,22 @@ public struct KernelPlan<Address: IPAddress>: Equatable, Sendable {
 
     /// Diffs `desired` against `current` (already narrowed to the backend's scope).
     public static func make(desired: [KernelPeerProgram<Address>], current: KernelTables<Address>) -> KernelPlan {
-        let desiredRouteDestinations = Set(desired.map(\.route.destination))
         let desiredNeighbours = Set(desired.compactMap(\.neighbour))
         let desiredNeighbourKeys = Set(desiredNeighbours.map { NeighbourKey($0) })
         let desiredFDB = Set(desired.compactMap(\.fdb))
 
         var removals: [KernelStep<Address>] = []
-        // A route to a destination we still want is overwritten by its replacement instead.
-        for route in current.routes.sorted() where !desiredRouteDestinations.contains(route.destination) {
-            removals.append(.deleteRoute(route))
+        // A route to a destination we still want is overwritten by its replacement instead
+        // (no gap) — except an IPv6 one on another device: the kernel checks an onlink
+        // gateway against the routes in place and refuses to move it from eth0 to the vxlan
+        // device (EINVAL), so it goes first, as upstream deletes before it adds.
+        let desiredDevices = Dictionary(desired.map { ($0.route.destination, $0.route.device) }, uniquingKeysWith: { first, _ in first })
+        for route in current.routes.sorted() {
+            guard let device = desiredDevices[route.destination] else {
+                removals.append(.deleteRoute(route))
+                continue
+            }
+            if Address.bitWidth == 128 && device != route.device { removals.append(.deleteRoute(route)) }
         }
         // A MAC whose single entry points elsewhere is moved by its replacement (no gap).
         let desiredMACs = Set(desiredFDB.map { MACKey(device: $0.device.index, mac: $0.mac) })

@@ -48,23 +48,35 @@ public final class KernelBackend {
 
     /// Our subnets are known (first lease or a drift): the devices get their base addresses.
     public func activate(_ subnets: OwnSubnets) throws {
-        try ipv4.activate(subnet: subnets.subnet)
-        if let ipv6, let subnet = subnets.ipv6Subnet { try ipv6.activate(subnet: subnet) }
+        var thrown: (any Error)?
+        do { try ipv4.activate(subnet: subnets.subnet) } catch { thrown = error }
+        if let ipv6, let subnet = subnets.ipv6Subnet {
+            do { try ipv6.activate(subnet: subnet) } catch { thrown = thrown ?? error }
+        }
+        if let thrown { throw thrown }
     }
 
-    /// Why a peer gets no entries at all, or only IPv4 ones, for the log; nil when it gets all.
+    /// Why a peer gets no entries at all, for the log; nil when it gets them.
     public func ignoreReason(_ peer: Peer) -> String? {
-        if let reason = ipv4.planner.ignoreReason(peer) { return reason }
-        guard let ipv6, let reason = ipv6.planner.ignoreReason(peer) else { return nil }
-        return "IPv6 not routed: \(reason)"
+        ipv4.planner.ignoreReason(peer)
     }
 
-    /// Re-reads the kernel and applies what is missing or stale, family by family. Returns
-    /// how many steps failed.
+    /// Dual-stack: why a peer gets no IPv6 entries; nil when it gets them (or no IPv6 here).
+    public func ipv6IgnoreReason(_ peer: Peer) -> String? {
+        ipv6?.planner.ignoreReason(peer)
+    }
+
+    /// Re-reads the kernel and applies what is missing or stale, family by family (one
+    /// family's failure does not hold up the other's). Returns how many steps failed.
     @discardableResult
     public func sync(peers: [Peer]) throws -> Int {
-        var failures = try ipv4.sync(peers: peers).failures.count
-        if let ipv6 { failures += try ipv6.sync(peers: peers).failures.count }
+        var failures = 0
+        var thrown: (any Error)?
+        do { failures += try ipv4.sync(peers: peers).failures.count } catch { thrown = error }
+        if let ipv6 {
+            do { failures += try ipv6.sync(peers: peers).failures.count } catch { thrown = thrown ?? error }
+        }
+        if let thrown { throw thrown }
         return failures
     }
 }

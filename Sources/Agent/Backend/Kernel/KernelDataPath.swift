@@ -21,6 +21,10 @@ final class KernelDataPath: RunningDataPath {
         backend.ignoreReason(peer)
     }
 
+    func ipv6IgnoreReason(_ peer: Peer) -> String? {
+        backend.ipv6IgnoreReason(peer)
+    }
+
     func move(to subnets: OwnSubnets) throws {
         try backend.activate(subnets)
     }

@@ -66,7 +66,26 @@ public struct VXLANBackend: Backend {
     public var carriesIPv6: Bool { true }
 
     public func ipv6Device(on host: BackendHost) -> BackendDevice? {
-        .vxlanIPv6(vni: vni, port: port, mtu: configuredMTU == 0 ? host.externalMTU - Self.ipv6Overhead : configuredMTU)
+        .vxlanIPv6(vni: vni, port: port, mtu: ipv6MTU(on: host))
+    }
+
+    /// `flannel-v6.<VNI>`'s MTU: the external MTU − 70, or the config's MTU if lower (the
+    /// kernel refuses more than its lower device leaves).
+    public func ipv6MTU(on host: BackendHost) -> Int {
+        let most = host.externalMTU - Self.ipv6Overhead
+        return configuredMTU == 0 ? most : min(configuredMTU, most)
+    }
+
+    public func ipv6Refusal(on host: BackendHost) -> String? {
+        let name = BackendDevice.vxlanIPv6(vni: vni, port: port, mtu: 0).name
+        if name.utf8.count > 15 {
+            return "vxlan backend: with EnableIPv6 the IPv6 device would be \(name), longer than Linux's 15-character device names; use a VNI below 10000"
+        }
+        let mtu = ipv6MTU(on: host)
+        if mtu < 1280 {
+            return "vxlan backend: \(name)'s MTU would be \(mtu) (\(host.externalName)'s MTU \(host.externalMTU) − \(Self.ipv6Overhead)\(configuredMTU == 0 ? "" : ", or Backend.MTU \(configuredMTU)")), below IPv6's minimum of 1280; raise the MTU or set EnableIPv6 to false"
+        }
+        return nil
     }
 
     /// `BackendV6Data` as upstream writes it: the same VNI, the IPv6 device's MAC.

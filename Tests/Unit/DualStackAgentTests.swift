@@ -126,3 +126,24 @@ extension DualStackAgentTests {
         #expect(Self.exitMessage(drive.read(Self.config("vxlan")))?.contains("below IPv6's minimum of 1280") == true)
     }
 }
+
+extension DualStackAgentTests {
+    @Test func anOlderKeyWithOurIPv6SubnetSeenOnTheWatchMovesUs() throws {
+        var drive = Drive()
+        _ = drive.read(Self.config("vxlan"))
+        drive.send(.backendPrepared(deviceMAC: MACAddress("0a:00:00:00:00:01"), ipv6DeviceMAC: MACAddress("0a:00:00:00:00:02")))
+        drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
+        drive.send(.leaseCreated(modRevision: 4))
+        drive.send(.dataPathStarted)
+        drive.send(.peersListed(LeaseListing(records: [], revision: 4)))
+        let ours = try #require(drive.machine.held).key
+        let ipv6 = try #require(ours.ipv6)
+        // Written at revision 2 (before ours) by an upstream host, seen late: it keeps the subnet.
+        let older = LeaseRecord(key: SubnetKey(IPv4Network("10.1.200.0/24")!, ipv6: ipv6),
+                                attributes: LeaseAttributes(publicIP: IPv4Address(192, 0, 2, 9), publicIPv6: IPv6Address("2001:db8::9")),
+                                isReservation: false, modRevision: 5, createRevision: 2)
+        let actions = drive.send(.watchDelivered(LeaseEventBatch(events: [.put(older)], revision: 5)))
+        #expect(actions.contains(.lease(.delete(ours, expectedModRevision: 4))), "\(actions)")
+        #expect(actions.contains { if case let .log(.notice, text) = $0 { text.contains("\(ipv6) is also in lease 10.1.200.0-24&") } else { false } })
+    }
+}

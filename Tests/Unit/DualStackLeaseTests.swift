@@ -125,3 +125,60 @@ struct DualStackLeaseTests {
         for text in ["::", "::1", "fe80::1", "febf::1", "ff02::1"] { #expect(!IPv6Address(text)!.isGlobalUnicast, "\(text)") }
     }
 }
+
+/// Two keys sharing one subnet (`10.1.5.0-24&…:77::` and `10.1.5.0-24&…:5::`) are two
+/// creates that "create if absent" cannot stop: the allocator avoids making them, and a host
+/// that finds one gives its subnet up if the other key is older.
+@Suite("Dual-stack keys sharing a subnet")
+struct DualStackSharedSubnetTests {
+    typealias T = DualStackLeaseTests
+
+    @Test func theSubnetFilesIPv6SubnetGoesOnlyWithItsIPv4One() {
+        var generator = SeededGenerator(seed: 0)
+        var machine = T.machine(previous: Fixtures.net("10.1.5.0/24"), previousIPv6: T.v6("fd00:1:0:77::/64"))
+        // 10.1.5.0/24 was taken meanwhile; the new IPv4 subnet gets its own position's IPv6 subnet.
+        let holder = T.record(T.key("10.1.5.0/24", "fd00:1:0:5::/64"), "192.0.2.11")
+        #expect(machine.leasesListed(Fixtures.listing(holder), now: .zero, using: &generator)
+            == [.createLease(T.key("10.1.1.0/24", "fd00:1:0:1::/64"), T.me, ttl: T.day)])
+    }
+
+    @Test func aFreeIPv4SubnetWhoseIPv6PartnerIsFreeIsPreferred() {
+        var generator = SeededGenerator(seed: 3)
+        var machine = LeaseMachine(configuration: .init(plan: T.plan, ipv6Plan: T.ipv6Plan, attributes: T.me, ttl: T.day, candidateLimit: 3))
+        _ = machine.start()
+        // An upstream host took fd00:1:0:1::/64 and fd00:1:0:2::/64 (random picks) under 10.1.9.0/24 and 10.1.8.0/24.
+        let listing = Fixtures.listing(T.record(T.key("10.1.8.0/24", "fd00:1:0:2::/64"), "192.0.2.12"),
+                                       T.record(T.key("10.1.9.0/24", "fd00:1:0:1::/64"), "192.0.2.11"))
+        #expect(machine.leasesListed(listing, now: .zero, using: &generator)
+            == [.createLease(T.key("10.1.3.0/24", "fd00:1:0:3::/64"), T.me, ttl: T.day)])
+    }
+
+    @Test func theOlderKeyKeepsASharedSubnetAndTheYoungerMoves() {
+        var generator = SeededGenerator(seed: 0)
+        var machine = T.machine()
+        _ = machine.leasesListed(Fixtures.listing(), now: .zero, using: &generator)
+        let ours = T.key("10.1.1.0/24", "fd00:1:0:1::/64")
+        _ = machine.createCompleted(modRevision: 11, now: .zero)
+        #expect(machine.lease?.key == ours)
+        // A younger key with our IPv6 subnet: theirs to give up, not ours.
+        let younger = LeaseRecord(key: T.key("10.1.2.0/24", "fd00:1:0:1::/64"), attributes: LeaseAttributes(publicIP: Fixtures.ip("192.0.2.11")),
+                                  isReservation: false, modRevision: 12, createRevision: 12)
+        #expect(machine.sharedSubnet(with: younger, now: .zero).isEmpty)
+        // An older key with our IPv4 subnet: ours goes, and another lease is taken.
+        let older = LeaseRecord(key: T.key("10.1.1.0/24", "fd00:1:0:7::/64"), attributes: LeaseAttributes(publicIP: Fixtures.ip("192.0.2.12")),
+                                isReservation: false, modRevision: 9, createRevision: 9)
+        let actions = machine.sharedSubnet(with: older, now: .zero)
+        #expect(actions.first == .leaseLost(ours, heldBy: Fixtures.ip("192.0.2.12")))
+        guard case let .deleteLease(key, 11, reason)? = actions.last else {
+            Issue.record("expected our key deleted, got \(actions)")
+            return
+        }
+        #expect(key == ours && reason.contains("10.1.1.0/24 is also in lease 10.1.1.0-24&fd00:1:0:7::-64 of 192.0.2.12"))
+        #expect(machine.deleteCompleted(now: .zero) == [.listLeases])
+        let recreate = machine.leasesListed(Fixtures.listing(older, younger), now: .zero, using: &generator)
+        #expect(recreate == [.createLease(T.key("10.1.3.0/24", "fd00:1:0:3::/64"), T.me, ttl: T.day)])
+        let moved = machine.createCompleted(modRevision: 14, now: .zero)
+        #expect(moved.contains(.subnetDrifted(from: Fixtures.net("10.1.1.0/24"), to: Fixtures.net("10.1.3.0/24"))))
+        #expect(moved.contains(.ipv6SubnetDrifted(from: T.v6("fd00:1:0:1::/64"), to: T.v6("fd00:1:0:3::/64"))))
+    }
+}

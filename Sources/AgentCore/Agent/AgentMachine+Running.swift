@@ -82,6 +82,7 @@ extension AgentMachine {
         if phase == .listingPeers, let held {
             table = PeerTable(ownPublicIP: configuration.publicIP, ownKey: held.key)
             var actions = applyPeerChanges(now: now, programming: false) { $0.applySnapshot(listing, sharing: sharing) }
+            actions += checkSharedSubnets(listing.records, now: now)
             guard phase != .stopped, let table else { return actions }
             // Once at start whatever the listing said: with no peers at all, the kernel
             // backends still remove what a previous run left behind.
@@ -102,6 +103,7 @@ extension AgentMachine {
         var actions: [Action] = [.observe(.watchRelisted),
                                  .log(.notice, "etcd history was compacted; re-listed \(listing.records.count) leases at revision \(listing.revision)")]
         actions += applyPeerChanges(now: now) { $0.applySnapshot(listing, sharing: sharing) }
+        actions += checkSharedSubnets(listing.records, now: now)
         watchRevision = listing.revision
         watchBackoff.succeeded()
         watchProblem = nil
@@ -128,7 +130,21 @@ extension AgentMachine {
         }
         watchRevision = max(watchRevision, batch.revision)
         watchBackoff.succeeded()
-        return actions + applyPeerChanges(now: now) { $0.apply(batch, sharing: sharing) }
+        actions += applyPeerChanges(now: now) { $0.apply(batch, sharing: sharing) }
+        let puts = batch.events.compactMap { event -> LeaseRecord? in if case let .put(record) = event { record } else { nil } }
+        return actions + checkSharedSubnets(puts, now: now)
+    }
+
+    /// A dual-stack key that shares a subnet of ours under another key: the lease machine
+    /// decides who keeps it (the older key).
+    mutating func checkSharedSubnets(_ records: [LeaseRecord], now: Timestamp) -> [Action] {
+        guard let held, phase != .stopped else { return [] }
+        for record in records where record.key != held.key
+            && (record.key.ipv4 == held.key.ipv4 || (record.key.ipv6 != nil && record.key.ipv6 == held.key.ipv6)) {
+            let actions = runLease(now: now) { $0.sharedSubnet(with: record, now: now) }
+            if !actions.isEmpty { return actions }
+        }
+        return []
     }
 
     mutating func watchBroken(_ error: EtcdError?, now: Timestamp) -> [Action] {

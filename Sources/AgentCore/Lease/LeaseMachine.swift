@@ -128,6 +128,8 @@ public struct LeaseMachine: Sendable {
     public let configuration: Configuration
     private(set) var state: State = .idle
     private var retryDelay = Backoff.leaseCall
+    /// The revision that created the key we hold (a dual-stack subnet shared with an older key is given up).
+    private var heldCreateRevision: Int64 = 0
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -175,6 +177,7 @@ public struct LeaseMachine: Sendable {
         if let existing = mine.first {
             if existing.isReservation && existing.attributes == ours {
                 let held = HeldLease(key: existing.key, attributes: ours, expiry: .reservation, modRevision: existing.modRevision)
+                heldCreateRevision = existing.createRevision
                 return acquired(held, expected: expected, now: now)
             }
             state = .acquiring(pending: .reuse(existing), conflicts: conflicts, expected: expected, waitingRetry: false)
@@ -188,26 +191,46 @@ public struct LeaseMachine: Sendable {
         let plan = configuration.plan
         let keys = listing.records.map(\.key) + listing.malformed.compactMap(\.subnet)
         let taken = keys.map(\.ipv4).filter(plan.isLeaseSized)
-        let ipv4: IPv4Network
+        let takenIPv6 = configuration.ipv6Plan.map { ipv6Plan in keys.compactMap(\.ipv6).filter(ipv6Plan.isLeaseSized) } ?? []
+        var ipv4: IPv4Network?
         if let wanted = expected.ipv4, plan.fits(wanted), !taken.contains(where: { $0.overlaps(wanted) }) {
             ipv4 = wanted
         } else {
-            // 3. A random free subnet among the first candidates.
+            // 3. A random free subnet among the first candidates; dual-stack, one whose IPv6
+            // subnet at the same position is free too when there is one (see `ipv6Subnet`).
             let free = plan.freeSubnets(excluding: taken, limit: configuration.candidateLimit)
             guard !free.isEmpty else {
                 return fail(.networkFull(plan: plan, leaseCount: taken.count))
             }
-            ipv4 = free[Int.random(in: 0..<free.count, using: &generator)]
+            if let ipv6Plan = configuration.ipv6Plan {
+                let paired = free.filter { Self.ipv6Subnet(at: $0, plan: plan, ipv6Plan: ipv6Plan, taken: takenIPv6) != nil }
+                if !paired.isEmpty { ipv4 = paired[Int.random(in: 0..<paired.count, using: &generator)] }
+            }
+            ipv4 = ipv4 ?? free[Int.random(in: 0..<free.count, using: &generator)]
         }
+        guard let ipv4 else { return [] }
         guard let ipv6Plan = configuration.ipv6Plan else {
             return create(SubnetKey(ipv4), conflicts: conflicts, expected: expected)
         }
-        let takenIPv6 = keys.compactMap(\.ipv6).filter(ipv6Plan.isLeaseSized)
-        guard let ipv6 = Self.ipv6Subnet(for: ipv4, plan: plan, ipv6Plan: ipv6Plan, wanted: expected.ipv6, taken: takenIPv6,
+        // The subnet file's IPv6 subnet goes only with its IPv4 one: beside another IPv4
+        // subnet it would make a second key for that subnet, which "create if absent" cannot stop.
+        let wanted = ipv4 == expected.ipv4 ? expected.ipv6 : nil
+        guard let ipv6 = Self.ipv6Subnet(for: ipv4, plan: plan, ipv6Plan: ipv6Plan, wanted: wanted, taken: takenIPv6,
                                          limit: configuration.candidateLimit, using: &generator) else {
             return fail(.ipv6NetworkFull(plan: ipv6Plan, leaseCount: takenIPv6.count))
         }
         return create(SubnetKey(ipv4, ipv6: ipv6), conflicts: conflicts, expected: expected)
+    }
+
+    /// The free IPv6 subnet at `ipv4`'s position in its network (`10.1.5.0/24` → `…:5::/64`), if any.
+    static func ipv6Subnet(at ipv4: IPv4Network, plan: SubnetPlan<IPv4Address>, ipv6Plan: SubnetPlan<IPv6Address>,
+                           taken: [IPv6Network]) -> IPv6Network? {
+        let index = UInt128((ipv4.address.bits - plan.network.address.bits) >> UInt32(IPv4Address.bitWidth - plan.subnetLength))
+        let shift = IPv6Address.bitWidth - ipv6Plan.subnetLength
+        guard index.leadingZeroBitCount >= shift, let address = ipv6Plan.network.address.advanced(by: index << UInt128(shift)) else { return nil }
+        let aligned = IPv6Network(address: address, prefixLength: ipv6Plan.subnetLength)
+        guard ipv6Plan.fits(aligned), !taken.contains(where: { $0.overlaps(aligned) }) else { return nil }
+        return aligned
     }
 
     /// The IPv6 half of a new dual-stack lease: the one we had if it is free; else the one at
@@ -221,13 +244,7 @@ public struct LeaseMachine: Sendable {
             ipv6Plan.fits(subnet) && !taken.contains(where: { $0.overlaps(subnet) })
         }
         if let wanted, isFree(wanted) { return wanted }
-        let index = UInt128((ipv4.address.bits - plan.network.address.bits) >> UInt32(IPv4Address.bitWidth - plan.subnetLength))
-        let shift = IPv6Address.bitWidth - ipv6Plan.subnetLength
-        if index.leadingZeroBitCount >= shift,
-           let address = ipv6Plan.network.address.advanced(by: index << UInt128(shift)) {
-            let aligned = IPv6Network(address: address, prefixLength: ipv6Plan.subnetLength)
-            if isFree(aligned) { return aligned }
-        }
+        if let aligned = ipv6Subnet(at: ipv4, plan: plan, ipv6Plan: ipv6Plan, taken: taken) { return aligned }
         let free = ipv6Plan.freeSubnets(excluding: taken, limit: limit)
         guard !free.isEmpty else { return nil }
         return free[Int.random(in: 0..<free.count, using: &generator)]
@@ -268,6 +285,7 @@ public struct LeaseMachine: Sendable {
             case let .updated(modRevision):
                 let expiry: HeldLease.Expiry = record.isReservation ? .reservation : .at(now + configuration.ttl)
                 let held = HeldLease(key: record.key, attributes: configuration.attributes, expiry: expiry, modRevision: modRevision)
+                heldCreateRevision = record.createRevision
                 return acquired(held, expected: expected, now: now)
             case .missing:
                 return create(record.key, conflicts: conflicts, expected: expected)
@@ -352,6 +370,27 @@ public struct LeaseMachine: Sendable {
         return [.createLease(held.key, configuration.attributes, ttl: configuration.ttl)]
     }
 
+    /// Another key shares a subnet of ours (a dual-stack key with our IPv4 or our IPv6 subnet
+    /// beside another of the other family: two creates that "create if absent" could not
+    /// stop). The older key keeps the subnet: if the other was created first, ours is deleted
+    /// and another lease taken (a drift, reported); if ours is older, the other host gives way.
+    public mutating func sharedSubnet(with other: LeaseRecord, now: Timestamp) -> [Action] {
+        let held: HeldLease
+        switch state {
+        case let .holding(lease, _), let .renewing(lease): held = lease
+        default: return []
+        }
+        let sharesIPv4 = other.key.ipv4 == held.key.ipv4
+        let sharesIPv6 = other.key.ipv6 != nil && other.key.ipv6 == held.key.ipv6
+        guard other.key != held.key, sharesIPv4 || sharesIPv6,
+              (other.createRevision, other.attributes.publicIP) < (heldCreateRevision, configuration.attributes.publicIP) else { return [] }
+        let shared = sharesIPv4 ? "\(held.key.ipv4)" : held.key.ipv6.map { "\($0)" } ?? ""
+        state = .acquiring(pending: .delete(held.key), conflicts: 0, expected: ExpectedSubnets(held), waitingRetry: false)
+        return [.leaseLost(held.key, heldBy: other.attributes.publicIP),
+                .deleteLease(held.key, expectedModRevision: held.modRevision,
+                             reason: "\(shared) is also in lease \(other.key) of \(other.attributes.publicIP), created before ours; the older lease keeps it")]
+    }
+
     /// The watch saw another host's value written under our key.
     public mutating func ownLeaseOverwritten(by holder: LeaseAttributes, now: Timestamp) -> [Action] {
         guard holder.publicIP != configuration.attributes.publicIP else { return [] }
@@ -371,8 +410,10 @@ public struct LeaseMachine: Sendable {
         return [.createLease(key, configuration.attributes, ttl: configuration.ttl)]
     }
 
-    private func fresh(_ key: SubnetKey, modRevision: Int64, now: Timestamp) -> HeldLease {
-        HeldLease(key: key, attributes: configuration.attributes, expiry: .at(now + configuration.ttl), modRevision: modRevision)
+    /// A key we just created: its create revision is its mod revision.
+    private mutating func fresh(_ key: SubnetKey, modRevision: Int64, now: Timestamp) -> HeldLease {
+        heldCreateRevision = modRevision
+        return HeldLease(key: key, attributes: configuration.attributes, expiry: .at(now + configuration.ttl), modRevision: modRevision)
     }
 
     private mutating func acquired(_ held: HeldLease, expected: ExpectedSubnets, now: Timestamp) -> [Action] {

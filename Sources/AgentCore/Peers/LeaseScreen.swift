@@ -5,8 +5,9 @@
 /// prefix, a `10.1.0.0-16` or `0.0.0.0-0` overlaps every free subnet. Such keys are reported
 /// as `MalformedLease`s without a subnet, so they neither route nor occupy.
 ///
-/// Usable IPv4 keys cannot overlap one another: they have one length and start on its
-/// boundary (`SubnetKey` parses strictly), so two different ones are disjoint.
+/// Usable subnets of one family never partly overlap (one length, on its boundary, parsed
+/// strictly), but two dual-stack keys can share one half (`10.1.5.0-24&…:5::-64` and
+/// `10.1.5.0-24&…:7::-64`): the older key keeps it (`LeaseMachine.sharedSubnet`).
 public struct LeaseScreen: Equatable, Sendable {
     public var ipv4: SubnetPlan<IPv4Address>
     public var ipv6: SubnetPlan<IPv6Address>?

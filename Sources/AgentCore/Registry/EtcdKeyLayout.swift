@@ -40,7 +40,8 @@ public struct EtcdKeyLayout: Equatable, Sendable {
         }
         do {
             let attributes = try LeaseAttributes.decode(kv.value)
-            return .success(LeaseRecord(key: key, attributes: attributes, isReservation: kv.lease == 0, modRevision: kv.modRevision))
+            return .success(LeaseRecord(key: key, attributes: attributes, isReservation: kv.lease == 0, modRevision: kv.modRevision,
+                                        createRevision: kv.createRevision))
         } catch {
             return .failure(MalformedLease(key: kv.key, reason: error.reason, subnet: key))
         }

@@ -6,12 +6,16 @@ public struct LeaseRecord: Equatable, Sendable {
     public var isReservation: Bool
     /// The revision at which the value was last written (used to renew only what we wrote).
     public var modRevision: Int64
+    /// The revision that created the key: of two dual-stack leases sharing a subnet under
+    /// different keys, the older keeps it.
+    public var createRevision: Int64
 
-    public init(key: SubnetKey, attributes: LeaseAttributes, isReservation: Bool, modRevision: Int64) {
+    public init(key: SubnetKey, attributes: LeaseAttributes, isReservation: Bool, modRevision: Int64, createRevision: Int64 = 0) {
         self.key = key
         self.attributes = attributes
         self.isReservation = isReservation
         self.modRevision = modRevision
+        self.createRevision = createRevision
     }
 }
 

@@ -14,45 +14,44 @@ public struct NetworkInterface: Equatable, Sendable, CustomStringConvertible {
 
     /// Interfaces that are up, one entry per IPv4 address, in kernel order.
     public static func all() -> [NetworkInterface] {
-        var head: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&head) == 0 else { return [] }
-        defer { freeifaddrs(head) }
-        var result: [NetworkInterface] = []
-        var cursor = head
-        while let entry = cursor?.pointee {
-            defer { cursor = entry.ifa_next }
-            guard let socketAddress = entry.ifa_addr, socketAddress.pointee.sa_family == sa_family_t(AF_INET),
-                  entry.ifa_flags & UInt32(IFF_UP) != 0 else { continue }
+        addresses(family: AF_INET) { entry, socketAddress in
+            guard entry.ifa_flags & UInt32(IFF_UP) != 0 else { return nil }
             let name = String(cString: entry.ifa_name)
             // Every address counts (secondary addresses too): `--iface=<address>` may name any.
             let address = socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
                 IPv4Address(bits: UInt32(bigEndian: $0.pointee.sin_addr.s_addr))
             }
-            let mtu = Int(flannel_if_get_mtu(name))
-            result.append(NetworkInterface(name: name, address: address, mtu: max(mtu, 0)))
+            return NetworkInterface(name: name, address: address, mtu: max(Int(flannel_if_get_mtu(name)), 0))
         }
-        return result
     }
 
     /// The global IPv6 addresses of interface `name` (no link-local, loopback or multicast),
     /// in kernel order: the first is vxlan's local IPv6 endpoint and, without
     /// `--public-ipv6`, our lease's `PublicIPv6`.
     public static func globalIPv6Addresses(of name: String) -> [IPv6Address] {
-        var head: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&head) == 0 else { return [] }
-        defer { freeifaddrs(head) }
-        var result: [IPv6Address] = []
-        var cursor = head
-        while let entry = cursor?.pointee {
-            defer { cursor = entry.ifa_next }
-            guard let socketAddress = entry.ifa_addr, socketAddress.pointee.sa_family == sa_family_t(AF_INET6),
-                  String(cString: entry.ifa_name) == name else { continue }
+        addresses(family: AF_INET6) { entry, socketAddress in
+            guard String(cString: entry.ifa_name) == name else { return nil }
             let address = socketAddress.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
                 withUnsafeBytes(of: pointer.pointee.sin6_addr) { bytes in
                     IPv6Address(bits: bytes.reduce(UInt128(0)) { $0 << 8 | UInt128($1) })
                 }
             }
-            if address.isGlobalUnicast { result.append(address) }
+            return address.isGlobalUnicast ? address : nil
+        }
+    }
+
+    /// Every `getifaddrs` entry of one address family, mapped while the list is alive.
+    private static func addresses<T>(family: Int32, _ transform: (ifaddrs, UnsafeMutablePointer<sockaddr>) -> T?) -> [T] {
+        var head: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&head) == 0 else { return [] }
+        defer { freeifaddrs(head) }
+        var result: [T] = []
+        var cursor = head
+        while let entry = cursor?.pointee {
+            defer { cursor = entry.ifa_next }
+            guard let socketAddress = entry.ifa_addr, socketAddress.pointee.sa_family == sa_family_t(family),
+                  let value = transform(entry, socketAddress) else { continue }
+            result.append(value)
         }
         return result
     }

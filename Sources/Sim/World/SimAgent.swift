@@ -306,31 +306,29 @@ public final class SimAgent {
     private func ensure(_ device: BackendDevice) {
         switch device {
         case let .vxlan(vni, port, _):
-            if let existing = host.vxlan, existing.vni == vni, existing.port == port {
-                if vtepMAC == nil { world.record("\(host.name) reusing \(existing.device.name) \(existing.mac)") }
-                vtepMAC = existing.mac
-                return
-            }
-            let old = host.vxlan
-            if let old { host.removeEntries(on: old.device) }
-            let mac = vtepMAC ?? old?.mac
-                ?? MACAddress.locallyAdministered(from: (0..<6).map { _ in UInt8.random(in: 0...255, using: &world.random) })
-            host.vxlan = SimHost.VXLANDevice(device: KernelDevice(index: 3, name: device.name), mac: mac, vni: vni, port: port)
-            vtepMAC = mac
-            world.record("\(host.name) created \(device.name) \(mac)")
+            ensureVXLAN(device.name, vni: vni, port: port, index: 3, slot: \.vxlan, mac: \.vtepMAC)
         case let .vxlanIPv6(vni, port, _):
-            if let existing = host.ipv6VXLAN, existing.vni == vni, existing.port == port {
-                ipv6VtepMAC = existing.mac
-                return
-            }
-            let old = host.ipv6VXLAN
-            if let old { host.removeEntries(on: old.device) }
-            let mac = ipv6VtepMAC ?? old?.mac
-                ?? MACAddress.locallyAdministered(from: (0..<6).map { _ in UInt8.random(in: 0...255, using: &world.random) })
-            host.ipv6VXLAN = SimHost.VXLANDevice(device: KernelDevice(index: 4, name: device.name), mac: mac, vni: vni, port: port)
-            ipv6VtepMAC = mac
-            world.record("\(host.name) created \(device.name) \(mac)")
+            ensureVXLAN(device.name, vni: vni, port: port, index: 4, slot: \.ipv6VXLAN, mac: \.ipv6VtepMAC)
         }
+    }
+
+    /// One vxlan device (`flannel.<VNI>` or `flannel-v6.<VNI>`) in `slot` of the host, its MAC
+    /// remembered in `mac`.
+    private func ensureVXLAN(_ name: String, vni: Int, port: Int, index: Int,
+                             slot: ReferenceWritableKeyPath<SimHost, SimHost.VXLANDevice?>,
+                             mac macSlot: ReferenceWritableKeyPath<SimAgent, MACAddress?>) {
+        if let existing = host[keyPath: slot], existing.vni == vni, existing.port == port {
+            if self[keyPath: macSlot] == nil { world.record("\(host.name) reusing \(existing.device.name) \(existing.mac)") }
+            self[keyPath: macSlot] = existing.mac
+            return
+        }
+        let old = host[keyPath: slot]
+        if let old { host.removeEntries(on: old.device) }
+        let mac = self[keyPath: macSlot] ?? old?.mac
+            ?? MACAddress.locallyAdministered(from: (0..<6).map { _ in UInt8.random(in: 0...255, using: &world.random) })
+        host[keyPath: slot] = SimHost.VXLANDevice(device: KernelDevice(index: index, name: name), mac: mac, vni: vni, port: port)
+        self[keyPath: macSlot] = mac
+        world.record("\(host.name) created \(name) \(mac)")
     }
 
     /// flannel0 (user-space forwarding) or the backend's device gets the subnet's address.

@@ -94,18 +94,10 @@ extension SimWorld {
         } else if let route = host.kernelRoute(for: destination) {
             // Kernel backends: forwarded by the kernel, agent or no agent.
             guard SimPacket.forward(&packet) else { return drop(host, "ttl expired in the kernel") }
-            if route.device == host.eth0, let gateway = route.gateway {
-                underlaySend(from: host, to: gateway, .routed(packet))
-            } else if let vxlan = host.vxlan, route.device == vxlan.device, let gateway = route.gateway {
-                guard let neighbour = host.kernelTables.neighbours.first(where: { $0.device == vxlan.device && $0.address == gateway }) else {
-                    return drop(host, "\(vxlan.device.name): no neighbour entry for \(gateway)")
-                }
-                guard let entry = host.kernelTables.fdb.first(where: { $0.device == vxlan.device && $0.mac == neighbour.mac }) else {
-                    return drop(host, "\(vxlan.device.name): no forwarding entry for \(neighbour.mac)")
-                }
-                underlaySend(from: host, to: entry.destination, .vxlan(vni: vxlan.vni, port: vxlan.port, mac: neighbour.mac, packet))
-            } else {
-                drop(host, "route \(route) has no usable device")
+            switch SimKernelHop(route: route, tables: host.kernelTables, eth0: host.eth0, vxlan: host.vxlan) {
+            case let .routed(gateway): underlaySend(from: host, to: gateway, .routed(packet))
+            case let .vxlan(device, mac, peer): underlaySend(from: host, to: peer, .vxlan(vni: device.vni, port: device.port, mac: mac, packet))
+            case let .dropped(reason): drop(host, reason)
             }
         } else {
             drop(host, "no route to \(destination)")

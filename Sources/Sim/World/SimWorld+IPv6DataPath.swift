@@ -31,18 +31,10 @@ extension SimWorld {
             scheduler.schedule(after: .microseconds(5)) { [unowned self] in ipv6ContainerReceive(host, container, packet) }
         } else if let route = host.kernelRoute(for: destination) {
             guard SimPacketIPv6.forward(&packet) else { return drop(host, "hop limit reached in the kernel") }
-            if route.device == host.eth0, let gateway = route.gateway {
-                underlaySend(from: host, to: gateway, .routedIPv6(packet))
-            } else if let vxlan = host.ipv6VXLAN, route.device == vxlan.device, let gateway = route.gateway {
-                guard let neighbour = host.ipv6KernelTables.neighbours.first(where: { $0.device == vxlan.device && $0.address == gateway }) else {
-                    return drop(host, "\(vxlan.device.name): no neighbour entry for \(gateway)")
-                }
-                guard let entry = host.ipv6KernelTables.fdb.first(where: { $0.device == vxlan.device && $0.mac == neighbour.mac }) else {
-                    return drop(host, "\(vxlan.device.name): no forwarding entry for \(neighbour.mac)")
-                }
-                underlaySend(from: host, to: entry.destination, .vxlanIPv6(vni: vxlan.vni, port: vxlan.port, mac: neighbour.mac, packet))
-            } else {
-                drop(host, "route \(route) has no usable device")
+            switch SimKernelHop(route: route, tables: host.ipv6KernelTables, eth0: host.eth0, vxlan: host.ipv6VXLAN) {
+            case let .routed(gateway): underlaySend(from: host, to: gateway, .routedIPv6(packet))
+            case let .vxlan(device, mac, peer): underlaySend(from: host, to: peer, .vxlanIPv6(vni: device.vni, port: device.port, mac: mac, packet))
+            case let .dropped(reason): drop(host, reason)
             }
         } else {
             drop(host, "no route to \(destination)")

@@ -1,4 +1,3 @@
-import CLinuxShims
 #if canImport(Glibc)
 import Glibc
 #endif

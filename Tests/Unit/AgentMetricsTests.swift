@@ -107,3 +107,18 @@ import Testing
         #expect(body.contains("flannel_lease_held 0.0"))
     }
 }
+
+extension AgentMetricsTests {
+    @Test func theIPv6HalfHasItsOwnLabelsAndDriftSeries() {
+        let metrics = AgentMetrics()
+        metrics.leaseAcquired(HeldLease(key: SubnetKey(IPv4Network("10.1.2.0/24")!, ipv6: IPv6Network("fd00:10:1:2::/64")),
+                                        attributes: LeaseAttributes(publicIP: IPv4Address(192, 0, 2, 1)), expiry: .reservation, modRevision: 1))
+        metrics.drifted(from: "10.1.2.0/24", to: "10.1.3.0/24")
+        metrics.ipv6Drifted(from: "fd00:10:1:2::/64", to: "fd00:10:1:3::/64")
+        let lines = metrics.render().split(separator: "\n").map(String.init)
+        #expect(lines.contains(#"flannel_lease_subnet_info{subnet="10.1.2.0/24",kind="reservation",ipv6_subnet="fd00:10:1:2::/64"} 1.0"#), "\(lines.sorted())")
+        #expect(lines.contains("flannel_subnet_drifts_total 2"))
+        #expect(lines.contains(#"flannel_subnet_last_drift_info{from="10.1.2.0/24",to="10.1.3.0/24"} 1.0"#))
+        #expect(lines.contains(#"flannel_ipv6_subnet_last_drift_info{from="fd00:10:1:2::/64",to="fd00:10:1:3::/64"} 1.0"#))
+    }
+}

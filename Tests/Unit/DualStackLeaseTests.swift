@@ -182,3 +182,17 @@ struct DualStackSharedSubnetTests {
         #expect(moved.contains(.ipv6SubnetDrifted(from: T.v6("fd00:1:0:1::/64"), to: T.v6("fd00:1:0:3::/64"))))
     }
 }
+
+extension DualStackSharedSubnetTests {
+    /// Turning IPv6 on with a subnet file that names another IPv4 subnet than the old lease:
+    /// the subnet file's (what containers use) is asked for first and a move from it reported.
+    @Test func theSubnetFileStaysWhatADriftIsReportedAgainst() {
+        var generator = SeededGenerator(seed: 0)
+        var machine = T.machine(previous: Fixtures.net("10.1.4.0/24"))
+        let mine = LeaseRecord(key: Fixtures.key("10.1.9.0/24"), attributes: T.me, isReservation: false, modRevision: 7)
+        _ = machine.leasesListed(Fixtures.listing(mine), now: .zero, using: &generator)
+        _ = machine.deleteCompleted(now: .zero)
+        #expect(machine.leasesListed(Fixtures.listing(), now: .zero, using: &generator)
+            == [.createLease(T.key("10.1.4.0/24", "fd00:1:0:4::/64"), T.me, ttl: T.day)])
+    }
+}

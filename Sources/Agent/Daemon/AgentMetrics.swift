@@ -21,7 +21,13 @@ public final class AgentMetrics: Sendable {
     private let udp: UDPCounters
     private let ignoredLeases: [MalformedLease.Kind: CoreMetrics.Counter]
     /// The series whose labels change with the lease: the subnet held, the last drift.
-    private let labelled = Mutex<(subnet: Meter?, drift: Meter?)>((nil, nil))
+    private let labelled = Mutex<Labelled>(Labelled())
+
+    private struct Labelled {
+        var subnet: Meter?
+        var drift: Meter?
+        var ipv6Drift: Meter?
+    }
     /// The proxy's totals already carried over.
     private let carried = Mutex(UDPProxy.Counters())
 
@@ -65,8 +71,9 @@ public final class AgentMetrics: Sendable {
         acquisitions.increment()
         leaseHeld.set(1)
         let kind = lease.isReservation ? "reservation" : "ttl"
-        replace(\.subnet, with: Meter(label: "flannel_lease_subnet_info",
-                                      dimensions: [("subnet", lease.subnet.description), ("kind", kind)], factory: factory))
+        var dimensions = [("subnet", lease.subnet.description), ("kind", kind)]
+        if let ipv6 = lease.key.ipv6 { dimensions.append(("ipv6_subnet", ipv6.description)) }
+        replace(\.subnet, with: Meter(label: "flannel_lease_subnet_info", dimensions: dimensions, factory: factory))
     }
 
     public func leaseRenewed() { renewals.increment() }
@@ -86,6 +93,14 @@ public final class AgentMetrics: Sendable {
         drifts.increment()
         replace(\.drift, with: Meter(label: "flannel_subnet_last_drift_info",
                                      dimensions: [("from", old), ("to", new)], factory: factory))
+    }
+
+    /// The same for the IPv6 half of a dual-stack lease (counted with the IPv4 drifts, its
+    /// last one kept apart so that neither hides the other).
+    public func ipv6Drifted(from old: String, to new: String) {
+        drifts.increment()
+        replace(\.ipv6Drift, with: Meter(label: "flannel_ipv6_subnet_last_drift_info",
+                                         dimensions: [("from", old), ("to", new)], factory: factory))
     }
 
     public func setPeers(_ count: Int) { peers.set(count) }
@@ -118,7 +133,7 @@ public final class AgentMetrics: Sendable {
         }
     }
 
-    private func replace(_ slot: WritableKeyPath<(subnet: Meter?, drift: Meter?), Meter?>, with meter: Meter) {
+    private func replace(_ slot: WritableKeyPath<Labelled, Meter?>, with meter: Meter) {
         meter.set(1)
         let old = labelled.withLock { state -> Meter? in
             let old = state[keyPath: slot]

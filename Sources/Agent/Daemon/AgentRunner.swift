@@ -215,7 +215,7 @@ final class AgentRunner {
         case .leaseRenewed: metrics.leaseRenewed()
         case .leaseLost: metrics.leaseLost()
         case let .drifted(from, to): metrics.drifted(from: "\(from)", to: "\(to)")
-        case let .ipv6Drifted(from, to): metrics.drifted(from: "\(from)", to: "\(to)")
+        case let .ipv6Drifted(from, to): metrics.ipv6Drifted(from: "\(from)", to: "\(to)")
         case .watchInterrupted: metrics.watchInterrupted()
         case .watchRelisted: metrics.watchRelisted()
         case let .peerCount(count): metrics.setPeers(count)

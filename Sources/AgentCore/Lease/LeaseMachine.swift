@@ -166,11 +166,11 @@ public struct LeaseMachine: Sendable {
 
         // 1. Our own lease from before: reuse it if it fits the config, else delete it. Its
         // subnets are then asked for first, so that turning IPv6 on (or off) keeps the host's
-        // other subnet.
+        // other subnet; the subnet file's, which containers use, stay first where it names one.
         if let unfit = mine.first(where: { !configuration.fits($0.key) }) {
             var keep = expected
-            if configuration.plan.fits(unfit.key.ipv4) { keep.ipv4 = unfit.key.ipv4 }
-            if let subnet = unfit.key.ipv6, configuration.ipv6Plan?.fits(subnet) == true { keep.ipv6 = subnet }
+            if keep.ipv4 == nil, configuration.plan.fits(unfit.key.ipv4) { keep.ipv4 = unfit.key.ipv4 }
+            if keep.ipv6 == nil, let subnet = unfit.key.ipv6, configuration.ipv6Plan?.fits(subnet) == true { keep.ipv6 = subnet }
             state = .acquiring(pending: .delete(unfit.key), conflicts: conflicts, expected: keep, waitingRetry: false)
             return [.deleteLease(unfit.key, expectedModRevision: unfit.modRevision, reason: "it does not fit the network config (\(configuration.planDescription))")]
         }

@@ -139,8 +139,7 @@ extension AgentMachine {
     /// decides who keeps it (the older key).
     mutating func checkSharedSubnets(_ records: [LeaseRecord], now: Timestamp) -> [Action] {
         guard let held, phase != .stopped else { return [] }
-        for record in records where record.key != held.key
-            && (record.key.ipv4 == held.key.ipv4 || (record.key.ipv6 != nil && record.key.ipv6 == held.key.ipv6)) {
+        for record in records where held.key.sharesSubnet(with: record.key) {
             let actions = runLease(now: now) { $0.sharedSubnet(with: record, now: now) }
             if !actions.isEmpty { return actions }
         }

@@ -380,11 +380,9 @@ public struct LeaseMachine: Sendable {
         case let .holding(lease, _), let .renewing(lease): held = lease
         default: return []
         }
-        let sharesIPv4 = other.key.ipv4 == held.key.ipv4
-        let sharesIPv6 = other.key.ipv6 != nil && other.key.ipv6 == held.key.ipv6
-        guard other.key != held.key, sharesIPv4 || sharesIPv6,
+        guard held.key.sharesSubnet(with: other.key),
               (other.createRevision, other.attributes.publicIP) < (heldCreateRevision, configuration.attributes.publicIP) else { return [] }
-        let shared = sharesIPv4 ? "\(held.key.ipv4)" : held.key.ipv6.map { "\($0)" } ?? ""
+        let shared = other.key.ipv4 == held.key.ipv4 ? "\(held.key.ipv4)" : held.key.ipv6.map { "\($0)" } ?? ""
         state = .acquiring(pending: .delete(held.key), conflicts: 0, expected: ExpectedSubnets(held), waitingRetry: false)
         return [.leaseLost(held.key, heldBy: other.attributes.publicIP),
                 .deleteLease(held.key, expectedModRevision: held.modRevision,

@@ -50,6 +50,12 @@ public struct SubnetKey: Hashable, Comparable, Sendable, CustomStringConvertible
         return v4 + "&\(ipv6.address)-\(ipv6.prefixLength)"
     }
 
+    /// Whether `other` is another key holding one of our subnets (a dual-stack key sharing
+    /// one half with ours).
+    public func sharesSubnet(with other: SubnetKey) -> Bool {
+        other != self && (other.ipv4 == ipv4 || (other.ipv6 != nil && other.ipv6 == ipv6))
+    }
+
     /// The subnets for people: `10.1.82.0/24`, or `10.1.82.0/24 and fd00:0:0:5::/64`.
     public var subnets: String {
         guard let ipv6 else { return "\(ipv4)" }

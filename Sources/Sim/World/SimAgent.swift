@@ -356,24 +356,24 @@ public final class SimAgent {
 
     /// The kernel backends' planner, as the daemon's kernel backend builds it; nil for user-space forwarding.
     public var kernelPlanner: KernelBackendPlanner<IPv4Address>? {
-        guard let plan = machine.plan, !forwardsInUserSpace else { return nil }
-        let wantsDevice = backend.backend.device(on: host.backendHost) != nil
-        guard !wantsDevice || host.vxlan != nil else { return nil }
-        let context = KernelPeerContext(external: host.eth0, externalNetwork: host.underlayNetwork,
-                                        device: wantsDevice ? host.vxlan?.device : nil)
-        return KernelBackendPlanner(backend: backend, context: context, network: plan.network,
-                                    subnetLength: plan.subnetLength, ownSubnet: held?.key.ipv4)
+        planner(plan: machine.plan, wantsDevice: backend.backend.device(on: host.backendHost) != nil,
+                device: host.vxlan, underlay: host.underlayNetwork, ownSubnet: held?.key.ipv4)
     }
 
     /// The kernel backends' planner for the IPv6 half of a dual-stack network, as the daemon's builds it.
     public var ipv6KernelPlanner: KernelBackendPlanner<IPv6Address>? {
-        guard let plan = machine.config?.ipv6, !forwardsInUserSpace else { return nil }
-        let wantsDevice = backend.backend.ipv6Device(on: host.backendHost) != nil
-        guard !wantsDevice || host.ipv6VXLAN != nil else { return nil }
-        let context = KernelPeerContext(external: host.eth0, externalNetwork: host.ipv6UnderlayNetwork,
-                                        device: wantsDevice ? host.ipv6VXLAN?.device : nil)
+        planner(plan: machine.config?.ipv6, wantsDevice: backend.backend.ipv6Device(on: host.backendHost) != nil,
+                device: host.ipv6VXLAN, underlay: host.ipv6UnderlayNetwork, ownSubnet: held?.key.ipv6)
+    }
+
+    /// One family's planner: none without that family's plan, for user-space forwarding, or
+    /// while the device the backend wants is missing.
+    private func planner<Address>(plan: SubnetPlan<Address>?, wantsDevice: Bool, device: SimHost.VXLANDevice?,
+                                  underlay: IPNetwork<Address>, ownSubnet: IPNetwork<Address>?) -> KernelBackendPlanner<Address>? {
+        guard let plan, !forwardsInUserSpace, !wantsDevice || device != nil else { return nil }
+        let context = KernelPeerContext(external: host.eth0, externalNetwork: underlay, device: wantsDevice ? device?.device : nil)
         return KernelBackendPlanner(backend: backend, context: context, network: plan.network,
-                                    subnetLength: plan.subnetLength, ownSubnet: held?.key.ipv6)
+                                    subnetLength: plan.subnetLength, ownSubnet: ownSubnet)
     }
 
     /// The data path's periodic tick: the kernel backends' resync, anything missing comes back.
@@ -395,16 +395,14 @@ public final class SimAgent {
     /// The same diff the real agent applies through netlink, applied to the simulated tables.
     private func programKernel() {
         guard let planner = kernelPlanner, let peers = machine.table?.peers else { return }
-        let plan = planner.plan(peers: peers, current: host.kernelTables)
         let broken = world.options.brokenKernelDeletes
-        let outcome = plan.execute { step in host.apply(step, ignoringDeletes: broken) }
-        if world.options.tracesDetail {
-            for step in outcome.applied { world.record("\(host.name) \(step)") }
-        }
+        trace(planner.plan(peers: peers, current: host.kernelTables).execute { step in host.apply(step, ignoringDeletes: broken) })
         guard let ipv6Planner = ipv6KernelPlanner else { return }
-        let ipv6Outcome = ipv6Planner.plan(peers: peers, current: host.ipv6KernelTables).execute { step in host.apply(step, ignoringDeletes: broken) }
-        if world.options.tracesDetail {
-            for step in ipv6Outcome.applied { world.record("\(host.name) \(step)") }
-        }
+        trace(ipv6Planner.plan(peers: peers, current: host.ipv6KernelTables).execute { step in host.apply(step, ignoringDeletes: broken) })
+    }
+
+    private func trace<Address>(_ outcome: KernelPlan<Address>.Outcome) {
+        guard world.options.tracesDetail else { return }
+        for step in outcome.applied { world.record("\(host.name) \(step)") }
     }
 }

@@ -81,7 +81,7 @@ struct DualStackAgentTests {
             return
         }
         #expect(file.rendered.contains("FLANNEL_IPV6_NETWORK=fd00:1::/56\nFLANNEL_IPV6_SUBNET=\(key.ipv6!.firstHost)/64\n"))
-        #expect(drive.actions.contains { if case let .log(_, text) = $0 { text.hasPrefix("acquired lease \(key.ipv4) and \(key.ipv6!)") } else { false } })
+        #expect(drive.actions.contains { if case let .log(_, text) = $0 { text.hasPrefix("acquired lease \(key.subnets)") } else { false } })
     }
 
     @Test func hostGWHasNoIPv6DeviceAndNoBackendV6Data() {

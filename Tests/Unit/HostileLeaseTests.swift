@@ -18,10 +18,11 @@ struct HostileLeaseTests {
     @Test("only SubnetLen-sized keys inside the network are used; the rest are skipped with the reason")
     func screenKeepsOnlyPlanSizedKeys() {
         let honest = Self.entry("10.1.82.0-24", "192.0.2.2")
-        let bad = ["10.1.82.0-25", "10.1.82.7-32", "10.1.0.0-16", "0.0.0.0-0", "10.2.3.0-24", "10.0.0.0-8"].map { Self.entry($0) }
+        let bad = ["10.1.82.0-25", "10.1.82.7-32", "10.1.0.0-16", "0.0.0.0-0&fd00::-64", "10.2.3.0-24", "10.0.0.0-8"].map { Self.entry($0) }
         let listing = Self.screen.screen(LeaseListing(records: [honest] + bad, revision: 9))
         #expect(listing.records == [honest])
-        #expect(listing.malformed.map(\.kind) == [.wrongLength, .wrongLength, .wrongLength, .wrongLength, .outsideNetwork, .wrongLength])
+        #expect(listing.malformed.map(\.kind) == [.wrongLength, .wrongLength, .wrongLength, .outsideNetwork, .outsideNetwork, .wrongLength])
+        #expect(listing.malformed[3].reason == "it has no IPv4 subnet; the network has no IPv6; ignored", "an IPv6-only key in an IPv4 network")
         #expect(listing.malformed.allSatisfy { $0.subnet == nil }, "skipped keys occupy nothing")
         #expect(listing.malformed[0].description
             == #"skipping lease "/coreos.com/network/subnets/10.1.82.0-25": its prefix /25 is not the network's SubnetLen /24; ignored"#)
@@ -52,13 +53,13 @@ struct HostileLeaseTests {
         #expect(Array(screened.events.dropFirst()) == [.put(honest), .delete(honest.key)])
     }
 
-    @Test("a /16 or 0.0.0.0-0 key does not make the network full for a joining host")
+    @Test("a /16 or an IPv6-only key does not make the network full for a joining host")
     func wideKeysDoNotBlockAllocation() {
         var machine = LeaseMachine(configuration: .init(plan: Fixtures.plan, attributes: LeaseAttributes(publicIP: Fixtures.ip("192.0.2.1")),
                                                         candidateLimit: 1))
         var generator = SeededGenerator(seed: 0)
         _ = machine.start()
-        let listing = LeaseListing(records: [Self.entry("10.1.0.0-16"), Self.entry("0.0.0.0-0"), Self.entry("10.1.1.0-25")], revision: 4)
+        let listing = LeaseListing(records: [Self.entry("10.1.0.0-16"), Self.entry("0.0.0.0-0&fd00::-64"), Self.entry("10.1.1.0-25")], revision: 4)
         let actions = machine.leasesListed(listing, now: .zero, using: &generator)
         guard case let .createLease(key, _, _)? = actions.first else { Issue.record("\(actions)"); return }
         #expect(key.ipv4 == Fixtures.net("10.1.1.0/24"), "SubnetMin is free: the /25 inside it is no lease")

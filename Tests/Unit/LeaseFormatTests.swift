@@ -5,7 +5,7 @@ import Testing
 struct LeaseFormatTests {
     // MARK: Keys
 
-    @Test(arguments: ["10.1.82.0-24", "10.1.33.0-24", "10.1.71.0-24", "10.12.13.0-24&fd00:12:13::-56", "10.0.0.0-30"])
+    @Test(arguments: ["10.1.82.0-24", "10.1.33.0-24", "10.1.71.0-24", "10.12.13.0-24&fd00:12:13::-56", "10.0.0.0-30", "0.0.0.0-0&fd00:12:13::-56"])
     func keysRoundTrip(text: String) throws {
         #expect(try SubnetKey(parsing: text).description == text)
     }
@@ -14,6 +14,18 @@ struct LeaseFormatTests {
         let key = try SubnetKey(parsing: "10.12.13.0-24&fd00:12:13::-56")
         #expect(key.ipv4 == IPv4Network("10.12.13.0/24"))
         #expect(key.ipv6 == IPv6Network("fd00:12:13::/56"))
+    }
+
+    @Test("an IPv6-only network's key is upstream's: the zero IPv4 network, then the IPv6 subnet")
+    func ipv6OnlyKeyHasNoIPv4Half() throws {
+        let key = try SubnetKey(parsing: "0.0.0.0-0&fd00:12:13::-56")
+        #expect(key.ipv4 == nil)
+        #expect(key.ipv6 == IPv6Network("fd00:12:13::/56"))
+        #expect(key == SubnetKey(ipv6Only: IPv6Network("fd00:12:13::/56")!))
+        #expect(key.subnets == "fd00:12:13::/56")
+        // IPv4 keys sort first, then IPv6-only ones by subnet.
+        let keys = [key, try SubnetKey(parsing: "0.0.0.0-0&fd00:12:12::-56"), try SubnetKey(parsing: "10.1.2.0-24")]
+        #expect(keys.sorted().map(\.description) == ["10.1.2.0-24", "0.0.0.0-0&fd00:12:12::-56", "0.0.0.0-0&fd00:12:13::-56"])
     }
 
     @Test(arguments: [
@@ -27,6 +39,8 @@ struct LeaseFormatTests {
         // Found by fuzzing: a second spelling of a subnet would alias its lease.
         ("10.1.82.0-024", "not written as flannel writes it (10.1.82.0-24)"),
         ("0.2.3.0-24&D::-56", "not written as flannel writes it (0.2.3.0-24&d::-56)"),
+        // The zero network means "no IPv4 half": alone it would be a lease for every address.
+        ("0.0.0.0-0", "0.0.0.0/0 is no subnet"),
     ])
     func badKeysAreReportedNotFatal(text: String, reason: String) {
         #expect {
@@ -152,6 +166,9 @@ struct LeaseFormatTests {
         ("FLANNEL_SUBNET=10.1.82.1/24\nFLANNEL_MTU=1472\n", "FLANNEL_NETWORK is missing"),
         ("FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_MTU=1472\n", "FLANNEL_SUBNET is missing"),
         ("FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.82.1/24\n", "FLANNEL_MTU is missing"),
+        ("FLANNEL_MTU=1472\n", "FLANNEL_NETWORK and FLANNEL_SUBNET are missing (an IPv6-only file has FLANNEL_IPV6_NETWORK and FLANNEL_IPV6_SUBNET instead)"),
+        ("FLANNEL_IPV6_SUBNET=fd00:10:1:5::1/64\nFLANNEL_MTU=1430\n", "FLANNEL_IPV6_NETWORK is missing"),
+        ("FLANNEL_IPV6_NETWORK=fd00:10:1::/48\nFLANNEL_MTU=1430\n", "FLANNEL_IPV6_SUBNET is missing"),
         ("FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.82.1\nFLANNEL_MTU=1472\n", "line 2: FLANNEL_SUBNET"),
         ("FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.82.1/24\nFLANNEL_MTU=big\n", "line 3: FLANNEL_MTU \"big\""),
         ("FLANNEL_NETWORK=10.1.0.0/16\ngarbage\n", "line 2: expected KEY=value"),

@@ -237,7 +237,7 @@ extension PeerTableSharingTests {
             // A store of the same size at the same revision but with one value changed.
             if let first = records.first {
                 var other = records
-                other[0] = Fixtures.record("\(first.key.ipv4)", "198.51.100.1")
+                other[0] = Fixtures.record(first.key.ipv4.map { "\($0)" } ?? "", "198.51.100.1")
                 var decoy = PeerTable(ownPublicIP: ownIP)
                 _ = decoy.applySnapshot(LeaseListing(records: other, revision: revision + 1000), sharing: sharing)
                 var late = PeerTable(ownPublicIP: ownIP, ownKey: own)

@@ -207,7 +207,7 @@ struct UDPEncapsulationTests {
             let routes = PeerRoutes(peers)
             // Later peers for one subnet replace earlier ones, as in the table.
             var table: [IPv4Network: IPv4Address] = [:]
-            for peer in peers { table[peer.subnet] = peer.publicIP }
+            for peer in peers { if let subnet = peer.subnet { table[subnet] = peer.publicIP } }
             for _ in 0..<50 {
                 let destination = IPv4Address(bits: 0x0A01_0000 | UInt32.random(in: 0...0xFFFF, using: &generator))
                 let expected = table.filter { $0.key.contains(destination) }.max { $0.key.prefixLength < $1.key.prefixLength }?.value

@@ -53,9 +53,9 @@ extension RunningDataPath {
 struct LinuxBackendHost {
     var external: NetworkInterface
     var publicIP: IPv4Address
-    var network: IPv4Network
-    var subnetLength: Int
-    /// The IPv6 half of a dual-stack network, and the external interface's IPv6 address.
+    /// The IPv4 plan; nil on an IPv6-only network.
+    var ipv4: SubnetPlan<IPv4Address>?
+    /// The IPv6 plan (dual-stack or IPv6-only), and the external interface's IPv6 address.
     var ipv6: SubnetPlan<IPv6Address>?
     var externalIPv6: IPv6Address?
     var udpOffload: UDPOffloadMode

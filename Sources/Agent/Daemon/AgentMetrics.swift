@@ -71,7 +71,7 @@ public final class AgentMetrics: Sendable {
         acquisitions.increment()
         leaseHeld.set(1)
         let kind = lease.isReservation ? "reservation" : "ttl"
-        var dimensions = [("subnet", lease.subnet.description), ("kind", kind)]
+        var dimensions = [("subnet", lease.subnet.map { "\($0)" } ?? ""), ("kind", kind)]
         if let ipv6 = lease.key.ipv6 { dimensions.append(("ipv6_subnet", ipv6.description)) }
         replace(\.subnet, with: Meter(label: "flannel_lease_subnet_info", dimensions: dimensions, factory: factory))
     }

@@ -171,7 +171,8 @@ final class AgentRunner {
             do {
                 try SubnetFileWriter.write(file, to: options.subnetFile)
                 let ipv6 = file.ipv6Subnet.map { " FLANNEL_IPV6_SUBNET=\($0.firstHost)/\($0.prefixLength)" } ?? ""
-                logger.info("wrote \(options.subnetFile): FLANNEL_SUBNET=\(file.subnet.firstHost)/\(file.subnet.prefixLength)\(ipv6) FLANNEL_MTU=\(file.mtu)")
+                let ipv4 = file.subnet.map { " FLANNEL_SUBNET=\($0.firstHost)/\($0.prefixLength)" } ?? ""
+                logger.info("wrote \(options.subnetFile):\(ipv4)\(ipv6) FLANNEL_MTU=\(file.mtu)")
             } catch {
                 return [.subnetFileFailed("\(error)")]
             }
@@ -200,12 +201,12 @@ final class AgentRunner {
         if let reason = dataPath?.ignoreReason(peer) {
             guard case let .log(heldBack) = ignoredPeerLines.admit(now: now) else { return }
             if heldBack > 0 { logger.warning("\(heldBack) more ignored peers were not logged in the last minute") }
-            logger.warning("peer \(peer.subnet) ignored: \(reason)")
+            logger.warning("peer \(peer.key.subnets) ignored: \(reason)")
         } else if let reason = dataPath?.ipv6IgnoreReason(peer) {
             // Routed over IPv4 still (an IPv4-only host in a rolling upgrade): a note, not a warning.
             guard case let .log(heldBack) = ignoredPeerLines.admit(now: now) else { return }
             if heldBack > 0 { logger.warning("\(heldBack) more ignored peers were not logged in the last minute") }
-            logger.notice("peer \(peer.subnet): IPv4 only, its IPv6 half is not routed: \(reason)")
+            logger.notice("peer \(peer.key.subnets): IPv4 only, its IPv6 half is not routed: \(reason)")
         }
     }
 
@@ -302,8 +303,8 @@ final class AgentRunner {
     // MARK: Backend and data path
 
     private func prepareBackend(_ config: BackendConfig, device: BackendDevice?, ipv6Device: BackendDevice?,
-                                plan: SubnetPlan<IPv4Address>, ipv6Plan: SubnetPlan<IPv6Address>?) -> Event {
-        let host = LinuxBackendHost(external: external, publicIP: publicIP, network: plan.network, subnetLength: plan.subnetLength,
+                                plan: SubnetPlan<IPv4Address>?, ipv6Plan: SubnetPlan<IPv6Address>?) -> Event {
+        let host = LinuxBackendHost(external: external, publicIP: publicIP, ipv4: plan,
                                     ipv6: ipv6Plan, externalIPv6: externalIPv6, udpOffload: options.udpOffload, logger: logger)
         do {
             let prepared = try LinuxBackends.prepare(config, device: device, ipv6Device: ipv6Device, on: host)

@@ -7,8 +7,8 @@ import Logging
 /// resync and a moved lease behave the same whichever tool does the work.
 struct TrafficRuleKeeper {
     enum Rules {
-        /// The IPv4 rules, and on a dual-stack network the IPv6 ones in ip6tables.
-        case iptables(TrafficRules, ipv6: TrafficRules?)
+        /// The IPv4 rules (none on an IPv6-only network), and with IPv6 the ip6tables ones.
+        case iptables(TrafficRules?, ipv6: TrafficRules?)
         case nftables(NFTablesRules)
     }
 
@@ -21,12 +21,14 @@ struct TrafficRuleKeeper {
     private let logger: Logger
 
     init(useNFTables: Bool, subnets: OwnSubnets, ipMasq: Bool, forwardRules: Bool, logger: Logger) {
-        let (network, subnet) = (subnets.network, subnets.subnet)
         self.subnets = subnets
-        self.rules = useNFTables
-            ? .nftables(NFTablesRules(network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules))
-            : .iptables(TrafficRules(network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules),
-                        ipv6: Self.ipv6Rules(subnets, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: true))
+        // nftables rules are IPv4 ones (the agent refuses nftables with IPv6 rules to keep).
+        if useNFTables, let network = subnets.network, let subnet = subnets.subnet {
+            rules = .nftables(NFTablesRules(network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules))
+        } else {
+            rules = .iptables(Self.ipv4Rules(subnets, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: true),
+                              ipv6: Self.ipv6Rules(subnets, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: true))
+        }
         self.ipMasq = ipMasq
         self.forwardRules = forwardRules
         self.logger = logger
@@ -40,7 +42,13 @@ struct TrafficRuleKeeper {
         }
     }
 
-    /// The IPv6 half's ip6tables rules, on a dual-stack network.
+    /// The IPv4 iptables rules, unless the network is IPv6-only.
+    private static func ipv4Rules(_ subnets: OwnSubnets, ipMasq: Bool, forwardRules: Bool, randomFully: Bool) -> TrafficRules? {
+        guard let network = subnets.network, let subnet = subnets.subnet else { return nil }
+        return TrafficRules(network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: randomFully)
+    }
+
+    /// The IPv6 half's ip6tables rules, on a network with IPv6.
     private static func ipv6Rules(_ subnets: OwnSubnets, ipMasq: Bool, forwardRules: Bool, randomFully: Bool) -> TrafficRules? {
         guard let network = subnets.ipv6Network, let subnet = subnets.ipv6Subnet else { return nil }
         return TrafficRules(ipv6Network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: randomFully)
@@ -48,7 +56,7 @@ struct TrafficRuleKeeper {
 
     var isEmpty: Bool {
         switch rules {
-        case let .iptables(rules, _): rules.isEmpty
+        case let .iptables(rules, ipv6): (rules?.isEmpty ?? true) && (ipv6?.isEmpty ?? true)
         case let .nftables(rules): rules.isEmpty
         }
     }
@@ -57,8 +65,8 @@ struct TrafficRuleKeeper {
     var summary: String {
         switch rules {
         case let .iptables(rules, ipv6):
-            "\(rules.chainRules.count + rules.jumps.count) rules in place (\(rules.tables.joined(separator: ", ")) tables)"
-                + (ipv6.map { "; ip6tables: \($0.chainRules.count + $0.jumps.count) rules in place" } ?? "")
+            [rules.map { "\($0.chainRules.count + $0.jumps.count) rules in place (\($0.tables.joined(separator: ", ")) tables)" },
+             ipv6.map { "ip6tables: \($0.chainRules.count + $0.jumps.count) rules in place" }].compactMap { $0 }.joined(separator: "; ")
         case let .nftables(rules):
             "\(rules.rules.count) rules in place (table \(NFTablesRules.family) \(NFTablesRules.tableName), chains \(rules.chains.map(\.name).joined(separator: ", ")))"
         }
@@ -67,12 +75,12 @@ struct TrafficRuleKeeper {
     /// Re-makes the rules for our new lease's `subnets` (random-fully as before).
     mutating func move(to subnets: OwnSubnets) {
         self.subnets = subnets
-        let subnet = subnets.subnet
         switch rules {
         case let .iptables(old, oldIPv6):
-            rules = .iptables(TrafficRules(network: subnets.network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: old.randomFully),
+            rules = .iptables(Self.ipv4Rules(subnets, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: old?.randomFully ?? true),
                               ipv6: Self.ipv6Rules(subnets, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: oldIPv6?.randomFully ?? true))
         case let .nftables(old):
+            guard let subnet = subnets.subnet else { return }
             rules = .nftables(NFTablesRules(network: old.network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules, randomFully: old.randomFully))
         }
     }
@@ -95,12 +103,15 @@ struct TrafficRuleKeeper {
         }
         switch rules {
         case let .iptables(wanted, wantedIPv6):
-            let (found, inForce) = try await IPTables.ensure(wanted, fallback: wanted.randomFully ? wanted.withoutRandomFully : nil)
-            // Kept before the IPv6 half is tried: an ip6tables failure must not make the
-            // IPv4 rules be restored again at every resync.
-            rules = .iptables(inForce, ipv6: wantedIPv6)
-            problems = found
-            if inForce != wanted { refusedRandomFully.append(TrafficRules.Family.ipv4.tool) }
+            var inForce = wanted
+            if let wanted {
+                let (found, kept) = try await IPTables.ensure(wanted, fallback: wanted.randomFully ? wanted.withoutRandomFully : nil)
+                // Kept before the IPv6 half is tried: an ip6tables failure must not make the
+                // IPv4 rules be restored again at every resync.
+                rules = .iptables(kept, ipv6: wantedIPv6)
+                (problems, inForce) = (found, kept)
+                if kept != wanted { refusedRandomFully.append(TrafficRules.Family.ipv4.tool) }
+            }
             if let wantedIPv6 {
                 let (foundIPv6, ipv6InForce) = try await IPTables.ensure(wantedIPv6, fallback: wantedIPv6.randomFully ? wantedIPv6.withoutRandomFully : nil)
                 rules = .iptables(inForce, ipv6: ipv6InForce)

@@ -74,7 +74,7 @@ public struct EtcdV2Registry: Registry {
             case let .failure(failure) where failure.code == EtcdV2Answer.Failure.compareFailed:
                 guard case let .success(current, _) = try await call(.GET, etcdKey, query: [("quorum", "true")]),
                       let node = current.node else { return .missing }
-                guard case let .success(record) = layout.parse(node.keyValue), record.attributes.publicIP == attributes.publicIP else {
+                guard case let .success(record) = layout.parse(node.keyValue), record.attributes.isSameHost(as: attributes) else {
                     return .heldByOther((try? LeaseAttributes.decode(node.value ?? "")) ?? LeaseAttributes(publicIP: .any))
                 }
                 expected = node.modifiedIndex

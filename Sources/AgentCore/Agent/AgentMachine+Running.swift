@@ -80,7 +80,7 @@ extension AgentMachine {
 
     mutating func peersListed(_ listing: LeaseListing, now: Timestamp, sharing: PeerTable.Sharing?) -> [Action] {
         if phase == .listingPeers, let held {
-            table = PeerTable(ownPublicIP: configuration.publicIP, ownKey: held.key)
+            table = PeerTable(ownPublicIP: configuration.publicIP, ownPublicIPv6: configuration.host.publicIPv6, ownKey: held.key)
             var actions = applyPeerChanges(now: now, programming: false) { $0.applySnapshot(listing, sharing: sharing) }
             actions += checkSharedSubnets(listing.records, now: now)
             guard phase != .stopped, let table else { return actions }
@@ -227,7 +227,7 @@ extension AgentMachine {
     public mutating func follow() {
         guard let current = table else { return }
         followedSince = watchRevision
-        table = PeerTable(ownPublicIP: current.ownPublicIP, ownKey: current.ownKey)
+        table = PeerTable(ownPublicIP: current.ownPublicIP, ownPublicIPv6: current.ownPublicIPv6, ownKey: current.ownKey)
     }
 
     /// The simulator delivers what we missed while following, all at once: `reference` has

@@ -54,7 +54,7 @@ extension AgentMachine {
         // The host.
         /// Prepare the backend; make `device` (and `ipv6Device`, dual-stack) first if it asks
         /// for one (its MAC goes into the lease).
-        case prepareBackend(BackendConfig, device: BackendDevice?, ipv6Device: BackendDevice? = nil, plan: SubnetPlan<IPv4Address>,
+        case prepareBackend(BackendConfig, device: BackendDevice?, ipv6Device: BackendDevice? = nil, plan: SubnetPlan<IPv4Address>?,
                             ipv6Plan: SubnetPlan<IPv6Address>? = nil)
         case startDataPath(OwnSubnets)
         case moveDataPath(to: OwnSubnets)

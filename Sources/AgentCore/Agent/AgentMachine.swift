@@ -231,13 +231,11 @@ public struct AgentMachine: Sendable {
             actions.append(.log(.info, "using etcd's \(api.rawValue) API (--etcd-api=\(configuration.etcdAPI.rawValue))"))
         }
         actions.append(.useRegistry(api))
-        guard let plan = config.ipv4 else {
-            return actions + exit(.failed("network config: EnableIPv4 is false (an IPv6-only network): this agent runs IPv4 and dual-stack networks, not IPv6-only ones yet; set EnableIPv4 to true with a Network beside the IPv6Network"))
-        }
         self.config = config
-        screen = LeaseScreen(ipv4: plan, ipv6: config.ipv6, layout: configuration.layout)
+        screen = LeaseScreen(ipv4: config.ipv4, ipv6: config.ipv6, layout: configuration.layout)
         let backend = config.backend.backend
-        if let refusal = backend.refusal(on: configuration.host) {
+        // An IPv6-only network (EnableIPv4 false) has no IPv4 device, MTU rule or lease data.
+        if config.ipv4 != nil, let refusal = backend.refusal(on: configuration.host) {
             return actions + exit(.failed(refusal))
         }
         var ipv6Device: BackendDevice?
@@ -245,39 +243,47 @@ public struct AgentMachine: Sendable {
             if config.enableNFTables && configuration.keepsTrafficRules {
                 return actions + exit(.failed("network config: EnableIPv6 with EnableNFTables: this agent keeps the IPv6 masquerade and forward rules in ip6tables only; set EnableNFTables to false (or run with --ip-masq=false --iptables-forward-rules=false)"))
             }
-            if let refusal = Self.ipv6Refusal(backend, ipv6, host: configuration.host) {
+            if let refusal = Self.ipv6Refusal(backend, ipv6, host: configuration.host, ipv6Only: config.ipv4 == nil) {
                 return actions + exit(.failed(refusal))
             }
             ipv6Device = backend.ipv6Device(on: configuration.host)
         }
         phase = .preparingBackend
         // The backend's device comes before the lease: vxlan's lease carries the device's MAC.
-        return actions + [.prepareBackend(config.backend, device: backend.device(on: configuration.host), ipv6Device: ipv6Device, plan: plan,
-                                            ipv6Plan: config.ipv6)]
+        return actions + [.prepareBackend(config.backend, device: config.ipv4 == nil ? nil : backend.device(on: configuration.host),
+                                          ipv6Device: ipv6Device, plan: config.ipv4, ipv6Plan: config.ipv6)]
     }
 
     /// Why a dual-stack network cannot run here, saying what to change; nil when it can.
-    static func ipv6Refusal(_ backend: any Backend, _ plan: SubnetPlan<IPv6Address>, host: BackendHost) -> String? {
+    static func ipv6Refusal(_ backend: any Backend, _ plan: SubnetPlan<IPv6Address>, host: BackendHost, ipv6Only: Bool = false) -> String? {
+        // Without IPv4 there is nothing to fall back to: "set EnableIPv6 to false" is no advice.
+        let alternative = ipv6Only ? "set EnableIPv4 to true with a Network" : "set EnableIPv6 to false"
         guard backend.carriesIPv6 else {
-            return "network config: EnableIPv6 is set, but the \(backend.typeName) backend carries IPv4 only (as upstream's does); use the vxlan or host-gw backend for IPv6, or set EnableIPv6 to false"
+            let setting = ipv6Only ? "EnableIPv4 is false (an IPv6-only network)" : "EnableIPv6 is set"
+            return "network config: \(setting), but the \(backend.typeName) backend carries IPv4 only (as upstream's does); use the vxlan or host-gw backend for IPv6, or \(alternative)"
         }
         guard host.publicIPv6 != nil else {
-            return "network config: EnableIPv6 is set (IPv6Network \(plan.network)), but \(host.externalName) has no global IPv6 address and --public-ipv6 is not given; give \(host.externalName) an IPv6 address, pass --public-ipv6, or set EnableIPv6 to false"
+            return "network config: EnableIPv6 is set (IPv6Network \(plan.network)), but \(host.externalName) has no global IPv6 address and --public-ipv6 is not given; give \(host.externalName) an IPv6 address, pass --public-ipv6, or \(alternative)"
         }
         return backend.ipv6Refusal(on: host)
     }
 
     private mutating func backendPrepared(deviceMAC: MACAddress?, ipv6DeviceMAC: MACAddress?, now: Timestamp) -> [Action] {
-        guard phase == .preparingBackend, let plan, let config else { return [] }
+        guard phase == .preparingBackend, let config else { return [] }
         let backend = config.backend.backend
-        mtu = backend.mtu(on: configuration.host)
+        // IPv6-only, every packet crosses the IPv6 device: its MTU is the containers'.
+        mtu = config.ipv4 == nil ? backend.ipv6MTU(on: configuration.host) : backend.mtu(on: configuration.host)
         phase = .acquiring
         var attributes = backend.leaseAttributes(publicIP: configuration.publicIP, deviceMAC: deviceMAC)
+        if config.ipv4 == nil {
+            // As upstream: no IPv4 backend data where there is no IPv4 device.
+            attributes.backendData = nil
+        }
         if config.ipv6 != nil {
             attributes.publicIPv6 = configuration.host.publicIPv6
             attributes.backendV6Data = backend.ipv6LeaseData(deviceMAC: ipv6DeviceMAC)
         }
-        lease = LeaseMachine(configuration: .init(plan: plan, ipv6Plan: config.ipv6, attributes: attributes, ttl: configuration.leaseTTL,
+        lease = LeaseMachine(configuration: .init(plan: config.ipv4, ipv6Plan: config.ipv6, attributes: attributes, ttl: configuration.leaseTTL,
                                                   renewMargin: configuration.renewMargin, previousSubnet: configuration.previousSubnet,
                                                   previousIPv6Subnet: configuration.previousIPv6Subnet))
         return [.setReadiness("acquiring a subnet lease")] + runLease(now: now) { $0.start() }
@@ -315,7 +321,7 @@ public struct AgentMachine: Sendable {
     // MARK: Stopping
 
     private mutating func stop(signal: String) -> [Action] {
-        let kept = held.map { "the lease \($0.subnet) stays until its TTL runs out" } ?? ""
+        let kept = held.map { "the lease \($0.key.subnets) stays until its TTL runs out" } ?? ""
         let message: String
         switch phase {
         case .idle, .waitingForConfig: message = "stopping while waiting for the network config"

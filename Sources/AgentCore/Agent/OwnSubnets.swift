@@ -1,12 +1,13 @@
 /// This host's subnets and the networks they lie in: what the data path, the traffic rules
-/// and subnet.env are made for. The IPv6 pair is there exactly when the network is dual-stack.
+/// and subnet.env are made for. Each family's pair is there exactly when the network has
+/// that family: IPv4 alone, dual-stack, or IPv6 alone.
 public struct OwnSubnets: Equatable, Sendable, CustomStringConvertible {
-    public var network: IPv4Network
-    public var subnet: IPv4Network
+    public var network: IPv4Network?
+    public var subnet: IPv4Network?
     public var ipv6Network: IPv6Network?
     public var ipv6Subnet: IPv6Network?
 
-    public init(network: IPv4Network, subnet: IPv4Network, ipv6Network: IPv6Network? = nil, ipv6Subnet: IPv6Network? = nil) {
+    public init(network: IPv4Network?, subnet: IPv4Network?, ipv6Network: IPv6Network? = nil, ipv6Subnet: IPv6Network? = nil) {
         self.network = network
         self.subnet = subnet
         self.ipv6Network = ipv6Network
@@ -15,13 +16,11 @@ public struct OwnSubnets: Equatable, Sendable, CustomStringConvertible {
 
     /// Our subnets in a lease under `key`, within the config's networks.
     public init(key: SubnetKey, config: NetworkConfig) {
-        // The agent only runs with an IPv4 plan (checked when the config is read).
-        self.init(network: config.ipv4?.network ?? key.ipv4, subnet: key.ipv4,
+        self.init(network: key.ipv4 == nil ? nil : config.ipv4?.network, subnet: key.ipv4,
                   ipv6Network: key.ipv6 == nil ? nil : config.ipv6?.network, ipv6Subnet: key.ipv6)
     }
 
     public var description: String {
-        guard let ipv6Subnet else { return "\(subnet)" }
-        return "\(subnet) and \(ipv6Subnet)"
+        [subnet.map { "\($0)" }, ipv6Subnet.map { "\($0)" }].compactMap { $0 }.joined(separator: " and ")
     }
 }

@@ -31,6 +31,9 @@ public protocol Backend: Sendable, Equatable, CustomStringConvertible {
     /// change; nil when it can.
     func ipv6Refusal(on host: BackendHost) -> String?
 
+    /// The MTU the IPv6 device leaves: an IPv6-only network's `FLANNEL_MTU`.
+    func ipv6MTU(on host: BackendHost) -> Int
+
     /// Dual-stack: the IPv6 device to have before the lease is taken, or nil.
     func ipv6Device(on host: BackendHost) -> BackendDevice?
 
@@ -60,6 +63,7 @@ extension Backend {
     public var carriesIPv6: Bool { false }
     public func ipv6Refusal(on host: BackendHost) -> String? { nil }
     public func ipv6Device(on host: BackendHost) -> BackendDevice? { nil }
+    public func ipv6MTU(on host: BackendHost) -> Int { mtu(on: host) }
     public func ipv6LeaseData(deviceMAC: MACAddress?) -> JSONValue? { nil }
     public func ignoreReason(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> String? { nil }
     public func program(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> KernelPeerProgram<IPv4Address>? { nil }

@@ -19,6 +19,7 @@ public struct HeldLease: Equatable, Sendable {
         self.modRevision = modRevision
     }
 
-    public var subnet: IPv4Network { key.ipv4 }
+    /// The IPv4 half; nil in an IPv6-only network.
+    public var subnet: IPv4Network? { key.ipv4 }
     public var isReservation: Bool { expiry == .reservation }
 }

@@ -21,6 +21,19 @@ public struct LeaseAttributes: Equatable, Sendable {
         self.backendV6Data = backendV6Data
     }
 
+    /// Whether this value is the host's whose public addresses these are: by PublicIP, or by
+    /// PublicIPv6 for a host without an IPv4 address (its PublicIP is 0.0.0.0, as upstream
+    /// writes it in an IPv6-only network, and so is every such host's).
+    public func isHeld(byPublicIP ownIP: IPv4Address, publicIPv6 ownIPv6: IPv6Address?) -> Bool {
+        guard ownIP == .any else { return publicIP == ownIP }
+        return ownIPv6 != nil && publicIPv6 == ownIPv6
+    }
+
+    /// Whether `other` is a value written by the same host as this one.
+    public func isSameHost(as other: LeaseAttributes) -> Bool {
+        other.isHeld(byPublicIP: publicIP, publicIPv6: publicIPv6)
+    }
+
     /// The backend that wrote the lease: `BackendType`, or "udp" when absent (old values).
     public var effectiveBackendType: String { backendType ?? "udp" }
 

@@ -13,9 +13,10 @@
 /// ```
 public struct LeaseMachine: Sendable {
     public struct Configuration: Equatable, Sendable {
-        public var plan: SubnetPlan<IPv4Address>
+        /// The IPv4 plan; nil in an IPv6-only network (`EnableIPv4: false`).
+        public var plan: SubnetPlan<IPv4Address>?
         /// The IPv6 half of a dual-stack network (`EnableIPv6`): each lease then carries one
-        /// subnet of each family under one key.
+        /// subnet of each family under one key. At least one of the two plans is there.
         public var ipv6Plan: SubnetPlan<IPv6Address>?
         /// The value we write: our public IP and backend data.
         public var attributes: LeaseAttributes
@@ -32,7 +33,7 @@ public struct LeaseMachine: Sendable {
         /// The random pick is among this many free subnets from SubnetMin upwards.
         public var candidateLimit: Int
 
-        public init(plan: SubnetPlan<IPv4Address>, ipv6Plan: SubnetPlan<IPv6Address>? = nil, attributes: LeaseAttributes,
+        public init(plan: SubnetPlan<IPv4Address>?, ipv6Plan: SubnetPlan<IPv6Address>? = nil, attributes: LeaseAttributes,
                     ttl: Duration = .seconds(24 * 3600), renewMargin: Duration = .seconds(3600),
                     previousSubnet: IPv4Network? = nil, previousIPv6Subnet: IPv6Network? = nil,
                     maximumConflicts: Int = 10, candidateLimit: Int = 100) {
@@ -49,24 +50,33 @@ public struct LeaseMachine: Sendable {
 
         public var effectiveRenewMargin: Duration { min(renewMargin, ttl / 2) }
 
-        /// Whether a lease under `key` may be held with this config: its IPv4 subnet fits the
-        /// plan, and it has an IPv6 subnet that fits exactly when the network has IPv6.
+        /// Whether a lease under `key` may be held with this config: it has a subnet of each
+        /// family the network has, fitting its plan, and none of a family it lacks.
         public func fits(_ key: SubnetKey) -> Bool {
-            guard plan.fits(key.ipv4) else { return false }
-            switch (ipv6Plan, key.ipv6) {
-            case (nil, nil): return true
-            case let (ipv6Plan?, subnet?): return ipv6Plan.fits(subnet)
-            default: return false
+            Self.fits(key.ipv4, plan) && Self.fits(key.ipv6, ipv6Plan)
+        }
+
+        private static func fits<Address>(_ subnet: IPNetwork<Address>?, _ plan: SubnetPlan<Address>?) -> Bool {
+            switch (plan, subnet) {
+            case (nil, nil): true
+            case let (plan?, subnet?): plan.fits(subnet)
+            default: false
             }
         }
 
         /// The config a lease must fit, for messages.
         var planDescription: String {
-            var text = "\(plan.network), /\(plan.subnetLength), \(plan.subnetMin)–\(plan.subnetMax)"
+            var parts: [String] = []
+            if let plan { parts.append("\(plan.network), /\(plan.subnetLength), \(plan.subnetMin)–\(plan.subnetMax)") }
             if let ipv6Plan {
-                text += "; IPv6 \(ipv6Plan.network), /\(ipv6Plan.subnetLength), \(ipv6Plan.subnetMin)–\(ipv6Plan.subnetMax)"
+                parts.append("IPv6 \(ipv6Plan.network), /\(ipv6Plan.subnetLength), \(ipv6Plan.subnetMin)–\(ipv6Plan.subnetMax)")
             }
-            return text
+            return parts.joined(separator: "; ")
+        }
+
+        /// Whether `attributes` were written by this host.
+        func isOurs(_ attributes: LeaseAttributes) -> Bool {
+            attributes.isHeld(byPublicIP: self.attributes.publicIP, publicIPv6: self.attributes.publicIPv6)
         }
     }
 
@@ -162,14 +172,14 @@ public struct LeaseMachine: Sendable {
         guard case let .acquiring(.list, conflicts, expected, false) = state else { return [] }
         retryDelay.succeeded()
         let ours = configuration.attributes
-        let mine = listing.records.filter { $0.attributes.publicIP == ours.publicIP }
+        let mine = listing.records.filter { configuration.isOurs($0.attributes) }
 
         // 1. Our own lease from before: reuse it if it fits the config, else delete it. Its
         // subnets are then asked for first, so that turning IPv6 on (or off) keeps the host's
         // other subnet; the subnet file's, which containers use, stay first where it names one.
         if let unfit = mine.first(where: { !configuration.fits($0.key) }) {
             var keep = expected
-            if keep.ipv4 == nil, configuration.plan.fits(unfit.key.ipv4) { keep.ipv4 = unfit.key.ipv4 }
+            if keep.ipv4 == nil, let subnet = unfit.key.ipv4, configuration.plan?.fits(subnet) == true { keep.ipv4 = subnet }
             if keep.ipv6 == nil, let subnet = unfit.key.ipv6, configuration.ipv6Plan?.fits(subnet) == true { keep.ipv6 = subnet }
             state = .acquiring(pending: .delete(unfit.key), conflicts: conflicts, expected: keep, waitingRetry: false)
             return [.deleteLease(unfit.key, expectedModRevision: unfit.modRevision, reason: "it does not fit the network config (\(configuration.planDescription))")]
@@ -188,10 +198,12 @@ public struct LeaseMachine: Sendable {
         // 2. The subnet we had (subnet file, or the lease we just lost), if it is still free.
         // Keys whose value does not parse still occupy their subnet; keys the plan could not
         // have handed out (a /16, a /25) occupy nothing, or one such key would block every host.
-        let plan = configuration.plan
         let keys = listing.records.map(\.key) + listing.malformed.compactMap(\.subnet)
-        let taken = keys.map(\.ipv4).filter(plan.isLeaseSized)
         let takenIPv6 = configuration.ipv6Plan.map { ipv6Plan in keys.compactMap(\.ipv6).filter(ipv6Plan.isLeaseSized) } ?? []
+        guard let plan = configuration.plan else {
+            return createIPv6Only(taken: takenIPv6, conflicts: conflicts, expected: expected, using: &generator)
+        }
+        let taken = keys.compactMap(\.ipv4).filter(plan.isLeaseSized)
         var ipv4: IPv4Network?
         if let wanted = expected.ipv4, plan.fits(wanted), !taken.contains(where: { $0.overlaps(wanted) }) {
             ipv4 = wanted
@@ -220,6 +232,19 @@ public struct LeaseMachine: Sendable {
             return fail(.ipv6NetworkFull(plan: ipv6Plan, leaseCount: takenIPv6.count))
         }
         return create(SubnetKey(ipv4, ipv6: ipv6), conflicts: conflicts, expected: expected)
+    }
+
+    /// An IPv6-only network's lease: the subnet we had if it is free, else a random free one
+    /// among the first candidates.
+    private mutating func createIPv6Only(taken: [IPv6Network], conflicts: Int, expected: ExpectedSubnets,
+                                         using generator: inout some RandomNumberGenerator) -> [Action] {
+        guard let ipv6Plan = configuration.ipv6Plan else { return fail(.noFamily) }
+        if let wanted = expected.ipv6, ipv6Plan.fits(wanted), !taken.contains(where: { $0.overlaps(wanted) }) {
+            return create(SubnetKey(ipv6Only: wanted), conflicts: conflicts, expected: expected)
+        }
+        let free = ipv6Plan.freeSubnets(excluding: taken, limit: configuration.candidateLimit)
+        guard !free.isEmpty else { return fail(.ipv6NetworkFull(plan: ipv6Plan, leaseCount: taken.count)) }
+        return create(SubnetKey(ipv6Only: free[Int.random(in: 0..<free.count, using: &generator)]), conflicts: conflicts, expected: expected)
     }
 
     /// The free IPv6 subnet at `ipv4`'s position in its network (`10.1.5.0/24` → `…:5::/64`), if any.
@@ -382,7 +407,7 @@ public struct LeaseMachine: Sendable {
         }
         guard held.key.sharesSubnet(with: other.key),
               (other.createRevision, other.attributes.publicIP) < (heldCreateRevision, configuration.attributes.publicIP) else { return [] }
-        let shared = other.key.ipv4 == held.key.ipv4 ? "\(held.key.ipv4)" : held.key.ipv6.map { "\($0)" } ?? ""
+        let shared = other.key.ipv4 != nil && other.key.ipv4 == held.key.ipv4 ? held.key.ipv4.map { "\($0)" } ?? "" : held.key.ipv6.map { "\($0)" } ?? ""
         state = .acquiring(pending: .delete(held.key), conflicts: 0, expected: ExpectedSubnets(held), waitingRetry: false)
         return [.leaseLost(held.key, heldBy: other.attributes.publicIP),
                 .deleteLease(held.key, expectedModRevision: held.modRevision,
@@ -391,7 +416,7 @@ public struct LeaseMachine: Sendable {
 
     /// The watch saw another host's value written under our key.
     public mutating func ownLeaseOverwritten(by holder: LeaseAttributes, now: Timestamp) -> [Action] {
-        guard holder.publicIP != configuration.attributes.publicIP else { return [] }
+        guard !configuration.isOurs(holder) else { return [] }
         switch state {
         case let .holding(held, _), let .renewing(held):
             state = .acquiring(pending: .list, conflicts: 0, expected: ExpectedSubnets(held), waitingRetry: false)
@@ -418,8 +443,8 @@ public struct LeaseMachine: Sendable {
         let renewAt = renewalTime(held)
         state = .holding(held, renewAt: renewAt)
         var actions: [Action] = [.leaseAcquired(held)]
-        if let wanted = expected.ipv4, wanted != held.subnet {
-            actions.append(.subnetDrifted(from: wanted, to: held.subnet))
+        if let wanted = expected.ipv4, let subnet = held.subnet, wanted != subnet {
+            actions.append(.subnetDrifted(from: wanted, to: subnet))
         }
         if let wanted = expected.ipv6, let subnet = held.key.ipv6, wanted != subnet {
             actions.append(.ipv6SubnetDrifted(from: wanted, to: subnet))

@@ -1,15 +1,17 @@
 /// `/run/flannel/subnet.env`: what the host's container runtime reads to set up its bridge,
 /// and what the agent reads back after a restart to ask for the same subnet again.
+///
+/// An IPv6-only network's file has no `FLANNEL_NETWORK`/`FLANNEL_SUBNET` (as upstream's).
 public struct SubnetFile: Equatable, Sendable {
-    public var network: IPv4Network
+    public var network: IPv4Network?
     /// The host's subnet (masked). Rendered as its first host address: `10.1.82.1/24`.
-    public var subnet: IPv4Network
+    public var subnet: IPv4Network?
     public var ipv6Network: IPv6Network?
     public var ipv6Subnet: IPv6Network?
     public var mtu: Int
     public var ipMasq: Bool
 
-    public init(network: IPv4Network, subnet: IPv4Network, ipv6Network: IPv6Network? = nil,
+    public init(network: IPv4Network?, subnet: IPv4Network?, ipv6Network: IPv6Network? = nil,
                 ipv6Subnet: IPv6Network? = nil, mtu: Int, ipMasq: Bool) {
         self.network = network
         self.subnet = subnet
@@ -27,10 +29,9 @@ public struct SubnetFile: Equatable, Sendable {
 
     /// The file's text, in upstream's order, `KEY=value` lines, no quotes.
     public var rendered: String {
-        var lines = [
-            "FLANNEL_NETWORK=\(network)",
-            "FLANNEL_SUBNET=\(subnet.firstHost)/\(subnet.prefixLength)",
-        ]
+        var lines: [String] = []
+        if let network { lines.append("FLANNEL_NETWORK=\(network)") }
+        if let subnet { lines.append("FLANNEL_SUBNET=\(subnet.firstHost)/\(subnet.prefixLength)") }
         if let ipv6Network { lines.append("FLANNEL_IPV6_NETWORK=\(ipv6Network)") }
         if let ipv6Subnet { lines.append("FLANNEL_IPV6_SUBNET=\(ipv6Subnet.firstHost)/\(ipv6Subnet.prefixLength)") }
         lines.append("FLANNEL_MTU=\(mtu)")
@@ -76,17 +77,23 @@ public struct SubnetFile: Equatable, Sendable {
                 throw ParseError(line: entry.line, reason: "\(key): \(error)")
             }
         }
-        guard let network = try parseNetwork("FLANNEL_NETWORK", as: IPv4Address.self) else {
-            throw ParseError(line: nil, reason: "FLANNEL_NETWORK is missing")
+        let network = try parseNetwork("FLANNEL_NETWORK", as: IPv4Address.self)
+        let subnet = try parseNetwork("FLANNEL_SUBNET", as: IPv4Address.self)
+        let ipv6Network = try parseNetwork("FLANNEL_IPV6_NETWORK", as: IPv6Address.self)
+        let ipv6Subnet = try parseNetwork("FLANNEL_IPV6_SUBNET", as: IPv6Address.self)
+        // Each family comes as a pair; an IPv6-only network's file has only the IPv6 one.
+        if network == nil && subnet == nil && ipv6Network == nil && ipv6Subnet == nil {
+            throw ParseError(line: nil, reason: "FLANNEL_NETWORK and FLANNEL_SUBNET are missing (an IPv6-only file has FLANNEL_IPV6_NETWORK and FLANNEL_IPV6_SUBNET instead)")
         }
-        guard let subnet = try parseNetwork("FLANNEL_SUBNET", as: IPv4Address.self) else {
-            throw ParseError(line: nil, reason: "FLANNEL_SUBNET is missing")
+        for (name, present, partner) in [("FLANNEL_NETWORK", network != nil, subnet != nil), ("FLANNEL_SUBNET", subnet != nil, network != nil),
+                                         ("FLANNEL_IPV6_NETWORK", ipv6Network != nil, ipv6Subnet != nil), ("FLANNEL_IPV6_SUBNET", ipv6Subnet != nil, ipv6Network != nil)]
+            where !present && partner {
+            throw ParseError(line: nil, reason: "\(name) is missing")
         }
-        // A /32 leaves no address for the bridge (subnet.env names the first host).
-        guard subnet.prefixLength < IPv4Address.bitWidth else {
+        // A /32 (/128) leaves no address for the bridge (subnet.env names the first host).
+        if let subnet, subnet.prefixLength >= IPv4Address.bitWidth {
             throw ParseError(line: values["FLANNEL_SUBNET"]?.line, reason: "FLANNEL_SUBNET \(subnet) leaves no address for the bridge")
         }
-        let ipv6Subnet = try parseNetwork("FLANNEL_IPV6_SUBNET", as: IPv6Address.self)
         if let ipv6Subnet, ipv6Subnet.prefixLength >= IPv6Address.bitWidth {
             throw ParseError(line: values["FLANNEL_IPV6_SUBNET"]?.line, reason: "FLANNEL_IPV6_SUBNET \(ipv6Subnet) leaves no address for the bridge")
         }
@@ -104,7 +111,7 @@ public struct SubnetFile: Equatable, Sendable {
         }
         return SubnetFile(
             network: network, subnet: subnet,
-            ipv6Network: try parseNetwork("FLANNEL_IPV6_NETWORK", as: IPv6Address.self),
+            ipv6Network: ipv6Network,
             ipv6Subnet: ipv6Subnet,
             mtu: mtu, ipMasq: ipMasq)
     }

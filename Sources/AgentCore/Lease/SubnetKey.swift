@@ -1,13 +1,23 @@
-/// The name of a lease under `<prefix>/subnets/`: `10.1.82.0-24`, or for dual-stack hosts
-/// `10.12.13.0-24&fd00:12:13::-56`.
+/// The name of a lease under `<prefix>/subnets/`: `10.1.82.0-24`, for dual-stack hosts
+/// `10.12.13.0-24&fd00:12:13::-56`, and in IPv6-only networks `0.0.0.0-0&fd00:12:13::-56`
+/// (upstream writes the absent IPv4 half as the zero network). A key has at least one half.
 public struct SubnetKey: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var ipv4: IPv4Network
-    public var ipv6: IPv6Network?
+    public private(set) var ipv4: IPv4Network?
+    public private(set) var ipv6: IPv6Network?
 
     public init(_ ipv4: IPv4Network, ipv6: IPv6Network? = nil) {
         self.ipv4 = ipv4
         self.ipv6 = ipv6
     }
+
+    /// The key of an IPv6-only network's lease.
+    public init(ipv6Only ipv6: IPv6Network) {
+        self.ipv4 = nil
+        self.ipv6 = ipv6
+    }
+
+    /// How upstream spells the IPv4 half of an IPv6-only key.
+    static let absentIPv4 = "0.0.0.0-0"
 
     /// A key that does not parse. Callers skip the entry and report this; it is never fatal.
     public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -21,8 +31,14 @@ public struct SubnetKey: Hashable, Comparable, Sendable, CustomStringConvertible
         guard parts.count == 1 || parts.count == 2 else {
             throw ParseError(key: text, reason: "expected 10.1.82.0-24 or 10.1.82.0-24&fd00:1::-64")
         }
-        ipv4 = try Self.parseNetwork(String(parts[0]), whole: text)
         ipv6 = parts.count == 2 ? try Self.parseNetwork(String(parts[1]), whole: text) : nil
+        if parts[0] == Self.absentIPv4 {
+            // The zero network stands for "no IPv4 half"; alone it would be a lease for every address.
+            guard ipv6 != nil else { throw ParseError(key: text, reason: "0.0.0.0/0 is no subnet") }
+            ipv4 = nil
+        } else {
+            ipv4 = try Self.parseNetwork(String(parts[0]), whole: text)
+        }
         // One subnet, one etcd key: flannel writes keys one way (no leading zeros, RFC 5952
         // IPv6). Another spelling would be a second key whose put or delete the watch would
         // apply to the real key's lease (ours included).
@@ -45,7 +61,7 @@ public struct SubnetKey: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// The key's text: what etcd stores after `subnets/`.
     public var description: String {
-        let v4 = "\(ipv4.address)-\(ipv4.prefixLength)"
+        let v4 = ipv4.map { "\($0.address)-\($0.prefixLength)" } ?? Self.absentIPv4
         guard let ipv6 else { return v4 }
         return v4 + "&\(ipv6.address)-\(ipv6.prefixLength)"
     }
@@ -53,14 +69,25 @@ public struct SubnetKey: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Whether `other` is another key holding one of our subnets (a dual-stack key sharing
     /// one half with ours).
     public func sharesSubnet(with other: SubnetKey) -> Bool {
-        other != self && (other.ipv4 == ipv4 || (other.ipv6 != nil && other.ipv6 == ipv6))
+        other != self && ((other.ipv4 != nil && other.ipv4 == ipv4) || (other.ipv6 != nil && other.ipv6 == ipv6))
     }
 
-    /// The subnets for people: `10.1.82.0/24`, or `10.1.82.0/24 and fd00:0:0:5::/64`.
+    /// The subnets for people: `10.1.82.0/24`, `10.1.82.0/24 and fd00:0:0:5::/64`, or `fd00:0:0:5::/64`.
     public var subnets: String {
-        guard let ipv6 else { return "\(ipv4)" }
-        return "\(ipv4) and \(ipv6)"
+        [ipv4.map { "\($0)" }, ipv6.map { "\($0)" }].compactMap { $0 }.joined(separator: " and ")
     }
 
-    public static func < (lhs: SubnetKey, rhs: SubnetKey) -> Bool { lhs.ipv4 < rhs.ipv4 }
+    /// IPv4-keyed leases first in address order, then IPv6-only ones in theirs.
+    public static func < (lhs: SubnetKey, rhs: SubnetKey) -> Bool {
+        switch (lhs.ipv4, rhs.ipv4) {
+        case let (left?, right?): left < right
+        case (_?, nil): true
+        case (nil, _?): false
+        case (nil, nil):
+            switch (lhs.ipv6, rhs.ipv6) {
+            case let (left?, right?): left < right
+            default: rhs.ipv6 != nil
+            }
+        }
+    }
 }

@@ -22,7 +22,7 @@ public struct PeerRoutes: Sendable, Equatable {
     public init() { self.init([]) }
 
     public init(_ peers: [Peer]) {
-        for peer in peers { table[peer.subnet] = peer.publicIP }
+        for peer in peers { if let subnet = peer.subnet { table[subnet] = peer.publicIP } }
         lengths = Set(table.keys.map(\.prefixLength)).sorted(by: >)
         publicIPs = Set(table.values)
         if table.count <= Self.scanLimit {

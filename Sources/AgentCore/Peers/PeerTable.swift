@@ -26,12 +26,19 @@ public struct PeerTable: Sendable {
     private var leases: [SubnetKey: LeaseAttributes] { store.leases }
     public private(set) var ownKey: SubnetKey?
     public let ownPublicIP: IPv4Address
+    /// Names us where PublicIP cannot: a host without IPv4 (see `LeaseAttributes.isHeld`).
+    public let ownPublicIPv6: IPv6Address?
     /// The revision the table reflects; the watch resumes after it.
     public private(set) var revision: Int64 = 0
 
-    public init(ownPublicIP: IPv4Address, ownKey: SubnetKey? = nil) {
+    public init(ownPublicIP: IPv4Address, ownPublicIPv6: IPv6Address? = nil, ownKey: SubnetKey? = nil) {
         self.ownPublicIP = ownPublicIP
+        self.ownPublicIPv6 = ownPublicIPv6
         self.ownKey = ownKey
+    }
+
+    private func isOurs(_ attributes: LeaseAttributes) -> Bool {
+        attributes.isHeld(byPublicIP: ownPublicIP, publicIPv6: ownPublicIPv6)
     }
 
     /// The peers, sorted by subnet.
@@ -88,9 +95,9 @@ public struct PeerTable: Sendable {
             fresh[key] = leases[key]
         }
         if let ownKey {
-            if let before = leases[ownKey], fresh[ownKey] == nil, before.publicIP == ownPublicIP {
+            if let before = leases[ownKey], fresh[ownKey] == nil, isOurs(before) {
                 changes.append(.ownLeaseRemoved(ownKey, revision: listing.revision))
-            } else if let now = fresh[ownKey], now.publicIP != ownPublicIP, leases[ownKey] != now {
+            } else if let now = fresh[ownKey], !isOurs(now), leases[ownKey] != now {
                 changes.append(.ownLeaseOverwritten(ownKey, now, revision: listing.revision))
             }
         }
@@ -108,7 +115,7 @@ public struct PeerTable: Sendable {
     private mutating func applyFirstSnapshot(_ listing: LeaseListing, sharing: Sharing?) -> [Change] {
         var changes: [Change] = []
         changes.reserveCapacity(listing.records.count + 1)
-        if let ownKey, let mine = Self.record(for: ownKey, inSubnetOrder: listing.records)?.attributes, mine.publicIP != ownPublicIP {
+        if let ownKey, let mine = Self.record(for: ownKey, inSubnetOrder: listing.records)?.attributes, !isOurs(mine) {
             changes.append(.ownLeaseOverwritten(ownKey, mine, revision: listing.revision))
         }
         for record in listing.records where record.key != ownKey {
@@ -130,7 +137,7 @@ public struct PeerTable: Sendable {
     /// Whether the records' subnets strictly increase (so their keys are distinct and already sorted).
     static func isInSubnetOrder(_ records: [LeaseRecord]) -> Bool {
         // By index: zipping would copy every record (thousands per listing in the simulator).
-        records.indices.dropFirst().allSatisfy { records[$0 - 1].key.ipv4 < records[$0].key.ipv4 }
+        records.indices.dropFirst().allSatisfy { records[$0 - 1].key < records[$0].key }
     }
 
     /// The record for `key` in records sorted by subnet, by bisection.
@@ -138,7 +145,7 @@ public struct PeerTable: Sendable {
         var low = 0, high = records.count
         while low < high {
             let middle = (low + high) / 2
-            if records[middle].key.ipv4 < key.ipv4 { low = middle + 1 } else { high = middle }
+            if records[middle].key < key { low = middle + 1 } else { high = middle }
         }
         return low < records.count && records[low].key == key ? records[low] : nil
     }
@@ -172,7 +179,7 @@ public struct PeerTable: Sendable {
                 guard previous != record.attributes else { continue }
                 written[record.key] = .some(record.attributes)
                 if record.key == ownKey {
-                    if record.attributes.publicIP != ownPublicIP {
+                    if !isOurs(record.attributes) {
                         changes.append(.ownLeaseOverwritten(record.key, record.attributes, revision: batch.revision))
                     }
                     continue

@@ -57,7 +57,7 @@ public enum LeaseOperations {
         guard let current = result.gets.first ?? nil else { return .finished(.missing) }
         // Our own write from an attempt whose answer was lost (see `interpretCreate`).
         if lease != 0 && current.lease == lease { return .finished(.updated(modRevision: current.modRevision)) }
-        guard case let .success(record) = layout.parse(current), record.attributes.publicIP == attributes.publicIP else {
+        guard case let .success(record) = layout.parse(current), record.attributes.isSameHost(as: attributes) else {
             let holder = (try? LeaseAttributes.decode(current.value)) ?? LeaseAttributes(publicIP: .any)
             return .finished(.heldByOther(holder))
         }

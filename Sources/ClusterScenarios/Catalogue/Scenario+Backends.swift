@@ -24,7 +24,7 @@ extension Scenario {
         let device = backend == "vxlan" ? "flannel.1" : nil
         let (hosts, containers) = try run.cluster(
             hosts: 3, config: #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "\#(backend)" } }"#, ttl: shortTTL)
-        let subnets = try hosts.map { try run.waitForSubnetFile($0).subnet }
+        let subnets = try hosts.map { try run.waitForSubnet($0) }
         var macs: [MACAddress?] = []
         for (host, subnet) in zip(hosts, subnets) {
             let lease = try run.lease(subnet)?.attributes

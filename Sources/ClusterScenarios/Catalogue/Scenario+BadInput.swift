@@ -20,7 +20,7 @@ extension Scenario {
         try harness.putKey("subnets/not-a-subnet", #"{"PublicIP":"192.0.2.99"}"#)
         try harness.putKey("subnets/10.1.99.0-24", "{ garbage")
         try run.writeConfig(#"{ "Network": "10.1.0.0/16", "SubnetMin": "10.1.97.0", "SubnetMax": "10.1.99.0" }"#)
-        let subnets = try Set(hosts.map { try run.waitForSubnetFile($0).subnet.description })
+        let subnets = try Set(hosts.map { try run.waitForSubnet($0).description })
         run.expect(subnets == ["10.1.97.0/24", "10.1.98.0/24"], "the good config is taken up and the garbage value's subnet stays taken: \(subnets.sorted())")
         try run.waitForPeers(hosts)
         let containers = try hosts.map { try run.addContainer(on: $0) }

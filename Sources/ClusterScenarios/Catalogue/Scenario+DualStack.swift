@@ -31,7 +31,7 @@ extension Scenario {
             files.append(file)
             run.expect(file.ipv6Network == dualStackNetwork && file.ipv6Subnet.map { $0.prefixLength == 64 && dualStackNetwork.contains($0) } == true,
                        "\(host)'s subnet.env names \(dualStackNetwork) and a /64 in it: \(file.ipv6Subnet.map { "\($0)" } ?? "none")")
-            let lease = try run.lease(file.subnet)?.attributes
+            let lease = try run.lease(run.ipv4Subnet(of: file, host))?.attributes
             run.expect(lease?.publicIPv6 != nil && lease?.publicIPv6 == host.publicIPv6, "\(host)'s lease names its IPv6 address \(host.publicIPv6.map { "\($0)" } ?? "none")")
             if backend == "vxlan" {
                 let mac = try harness.deviceMAC("flannel-v6.1", on: host)
@@ -71,8 +71,8 @@ extension Scenario {
 
         try harness.stopAgent(on: hosts[0])
         try run.startAgent(hosts[0], ttl: shortTTL)
-        try harness.waitUntil("h1's restarted agent to know h2", timeout: .seconds(30)) { try harness.knowsPeer(files[1].subnet, on: hosts[0]) }
-        run.expect(try harness.subnetFile(of: hosts[0]) == files[0], "h1 keeps \(files[0].subnet) and \(files[0].ipv6Subnet.map { "\($0)" } ?? "?") after a restart")
+        try harness.waitUntil("h1's restarted agent to know h2", timeout: .seconds(30)) { try harness.knowsPeer(run.ipv4Subnet(of: files[1], hosts[1]), on: hosts[0]) }
+        run.expect(try harness.subnetFile(of: hosts[0]) == files[0], "h1 keeps \(files[0].subnet.map { "\($0)" } ?? "?") and \(files[0].ipv6Subnet.map { "\($0)" } ?? "?") after a restart")
         try harness.waitUntil("h1's IPv6 entries after its restart", timeout: .seconds(15)) { try entries() == expected }
         try expectBothFamilies(run, containers[0], containers[1])
     }

@@ -10,7 +10,7 @@ extension Scenario {
         // Short leases: the agents must keep renewing through all of it.
         let (hosts, containers) = try run.cluster(hosts: 3, agents: 2, ttl: Scenario.shortTTL)
         try run.expectPing(containers[0], containers[1])
-        let victim = try run.waitForSubnetFile(hosts[0]).subnet
+        let victim = try run.waitForSubnet(hosts[0])
         let linesBefore = try hosts.prefix(2).map { host in harness.capabilities.contains(.logFiles) ? try harness.logLineCount(on: host) : 0 }
 
         // The writer: half of h1's subnet and h1's container as a /32 (longest prefix would win),
@@ -29,7 +29,7 @@ extension Scenario {
 
         // A host joining now still finds a free subnet (the /16 and /0 occupy nothing).
         try run.startAgent(hosts[2], ttl: Scenario.shortTTL)
-        let joined = try run.waitForSubnetFile(hosts[2]).subnet
+        let joined = try run.waitForSubnet(hosts[2])
         run.expect(joined.prefixLength == 24 && joined != IPv4Network(address: IPv4Address(10, 1, 250, 0), prefixLength: 24),
                    "h3 joins with a /24 of its own past the junk (\(joined)); the non-JSON key's subnet stays taken")
         try run.waitForPeers(hosts)
@@ -63,7 +63,7 @@ extension Scenario {
             for bad in hijacks { run.expect(try !harness.knowsPeer(bad, on: host), "\(host) has no peer \(bad)") }
         }
         let held = try Set(harness.leases().map(\.subnet))
-        let honest = try hosts.map { try run.waitForSubnetFile($0).subnet }
+        let honest = try hosts.map { try run.waitForSubnet($0) }
         run.expect(honest.allSatisfy(held.contains), "every honest lease is still in etcd after two TTLs: \(honest.map(\.description))")
         try run.expectPing(containers[1], containers[0])
         try run.expectPing(third, containers[0])

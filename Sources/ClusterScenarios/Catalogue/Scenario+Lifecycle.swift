@@ -8,7 +8,7 @@ extension Scenario {
     ) { run in
         let harness = run.harness
         let (hosts, containers) = try run.cluster(hosts: 2)
-        let subnet = try run.waitForSubnetFile(hosts[1]).subnet
+        let subnet = try run.waitForSubnet(hosts[1])
         let created = try run.lease(subnet)?.createRevision
         run.expect(try run.ping(containers[0], containers[1]).isReply, "h1c1 → h2c1 answers before the restart")
         // Echoes every 0.2 s across the restart: the longest silence is the outage.
@@ -27,7 +27,7 @@ extension Scenario {
         let outcome = try harness.stopPings(pings)
         run.note("outage of h2c1 seen from h1c1: \(outcome.longestSilence) without replies (agent down 10 s; \(outcome.lost) of \(outcome.transmitted) echoes lost)")
         run.expect(outcome.resumed, "ping h1c1 → h2c1 works again after the restart")
-        run.expect(try run.waitForSubnetFile(hosts[1]).subnet == subnet, "h2 keeps \(subnet) after the restart")
+        run.expect(try run.waitForSubnet(hosts[1]) == subnet, "h2 keeps \(subnet) after the restart")
         run.expect(try harness.drifts(of: hosts[1]).isEmpty, "no drift")
         let createdNow = try run.lease(subnet)?.createRevision
         run.expect(created != nil && createdNow == created, "the same key \(run.leaseKey(subnet)), never deleted in between")
@@ -40,7 +40,7 @@ extension Scenario {
     ) { run in
         let harness = run.harness
         let (hosts, containers) = try run.cluster(hosts: 2, ttl: shortTTL)
-        let subnet = try run.waitForSubnetFile(hosts[1]).subnet
+        let subnet = try run.waitForSubnet(hosts[1])
         try harness.stopAgent(on: hosts[1])
         run.step("h2 stopped; waiting for its lease to expire")
         try harness.waitUntil("h1 to drop h2's \(subnet)", timeout: .seconds(30)) { try !harness.knowsPeer(subnet, on: hosts[0]) }
@@ -50,7 +50,7 @@ extension Scenario {
         run.expect(probe == .netUnreachable, "with no route the proxy answers a UDP sender with ICMP net unreachable, got \(probe)")
         try run.startAgent(hosts[1], ttl: shortTTL)
         try harness.waitUntil("h1 to learn h2's \(subnet) again", timeout: .seconds(30)) { try harness.knowsPeer(subnet, on: hosts[0]) }
-        run.expect(try run.waitForSubnetFile(hosts[1]).subnet == subnet, "h2 comes back with \(subnet) from subnet.env")
+        run.expect(try run.waitForSubnet(hosts[1]) == subnet, "h2 comes back with \(subnet) from subnet.env")
         run.expect(try harness.drifts(of: hosts[1]).isEmpty, "no drift")
         try run.waitForPing(containers[0], containers[1])
         run.expect(true, "h1c1 → h2c1 answers again")
@@ -64,7 +64,7 @@ extension Scenario {
         try run.writeConfig(#"{ "Network": "10.1.0.0/16", "SubnetMin": "10.1.1.0", "SubnetMax": "10.1.3.0" }"#)
         let hosts = try run.addHosts(3)
         for host in hosts[0...1] { try run.startAgent(host, ttl: shortTTL) }
-        let held = try hosts[0...1].map { try run.waitForSubnetFile($0).subnet }
+        let held = try hosts[0...1].map { try run.waitForSubnet($0) }
         let all = ["10.1.1.0/24", "10.1.2.0/24", "10.1.3.0/24"].map { IPv4Network($0)! }
         guard let third = all.first(where: { !held.contains($0) }) else {
             throw ScenarioFailure("h1 and h2 hold \(held): not two of the three")
@@ -75,7 +75,7 @@ extension Scenario {
         try harness.stopAgent(on: hosts[1])
         try harness.waitUntil("h1 to drop h2's \(held[1])", timeout: .seconds(30)) { try !harness.knowsPeer(held[1], on: hosts[0]) }
         try run.startAgent(hosts[2], ttl: shortTTL)
-        run.expect(try run.waitForSubnetFile(hosts[2]).subnet == held[1], "h3 takes h2's old subnet \(held[1])")
+        run.expect(try run.waitForSubnet(hosts[2]) == held[1], "h3 takes h2's old subnet \(held[1])")
         try harness.deleteKey(blocker)
 
         try run.startAgent(hosts[1], ttl: shortTTL)
@@ -104,7 +104,7 @@ extension Scenario {
     ) { run in
         let harness = run.harness
         let (hosts, containers) = try run.cluster(hosts: 3, ttl: shortTTL)
-        let gone = try run.waitForSubnetFile(hosts[2]).subnet
+        let gone = try run.waitForSubnet(hosts[2])
         try run.expectPing(containers[0], containers[2])
         try harness.stopAgent(on: hosts[2])
         try harness.waitUntil("h1 and h2 to drop h3's \(gone)", timeout: .seconds(35)) {
@@ -133,13 +133,13 @@ extension Scenario {
         let ttl = Duration.seconds(4)
         for host in hosts { try run.startAgent(host, ttl: ttl) }
         let files = try hosts.map { try run.waitForSubnetFile($0) }
-        run.expect(files[1].subnet == reserved, "h2 holds the reserved \(reserved), has \(files[1].subnet)")
+        run.expect(files[1].subnet == reserved, "h2 holds the reserved \(reserved), has \(files[1].subnet.map { "\($0)" } ?? "none")")
         run.expect(try harness.logCount("reservation, no TTL", on: hosts[1]) > 0, "h2's log says it holds a reservation, no TTL")
         try harness.waitUntil("h2's rewrite of the reservation", timeout: .seconds(15)) {
             try run.lease(reserved)?.modRevision != written
         }
         // Three renewals of the others' leases (TTL 4 s) while h2 keeps its reservation.
-        let others = [files[0].subnet, files[2].subnet]
+        let others = try [run.ipv4Subnet(of: files[0], hosts[0]), run.ipv4Subnet(of: files[2], hosts[2])]
         var seen = try others.map { try run.lease($0)?.modRevision }
         var renewals = 0
         try harness.waitUntil("three renewals of h1's and h3's leases", timeout: .seconds(20)) {

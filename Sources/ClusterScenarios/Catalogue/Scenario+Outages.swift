@@ -36,7 +36,7 @@ extension Scenario {
         let harness = run.harness
         let ttl = Duration.seconds(60)
         let (hosts, containers) = try run.cluster(hosts: 3, agents: 2, ttl: ttl)
-        let subnets = try hosts[0...1].map { try run.waitForSubnetFile($0).subnet }
+        let subnets = try hosts[0...1].map { try run.waitForSubnet($0) }
         let created = try subnets.map { try run.lease($0)?.createRevision }
         guard !created.contains(nil) else { throw ScenarioFailure("the leases \(subnets) are not in etcd") }
         try run.waitForPing(containers[0], containers[1])
@@ -78,11 +78,11 @@ extension Scenario {
         }
         run.expect(true, "both agents renew their leases once etcd is back")
         run.expect(try subnets.map { try run.lease($0)?.createRevision } == created, "no lease churn: the same keys, never re-created")
-        run.expect(try hosts[0...1].map { try run.waitForSubnetFile($0).subnet } == subnets, "same subnets after the outage")
+        run.expect(try hosts[0...1].map { try run.waitForSubnet($0) } == subnets, "same subnets after the outage")
         run.expect(try hosts[0...1].allSatisfy { try harness.drifts(of: $0).isEmpty && harness.logCount("lost lease", on: $0) == 0 },
                    "no agent lost its lease or drifted")
         try run.startAgent(hosts[2], ttl: ttl)
-        let newcomer = try run.waitForSubnetFile(hosts[2]).subnet
+        let newcomer = try run.waitForSubnet(hosts[2])
         try harness.waitUntil("h1 and h2 to learn h3's \(newcomer)", timeout: .seconds(30)) {
             try hosts[0...1].allSatisfy { try harness.knowsPeer(newcomer, on: $0) }
         }
@@ -100,7 +100,7 @@ extension Scenario {
         try run.waitForLog(hosts[2], "lease watch interrupted", timeout: .seconds(45))
         run.step("h3 cut off from etcd")
         try run.startAgent(hosts[3])
-        let fourth = try run.waitForSubnetFile(hosts[3]).subnet
+        let fourth = try run.waitForSubnet(hosts[3])
         // One more write after h4's lease, then compaction up to it: h3's resume revision is gone.
         try run.writeConfig()
         try harness.compactEtcd()
@@ -136,7 +136,7 @@ extension Scenario {
                    "h1c1 → h2c1 keeps working while h1 is cut off from etcd: \(outcome.received) of \(outcome.transmitted) answered")
         try harness.cutFromEtcd(hosts[0], false)
         try run.startAgent(hosts[3])
-        let newcomer = try run.waitForSubnetFile(hosts[3]).subnet
+        let newcomer = try run.waitForSubnet(hosts[3])
         try harness.waitUntil("h1 to learn h4's \(newcomer)", timeout: .seconds(30)) { try harness.knowsPeer(newcomer, on: hosts[0]) }
         run.expect(true, "h1 reconnects and learns h4's lease \(newcomer), taken after the cut")
         try run.addContainer(on: hosts[3])

@@ -13,7 +13,7 @@ extension Scenario {
             let file = try run.harness.subnetFile(of: host)
             let lease = leases.first { $0.subnet == file?.subnet }
             run.expect(lease?.publicIP == host.publicIP && lease?.hasTTL == true,
-                       "\(host)'s lease \(file.map { "\($0.subnet)" } ?? "none") names \(host.publicIP) and has a TTL")
+                       "\(host)'s lease \(file?.subnet.map { "\($0)" } ?? "none") names \(host.publicIP) and has a TTL")
             run.expect(file?.mtu == 1472, "\(host): subnet.env MTU 1472 (flannel0's)")
             run.expect(file?.network == IPv4Network("10.1.0.0/16"), "\(host): FLANNEL_NETWORK=10.1.0.0/16")
         }

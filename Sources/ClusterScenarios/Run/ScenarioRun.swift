@@ -86,6 +86,17 @@ public final class ScenarioRun {
         return found!
     }
 
+    /// Waits for `host`'s subnet.env and returns its IPv4 subnet (`FLANNEL_SUBNET`).
+    public func waitForSubnet(_ host: ClusterHost, timeout: Duration = .seconds(30)) throws -> IPv4Network {
+        try ipv4Subnet(of: waitForSubnetFile(host, timeout: timeout), host)
+    }
+
+    /// The IPv4 subnet a subnet.env names; a failure when it names none (an IPv6-only file).
+    public func ipv4Subnet(of file: SubnetFile, _ host: ClusterHost) throws -> IPv4Network {
+        guard let subnet = file.subnet else { throw ScenarioFailure("\(host)'s subnet.env has no FLANNEL_SUBNET") }
+        return subnet
+    }
+
     /// Waits until subnet.env names another subnet than `old`.
     public func waitForSubnetChange(_ host: ClusterHost, from old: IPv4Network, timeout: Duration = .seconds(30)) throws -> IPv4Network {
         var now = old
@@ -180,7 +191,7 @@ public final class ScenarioRun {
             for host in hosts {
                 let drifts = try harness.drifts(of: host).map { "\(label($0.from))→\(label($0.to))" }
                 let running = harness.agentIsRunning(on: host)
-                let subnet = running ? try harness.subnetFile(of: host).map { label($0.subnet) } : nil
+                let subnet = running ? try harness.subnetFile(of: host)?.subnet.map(label) : nil
                 facts.append(ScenarioOutcome.Host(name: host.name, running: running, subnet: subnet, drifts: drifts))
             }
             let reachable = hosts.filter { harness.agentIsRunning(on: $0) }.compactMap { containers[$0]?.first }

@@ -63,7 +63,7 @@ public struct KernelBench {
         let flanneld: String
 
         var hosts: [LabHost] { lab.hosts }
-        var subnets: [IPv4Network] { lab.subnetFiles.map(\.subnet) }
+        var subnets: [IPv4Network] { lab.subnetFiles.compactMap(\.subnet) }
 
         func endpoints(_ path: KernelBenchReport.Path) -> (Namespace, IPv4Address) {
             path == .underlay ? (hosts[0].namespace, hosts[1].address)

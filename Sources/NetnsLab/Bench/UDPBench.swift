@@ -51,7 +51,7 @@ public struct UDPBench {
         let lab = bringUp.lab
         defer { lab.destroy() }
         try lab.emulateNICs(receiveOffload: underlayGRO)
-        let paths = BenchPaths(lab: lab, hosts: bringUp.hosts, files: bringUp.subnetFiles,
+        let paths = try BenchPaths(lab: lab, hosts: bringUp.hosts, files: bringUp.subnetFiles,
                           containers: bringUp.containers.map { $0[0] }, flanneld: flanneld, netnsLab: netnsLab)
         try paths.checkSideOverlay()
         if !rttOnly { try paths.startIperfServers() }
@@ -105,6 +105,9 @@ public struct UDPBench {
         let lab: Lab
         let hosts: [LabHost]
         let files: [SubnetFile]
+        /// Each host's IPv4 subnet, in the one IPv4 `network` (the bench runs IPv4 networks).
+        let subnets: [IPv4Network]
+        let network: IPv4Network
         let containers: [(namespace: Namespace, address: IPv4Address)]
         let flanneld: String
         let netnsLab: String
@@ -115,10 +118,14 @@ public struct UDPBench {
         static let sideLoopPort = 8286
 
         init(lab: Lab, hosts: [LabHost], files: [SubnetFile], containers: [(namespace: Namespace, address: IPv4Address)],
-             flanneld: String, netnsLab: String) {
+             flanneld: String, netnsLab: String) throws {
             self.lab = lab
             self.hosts = hosts
             self.files = files
+            let pairs = try files.map { try $0.ipv4Pair() }
+            subnets = pairs.map(\.subnet)
+            network = pairs[0].network
+            let (subnets, network) = (self.subnets, self.network)
             self.containers = containers
             self.flanneld = flanneld
             self.netnsLab = netnsLab
@@ -135,7 +142,7 @@ public struct UDPBench {
                         logFile: hosts[index].directory.appendingPathComponent(log))
                 }
             }
-            loops = plainLoops(tun: "flannel0", port: 8285, network: files[0].network, subnet: { files[$0].subnet }, log: "plain-loop.log")
+            loops = plainLoops(tun: "flannel0", port: 8285, network: network, subnet: { subnets[$0] }, log: "plain-loop.log")
             sideLoops = plainLoops(tun: "flannel1", port: Self.sideLoopPort, network: Self.sideOverlay, subnet: Self.sideSubnet,
                                    log: "side-loop.log")
         }
@@ -150,8 +157,8 @@ public struct UDPBench {
 
         /// Before anything is measured: the side overlay must not be part of the flannel network.
         func checkSideOverlay() throws {
-            for index in 0..<2 where files[index].network.overlaps(Self.sideOverlay) {
-                throw BenchFailure(description: "the flannel network \(files[index].network) overlaps the bench's side overlay "
+            if network.overlaps(Self.sideOverlay) {
+                throw BenchFailure(description: "the flannel network \(network) overlaps the bench's side overlay "
                                    + "\(Self.sideOverlay); run the bench with the default network config")
             }
         }
@@ -215,16 +222,16 @@ public struct UDPBench {
                     let mac = String(format: "02:00:00:00:00:%02x", index + 1), peerMAC = String(format: "02:00:00:00:00:%02x", peer + 1)
                     try host.namespace.ip(["link", "add", "flannel.1", "address", mac, "mtu", "1450", "type", "vxlan", "id", "1",
                                            "local", host.address.description, "dev", "eth0", "dstport", "8472", "nolearning"])
-                    try host.namespace.ip(["addr", "add", "\(files[index].subnet.address)/32", "dev", "flannel.1"])
+                    try host.namespace.ip(["addr", "add", "\(subnets[index].address)/32", "dev", "flannel.1"])
                     try host.namespace.ip(["link", "set", "flannel.1", "up"])
-                    try host.namespace.ip(["neigh", "add", files[peer].subnet.address.description, "lladdr", peerMAC, "dev", "flannel.1", "nud", "permanent"])
+                    try host.namespace.ip(["neigh", "add", subnets[peer].address.description, "lladdr", peerMAC, "dev", "flannel.1", "nud", "permanent"])
                     try host.namespace.check(["bridge", "fdb", "append", peerMAC, "dev", "flannel.1", "dst", hosts[peer].address.description, "self", "permanent"])
-                    try host.namespace.ip(["route", "add", files[peer].subnet.description, "via", files[peer].subnet.address.description,
+                    try host.namespace.ip(["route", "add", subnets[peer].description, "via", subnets[peer].address.description,
                                            "dev", "flannel.1", "onlink"])
                 }
             case .kernelRoutes:
                 for index in 0..<2 {
-                    try hosts[index].namespace.ip(["route", "add", files[1 - index].subnet.description,
+                    try hosts[index].namespace.ip(["route", "add", subnets[1 - index].description,
                                                    "via", hosts[1 - index].address.description, "dev", "eth0"])
                 }
             case .underlay:
@@ -259,7 +266,7 @@ public struct UDPBench {
                 for host in hosts { try host.namespace.ip(["link", "del", "flannel.1"]) }
             case .kernelRoutes:
                 for index in 0..<2 {
-                    try hosts[index].namespace.ip(["route", "del", files[1 - index].subnet.description])
+                    try hosts[index].namespace.ip(["route", "del", subnets[1 - index].description])
                 }
             case .underlay:
                 return

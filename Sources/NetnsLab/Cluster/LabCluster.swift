@@ -144,9 +144,9 @@ public final class LabCluster: ClusterHarness {
         guard case let .array(kvs)? = json.member("kvs") else { return [] }
         return kvs.compactMap { kv -> ClusterLease? in
             guard let key = kv.member("key")?.stringValue.flatMap(Self.base64), let slash = key.lastIndex(of: "/"),
-                  let subnet = try? SubnetKey(parsing: String(key[key.index(after: slash)...])) else { return nil }
+                  let key = try? SubnetKey(parsing: String(key[key.index(after: slash)...])), let subnet = key.ipv4 else { return nil }
             let value = kv.member("value")?.stringValue.flatMap(Self.base64) ?? ""
-            return ClusterLease(subnet: subnet.ipv4, attributes: try? LeaseAttributes.decode(value),
+            return ClusterLease(subnet: subnet, attributes: try? LeaseAttributes.decode(value),
                                 hasTTL: (kv.member("lease")?.integerValue ?? 0) != 0,
                                 createRevision: Int64(kv.member("create_revision")?.integerValue ?? 0),
                                 modRevision: Int64(kv.member("mod_revision")?.integerValue ?? 0))

@@ -39,7 +39,7 @@ public struct LabBringUp {
             let labHosts = try (1...max(1, hosts)).map { try lab.addHost($0) }
             for host in labHosts { try host.startAgent(binary: flanneld, arguments: agentArguments) }
             let files = try labHosts.map { try $0.waitForSubnetFile() }
-            progress("flanneld running on " + zip(labHosts, files).map { "h\($0.index) (\($0.address)) → \($1.subnet)" }.joined(separator: ", "))
+            progress("flanneld running on " + zip(labHosts, files).map { "h\($0.index) (\($0.address)) → \($1.subnetsText)" }.joined(separator: ", "))
             let containers = try labHosts.map { host in try (0..<containersPerHost).map { _ in try host.addContainer() } }
             return Result(lab: lab, hosts: labHosts, subnetFiles: files, containers: containers)
         } catch {

@@ -55,9 +55,9 @@ public final class LabHost: Sendable {
 
     /// docker0 as `dockerd --bip=<address/length> --mtu=<mtu>` makes it (with
     /// `--fixed-cidr-v6`, its IPv6 address `bipIPv6` too); containers attach to it.
-    public func createDocker0(bip: String, mtu: Int, bipIPv6: String? = nil) throws {
+    public func createDocker0(bip: String?, mtu: Int, bipIPv6: String? = nil) throws {
         try namespace.ip(["link", "add", "docker0", "type", "bridge"])
-        try namespace.ip(["addr", "add", bip, "dev", "docker0"])
+        if let bip { try namespace.ip(["addr", "add", bip, "dev", "docker0"]) }
         if let bipIPv6 { try namespace.ip(["-6", "addr", "add", bipIPv6, "dev", "docker0", "nodad"]) }
         try namespace.ip(["link", "set", "docker0", "mtu", String(mtu), "up"])
         hasDocker0.withLock { $0 = true }
@@ -89,33 +89,60 @@ public final class LabHost: Sendable {
     }
 
     /// A container: a namespace behind a veth on docker0 (created from subnet.env the first
-    /// time, as docker does with `--bip` and `--mtu`), addressed .2, .3, … of the host's subnet.
+    /// time, as docker does with `--bip` and `--mtu`), addressed .2, .3, … of the host's subnet
+    /// (and the same position of its IPv6 subnet when subnet.env names one).
     public func addContainer() throws -> (namespace: Namespace, address: IPv4Address) {
+        let (container, address, _) = try addContainerOfEachFamily()
+        guard let address else {
+            throw MissingSubnet(host: "\(namespace)", variable: "FLANNEL_SUBNET", hint: "an IPv6-only network; add the container with addIPv6Container")
+        }
+        return (container, address)
+    }
+
+    /// A container addressed by its IPv6 address: an IPv6-only network's (no IPv4 at all), or
+    /// a dual-stack one's.
+    public func addIPv6Container() throws -> (namespace: Namespace, address: IPv6Address) {
+        let (container, _, address) = try addContainerOfEachFamily()
+        guard let address else {
+            throw MissingSubnet(host: "\(namespace)", variable: "FLANNEL_IPV6_SUBNET", hint: "the network has no IPv6 (EnableIPv6)")
+        }
+        return (container, address)
+    }
+
+    private func addContainerOfEachFamily() throws -> (Namespace, IPv4Address?, IPv6Address?) {
         let subnet = try SubnetFile.parse(String(contentsOfFile: subnetFilePath, encoding: .utf8))
         let number = containerCount.withLock { count -> Int in
             count += 1
             return count
         }
         if !hasDocker0.withLock({ $0 }) {
-            try createDocker0(bip: "\(subnet.subnet.firstHost)/\(subnet.subnet.prefixLength)", mtu: subnet.mtu,
+            try createDocker0(bip: subnet.subnet.map { "\($0.firstHost)/\($0.prefixLength)" }, mtu: subnet.mtu,
                               bipIPv6: subnet.ipv6Subnet.map { "\($0.firstHost)/\($0.prefixLength)" })
         }
         let container = Namespace(name: "\(namespace.name)c\(number)")
-        let address = IPv4Address(bits: subnet.subnet.address.bits + UInt32(1 + number))
         try CommandRunner.check(["ip", "netns", "add", container.name])
         try container.ip(["link", "set", "lo", "up"])
         let hostSide = "veth\(number)"
         try CommandRunner.check(["ip", "link", "add", hostSide, "netns", namespace.name, "type", "veth", "peer", "name", "eth0", "netns", container.name])
         try namespace.ip(["link", "set", hostSide, "master", "docker0", "up"])
-        try container.ip(["addr", "add", "\(address)/\(subnet.subnet.prefixLength)", "dev", "eth0"])
+        var address: IPv4Address?
+        if let ipv4Subnet = subnet.subnet {
+            let ipv4 = IPv4Address(bits: ipv4Subnet.address.bits + UInt32(1 + number))
+            try container.ip(["addr", "add", "\(ipv4)/\(ipv4Subnet.prefixLength)", "dev", "eth0"])
+            address = ipv4
+        }
         try container.ip(["link", "set", "eth0", "mtu", String(subnet.mtu), "up"])
-        try container.ip(["route", "add", "default", "via", subnet.subnet.firstHost.description])
+        if let ipv4Subnet = subnet.subnet {
+            try container.ip(["route", "add", "default", "via", ipv4Subnet.firstHost.description])
+        }
+        var ipv6Address: IPv6Address?
         if let ipv6Subnet = subnet.ipv6Subnet, let ipv6 = ipv6Subnet.address.advanced(by: UInt128(1 + number)) {
             try container.ip(["-6", "addr", "add", "\(ipv6)/\(ipv6Subnet.prefixLength)", "dev", "eth0", "nodad"])
             try container.ip(["-6", "route", "add", "default", "via", ipv6Subnet.firstHost.description])
             containerIPv6.withLock { $0[container.name] = ipv6 }
+            ipv6Address = ipv6
         }
-        return (container, address)
+        return (container, address, ipv6Address)
     }
 
     /// The IPv6 address of one of this host's containers (subnet.env named an IPv6 subnet

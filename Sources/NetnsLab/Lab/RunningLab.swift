@@ -135,7 +135,7 @@ public struct RunningLab: Sendable {
             let agent = pids.isEmpty ? "not running" : "running (pid \(pids.map(String.init).joined(separator: ", ")))"
             let subnetPath = directory.appendingPathComponent(host.name).appendingPathComponent("subnet.env").path
             let subnet = (try? String(contentsOfFile: subnetPath, encoding: .utf8)).flatMap { try? SubnetFile.parse($0) }
-            let subnetText = subnet.map { "\($0.subnet)\($0.ipv6Subnet.map { " + \($0)" } ?? "") mtu \($0.mtu)" } ?? "-"
+            let subnetText = subnet.map { "\($0.subnetsText) mtu \($0.mtu)" } ?? "-"
             let device = Self.backendDevice(in: host.namespace)
             let containers = host.containers.map { container -> String in
                 let role = String(container.name.dropFirst(run.count + 1))

@@ -30,10 +30,11 @@ public struct SeedPingDemo {
         }
         let hosts = bringUp.hosts
         let files = bringUp.subnetFiles
+        let subnets = try files.map { try $0.ipv4Pair().subnet }
         let containers = bringUp.containers.map { $0[0] }
         if dockerMasquerade {
-            for (host, file) in zip(hosts, files) {
-                try host.namespace.check(["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", file.subnet.description,
+            for (host, subnet) in zip(hosts, subnets) {
+                try host.namespace.check(["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", subnet.description,
                                           "!", "-o", "docker0", "-j", "MASQUERADE"])
             }
         }
@@ -43,8 +44,8 @@ public struct SeedPingDemo {
         output("| host | public interface | flannel0 | docker0 | container |")
         output("|---|---|---|---|---|")
         for (index, host) in hosts.enumerated() {
-            let file = files[index]
-            output("| h\(host.index) | eth0:\(host.address) | \(file.subnet.address)/32 | \(file.subnet.firstHost)/\(file.subnet.prefixLength) | veth1:\(containers[index].address)/\(file.subnet.prefixLength) |")
+            let subnet = subnets[index]
+            output("| h\(host.index) | eth0:\(host.address) | \(subnet.address)/32 | \(subnet.firstHost)/\(subnet.prefixLength) | veth1:\(containers[index].address)/\(subnet.prefixLength) |")
         }
 
         // One echo request, captured on every device it crosses on host 1.

@@ -113,7 +113,7 @@ public struct WalkthroughDemo {
         }
         let files = try hosts.map { try $0.waitForSubnetFile() }
         output("")
-        output("h1# systemctl start flanneld; h2# systemctl start flanneld  →  " + zip(hosts, files).map { "h\($0.index): \($1.subnet)" }.joined(separator: ", "))
+        output("h1# systemctl start flanneld; h2# systemctl start flanneld  →  " + zip(hosts, files).map { "h\($0.index): \($1.subnetsText)" }.joined(separator: ", "))
         output("")
 
         let listing = try etcdctl(["ls", "\(Self.prefix)/subnets"], as: root)

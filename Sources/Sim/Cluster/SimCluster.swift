@@ -53,9 +53,11 @@ public final class SimCluster: ClusterHarness {
     }
 
     public func leases() throws -> [ClusterLease] {
-        world.etcd.listLeases(layout: world.layout).records.map { record in
+        // The scenarios' leases are IPv4 ones (the simulator runs IPv4 and dual-stack networks).
+        world.etcd.listLeases(layout: world.layout).records.compactMap { record in
+            guard let subnet = record.key.ipv4 else { return nil }
             let kv = world.etcd.range(key: world.layout.leaseKey(record.key)).kvs.first
-            return ClusterLease(subnet: record.key.ipv4, attributes: record.attributes, hasTTL: !record.isReservation,
+            return ClusterLease(subnet: subnet, attributes: record.attributes, hasTTL: !record.isReservation,
                                 createRevision: kv?.createRevision ?? 0, modRevision: record.modRevision)
         }
     }

@@ -3,7 +3,7 @@ import AgentCore
 /// The decoded live leases by etcd key, kept from etcd's events: a listing is built from it
 /// rather than by decoding every value again, however many hosts ask (10,000 join at once).
 struct SimLiveLeases {
-    private var order: [(subnet: IPv4Network, etcdKey: String)] = []
+    private var order: [(subnet: SubnetKey, etcdKey: String)] = []
     /// The records in `order`'s order: a listing hands them out without copying.
     private var orderRecords: [LeaseRecord] = []
     private var records: [String: LeaseRecord] = [:]
@@ -25,7 +25,7 @@ struct SimLiveLeases {
             for event in batch.events {
                 let etcdKey = event.kv.key
                 if let old = records.removeValue(forKey: etcdKey) {
-                    let at = position(of: (old.key.ipv4, etcdKey))
+                    let at = position(of: (old.key, etcdKey))
                     order.remove(at: at)
                     orderRecords.remove(at: at)
                 }
@@ -33,8 +33,8 @@ struct SimLiveLeases {
                 guard event.kind == .put else { continue }
                 switch layout.parse(event.kv) {
                 case let .success(record):
-                    let at = position(of: (record.key.ipv4, etcdKey))
-                    order.insert((record.key.ipv4, etcdKey), at: at)
+                    let at = position(of: (record.key, etcdKey))
+                    order.insert((record.key, etcdKey), at: at)
                     orderRecords.insert(record, at: at)
                     records[etcdKey] = record
                 case let .failure(problem):
@@ -45,11 +45,14 @@ struct SimLiveLeases {
         cachedListing = nil
     }
 
-    private func position(of entry: (subnet: IPv4Network, etcdKey: String)) -> Int {
+    private func position(of entry: (subnet: SubnetKey, etcdKey: String)) -> Int {
         var low = 0, high = order.count
         while low < high {
             let middle = (low + high) / 2
-            if (order[middle].subnet, order[middle].etcdKey) < (entry.subnet, entry.etcdKey) { low = middle + 1 } else { high = middle }
+            // Keys sharing an IPv4 subnet sort as equals (`SubnetKey.<`), then by etcd key.
+            let here = order[middle]
+            let before = here.subnet < entry.subnet || (!(entry.subnet < here.subnet) && here.etcdKey < entry.etcdKey)
+            if before { low = middle + 1 } else { high = middle }
         }
         return low
     }

@@ -69,7 +69,7 @@ public final class SimAgent {
     private(set) var forwardsInUserSpace = true
 
     func start() {
-        world.record("\(host.name) agent started (subnet.env: \(host.subnetFile.map { "\($0.subnet)" } ?? "none"))")
+        world.record("\(host.name) agent started (subnet.env: \(host.subnetFile?.subnet.map { "\($0)" } ?? "none"))")
         handle(.start)
     }
 
@@ -165,7 +165,7 @@ public final class SimAgent {
             return [.backendPrepared(deviceMAC: device == nil ? nil : host.vxlan?.mac,
                                      ipv6DeviceMAC: ipv6Device == nil ? nil : host.ipv6VXLAN?.mac)]
         case let .startDataPath(subnets), let .moveDataPath(subnets):
-            bringUpDevice(subnet: subnets.subnet, network: subnets.network)
+            if let subnet = subnets.subnet, let network = subnets.network { bringUpDevice(subnet: subnet, network: network) }
             if let subnet = subnets.ipv6Subnet, host.ipv6VXLAN != nil {
                 host.ipv6VXLAN?.ipv6Address = subnet.address
                 world.record("\(host.name) IPv6 lease \(subnet) in use (flannel-v6 \(subnet.address)/128)")
@@ -348,9 +348,9 @@ public final class SimAgent {
     private func tracePeer(_ news: AgentMachine.PeerNews) {
         guard world.options.tracesDetail else { return }
         switch news {
-        case let .added(peer): world.record("\(host.name) route \(peer.subnet) via \(peer.publicIP) added")
-        case let .changed(from, to): world.record("\(host.name) route \(to.subnet) via \(to.publicIP) (was via \(from.publicIP))")
-        case let .removed(peer): world.record("\(host.name) route \(peer.subnet) via \(peer.publicIP) removed")
+        case let .added(peer): world.record("\(host.name) route \(peer.key.subnets) via \(peer.publicIP) added")
+        case let .changed(from, to): world.record("\(host.name) route \(to.key.subnets) via \(to.publicIP) (was via \(from.publicIP))")
+        case let .removed(peer): world.record("\(host.name) route \(peer.key.subnets) via \(peer.publicIP) removed")
         }
     }
 
@@ -382,7 +382,7 @@ public final class SimAgent {
         if let device = backend.backend.device(on: host.backendHost), host.vxlan == nil {
             world.record("\(host.name) \(device.name) is gone; re-creating it")
             ensure(device)
-            host.vxlan?.address = held?.key.ipv4.address
+            host.vxlan?.address = held?.key.ipv4?.address
         }
         if machine.config?.ipv6 != nil, let device = backend.backend.ipv6Device(on: host.backendHost), host.ipv6VXLAN == nil {
             world.record("\(host.name) \(device.name) is gone; re-creating it")

@@ -24,11 +24,11 @@ struct SimLeaseLedger {
                 case let .put(record):
                     let owner = record.attributes.publicIP
                     if let before = leaseOwners[record.key] {
-                        if before != owner { broken.append("the live lease \(record.key.ipv4) of \(before) was overwritten by \(owner)") }
+                        if before != owner { broken.append("the live lease \(record.key.subnets) of \(before) was overwritten by \(owner)") }
                         leaseOwners[record.key] = owner
                     } else {
                         // Distinct keys overlap only when their lengths differ (a config change).
-                        if overlapsLiveLease(record.key.ipv4) { broken.append("live leases overlap: \(record.key.ipv4) and another") }
+                        if let subnet = record.key.ipv4, overlapsLiveLease(subnet) { broken.append("live leases overlap: \(subnet) and another") }
                         setLiveOwner(record.key, owner)
                     }
                 case let .delete(key):
@@ -45,12 +45,13 @@ struct SimLeaseLedger {
     private mutating func setLiveOwner(_ key: SubnetKey, _ owner: IPv4Address?) {
         let had = leaseOwners[key] != nil
         leaseOwners[key] = owner
-        guard had != (owner != nil) else { return }
+        // The overlap index is of IPv4 subnets (the simulator runs IPv4 and dual-stack networks).
+        guard had != (owner != nil), let subnet = key.ipv4 else { return }
         let delta = owner != nil ? 1 : -1
-        liveSubnets[key.ipv4, default: 0] += delta
-        if liveSubnets[key.ipv4] == 0 { liveSubnets[key.ipv4] = nil }
-        livePrefixLengths[key.ipv4.prefixLength, default: 0] += delta
-        if livePrefixLengths[key.ipv4.prefixLength] == 0 { livePrefixLengths[key.ipv4.prefixLength] = nil }
+        liveSubnets[subnet, default: 0] += delta
+        if liveSubnets[subnet] == 0 { liveSubnets[subnet] = nil }
+        livePrefixLengths[subnet.prefixLength, default: 0] += delta
+        if livePrefixLengths[subnet.prefixLength] == 0 { livePrefixLengths[subnet.prefixLength] = nil }
     }
 
     /// Whether a live lease's subnet overlaps `subnet`: a lookup per prefix length in use

@@ -19,9 +19,11 @@ extension SimWorld {
                 if host.agent?.machine.lease?.isFailed != true { violation("\(host.name)'s agent runs but holds no lease") }
                 continue
             }
-            let subnet = held.key.ipv4
-            if let other = holders[subnet] { violation("\(host.name) and \(other) both hold \(subnet)") }
-            holders[subnet] = host.name
+            let subnet = held.key.subnets
+            if let ipv4 = held.key.ipv4 {
+                if let other = holders[ipv4] { violation("\(host.name) and \(other) both hold \(ipv4)") }
+                holders[ipv4] = host.name
+            }
             if let ipv6 = held.key.ipv6 {
                 if let other = ipv6Holders[ipv6] { violation("\(host.name) and \(other) both hold \(ipv6)") }
                 ipv6Holders[ipv6] = host.name
@@ -47,9 +49,9 @@ extension SimWorld {
                 }
             } else {
                 // What the proxy forwards with must match etcd too.
-                let misrouted = others.filter { agent.routes.publicIP(for: $0.key.ipv4.address) != $0.attributes.publicIP }
+                let misrouted = others.filter { record in record.key.ipv4.map { agent.routes.publicIP(for: $0.address) } != record.attributes.publicIP }
                 if !misrouted.isEmpty || agent.routes.count != others.count {
-                    violation("\(host.name)'s proxy routes differ from etcd (\(agent.routes.count) routes, \(others.count) leases; wrong: \(misrouted.map { "\($0.key.ipv4)" }))")
+                    violation("\(host.name)'s proxy routes differ from etcd (\(agent.routes.count) routes, \(others.count) leases; wrong: \(misrouted.map(\.key.subnets)))")
                 }
             }
             if host.bridge != nil, host.bridge != held.key.ipv4 {
@@ -58,8 +60,8 @@ extension SimWorld {
             if host.ipv6Bridge != nil, host.ipv6Bridge != held.key.ipv6 {
                 violation("\(host.name)'s docker0 has \(host.ipv6Bridge!) but its lease's IPv6 subnet is \(held.key.ipv6.map { "\($0)" } ?? "none")")
             }
-            let expected = Set(live.filter { $0.key != held.key }.map(\.key.ipv4))
-            let actual = Set(agent.table.peers.map(\.subnet))
+            let expected = Set(live.filter { $0.key != held.key }.compactMap(\.key.ipv4))
+            let actual = Set(agent.table.peers.compactMap(\.subnet))
             let missing = expected.subtracting(actual).sorted(), stale = actual.subtracting(expected).sorted()
             if !missing.isEmpty || !stale.isEmpty {
                 violation("\(host.name)'s routes differ from etcd: missing \(missing.map(\.description)), stale \(stale.map(\.description))")

@@ -205,12 +205,12 @@ public final class SimWorld {
     /// Called again after a drift it re-creates them in the new subnet (the walkthrough's
     /// "IP drift" of a redeployed container).
     public func deployContainers(on host: SimHost, count: Int = 1) {
-        guard let file = host.subnetFile else { return }
+        guard let file = host.subnetFile, let subnet = file.subnet else { return }
         let old = host.containers
         host.bridge = file.subnet
         host.ipv6Bridge = file.ipv6Subnet
         host.containers = (1...max(1, count)).map { number in
-            SimHost.Container(name: "\(host.name)c\(number)", address: IPv4Address(bits: file.subnet.address.bits + UInt32(1 + number)),
+            SimHost.Container(name: "\(host.name)c\(number)", address: IPv4Address(bits: subnet.address.bits + UInt32(1 + number)),
                               ipv6: file.ipv6Subnet?.address.advanced(by: UInt128(1 + number)))
         }
         for (before, after) in zip(old, host.containers) where before.address != after.address {

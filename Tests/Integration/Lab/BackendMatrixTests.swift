@@ -33,7 +33,7 @@ struct BackendMatrixTests {
         // Each lease names the host's device MAC; the device is as COMPAT.md says.
         var macs: [String] = []
         for (host, file) in zip(hosts, files) {
-            let lease = try Self.lease(lab, file.subnet)
+            let lease = try Self.lease(lab, file.ipv4)
             #expect(lease.backendType == "vxlan")
             #expect(lease.backendData?.member("VNI")?.integerValue == 1)
             let link = try #require(try KernelView(namespace: host.namespace).link("flannel.1"))
@@ -46,14 +46,14 @@ struct BackendMatrixTests {
             #expect(link["mtu"] as? Int == 1450)
             let addresses = try KernelView(namespace: host.namespace).json(["ip", "-j", "-4", "addr", "show", "dev", "flannel.1"])
             let local = (addresses.first?["addr_info"] as? [[String: Any]])?.map { "\($0["local"] ?? "")/\($0["prefixlen"] ?? "")" }
-            #expect(local == ["\(file.subnet.address)/32"])
+            #expect(local == ["\(file.ipv4.address)/32"])
         }
 
         // h1's entries for h2 and h3: neighbour, forwarding entry, onlink route; nothing else.
         func expected(for peers: [Int]) -> (neighbours: [String], fdb: [String], routes: [String]) {
-            (peers.map { "\(files[$0].subnet.address) \(macs[$0]) PERMANENT" }.sorted(),
+            (peers.map { "\(files[$0].ipv4.address) \(macs[$0]) PERMANENT" }.sorted(),
              peers.map { "\(macs[$0]) dst \(hosts[$0].address) self permanent" }.sorted(),
-             peers.map { "\(files[$0].subnet) via \(files[$0].subnet.address) dev flannel.1 onlink" }.sorted())
+             peers.map { "\(files[$0].ipv4) via \(files[$0].ipv4.address) dev flannel.1 onlink" }.sorted())
         }
         func state(_ view: KernelView) throws -> (neighbours: [String], fdb: [String], routes: [String]) {
             (try view.neighbours("flannel.1"), try view.forwardingEntries("flannel.1"),
@@ -84,7 +84,7 @@ struct BackendMatrixTests {
 
         // h3 leaves (its lease deleted, as expiry would): its three entries go from h1.
         hosts[2].stopAgent()
-        try lab.etcdctl(["del", "/coreos.com/network/subnets/\(files[2].subnet.address)-24"])
+        try lab.etcdctl(["del", "/coreos.com/network/subnets/\(files[2].ipv4.address)-24"])
         try Poll.until("h1 to drop h3's entries", timeout: .seconds(10)) { try state(views[0]) == expected(for: [1]) }
 
         // flannel.1 deleted by hand: back within a resync, with the same MAC, and traffic flows.
@@ -101,7 +101,7 @@ struct BackendMatrixTests {
         try Poll.until("h1's agent to be ready again", timeout: .seconds(15)) {
             (hosts[0].agent?.log.components(separatedBy: "] ready").count ?? 0) - 1 >= 2
         }
-        #expect(try Self.lease(lab, files[0].subnet).backendData?.member("VtepMAC")?.stringValue == macs[0])
+        #expect(try Self.lease(lab, files[0].ipv4).backendData?.member("VtepMAC")?.stringValue == macs[0])
         #expect(try views[0].link("flannel.1")?["address"] as? String == macs[0])
         #expect(hosts[0].agent?.log.contains("reusing flannel.1") == true, "\(hosts[0].agent?.log ?? "")")
 
@@ -126,9 +126,9 @@ struct BackendMatrixTests {
         for host in hosts { try host.startAgent(binary: SeedPingTests.flanneld) }
         let files = try hosts.map { try $0.waitForSubnetFile() }
         #expect(files.allSatisfy { $0.mtu == 1500 }, "host-gw MTU is the interface's")
-        for file in files { #expect(try Self.lease(lab, file.subnet).backendType == "host-gw") }
+        for file in files { #expect(try Self.lease(lab, file.ipv4).backendType == "host-gw") }
         let view = KernelView(namespace: hosts[0].namespace)
-        let peerRoute = "\(files[1].subnet) via \(hosts[1].address) dev eth0"
+        let peerRoute = "\(files[1].ipv4) via \(hosts[1].address) dev eth0"
 
         // A udp lease written by hand: not ours to route, and the log says why.
         try lab.etcdctl(["put", "/coreos.com/network/subnets/10.1.251.0-24", #"{"PublicIP":"192.0.2.99","PublicIPv6":null}"#])
@@ -156,12 +156,12 @@ struct BackendMatrixTests {
         #expect(capture.log.contains("IP \(c1.address) > \(c2.address): ICMP echo request"), "\(capture.log)")
 
         // A route deleted by hand is restored at the next resync; a peer leaving takes its route.
-        try hosts[0].namespace.ip(["route", "del", files[1].subnet.description])
+        try hosts[0].namespace.ip(["route", "del", files[1].ipv4.description])
         try Poll.until("h1 to restore the route", timeout: .seconds(25)) {
             try view.routes(into: "10.1.").filter { !$0.contains("docker0") } == [peerRoute]
         }
         hosts[1].stopAgent()
-        try lab.etcdctl(["del", "/coreos.com/network/subnets/\(files[1].subnet.address)-24"])
+        try lab.etcdctl(["del", "/coreos.com/network/subnets/\(files[1].ipv4.address)-24"])
         try Poll.until("h1 to drop h2's route", timeout: .seconds(10)) {
             try view.routes(into: "10.1.").filter { !$0.contains("docker0") }.isEmpty
         }
@@ -188,7 +188,7 @@ struct BackendMatrixTests {
         let files = try hosts.map { try $0.waitForSubnetFile() }
         let view = KernelView(namespace: hosts[0].namespace)
         try Poll.until("h1's direct route to h2", timeout: .seconds(10)) {
-            try view.routes(into: "10.1.").filter { !$0.contains("docker0") } == ["\(files[1].subnet) via \(hosts[1].address) dev eth0"]
+            try view.routes(into: "10.1.").filter { !$0.contains("docker0") } == ["\(files[1].ipv4) via \(hosts[1].address) dev eth0"]
         }
         #expect(try view.neighbours("flannel.1").isEmpty && view.forwardingEntries("flannel.1").isEmpty)
         #expect(hosts[0].agent?.log.contains("DirectRouting") == true)
@@ -223,12 +223,12 @@ struct BackendMatrixTests {
             .write(toFile: upstream.subnetFilePath, atomically: true, encoding: .utf8)
 
         // Our lease, read the way upstream's agent reads it, programmed by hand.
-        let ourLease = try Self.lease(lab, ourFile.subnet)
+        let ourLease = try Self.lease(lab, ourFile.ipv4)
         let ourMAC = try #require(ourLease.backendData?.member("VtepMAC")?.stringValue)
-        let ourBase = ourFile.subnet.address.description
+        let ourBase = ourFile.ipv4.address.description
         try upstream.namespace.ip(["neigh", "add", ourBase, "lladdr", ourMAC, "dev", "flannel.1", "nud", "permanent"])
         try upstream.namespace.check(["bridge", "fdb", "append", ourMAC, "dev", "flannel.1", "dst", ours.address.description, "self", "permanent"])
-        try upstream.namespace.ip(["route", "add", ourFile.subnet.description, "via", ourBase, "dev", "flannel.1", "onlink"])
+        try upstream.namespace.ip(["route", "add", ourFile.ipv4.description, "via", ourBase, "dev", "flannel.1", "onlink"])
 
         // Our agent programs the hand-made peer from its etcdctl-written lease.
         let view = KernelView(namespace: ours.namespace)

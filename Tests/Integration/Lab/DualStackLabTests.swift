@@ -65,7 +65,7 @@ struct DualStackLabTests {
     }
 
     static func leaseKey(_ file: SubnetFile) -> String {
-        "/coreos.com/network/subnets/\(SubnetKey(file.subnet, ipv6: file.ipv6Subnet))"
+        "/coreos.com/network/subnets/\(SubnetKey(file.ipv4, ipv6: file.ipv6Subnet))"
     }
 
     static func lease(_ lab: Lab, _ file: SubnetFile) throws -> LeaseAttributes {

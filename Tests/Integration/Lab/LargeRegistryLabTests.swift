@@ -60,7 +60,7 @@ struct LargeRegistryLabTests {
         let files = try hosts.map { try $0.waitForSubnetFile(timeout: .seconds(120)) }
         let leaseHeld = clock.now - started
         #expect(files[0].subnet != files[1].subnet)
-        for file in files { #expect(file.subnet.address.bits >> 8 & 0xFFFF > UInt32(Self.leaseCount), "\(file.subnet) is free") }
+        for file in files { #expect(file.ipv4.address.bits >> 8 & 0xFFFF > UInt32(Self.leaseCount), "\(file.ipv4) is free") }
 
         let c1 = try hosts[0].addContainer()
         let c2 = try hosts[1].addContainer()

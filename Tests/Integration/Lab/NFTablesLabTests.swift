@@ -32,7 +32,7 @@ struct NFTablesLabTests {
 
         // The table, exactly, in each namespace; nothing of ours in iptables.
         let network = IPv4Network("10.1.0.0/16")!
-        let expected = files.map { NFTablesRules(network: network, subnet: $0.subnet, ipMasq: true, forwardRules: true) }
+        let expected = files.map { NFTablesRules(network: network, subnet: $0.ipv4, ipMasq: true, forwardRules: true) }
         let ruleset = { (index: Int) in try hosts[index].namespace.check(["nft", "-j", "list", "ruleset"]).stdout }
         for index in hosts.indices {
             try Poll.until("h\(index + 1)'s nftables table", timeout: .seconds(10)) {
@@ -102,7 +102,7 @@ struct NFTablesLabTests {
         try Self.run(["nft", "-f", "-"], in: host, input: earlier.transaction())
         try host.startAgent(binary: SeedPingTests.flanneld, arguments: ["--ip-masq"])
         let file = try host.waitForSubnetFile()
-        let expected = TrafficRules(network: IPv4Network("10.1.0.0/16")!, subnet: file.subnet, ipMasq: true, forwardRules: true)
+        let expected = TrafficRules(network: IPv4Network("10.1.0.0/16")!, subnet: file.ipv4, ipMasq: true, forwardRules: true)
         #expect(expected.differences(fromSaved: try host.namespace.check(["iptables-save"]).stdout).isEmpty)
         let tables = try host.namespace.check(["nft", "list", "tables"]).stdout
         #expect(!tables.contains("flannel-ipv4"), "\(tables)")

@@ -27,21 +27,21 @@ struct SeedPingTests {
         for file in files {
             #expect(file.network == IPv4Network("10.1.0.0/16"))
             #expect(file.mtu == 1472)
-            #expect(file.subnet.prefixLength == 24)
+            #expect(file.ipv4.prefixLength == 24)
         }
         #expect(files[0].subnet != files[1].subnet)
 
         // etcd: two leases whose PublicIP is each host's underlay address.
         let leases = try lab.etcdctl(["get", "--prefix", "/coreos.com/network/subnets/"]).stdout
         for (host, file) in zip(hosts, files) {
-            #expect(leases.contains("/coreos.com/network/subnets/\(file.subnet.address)-24\n{\"PublicIP\":\"\(host.address)\",\"PublicIPv6\":null}"),
+            #expect(leases.contains("/coreos.com/network/subnets/\(file.ipv4.address)-24\n{\"PublicIP\":\"\(host.address)\",\"PublicIPv6\":null}"),
                     "\(leases)")
         }
 
         // flannel0: the subnet's address /32, MTU 1472, and the network routed through it.
         let flannel0 = try hosts[0].namespace.ip(["-j", "addr", "show", "flannel0"]).stdout
         #expect(flannel0.contains("\"mtu\":1472"))
-        #expect(flannel0.contains("\"local\":\"\(files[0].subnet.address)\",\"prefixlen\":32"))
+        #expect(flannel0.contains("\"local\":\"\(files[0].ipv4.address)\",\"prefixlen\":32"))
         let routes = try hosts[0].namespace.ip(["route", "show", "10.1.0.0/16"]).stdout
         #expect(routes.contains("dev flannel0"))
 

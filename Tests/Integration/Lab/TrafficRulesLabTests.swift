@@ -19,7 +19,7 @@ struct TrafficRulesLabTests {
         let containers = try hosts.map { try $0.addContainer() }
 
         // The rules, exactly, in h1's namespace.
-        let expected = TrafficRules(network: IPv4Network("10.1.0.0/16")!, subnet: files[0].subnet, ipMasq: true, forwardRules: true)
+        let expected = TrafficRules(network: IPv4Network("10.1.0.0/16")!, subnet: files[0].ipv4, ipMasq: true, forwardRules: true)
         let saved = { try hosts[0].namespace.check(["iptables-save"]).stdout }
         try Poll.until("h1's iptables rules", timeout: .seconds(10)) { expected.differences(fromSaved: try saved()).isEmpty }
         let text = try saved()

@@ -65,8 +65,8 @@ struct UDPFastPathTests {
         hosts[1].stopAgent()
         let loop = BackgroundProcess(
             command: hosts[1].namespace.command([
-                Self.netnsLab, "plain-loop", "--address", files[1].subnet.address.description, "--network", files[1].network.description,
-                "--mtu", String(files[1].mtu), "--listen", hosts[1].address.description, "--peer", "\(files[0].subnet)=\(hosts[0].address)",
+                Self.netnsLab, "plain-loop", "--address", files[1].ipv4.address.description, "--network", (files[1].network.map { "\($0)" } ?? "none"),
+                "--mtu", String(files[1].mtu), "--listen", hosts[1].address.description, "--peer", "\(files[0].ipv4)=\(hosts[0].address)",
             ]),
             logFile: hosts[1].directory.appendingPathComponent("plain-loop.log"))
         try loop.start()

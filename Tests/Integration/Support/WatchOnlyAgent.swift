@@ -55,7 +55,7 @@ struct WatchOnlyAgent {
                         sink.yield(.timerFired(timer))
                     })
                 case let .peer(.added(peer)):
-                    added.append("\(peer.subnet)")
+                    added.append(peer.key.subnets)
                 case .observe(.watchInterrupted):
                     interruptions += 1
                 default:

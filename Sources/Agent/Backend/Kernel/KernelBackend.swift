@@ -1,7 +1,7 @@
 import Logging
 
-/// A kernel backend (vxlan, host-gw) on a real host: per address family (IPv4, and IPv6 on a
-/// dual-stack network) its own device if it has one (made before the lease is taken, kept
+/// A kernel backend (vxlan, host-gw) on a real host: per address family the network has
+/// (IPv4, IPv6, or both) its own device if it has one (made before the lease is taken, kept
 /// across restarts, re-created if deleted), then per peer the entries that the pure backend's
 /// `KernelBackendPlanner` wants, applied through netlink by a full read-back-and-diff every
 /// time the peers change and on every resync, so anything missing comes back and anything
@@ -10,7 +10,7 @@ public final class KernelBackend {
     public let netlink: RouteNetlink
     public let backend: BackendConfig
     public let external: KernelDevice
-    let ipv4: KernelFamilyBackend<IPv4Address>
+    let ipv4: KernelFamilyBackend<IPv4Address>?
     let ipv6: KernelFamilyBackend<IPv6Address>?
 
     /// Looks up the external interface and makes sure the backend's devices exist. The device
@@ -24,9 +24,13 @@ public final class KernelBackend {
             throw NetlinkError(operation: "find the external interface \(host.external.name)", errno: 19 /* ENODEV */)
         }
         external = link.device
-        ipv4 = try KernelFamilyBackend(netlink: netlink, backend: backend, external: link.device, externalAddress: host.external.address,
-                                       network: host.network, subnetLength: host.subnetLength,
-                                       deviceKeeper: makeKeeper?(link.device), logger: host.logger)
+        if let plan = host.ipv4 {
+            ipv4 = try KernelFamilyBackend(netlink: netlink, backend: backend, external: link.device, externalAddress: host.external.address,
+                                           network: plan.network, subnetLength: plan.subnetLength,
+                                           deviceKeeper: makeKeeper?(link.device), logger: host.logger)
+        } else {
+            ipv4 = nil
+        }
         if let plan = host.ipv6 {
             ipv6 = try KernelFamilyBackend(netlink: netlink, backend: backend, external: link.device, externalAddress: host.externalIPv6,
                                            network: plan.network, subnetLength: plan.subnetLength,
@@ -37,33 +41,39 @@ public final class KernelBackend {
     }
 
     /// The MAC of the IPv4 device (vxlan's VtepMAC), for our lease.
-    public var deviceMAC: MACAddress? { ipv4.deviceMAC }
+    public var deviceMAC: MACAddress? { ipv4?.deviceMAC }
     /// The MAC of the IPv6 device, for our lease's `BackendV6Data`.
     public var ipv6DeviceMAC: MACAddress? { ipv6?.deviceMAC }
 
-    public var planner: KernelBackendPlanner<IPv4Address> { ipv4.planner }
+    public var planner: KernelBackendPlanner<IPv4Address>? { ipv4?.planner }
 
     /// The names of the devices this backend keeps, for the log.
-    var deviceNames: [String] { [ipv4.deviceKeeper?.name, ipv6?.deviceKeeper?.name].compactMap { $0 } }
+    var deviceNames: [String] { [ipv4?.deviceKeeper?.name, ipv6?.deviceKeeper?.name].compactMap { $0 } }
 
     /// Our subnets are known (first lease or a drift): the devices get their base addresses.
     public func activate(_ subnets: OwnSubnets) throws {
         var thrown: (any Error)?
-        do { try ipv4.activate(subnet: subnets.subnet) } catch { thrown = error }
+        if let ipv4, let subnet = subnets.subnet {
+            do { try ipv4.activate(subnet: subnet) } catch { thrown = error }
+        }
         if let ipv6, let subnet = subnets.ipv6Subnet {
             do { try ipv6.activate(subnet: subnet) } catch { thrown = thrown ?? error }
         }
         if let thrown { throw thrown }
     }
 
-    /// Why a peer gets no entries at all, for the log; nil when it gets them.
+    /// Why a peer gets no entries at all, for the log; nil when it gets them. (The IPv4
+    /// half's reason, or the IPv6 half's on an IPv6-only network.)
     public func ignoreReason(_ peer: Peer) -> String? {
-        ipv4.planner.ignoreReason(peer)
+        if let ipv4 { return ipv4.planner.ignoreReason(peer) }
+        return ipv6?.planner.ignoreReason(peer)
     }
 
-    /// Dual-stack: why a peer gets no IPv6 entries; nil when it gets them (or no IPv6 here).
+    /// Dual-stack: why a peer routed over IPv4 gets no IPv6 entries; nil when it gets them
+    /// (or the network is not dual-stack).
     public func ipv6IgnoreReason(_ peer: Peer) -> String? {
-        ipv6?.planner.ignoreReason(peer)
+        guard ipv4 != nil else { return nil }
+        return ipv6?.planner.ignoreReason(peer)
     }
 
     /// Re-reads the kernel and applies what is missing or stale, family by family (one
@@ -72,7 +82,9 @@ public final class KernelBackend {
     public func sync(peers: [Peer]) throws -> Int {
         var failures = 0
         var thrown: (any Error)?
-        do { failures += try ipv4.sync(peers: peers).failures.count } catch { thrown = error }
+        if let ipv4 {
+            do { failures += try ipv4.sync(peers: peers).failures.count } catch { thrown = error }
+        }
         if let ipv6 {
             do { failures += try ipv6.sync(peers: peers).failures.count } catch { thrown = thrown ?? error }
         }

@@ -25,8 +25,9 @@ final class UDPDataPath: RunningDataPath {
     }
 
     func move(to subnets: OwnSubnets) throws {
-        try tun.configure(address: subnets.subnet.address, mtu: mtu, network: subnets.network)
-        proxy.setSubnet(subnets.subnet)
+        guard let subnet = subnets.subnet, let network = subnets.network else { throw UDPBackend.IPv4Only() }
+        try tun.configure(address: subnet.address, mtu: mtu, network: network)
+        proxy.setSubnet(subnet)
     }
 
     func tick(peers: () -> [Peer]) {

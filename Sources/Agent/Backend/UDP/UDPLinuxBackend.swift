@@ -21,7 +21,7 @@ struct UDPLinuxBackend: LinuxBackend {
         var deviceMAC: MACAddress? { nil }
 
         func start(_ subnets: OwnSubnets, onFailure: @escaping @Sendable (String) -> Void) throws -> any RunningDataPath {
-            let (subnet, network) = (subnets.subnet, subnets.network)
+            guard let subnet = subnets.subnet, let network = subnets.network else { throw UDPBackend.IPv4Only() }
             let (port, logger, udpOffload, external) = (backend.port, host.logger, host.udpOffload, host.external)
             var offloads = UDPOffloads.none
             var refused: [String] = []

@@ -2,9 +2,11 @@
 struct VXLANLinuxBackend: LinuxBackend {
     static func prepare(_ backend: VXLANBackend, device: BackendDevice?, ipv6Device: BackendDevice?,
                         on host: LinuxBackendHost) throws -> any PreparedBackend {
-        guard case let .vxlan(vni, port, mtu)? = device ?? backend.device(on: host.backendHost) else {
-            preconditionFailure("VXLANBackend always asks for its device")
-        }
+        // The IPv4 device unless the network is IPv6-only (then the IPv6 device's VNI and port are the same).
+        let vni = backend.vni, port = backend.port
+        let ipv4Device = host.ipv4 == nil ? nil : device ?? backend.device(on: host.backendHost)
+        var mtu = 0
+        if case let .vxlan(_, _, deviceMTU)? = ipv4Device { mtu = deviceMTU }
         var ipv6Keeper: ((KernelDevice) -> any KernelDeviceKeeper)?
         var ipv6MTU = 0
         if case let .vxlanIPv6(_, _, mtu)? = ipv6Device {
@@ -19,11 +21,14 @@ struct VXLANLinuxBackend: LinuxBackend {
             VXLANDeviceKeeper(spec: VXLANDeviceSpec(vni: vni, local: host.external.address, underlay: underlay, port: port, mtu: mtu))
         }, ipv6DeviceKeeper: ipv6Keeper)
         return KernelPreparedBackend(kernel: kernel, logger: host.logger) { kernel, subnets in
-            var line = "vxlan backend: flannel.\(vni) \(subnets.subnet.address)/32 MTU \(mtu), VNI \(vni), VtepMAC \(kernel.deviceMAC.map { "\($0)" } ?? "?"), UDP \(host.external.address):\(port) on \(host.external.name)\(backend.directRouting ? ", DirectRouting" : "")"
-            if let subnet = subnets.ipv6Subnet, let local = host.externalIPv6 {
-                line += "; flannel-v6.\(vni) \(subnet.address)/128 MTU \(ipv6MTU), VtepMAC \(kernel.ipv6DeviceMAC.map { "\($0)" } ?? "?"), UDP [\(local)]:\(port)"
+            var parts: [String] = []
+            if let subnet = subnets.subnet {
+                parts.append("flannel.\(vni) \(subnet.address)/32 MTU \(mtu), VNI \(vni), VtepMAC \(kernel.deviceMAC.map { "\($0)" } ?? "?"), UDP \(host.external.address):\(port) on \(host.external.name)")
             }
-            return line
+            if let subnet = subnets.ipv6Subnet, let local = host.externalIPv6 {
+                parts.append("flannel-v6.\(vni) \(subnet.address)/128 MTU \(ipv6MTU), VNI \(vni), VtepMAC \(kernel.ipv6DeviceMAC.map { "\($0)" } ?? "?"), UDP [\(local)]:\(port) on \(host.external.name)")
+            }
+            return "vxlan backend: " + parts.joined(separator: "; ") + (backend.directRouting ? ", DirectRouting" : "")
         }
     }
 }

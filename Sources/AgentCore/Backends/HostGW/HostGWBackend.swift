@@ -31,8 +31,9 @@ public struct HostGWBackend: Backend {
     }
 
     public func program(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> KernelPeerProgram<IPv4Address>? {
-        KernelPeerProgram(subnet: peer.subnet, route: KernelRoute(
-            destination: peer.subnet, gateway: peer.publicIP, device: host.external, onlink: false))
+        guard let subnet = peer.subnet else { return nil }
+        return KernelPeerProgram(subnet: subnet, route: KernelRoute(
+            destination: subnet, gateway: peer.publicIP, device: host.external, onlink: false))
     }
 
     public func ipv6IgnoreReason(_ peer: Peer, on host: KernelPeerContext<IPv6Address>) -> String? {

@@ -139,16 +139,17 @@ public struct VXLANBackend: Backend {
     }
 
     public func program(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> KernelPeerProgram<IPv4Address>? {
+        guard let subnet = peer.subnet else { return nil }
         if directRouting, host.sharesL2(with: peer.publicIP) {
-            return KernelPeerProgram(subnet: peer.subnet, route: KernelRoute(
-                destination: peer.subnet, gateway: peer.publicIP, device: host.external, onlink: false))
+            return KernelPeerProgram(subnet: subnet, route: KernelRoute(
+                destination: subnet, gateway: peer.publicIP, device: host.external, onlink: false))
         }
         guard let device = host.device, let mac = Self.vtepMAC(of: peer) else { return nil }
-        let vtep = peer.subnet.address
+        let vtep = subnet.address
         return KernelPeerProgram(
-            subnet: peer.subnet,
+            subnet: subnet,
             neighbour: KernelNeighbour(device: device, address: vtep, mac: mac),
             fdb: KernelFDBEntry(device: device, mac: mac, destination: peer.publicIP),
-            route: KernelRoute(destination: peer.subnet, gateway: vtep, device: device, onlink: true))
+            route: KernelRoute(destination: subnet, gateway: vtep, device: device, onlink: true))
     }
 }

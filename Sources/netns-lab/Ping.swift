@@ -22,7 +22,7 @@ extension NetnsLabCommand {
             try LabCommandSupport.requireRoot()
             let lab = try LabCommandSupport.select(runTag)
             let source = try LabCommandSupport.userFacing { try lab.namespace(of: from) }
-            let destination = try LabCommandSupport.userFacing { try lab.address(of: to) }
+            let destination = try LabCommandSupport.userFacing { try lab.pingTarget(of: to) }
             print("\(from) → \(to) (\(destination)), in \(source):")
             let status = try CommandRunner.passthrough(source.command(["ping", "-c", String(count), "-W", "2", destination.description]))
             if status != 0 { throw ExitCode(status) }

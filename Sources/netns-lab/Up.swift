@@ -21,6 +21,9 @@ extension NetnsLabCommand {
         @Flag(help: "Dual-stack: an IPv6 underlay (2001:db8::/64) beside the IPv4 one, and with --backend an IPv6Network (fd00:10:1::/48) in the config")
         var ipv6 = false
 
+        @Flag(help: "IPv6-only: hosts with the IPv6 underlay alone (etcd at [2001:db8::2]), an IPv6-only network (EnableIPv4 false, fd00:10:1::/48) and IPv6-only containers")
+        var ipv6Only = false
+
         @Option(help: "Path of the flanneld binary (default: next to netns-lab)")
         var flanneld: String?
 
@@ -30,8 +33,11 @@ extension NetnsLabCommand {
         func validate() throws {
             guard (1...200).contains(hosts) else { throw ValidationError("--hosts must be between 1 and 200 (underlay 192.0.2.11…), got \(hosts)") }
             guard (0...50).contains(containers) else { throw ValidationError("--containers must be between 0 and 50, got \(containers)") }
-            if ipv6, backend == "udp" {
-                throw ValidationError("--ipv6 with --backend udp: the udp backend carries IPv4 only (as upstream's); use vxlan or host-gw")
+            if ipv6 || ipv6Only, backend == "udp" {
+                throw ValidationError("\(ipv6Only ? "--ipv6-only" : "--ipv6") with --backend udp: the udp backend carries IPv4 only (as upstream's); use vxlan or host-gw")
+            }
+            if ipv6 && ipv6Only {
+                throw ValidationError("--ipv6 and --ipv6-only: choose one (dual-stack, or IPv6 alone)")
             }
             if let backend {
                 guard ["udp", "vxlan", "host-gw"].contains(backend) else {
@@ -49,7 +55,10 @@ extension NetnsLabCommand {
             bringUp.hosts = hosts
             bringUp.containersPerHost = containers
             bringUp.ipv6 = ipv6
-            if ipv6 {
+            bringUp.ipv6Only = ipv6Only
+            if ipv6Only {
+                bringUp.networkConfig = config ?? LabBringUp.ipv6OnlyConfig(backend: backend ?? "vxlan")
+            } else if ipv6 {
                 bringUp.networkConfig = config ?? LabBringUp.dualStackConfig(backend: backend ?? "vxlan")
             } else {
                 bringUp.networkConfig = config ?? backend.map { #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "\#($0)" } }"# }

@@ -123,3 +123,12 @@ struct IPv6OnlyAgentTests {
         #expect(planner.programs(for: [peer]).map(\.route.description) == ["fd00:10:1:5::/64 via 2001:db8::2 dev eth0"])
     }
 }
+
+extension IPv6OnlyAgentTests {
+    @Test("an IPv4 network on an interface without IPv4 is refused with what to do")
+    func ipv4NetworkNeedsAnIPv4Address() {
+        var drive = Drive(host: Self.hostWithoutIPv4)
+        let message = DualStackAgentTests.exitMessage(drive.read(DualStackAgentTests.config("vxlan")))
+        #expect(message == "network config: Network 10.1.0.0/16 is IPv4, but eth0 has no IPv4 address; give eth0 one, choose another interface with --iface, or run an IPv6-only network (EnableIPv4 false with an IPv6Network)")
+    }
+}

@@ -43,7 +43,11 @@ public struct FlanneldDaemon {
         let (external, publicIP) = try selection.select(
             from: NetworkInterface.all(), defaultRoute: NetworkInterface.defaultRouteInterfaceName(),
             routeSource: NetworkInterface.sourceAddress(toward:))
-        logger.info("using interface \(external.name) with address \(external.address); public IP \(publicIP)")
+        if external.hasIPv4 || publicIP != .any {
+            logger.info("using interface \(external.name) with address \(external.address); public IP \(publicIP)")
+        } else {
+            logger.info("using interface \(external.name), which has no IPv4 address (an IPv6-only network can run; the lease says PublicIP 0.0.0.0)")
+        }
         let externalIPv6 = NetworkInterface.globalIPv6Addresses(of: external.name).first
         var publicIPv6 = externalIPv6
         if let text = options.publicIPv6, !text.isEmpty {

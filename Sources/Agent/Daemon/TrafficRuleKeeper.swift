@@ -37,6 +37,7 @@ struct TrafficRuleKeeper {
     /// The tool doing the work, for log lines.
     var tool: String {
         switch rules {
+        case .iptables(nil, _?): "ip6tables"
         case .iptables: "iptables"
         case .nftables: "nftables"
         }
@@ -66,7 +67,7 @@ struct TrafficRuleKeeper {
         switch rules {
         case let .iptables(rules, ipv6):
             [rules.map { "\($0.chainRules.count + $0.jumps.count) rules in place (\($0.tables.joined(separator: ", ")) tables)" },
-             ipv6.map { "ip6tables: \($0.chainRules.count + $0.jumps.count) rules in place" }].compactMap { $0 }.joined(separator: "; ")
+             ipv6.map { "\(rules == nil ? "" : "ip6tables: ")\($0.chainRules.count + $0.jumps.count) rules in place" }].compactMap { $0 }.joined(separator: "; ")
         case let .nftables(rules):
             "\(rules.rules.count) rules in place (table \(NFTablesRules.family) \(NFTablesRules.tableName), chains \(rules.chains.map(\.name).joined(separator: ", ")))"
         }

@@ -37,10 +37,10 @@ public struct InterfaceSelection: Sendable {
         let names = usable.map(\.description).joined(separator: ", ")
         if !ifaces.isEmpty {
             for wanted in ifaces {
-                if let address = IPv4Address(wanted), let match = interfaces.first(where: { $0.address == address }) { return match }
+                if let address = IPv4Address(wanted), let match = interfaces.first(where: { $0.hasIPv4 && $0.address == address }) { return match }
                 if let match = interfaces.first(where: { $0.name == wanted }) { return match }
             }
-            throw Failure(description: "--iface: none of \(ifaces.joined(separator: ", ")) is an up interface with an IPv4 address (have: \(names))")
+            throw Failure(description: "--iface: none of \(ifaces.joined(separator: ", ")) is an up interface with an IPv4 or global IPv6 address (have: \(names))")
         }
         if !ifaceRegexes.isEmpty {
             for pattern in ifaceRegexes {
@@ -48,7 +48,7 @@ public struct InterfaceSelection: Sendable {
                     throw Failure(description: "--iface-regex: \"\(pattern)\" is not a valid regular expression")
                 }
                 for candidate in interfaces {
-                    for text in [candidate.name, candidate.address.description] {
+                    for text in [candidate.name] + (candidate.hasIPv4 ? [candidate.address.description] : []) {
                         let range = NSRange(text.startIndex..., in: text)
                         if regex.firstMatch(in: text, range: range) != nil { return candidate }
                     }

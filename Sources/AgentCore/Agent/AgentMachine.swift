@@ -235,8 +235,14 @@ public struct AgentMachine: Sendable {
         screen = LeaseScreen(ipv4: config.ipv4, ipv6: config.ipv6, layout: configuration.layout)
         let backend = config.backend.backend
         // An IPv6-only network (EnableIPv4 false) has no IPv4 device, MTU rule or lease data.
-        if config.ipv4 != nil, let refusal = backend.refusal(on: configuration.host) {
-            return actions + exit(.failed(refusal))
+        if let ipv4 = config.ipv4 {
+            let host = configuration.host
+            if host.externalAddress == .any {
+                return actions + exit(.failed("network config: Network \(ipv4.network) is IPv4, but \(host.externalName) has no IPv4 address; give \(host.externalName) one, choose another interface with --iface, or run an IPv6-only network (EnableIPv4 false with an IPv6Network)"))
+            }
+            if let refusal = backend.refusal(on: host) {
+                return actions + exit(.failed(refusal))
+            }
         }
         var ipv6Device: BackendDevice?
         if let ipv6 = config.ipv6 {

@@ -7,11 +7,14 @@ import Synchronization
 /// ```
 ///            <run>-sw (bridge br0: the underlay, 192.0.2.0/24; with `ipv6`, also 2001:db8::/64)
 ///        ┌──────────┼──────────────┬──────────────┐
-///   <run>-etcd    <run>-h1       <run>-h2   …  (eth0 192.0.2.2, .11, .12, …; 2001:db8::11, …)
+///   <run>-etcd    <run>-h1       <run>-h2   …  (eth0 192.0.2.2, .11, .12, …; 2001:db8::2, ::11, …)
 ///   etcd :2379    flanneld       flanneld
 ///                 docker0        docker0       (from each host's subnet.env)
 ///                 <run>-h1c1     <run>-h2c1    (containers behind veths)
 /// ```
+///
+/// With `ipv6Only` the hosts' eth0 has no IPv4 address at all: the agents reach etcd at
+/// [2001:db8::2] and find their interface by its IPv6 default route (an IPv6-only host).
 ///
 /// Every namespace and link name starts with the run's tag, so `Lab.clean()` removes exactly
 /// what labs made; nothing is added to the root namespace but the processes themselves.
@@ -23,11 +26,18 @@ public final class Lab: Sendable {
     public static let etcdAddress = IPv4Address(192, 0, 2, 2)
     /// The IPv6 underlay beside the IPv4 one (a documentation prefix, inside namespaces only).
     public static let ipv6Underlay = IPv6Network("2001:db8::/64")!
+    public static let etcdIPv6Address = IPv6Address("2001:db8::2")!
     /// Whether hosts get an IPv6 underlay address too (dual-stack labs).
     public let ipv6: Bool
+    /// Whether hosts get the IPv6 underlay address only (IPv6-only hosts).
+    public let ipv6Only: Bool
     /// The file that marks a directory as a lab run's.
     static let marker = ".netns-lab-run"
     public var etcdEndpoint: String { "\(etcdTLS == nil ? "http" : "https")://\(Self.etcdAddress):2379" }
+    /// The endpoint the agents are given: over IPv6 on IPv6-only hosts.
+    public var agentEtcdEndpoint: String {
+        ipv6Only ? "\(etcdTLS == nil ? "http" : "https")://[\(Self.etcdIPv6Address)]:2379" : etcdEndpoint
+    }
     /// etcd serves TLS with these certificates and requires client certificates (S14).
     public let etcdTLS: TestCertificates?
     private let etcd: BackgroundProcess
@@ -38,9 +48,12 @@ public final class Lab: Sendable {
     /// `etcdTLS`: etcd serves TLS and requires client certificates; `enableV2`: etcd serves
     /// its v2 API too (the walkthrough's `etcdctl set`, users and roles).
     /// `ipv6`: every host's eth0 gets an address on `ipv6Underlay` as well.
-    public init(names: LabNames = LabNames(), etcdTLS: TestCertificates? = nil, enableV2: Bool = false, ipv6: Bool = false) throws {
+    /// `ipv6Only`: eth0 gets the IPv6 address alone (implies `ipv6`).
+    public init(names: LabNames = LabNames(), etcdTLS: TestCertificates? = nil, enableV2: Bool = false, ipv6: Bool = false,
+                ipv6Only: Bool = false) throws {
         self.names = names
-        self.ipv6 = ipv6
+        self.ipv6 = ipv6 || ipv6Only
+        self.ipv6Only = ipv6Only
         self.etcdTLS = etcdTLS
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(names.run)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -49,7 +62,8 @@ public final class Lab: Sendable {
         switchNamespace = Namespace(name: names.namespace("sw"))
         etcdNamespace = Namespace(name: names.namespace("etcd"))
         let dataDirectory = directory.appendingPathComponent("etcd-data").path
-        let clientURL = "\(etcdTLS == nil ? "http" : "https")://\(Self.etcdAddress):2379"
+        var clientURL = "\(etcdTLS == nil ? "http" : "https")://\(Self.etcdAddress):2379"
+        if ipv6 || ipv6Only { clientURL += ",\(etcdTLS == nil ? "http" : "https")://[\(Self.etcdIPv6Address)]:2379" }
         var etcdCommand = [
             "etcd", "--name", "lab", "--data-dir", dataDirectory,
             "--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
@@ -68,7 +82,7 @@ public final class Lab: Sendable {
             try CommandRunner.check(["ip", "netns", "add", switchNamespace.name])
             try switchNamespace.ip(["link", "add", "br0", "type", "bridge"])
             try switchNamespace.ip(["link", "set", "br0", "up"])
-            try plug(etcdNamespace, address: Self.etcdAddress, role: "etcd")
+            try plug(etcdNamespace, address: Self.etcdAddress, role: "etcd", ipv6: self.ipv6 ? Self.etcdIPv6Address : nil)
             try etcd.start()
             try Poll.until("etcd in \(etcdNamespace) to answer", timeout: .seconds(20), interval: .milliseconds(100)) {
                 guard etcd.isRunning else { throw EtcdProcess.StartFailure(reason: etcd.log) }
@@ -80,14 +94,16 @@ public final class Lab: Sendable {
         }
     }
 
-    /// A new namespace with `eth0` on the switch at `address`.
-    private func plug(_ namespace: Namespace, address: IPv4Address, role: String) throws {
+    /// A new namespace with `eth0` on the switch at `address` (none: an IPv6-only host) and `ipv6`.
+    private func plug(_ namespace: Namespace, address: IPv4Address?, role: String, ipv6: IPv6Address? = nil) throws {
         try CommandRunner.check(["ip", "netns", "add", namespace.name])
         try namespace.ip(["link", "set", "lo", "up"])
         let port = names.interface(role)
         try CommandRunner.check(["ip", "link", "add", port, "netns", switchNamespace.name, "type", "veth", "peer", "name", "eth0", "netns", namespace.name])
         try switchNamespace.ip(["link", "set", port, "master", "br0", "up"])
-        try namespace.ip(["addr", "add", "\(address)/24", "dev", "eth0"])
+        if let address { try namespace.ip(["addr", "add", "\(address)/24", "dev", "eth0"]) }
+        // nodad: usable at once, no tentative phase for the agent to trip over.
+        if let ipv6 { try namespace.ip(["-6", "addr", "add", "\(ipv6)/64", "dev", "eth0", "nodad"]) }
         try namespace.ip(["link", "set", "eth0", "up"])
     }
 
@@ -123,13 +139,11 @@ public final class Lab: Sendable {
     public func addHost(_ index: Int) throws -> LabHost {
         let namespace = Namespace(name: names.namespace("h\(index)"))
         let address = IPv4Address(192, 0, 2, UInt8(10 + index))
-        try plug(namespace, address: address, role: "h\(index)")
+        try plug(namespace, address: ipv6Only ? nil : address, role: "h\(index)", ipv6: ipv6 ? Self.ipv6Address(ofHost: index) : nil)
         try namespace.check(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
         // A default route inside the lab only: the agent picks its interface from it.
-        try namespace.ip(["route", "add", "default", "via", "192.0.2.1", "dev", "eth0", "onlink"])
+        if !ipv6Only { try namespace.ip(["route", "add", "default", "via", "192.0.2.1", "dev", "eth0", "onlink"]) }
         if ipv6 {
-            // nodad: usable at once, no tentative phase for the agent to trip over.
-            try namespace.ip(["-6", "addr", "add", "\(Self.ipv6Address(ofHost: index))/64", "dev", "eth0", "nodad"])
             try namespace.check(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
             try namespace.ip(["-6", "route", "add", "default", "via", "2001:db8::1", "dev", "eth0", "onlink"])
         }

@@ -6,6 +6,7 @@ import Synchronization
 public final class LabHost: Sendable {
     public let index: Int
     public let namespace: Namespace
+    /// eth0's IPv4 address (on an IPv6-only host, the one it would have: eth0 has none).
     public let address: IPv4Address
     public let directory: URL
     private unowned let lab: Lab
@@ -30,7 +31,7 @@ public final class LabHost: Sendable {
     /// --`) comes before it.
     public func startAgent(binary: String, arguments: [String] = [], wrapper: [String] = []) throws {
         let process = BackgroundProcess(
-            command: namespace.command(wrapper + [binary, "--etcd-endpoints=\(lab.etcdEndpoint)", "--subnet-file=\(subnetFilePath)"] + arguments),
+            command: namespace.command(wrapper + [binary, "--etcd-endpoints=\(lab.agentEtcdEndpoint)", "--subnet-file=\(subnetFilePath)"] + arguments),
             logFile: directory.appendingPathComponent("flanneld.log"))
         try process.start()
         agentState.withLock { $0 = process }

@@ -100,6 +100,20 @@ public struct RunningLab: Sendable {
         return address
     }
 
+    /// What to ping `endpoint` at: its IPv4 address, else (an IPv6-only lab) its global IPv6 one.
+    public func pingTarget(of endpoint: String) throws -> String {
+        let namespace = try namespace(of: endpoint)
+        let ipv4 = try namespace.run(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).stdout
+        if let address = Self.firstAddress(inIPOneLine: ipv4) { return address.description }
+        let ipv6 = try namespace.run(["ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global"]).stdout
+        let words = ipv6.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard let index = words.firstIndex(of: "inet6"), index + 1 < words.count,
+              let address = IPv6Address(String(words[index + 1].split(separator: "/")[0])) else {
+            throw SelectionError(description: "\(endpoint) (\(namespace)) has no IPv4 or global IPv6 address on eth0")
+        }
+        return address.description
+    }
+
     /// "2: eth0    inet 192.0.2.11/24 brd …" → 192.0.2.11.
     static func firstAddress(inIPOneLine text: String) -> IPv4Address? {
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
@@ -130,7 +144,7 @@ public struct RunningLab: Sendable {
         lines.append("| host | eth0 | flanneld | subnet.env | device | containers |")
         lines.append("|---|---|---|---|---|---|")
         for host in hosts {
-            let eth0 = (try? address(of: host.name)).map { $0.description } ?? "-"
+            let eth0 = (try? pingTarget(of: host.name)) ?? "-"
             let pids = Self.processes(named: "flanneld", in: host.namespace)
             let agent = pids.isEmpty ? "not running" : "running (pid \(pids.map(String.init).joined(separator: ", ")))"
             let subnetPath = directory.appendingPathComponent(host.name).appendingPathComponent("subnet.env").path
@@ -139,7 +153,7 @@ public struct RunningLab: Sendable {
             let device = Self.backendDevice(in: host.namespace)
             let containers = host.containers.map { container -> String in
                 let role = String(container.name.dropFirst(run.count + 1))
-                return "\(role) \((try? address(of: role)).map { $0.description } ?? "-")"
+                return "\(role) \((try? pingTarget(of: role)) ?? "-")"
             }
             lines.append("| \(host.name) | \(eth0) | \(agent) | \(subnetText) | \(device) | \(containers.joined(separator: ", ").nilIfEmpty ?? "-") |")
         }
@@ -154,13 +168,14 @@ public struct RunningLab: Sendable {
     }
 
     /// The backend's device: "flannel0 up, mtu 1472" (udp), "flannel.1 up, mtu 1450" (vxlan),
-    /// or "none" (host-gw, or no agent has run).
+    /// "flannel-v6.1 up, mtu 1430" (vxlan, IPv6-only), or "none" (host-gw, or no agent has run).
     static func backendDevice(in namespace: Namespace) -> String {
         if let link = try? namespace.run(["ip", "-o", "link", "show", "dev", "flannel0"]), link.succeeded {
             return "flannel0 " + linkSummary(link.stdout)
         }
         let vxlan = (try? namespace.run(["ip", "-o", "link", "show", "type", "vxlan"]))?.stdout ?? ""
-        if let line = vxlan.split(separator: "\n").first(where: { $0.contains(": flannel.") }) {
+        let lines = vxlan.split(separator: "\n")
+        if let line = lines.first(where: { $0.contains(": flannel.") }) ?? lines.first(where: { $0.contains(": flannel-v6.") }) {
             let name = line.split(separator: " ").dropFirst().first.map { String($0.dropLast()) } ?? "flannel.?"
             return "\(name) " + linkSummary(String(line))
         }

@@ -15,8 +15,10 @@
 # - As v0.20.2: when `ip route show` already routes docker's subnet via a gateway, the file is
 #   still written, then the script says so and exits 1.
 # Deliberate differences from upstream:
-# - A missing subnet.env, or one without FLANNEL_SUBNET, is an error (exit 1, with the reason);
-#   upstream writes empty options (DOCKER_OPTS="") and exits 0.
+# - A missing subnet.env, or one with neither FLANNEL_SUBNET nor FLANNEL_IPV6_SUBNET, is an
+#   error (exit 1, with the reason); upstream writes empty options (DOCKER_OPTS="") and exits 0.
+#   An IPv6-only network's file (FLANNEL_IPV6_SUBNET alone) gives the options without --bip,
+#   as upstream's, and a note saying how to give docker the IPv6 subnet.
 # - The output file is written whole, then renamed over the old one (never half written).
 # - The route check matches docker's exact network (10.1.82.0/24 for FLANNEL_SUBNET=10.1.82.1/24),
 #   not any line where that text occurs (upstream's grep also refuses 110.1.82.0/24 via ...);
@@ -84,14 +86,19 @@ esac
 # shellcheck disable=SC1090
 . "$flannel_env"
 
-if [ -z "${FLANNEL_SUBNET:-}" ]; then
+if [ -z "${FLANNEL_SUBNET:-}" ] && [ -z "${FLANNEL_IPV6_SUBNET:-}" ]; then
     echo "$0: $flannel_env has no FLANNEL_SUBNET; it is not flanneld's subnet file" >&2
     exit 1
+fi
+if [ -z "${FLANNEL_SUBNET:-}" ]; then
+    echo "$0: $flannel_env is an IPv6-only network's (FLANNEL_IPV6_SUBNET=$FLANNEL_IPV6_SUBNET): no --bip, as upstream; give dockerd --ipv6 --fixed-cidr-v6=$FLANNEL_IPV6_SUBNET for its containers' IPv6 addresses" >&2
 fi
 
 # These three are read back by name, with any other DOCKER_OPT_* variable, below.
 # shellcheck disable=SC2034
-DOCKER_OPT_BIP="--bip=$FLANNEL_SUBNET"
+if [ -n "${FLANNEL_SUBNET:-}" ]; then
+    DOCKER_OPT_BIP="--bip=$FLANNEL_SUBNET"
+fi
 # shellcheck disable=SC2034
 if [ -n "${FLANNEL_MTU:-}" ]; then
     DOCKER_OPT_MTU="--mtu=$FLANNEL_MTU"
@@ -140,7 +147,7 @@ mv -f "$temporary" "$docker_env" || { rm -f "$temporary"; exit 1; }
 
 # docker0 gets FLANNEL_SUBNET; a route to that network via a gateway (another host's, left
 # over) would send its containers' traffic away. IPv4 only, as upstream's check.
-if command -v ip >/dev/null 2>&1; then
+if [ -n "${FLANNEL_SUBNET:-}" ] && command -v ip >/dev/null 2>&1; then
     clashes=$(ip route show 2>/dev/null | awk -v subnet="$FLANNEL_SUBNET" '
         function flush() {
             if (route != "" && via) print route

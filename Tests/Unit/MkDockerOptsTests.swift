@@ -278,6 +278,14 @@ struct MkDockerOptsTests {
              stderr: .ours(mentioning: ["subnet.env does not exist", "is flanneld running"])),
         Case("not-flannel-subnet-env", "HELLO=world\n", ["-f", "SUBNET_ENV", "-d", "DOCKER_ENV"], status: 1, file: nil,
              stderr: .ours(mentioning: ["has no FLANNEL_SUBNET", "not flanneld's subnet file"])),
+        // An IPv6-only network's file: upstream's options (no --bip), and our note on the IPv6 subnet.
+        Case("ipv6-only-subnet-env", "FLANNEL_IPV6_NETWORK=fd00:10:1::/48\nFLANNEL_IPV6_SUBNET=fd00:10:1:5::1/64\nFLANNEL_MTU=1430\nFLANNEL_IPMASQ=false\n",
+             ["-f", "SUBNET_ENV", "-d", "DOCKER_ENV"], file: """
+            DOCKER_OPT_IPMASQ="--ip-masq=true"
+            DOCKER_OPT_MTU="--mtu=1430"
+            DOCKER_OPTS=" --ip-masq=true --mtu=1430"
+
+            """, stderr: .ours(mentioning: ["IPv6-only network", "--ipv6 --fixed-cidr-v6=fd00:10:1:5::1/64"])),
     ]
 
     @Test(arguments: cases)

@@ -87,7 +87,7 @@ esac
 . "$flannel_env"
 
 if [ -z "${FLANNEL_SUBNET:-}" ] && [ -z "${FLANNEL_IPV6_SUBNET:-}" ]; then
-    echo "$0: $flannel_env has no FLANNEL_SUBNET; it is not flanneld's subnet file" >&2
+    echo "$0: $flannel_env has no FLANNEL_SUBNET (nor FLANNEL_IPV6_SUBNET); it is not flanneld's subnet file" >&2
     exit 1
 fi
 if [ -z "${FLANNEL_SUBNET:-}" ]; then
@@ -98,6 +98,8 @@ fi
 # shellcheck disable=SC2034
 if [ -n "${FLANNEL_SUBNET:-}" ]; then
     DOCKER_OPT_BIP="--bip=$FLANNEL_SUBNET"
+else
+    unset DOCKER_OPT_BIP
 fi
 # shellcheck disable=SC2034
 if [ -n "${FLANNEL_MTU:-}" ]; then

@@ -132,3 +132,43 @@ extension IPv6OnlyAgentTests {
         #expect(message == "network config: Network 10.1.0.0/16 is IPv4, but eth0 has no IPv4 address; give eth0 one, choose another interface with --iface, or run an IPv6-only network (EnableIPv4 false with an IPv6Network)")
     }
 }
+
+extension IPv6OnlyAgentTests {
+    /// Two hosts behind one NAT address (10.0.2.15, as VirtualBox gives every VM), each with its own IPv6 address.
+    static let natHost = BackendHost(publicIP: IPv4Address(10, 0, 2, 15), externalName: "eth0", externalAddress: IPv4Address(10, 0, 2, 15),
+                                     externalMTU: 1500, publicIPv6: v6, externalIPv6Address: v6)
+
+    @Test("on an IPv6-only network PublicIP is 0.0.0.0 even where the host has IPv4: hosts sharing a NAT address keep their own leases")
+    func hostsBehindOneNATAddressAreToldApart() throws {
+        var drive = Drive(host: Self.natHost)
+        _ = drive.read(Self.config("host-gw"))
+        drive.send(.backendPrepared(deviceMAC: nil))
+        let othersKey = try SubnetKey(parsing: "0.0.0.0-0&fd00:10:1:3::-64")
+        let other = LeaseRecord(key: othersKey, attributes: LeaseAttributes(publicIP: .any, publicIPv6: IPv6Address("2001:db8::2"), backendType: "host-gw"),
+                                isReservation: false, modRevision: 5)
+        let create = drive.send(.leasesListed(LeaseListing(records: [other], revision: 6)))
+        let (key, attributes) = try #require(Self.first(create) { if case let .lease(.create(key, attributes, _)) = $0 { (key, attributes) } else { nil } })
+        #expect(key != othersKey, "the other host's lease is not ours")
+        #expect(attributes.publicIP == .any && attributes.publicIPv6 == Self.v6)
+        // Whichever side asks, the other host's value is not ours.
+        #expect(!attributes.isSameHost(as: other.attributes) && !other.attributes.isSameHost(as: attributes))
+        #expect(other.attributes.holder == "2001:db8::2")
+    }
+
+    @Test("--public-ip 0.0.0.0 on an IPv4 network is refused: it would name every IPv6-only host")
+    func zeroPublicIPIsRefusedOnIPv4Networks() {
+        let me = IPv4Address(192, 0, 2, 1)
+        var drive = Drive(host: BackendHost(publicIP: .any, externalName: "eth0", externalAddress: me, externalMTU: 1500))
+        let message = DualStackAgentTests.exitMessage(drive.read(#"{ "Network": "10.1.0.0/16" }"#))
+        #expect(message?.hasPrefix("--public-ip 0.0.0.0: an IPv4 network (10.1.0.0/16) needs an address peers can reach") == true, "\(message ?? "no exit")")
+    }
+
+    @Test("keys are totally ordered: sharing an IPv4 subnet, by the IPv6 half (none first); 0.0.0.0/0 with IPv6 is the IPv6-only key")
+    func keyOrderIsTotal() throws {
+        let plain = try SubnetKey(parsing: "10.1.5.0-24")
+        let low = try SubnetKey(parsing: "10.1.5.0-24&fd00:10:1:3::-64")
+        let high = try SubnetKey(parsing: "10.1.5.0-24&fd00:10:1:5::-64")
+        #expect(plain < low && low < high && !(high < low) && !(low < low))
+        #expect(SubnetKey(IPv4Network("0.0.0.0/0")!, ipv6: IPv6Network("fd00::/64")) == SubnetKey(ipv6Only: IPv6Network("fd00::/64")!))
+    }
+}

@@ -16,12 +16,14 @@ struct TrafficRuleKeeper {
     private(set) var rules: Rules
     /// The subnets the rules are made for.
     private(set) var subnets: OwnSubnets
+    private let useNFTables: Bool
     private let ipMasq: Bool
     private let forwardRules: Bool
     private let logger: Logger
 
     init(useNFTables: Bool, subnets: OwnSubnets, ipMasq: Bool, forwardRules: Bool, logger: Logger) {
         self.subnets = subnets
+        self.useNFTables = useNFTables
         // nftables rules are IPv4 ones (the agent refuses nftables with IPv6 rules to keep).
         if useNFTables, let network = subnets.network, let subnet = subnets.subnet {
             rules = .nftables(NFTablesRules(network: network, subnet: subnet, ipMasq: ipMasq, forwardRules: forwardRules))
@@ -149,7 +151,8 @@ struct TrafficRuleKeeper {
                 logger.warning("could not remove iptables mode's chains \(TrafficRules.masqChain)/\(TrafficRules.forwardChain): \(error); they still apply alongside the nftables rules: delete them by hand (iptables -t nat -F/-X, iptables -F/-X and their jumps)")
             }
         case .iptables:
-            guard Self.isInstalled("nft") else { return }
+            // IPv6-only with EnableNFTables (and no rules to keep): the nftables table is not a leftover.
+            guard !useNFTables, Self.isInstalled("nft") else { return }
             do {
                 if try await NFTables.removeTable() {
                     logger.notice("removed nftables table \(NFTablesRules.family) \(NFTablesRules.tableName) left by a run with EnableNFTables (now false: the rules are in iptables)")

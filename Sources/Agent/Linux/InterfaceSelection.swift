@@ -40,7 +40,7 @@ public struct InterfaceSelection: Sendable {
                 if let address = IPv4Address(wanted), let match = interfaces.first(where: { $0.hasIPv4 && $0.address == address }) { return match }
                 if let match = interfaces.first(where: { $0.name == wanted }) { return match }
             }
-            throw Failure(description: "--iface: none of \(ifaces.joined(separator: ", ")) is an up interface with an IPv4 or global IPv6 address (have: \(names))")
+            throw Failure(description: "--iface: none of \(ifaces.joined(separator: ", ")) is an up interface with an IPv4 address, or the name of one with a global IPv6 address only (have: \(names))")
         }
         if !ifaceRegexes.isEmpty {
             for pattern in ifaceRegexes {

@@ -18,7 +18,10 @@ extension AgentMachine {
             + exit(.failed("\(backend) backend: \(reason); exiting so that the service manager restarts the agent"))
     }
 
-    private var trafficTool: String { config?.enableNFTables == true ? "nftables" : "iptables" }
+    private var trafficTool: String {
+        guard config?.ipv4 != nil else { return "ip6tables" }
+        return config?.enableNFTables == true ? "nftables" : "iptables"
+    }
 
     mutating func keepTrafficRules(_ request: TrafficRequest, quiet: Bool) -> [Action] {
         guard let config, let held else { return [] }

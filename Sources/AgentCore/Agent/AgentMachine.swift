@@ -240,6 +240,10 @@ public struct AgentMachine: Sendable {
             if host.externalAddress == .any {
                 return actions + exit(.failed("network config: Network \(ipv4.network) is IPv4, but \(host.externalName) has no IPv4 address; give \(host.externalName) one, choose another interface with --iface, or run an IPv6-only network (EnableIPv4 false with an IPv6Network)"))
             }
+            // 0.0.0.0 is every IPv6-only host's PublicIP: no IPv4 host can be told apart by it.
+            if host.publicIP == .any {
+                return actions + exit(.failed("--public-ip 0.0.0.0: an IPv4 network (\(ipv4.network)) needs an address peers can reach; give a real one, or leave --public-ip out to use \(host.externalName)'s \(host.externalAddress)"))
+            }
             if let refusal = backend.refusal(on: host) {
                 return actions + exit(.failed(refusal))
             }
@@ -282,7 +286,9 @@ public struct AgentMachine: Sendable {
         phase = .acquiring
         var attributes = backend.leaseAttributes(publicIP: configuration.publicIP, deviceMAC: deviceMAC)
         if config.ipv4 == nil {
-            // As upstream: no IPv4 backend data where there is no IPv4 device.
+            // As upstream: PublicIP 0.0.0.0 (the host is known by PublicIPv6, even if it has an
+            // IPv4 address, which NAT may give several hosts), no IPv4 backend data.
+            attributes.publicIP = .any
             attributes.backendData = nil
         }
         if config.ipv6 != nil {

@@ -22,16 +22,22 @@ public struct LeaseAttributes: Equatable, Sendable {
     }
 
     /// Whether this value is the host's whose public addresses these are: by PublicIP, or by
-    /// PublicIPv6 for a host without an IPv4 address (its PublicIP is 0.0.0.0, as upstream
-    /// writes it in an IPv6-only network, and so is every such host's).
+    /// PublicIPv6 when either PublicIP is 0.0.0.0 (an IPv6-only network's lease, as upstream
+    /// writes it: every such host's PublicIP is 0.0.0.0). The same answer whichever side asks.
     public func isHeld(byPublicIP ownIP: IPv4Address, publicIPv6 ownIPv6: IPv6Address?) -> Bool {
-        guard ownIP == .any else { return publicIP == ownIP }
+        guard ownIP == .any || publicIP == .any else { return publicIP == ownIP }
         return ownIPv6 != nil && publicIPv6 == ownIPv6
     }
 
     /// Whether `other` is a value written by the same host as this one.
     public func isSameHost(as other: LeaseAttributes) -> Bool {
         other.isHeld(byPublicIP: publicIP, publicIPv6: publicIPv6)
+    }
+
+    /// The holder for people: its PublicIP, or its PublicIPv6 where PublicIP is 0.0.0.0.
+    public var holder: String {
+        guard publicIP == .any, let publicIPv6 else { return "\(publicIP)" }
+        return "\(publicIPv6)"
     }
 
     /// The backend that wrote the lease: `BackendType`, or "udp" when absent (old values).

@@ -92,7 +92,8 @@ public struct LeaseMachine: Sendable {
         // Notifications.
         case leaseAcquired(HeldLease)
         case leaseRenewed(HeldLease)
-        case leaseLost(SubnetKey, heldBy: IPv4Address?)
+        /// `heldBy`: the new holder for people (`LeaseAttributes.holder`).
+        case leaseLost(SubnetKey, heldBy: String?)
         /// Our subnet is not the one we had (or the subnet file named): loud, with both.
         case subnetDrifted(from: IPv4Network, to: IPv4Network)
         /// The same for the IPv6 half of a dual-stack lease.
@@ -333,7 +334,7 @@ public struct LeaseMachine: Sendable {
                 return [.createLease(held.key, configuration.attributes, ttl: configuration.ttl)]
             case let .heldByOther(holder):
                 state = .acquiring(pending: .list, conflicts: 0, expected: ExpectedSubnets(held), waitingRetry: false)
-                return [.leaseLost(held.key, heldBy: holder.publicIP), .listLeases]
+                return [.leaseLost(held.key, heldBy: holder.holder), .listLeases]
             }
         default:
             return []
@@ -409,9 +410,9 @@ public struct LeaseMachine: Sendable {
               (other.createRevision, other.attributes.publicIP) < (heldCreateRevision, configuration.attributes.publicIP) else { return [] }
         let shared = other.key.ipv4 != nil && other.key.ipv4 == held.key.ipv4 ? held.key.ipv4.map { "\($0)" } ?? "" : held.key.ipv6.map { "\($0)" } ?? ""
         state = .acquiring(pending: .delete(held.key), conflicts: 0, expected: ExpectedSubnets(held), waitingRetry: false)
-        return [.leaseLost(held.key, heldBy: other.attributes.publicIP),
+        return [.leaseLost(held.key, heldBy: other.attributes.holder),
                 .deleteLease(held.key, expectedModRevision: held.modRevision,
-                             reason: "\(shared) is also in lease \(other.key) of \(other.attributes.publicIP), created before ours; the older lease keeps it")]
+                             reason: "\(shared) is also in lease \(other.key) of \(other.attributes.holder), created before ours; the older lease keeps it")]
     }
 
     /// The watch saw another host's value written under our key.
@@ -420,7 +421,7 @@ public struct LeaseMachine: Sendable {
         switch state {
         case let .holding(held, _), let .renewing(held):
             state = .acquiring(pending: .list, conflicts: 0, expected: ExpectedSubnets(held), waitingRetry: false)
-            return [.leaseLost(held.key, heldBy: holder.publicIP), .listLeases]
+            return [.leaseLost(held.key, heldBy: holder.holder), .listLeases]
         default:
             return []
         }

@@ -5,8 +5,10 @@ public struct SubnetKey: Hashable, Comparable, Sendable, CustomStringConvertible
     public private(set) var ipv4: IPv4Network?
     public private(set) var ipv6: IPv6Network?
 
+    /// With `ipv6`, the zero network `0.0.0.0/0` is upstream's "no IPv4 half" and is read so:
+    /// one etcd key, one value.
     public init(_ ipv4: IPv4Network, ipv6: IPv6Network? = nil) {
-        self.ipv4 = ipv4
+        self.ipv4 = ipv4.prefixLength == 0 && ipv6 != nil ? nil : ipv4
         self.ipv6 = ipv6
     }
 
@@ -77,16 +79,18 @@ public struct SubnetKey: Hashable, Comparable, Sendable, CustomStringConvertible
         [ipv4.map { "\($0)" }, ipv6.map { "\($0)" }].compactMap { $0 }.joined(separator: " and ")
     }
 
-    /// IPv4-keyed leases first in address order, then IPv6-only ones in theirs.
+    /// IPv4-keyed leases first in address order, then IPv6-only ones in theirs; keys sharing
+    /// an IPv4 subnet by their IPv6 halves (none first). A total order: distinct keys differ.
     public static func < (lhs: SubnetKey, rhs: SubnetKey) -> Bool {
         switch (lhs.ipv4, rhs.ipv4) {
-        case let (left?, right?): left < right
+        case let (left?, right?) where left != right: left < right
         case (_?, nil): true
         case (nil, _?): false
-        case (nil, nil):
+        default:
             switch (lhs.ipv6, rhs.ipv6) {
             case let (left?, right?): left < right
-            default: rhs.ipv6 != nil
+            case (nil, _?): true
+            default: false
             }
         }
     }

@@ -49,9 +49,9 @@ struct SimLiveLeases {
         var low = 0, high = order.count
         while low < high {
             let middle = (low + high) / 2
-            // Keys sharing an IPv4 subnet sort as equals (`SubnetKey.<`), then by etcd key.
+            // By key (a total order), then by etcd key for one key in two spellings.
             let here = order[middle]
-            let before = here.subnet < entry.subnet || (!(entry.subnet < here.subnet) && here.etcdKey < entry.etcdKey)
+            let before = here.subnet < entry.subnet || (here.subnet == entry.subnet && here.etcdKey < entry.etcdKey)
             if before { low = middle + 1 } else { high = middle }
         }
         return low

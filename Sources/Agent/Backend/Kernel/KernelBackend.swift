@@ -65,8 +65,11 @@ public final class KernelBackend {
     /// Why a peer gets no entries at all, for the log; nil when it gets them. (The IPv4
     /// half's reason, or the IPv6 half's on an IPv6-only network.)
     public func ignoreReason(_ peer: Peer) -> String? {
-        if let ipv4 { return ipv4.planner.ignoreReason(peer) }
-        return ipv6?.planner.ignoreReason(peer)
+        guard let ipv4 else { return ipv6?.planner.ignoreReason(peer) }
+        let reason = ipv4.planner.ignoreReason(peer)
+        // A dual-stack network's peer with an IPv6 half alone is routed over IPv6.
+        if reason != nil, peer.subnet == nil, let ipv6, ipv6.planner.ignoreReason(peer) == nil { return nil }
+        return reason
     }
 
     /// Dual-stack: why a peer routed over IPv4 gets no IPv6 entries; nil when it gets them

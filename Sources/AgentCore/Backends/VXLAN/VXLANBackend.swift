@@ -83,7 +83,7 @@ public struct VXLANBackend: Backend {
         }
         let mtu = ipv6MTU(on: host)
         if mtu < 1280 {
-            return "vxlan backend: \(name)'s MTU would be \(mtu) (\(host.externalName)'s MTU \(host.externalMTU) − \(Self.ipv6Overhead)\(configuredMTU == 0 ? "" : ", or Backend.MTU \(configuredMTU)")), below IPv6's minimum of 1280; raise the MTU or set EnableIPv6 to false"
+            return "vxlan backend: \(name)'s MTU would be \(mtu) (\(host.externalName)'s MTU \(host.externalMTU) − \(Self.ipv6Overhead)\(configuredMTU == 0 ? "" : ", or Backend.MTU \(configuredMTU)")), below IPv6's minimum of 1280; raise the MTU (or, on a dual-stack network, set EnableIPv6 to false)"
         }
         return nil
     }

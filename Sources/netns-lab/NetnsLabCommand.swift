@@ -17,8 +17,9 @@ struct NetnsLabCommand: ParsableCommand {
               netns-lab scenario --list      the lease-lifecycle and outage scenarios (S2 … S15)
               netns-lab scenario S9          run one (or several, or all) on real hosts, with a report
               netns-lab migrate --upstream P S16: an upstream cluster moved to ours host by host, and back
+              netns-lab conformance --flanneld P   the conformance scenarios against any flanneld binary
               netns-lab bench                throughput, RTT, loss and CPU per data path
               netns-lab clean                remove whatever any lab run left behind
             """,
-        subcommands: [Demo.self, Up.self, Status.self, Ping.self, Capture.self, Down.self, Clean.self, Scenario.self, Migrate.self, Bench.self, PlainLoop.self])
+        subcommands: [Demo.self, Up.self, Status.self, Ping.self, Capture.self, Down.self, Clean.self, Scenario.self, Migrate.self, Conformance.self, Bench.self, PlainLoop.self])
 }

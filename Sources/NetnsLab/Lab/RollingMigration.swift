@@ -6,9 +6,11 @@ import Foundation
 /// next one, then one host is moved back. Per swap: no host's subnet changes, etcd holds
 /// exactly one lease per host, and the longest ping silence is measured.
 ///
-/// Upstream agents start one after another, each once the previous one holds its lease: an
-/// agent of 0.20.2 can miss a lease created while it opens its watch (COMPAT.md), and a
-/// migration starts from a converged cluster.
+/// Upstream agents start one after another, each once the previous one holds its lease; then
+/// each but the last is restarted once, in order, waiting for its subnet.env: an agent of
+/// 0.20.2 can miss a lease created while it opens its watch (COMPAT.md, `netns-lab
+/// conformance`'s watch-burst), and a restart lists every lease, so the migration starts from a
+/// converged cluster whatever the watches missed.
 public struct RollingMigration {
     public var upstream: String
     public var ours: String
@@ -67,6 +69,14 @@ public struct RollingMigration {
         for host in labHosts {
             try startUpstream(on: host)
             subnets.append(try host.waitForSubnetFile().ipv4Pair().subnet)
+        }
+        for host in labHosts.dropLast() {
+            host.stopAgent()
+            let written = Self.modificationDate(host.subnetFilePath)
+            try startUpstream(on: host)
+            try Poll.until("upstream on \(host.namespace) to rewrite subnet.env after its restart", timeout: .seconds(30)) {
+                Self.modificationDate(host.subnetFilePath) != written
+            }
         }
         progress("upstream \(URL(fileURLWithPath: upstream).lastPathComponent) on " + zip(labHosts, subnets).map { "\($0.namespace.name) \($1)" }.joined(separator: ", "))
         let containers = try labHosts.map { try $0.addContainer() }

@@ -1,0 +1,21 @@
+/// A scenario of the conformance report: what it checks, the catalogue scenario it comes from,
+/// and its story, run against any flanneld binary.
+public struct ConformanceCase: Sendable, Identifiable {
+    public let id: String
+    /// The catalogue's scenario it is (S1, S12, …), or what it is built to show.
+    public let origin: String
+    public let summary: String
+    /// Why it cannot run for `subject`, or nil.
+    let notApplicable: @Sendable (ConformanceSubject) -> String?
+    let story: @Sendable (ConformanceRun) throws -> Void
+
+    init(id: String, origin: String, summary: String,
+         notApplicable: @escaping @Sendable (ConformanceSubject) -> String? = { _ in nil },
+         _ story: @escaping @Sendable (ConformanceRun) throws -> Void) {
+        self.id = id
+        self.origin = origin
+        self.summary = summary
+        self.notApplicable = notApplicable
+        self.story = story
+    }
+}

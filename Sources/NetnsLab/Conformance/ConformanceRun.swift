@@ -1,0 +1,112 @@
+import Agent
+import Foundation
+
+/// One scenario's lab: hosts running the binary under test, and the checks every scenario
+/// makes the same way for any binary (through etcd, the kernel and pings, never the agent's
+/// own log lines).
+final class ConformanceRun {
+    let lab: Lab
+    let etcd: ConformanceEtcd
+    let subject: ConformanceSubject
+    private(set) var hosts: [LabHost] = []
+    private(set) var backend = "udp"
+
+    init(lab: Lab, subject: ConformanceSubject) {
+        self.lab = lab
+        self.subject = subject
+        etcd = ConformanceEtcd(lab: lab, v2: subject.etcdV2)
+    }
+
+    func writeConfig(backend: String) throws {
+        self.backend = backend
+        try etcd.put("config", #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "\#(backend)" } }"#)
+    }
+
+    func addHost() throws -> LabHost {
+        let host = try lab.addHost(hosts.count + 1)
+        hosts.append(host)
+        return host
+    }
+
+    /// Starts the binary on `host` (`--iface=eth0`, which every release takes) and waits for
+    /// its subnet.env (a file from an earlier run must be rewritten).
+    @discardableResult
+    func start(_ host: LabHost) throws -> IPv4Network {
+        let before = Self.modificationDate(host.subnetFilePath)
+        try host.startAgent(binary: subject.binary, arguments: ["--iface=eth0"])
+        try Poll.until("\(host.namespace)'s subnet.env", timeout: .seconds(30), interval: .milliseconds(100)) {
+            guard let agent = host.agent, agent.isRunning || Self.modificationDate(host.subnetFilePath) != before else {
+                throw ConformanceFailure(check: "\(host.namespace.name)'s agent starts", expected: "a running agent writing subnet.env",
+                                         happened: "it exited: \(host.agent?.log.suffix(300) ?? "")")
+            }
+            return Self.modificationDate(host.subnetFilePath) != before
+        }
+        return try subnet(of: host)
+    }
+
+    func subnet(of host: LabHost) throws -> IPv4Network {
+        let file = try host.waitForSubnetFile(timeout: .seconds(5))
+        guard let subnet = file.subnet else {
+            throw ConformanceFailure(check: "subnet.env", expected: "FLANNEL_SUBNET", happened: file.rendered)
+        }
+        return subnet
+    }
+
+    /// `ip route show <subnet>` on `host`, one line, or nil.
+    func route(on host: LabHost, to subnet: IPv4Network) throws -> String? {
+        let line = try host.namespace.run(["ip", "route", "show", subnet.description]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return line.isEmpty ? nil : line
+    }
+
+    /// Waits until `host` routes `subnet` as `expected` says (fragments of `ip route show`;
+    /// the route's protocol is the agent's business: ours marks its routes `proto 102`).
+    func waitForRoute(on host: LabHost, to subnet: IPv4Network, containing expected: String..., timeout: Duration = .seconds(15)) throws {
+        do {
+            try Poll.until("\(host.namespace) to route \(subnet)", timeout: timeout, interval: .milliseconds(100)) {
+                let line = try route(on: host, to: subnet) ?? ""
+                return expected.allSatisfy(line.contains)
+            }
+        } catch {
+            let inEtcd = (try? etcd.get("subnets/\(subnet.address)-\(subnet.prefixLength)")) != nil
+            throw ConformanceFailure(check: "\(host.namespace.name)'s route to \(subnet)", expected: "\(subnet) \(expected.joined(separator: " … ")) within \(timeout)",
+                                     happened: (try route(on: host, to: subnet) ?? "no route") + (inEtcd ? " (the lease is in etcd: the agent never programmed it)" : ""))
+        }
+    }
+
+    /// Pings until answered (up to 20 s), then three echoes, each answer with `ttl`.
+    func ping(_ from: (namespace: Namespace, address: IPv4Address), _ to: (namespace: Namespace, address: IPv4Address), ttl: Int) throws {
+        let check = "ping \(from.namespace.name) → \(to.address)"
+        do {
+            try Poll.until("\(from.namespace) to reach \(to.address)", timeout: .seconds(20), interval: .milliseconds(200)) {
+                try from.namespace.run(["ping", "-c", "1", "-W", "1", to.address.description]).succeeded
+            }
+        } catch {
+            throw ConformanceFailure(check: check, expected: "replies within 20 s", happened: "no reply" + missingRoutes())
+        }
+        let ping = try from.namespace.run(["ping", "-c", "3", "-W", "2", to.address.description])
+        guard ping.succeeded, ping.stdout.components(separatedBy: "ttl=\(ttl) ").count - 1 == 3 else {
+            throw ConformanceFailure(check: check, expected: "3 replies with ttl=\(ttl)",
+                                     happened: ping.stdout.split(separator: "\n").suffix(3).joined(separator: " | "))
+        }
+    }
+
+    /// For the kernel backends: each host's missing route to another's subnet whose lease is in
+    /// etcd (what a lost lease event leaves behind), as "; h1 has no route to h2's 10.1.5.0/24 (its lease is in etcd)".
+    private func missingRoutes() -> String {
+        guard backend != "udp" else { return "" }
+        var missing: [String] = []
+        for host in hosts {
+            for peer in hosts where peer !== host {
+                guard let subnet = try? subnet(of: peer), (try? etcd.get("subnets/\(subnet.address)-\(subnet.prefixLength)")) != nil,
+                      (try? route(on: host, to: subnet)) == nil else { continue }
+                missing.append("h\(host.index) has no route to h\(peer.index)'s \(subnet) (its lease is in etcd)")
+            }
+        }
+        return missing.isEmpty ? "" : "; " + missing.joined(separator: "; ")
+    }
+
+    static func modificationDate(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    }
+}

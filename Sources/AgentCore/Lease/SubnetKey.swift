@@ -2,21 +2,29 @@
 /// `10.12.13.0-24&fd00:12:13::-56`, and in IPv6-only networks `0.0.0.0-0&fd00:12:13::-56`
 /// (upstream writes the absent IPv4 half as the zero network). A key has at least one half.
 public struct SubnetKey: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public private(set) var ipv4: IPv4Network?
-    public private(set) var ipv6: IPv6Network?
+    /// The IPv4 half, `0.0.0.0/0` standing for none beside an IPv6 half (upstream's spelling):
+    /// stored so, a key is no larger than an IPv4 network and an optional IPv6 one, which the
+    /// simulator keeps by the million.
+    private let storedIPv4: IPv4Network
+    public let ipv6: IPv6Network?
+
+    /// The IPv4 half; nil for an IPv6-only network's key.
+    public var ipv4: IPv4Network? { storedIPv4.prefixLength == 0 && ipv6 != nil ? nil : storedIPv4 }
 
     /// With `ipv6`, the zero network `0.0.0.0/0` is upstream's "no IPv4 half" and is read so:
     /// one etcd key, one value.
     public init(_ ipv4: IPv4Network, ipv6: IPv6Network? = nil) {
-        self.ipv4 = ipv4.prefixLength == 0 && ipv6 != nil ? nil : ipv4
+        storedIPv4 = ipv4.prefixLength == 0 && ipv6 != nil ? Self.noIPv4 : ipv4
         self.ipv6 = ipv6
     }
 
     /// The key of an IPv6-only network's lease.
     public init(ipv6Only ipv6: IPv6Network) {
-        self.ipv4 = nil
+        storedIPv4 = Self.noIPv4
         self.ipv6 = ipv6
     }
+
+    private static let noIPv4 = IPv4Network(address: IPv4Address(bits: 0), prefixLength: 0)
 
     /// How upstream spells the IPv4 half of an IPv6-only key.
     static let absentIPv4 = "0.0.0.0-0"
@@ -33,13 +41,16 @@ public struct SubnetKey: Hashable, Comparable, Sendable, CustomStringConvertible
         guard parts.count == 1 || parts.count == 2 else {
             throw ParseError(key: text, reason: "expected 10.1.82.0-24 or 10.1.82.0-24&fd00:1::-64")
         }
-        ipv6 = parts.count == 2 ? try Self.parseNetwork(String(parts[1]), whole: text) : nil
+        let ipv6: IPv6Network? = parts.count == 2 ? try Self.parseNetwork(String(parts[1]), whole: text) : nil
+        self.ipv6 = ipv6
         if parts[0] == Self.absentIPv4 {
             // The zero network stands for "no IPv4 half"; alone it would be a lease for every address.
             guard ipv6 != nil else { throw ParseError(key: text, reason: "0.0.0.0/0 is no subnet") }
-            ipv4 = nil
+            storedIPv4 = Self.noIPv4
         } else {
-            ipv4 = try Self.parseNetwork(String(parts[0]), whole: text)
+            let ipv4: IPv4Network = try Self.parseNetwork(String(parts[0]), whole: text)
+            // Another /0 (host bits set) is refused below as not flannel's spelling.
+            storedIPv4 = ipv4
         }
         // One subnet, one etcd key: flannel writes keys one way (no leading zeros, RFC 5952
         // IPv6). Another spelling would be a second key whose put or delete the watch would

@@ -9,24 +9,14 @@ extension ConformanceCase {
 
     /// S1: the walkthrough's udp backend, two hosts, containers ping both ways with ttl 60.
     static let seedPing = ConformanceCase(id: "seed-ping", origin: "S1", summary: "udp: two hosts, containers ping both ways, ttl=60") { run in
-        try run.writeConfig(backend: "udp")
-        let (h1, h2) = (try run.addHost(), try run.addHost())
-        try run.start(h1)
-        try run.start(h2)
-        let (c1, c2) = (try h1.addContainer(), try h2.addContainer())
-        try run.ping(c1, c2, ttl: 60)
-        try run.ping(c2, c1, ttl: 60)
+        let (h1, h2, _) = try run.twoHosts(backend: "udp")
+        try run.pingBothWays(h1, h2, ttl: 60)
     }
 
     /// S12 vxlan: pings both ways with ttl 62.
     static let vxlanSeedPing = ConformanceCase(id: "vxlan-seed-ping", origin: "S12", summary: "vxlan: two hosts, containers ping both ways, ttl=62") { run in
-        try run.writeConfig(backend: "vxlan")
-        let (h1, h2) = (try run.addHost(), try run.addHost())
-        try run.start(h1)
-        try run.start(h2)
-        let (c1, c2) = (try h1.addContainer(), try h2.addContainer())
-        try run.ping(c1, c2, ttl: 62)
-        try run.ping(c2, c1, ttl: 62)
+        let (h1, h2, _) = try run.twoHosts(backend: "vxlan")
+        try run.pingBothWays(h1, h2, ttl: 62)
     }
 
     /// S12 vxlan's kernel objects as COMPAT.md lists them (upstream since 0.9): a route per peer
@@ -36,33 +26,22 @@ extension ConformanceCase {
         notApplicable: { subject in
             subject.etcdV2 ? "0.7.0's vxlan routes the whole network via flannel.1 and answers the kernel's L3 misses from user space (backend/vxlan/network.go); per-peer routes came later" : nil
         }) { run in
-        try run.writeConfig(backend: "vxlan")
-        let (h1, h2) = (try run.addHost(), try run.addHost())
-        try run.start(h1)
-        let peer = try run.start(h2)
+        let (h1, _, peer) = try run.twoHosts(backend: "vxlan")
         try run.waitForRoute(on: h1, to: peer, containing: "via \(peer.address) dev flannel.1", "onlink")
     }
 
     /// S12 host-gw: the peer's route via its PublicIP on eth0, pings with ttl 62.
     static let hostGWSeedPing = ConformanceCase(id: "host-gw-seed-ping", origin: "S12", summary: "host-gw: the peer's route via its PublicIP on eth0, pings ttl=62") { run in
-        try run.writeConfig(backend: "host-gw")
-        let (h1, h2) = (try run.addHost(), try run.addHost())
-        try run.start(h1)
-        let peer = try run.start(h2)
+        let (h1, h2, peer) = try run.twoHosts(backend: "host-gw")
         try run.waitForRoute(on: h1, to: peer, containing: "via \(h2.address) dev eth0")
-        let (c1, c2) = (try h1.addContainer(), try h2.addContainer())
-        try run.ping(c1, c2, ttl: 62)
-        try run.ping(c2, c1, ttl: 62)
+        try run.pingBothWays(h1, h2, ttl: 62)
     }
 
     /// S2: the agent restarted keeps its subnet (subnet.env and etcd), and traffic resumes.
     static let restartKeepsSubnet = ConformanceCase(id: "restart-keeps-subnet", origin: "S2", summary: "vxlan: an agent restarted keeps its subnet; pings resume") { run in
-        try run.writeConfig(backend: "vxlan")
-        let (h1, h2) = (try run.addHost(), try run.addHost())
-        let before = try run.start(h1)
-        try run.start(h2)
-        let (c1, c2) = (try h1.addContainer(), try h2.addContainer())
-        try run.ping(c2, c1, ttl: 62)
+        let (h1, h2, _) = try run.twoHosts(backend: "vxlan")
+        let before = try run.subnet(of: h1)
+        let (c1, c2) = try run.pingBothWays(h1, h2, ttl: 62)
         h1.stopAgent()
         let after = try run.start(h1)
         guard after == before else {
@@ -77,10 +56,7 @@ extension ConformanceCase {
 
     /// S6: a host's agent stops and its lease goes (as a TTL ends): its route goes from the others.
     static let peerLeaves = ConformanceCase(id: "peer-leaves", origin: "S6", summary: "host-gw: a peer's lease goes (expiry): its route is removed within 15 s") { run in
-        try run.writeConfig(backend: "host-gw")
-        let (h1, h2) = (try run.addHost(), try run.addHost())
-        try run.start(h1)
-        let peer = try run.start(h2)
+        let (h1, h2, peer) = try run.twoHosts(backend: "host-gw")
         try run.waitForRoute(on: h1, to: peer, containing: "via \(h2.address) dev eth0")
         h2.stopAgent()
         try run.etcd.delete("subnets/\(peer.address)-\(peer.prefixLength)")

@@ -22,6 +22,25 @@ final class ConformanceRun {
         try etcd.put("config", #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "\#(backend)" } }"#)
     }
 
+    /// The usual start: `backend` in the config, then h1 and h2 each running the binary, h1
+    /// first (so h1's watch has to see h2's lease). Returns both hosts and h2's subnet.
+    func twoHosts(backend: String) throws -> (h1: LabHost, h2: LabHost, peer: IPv4Network) {
+        try writeConfig(backend: backend)
+        let (h1, h2) = (try addHost(), try addHost())
+        try start(h1)
+        return (h1, h2, try start(h2))
+    }
+
+    /// A container on each host, pinging the other both ways; returns them.
+    @discardableResult
+    func pingBothWays(_ h1: LabHost, _ h2: LabHost, ttl: Int)
+        throws -> (c1: (namespace: Namespace, address: IPv4Address), c2: (namespace: Namespace, address: IPv4Address)) {
+        let (c1, c2) = (try h1.addContainer(), try h2.addContainer())
+        try ping(c1, c2, ttl: ttl)
+        try ping(c2, c1, ttl: ttl)
+        return (c1, c2)
+    }
+
     func addHost() throws -> LabHost {
         let host = try lab.addHost(hosts.count + 1)
         hosts.append(host)

@@ -1,24 +1,13 @@
 import Agent
 import Foundation
 
-/// Runs the conformance catalogue against one binary, one fresh lab per scenario.
+/// One binary's verdicts, a fresh lab per scenario (`netns-lab conformance` fills it).
 public struct ConformanceReport: Sendable {
     public var subject: ConformanceSubject
     public var verdicts: [(ConformanceCase, ConformanceVerdict)] = []
 
     public init(subject: ConformanceSubject) {
         self.subject = subject
-    }
-
-    public static func run(_ subject: ConformanceSubject, cases: [ConformanceCase] = ConformanceCase.catalogue,
-                           progress: (String) -> Void = { _ in }) -> ConformanceReport {
-        var report = ConformanceReport(subject: subject)
-        for scenario in cases {
-            let verdict = run(scenario, subject)
-            progress("\(scenario.id) (\(scenario.origin)): \(verdict)")
-            report.verdicts.append((scenario, verdict))
-        }
-        return report
     }
 
     /// One scenario in a lab of its own, named `names` (so an interrupted run can be cleaned).

@@ -4,7 +4,7 @@ import NetnsLab
 extension NetnsLabCommand {
     struct Clean: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove every namespace, process and run directory that any lab run left behind (only names of the form fl<6 hex>-…).")
+            abstract: "Remove every namespace, process, docker container cgroup and run directory that any lab run left behind (only names of the form fl<6 hex>-…).")
 
         func run() throws {
             try LabCommandSupport.requireRoot()

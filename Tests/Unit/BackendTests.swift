@@ -70,8 +70,9 @@ struct BackendTests {
         var drive = AgentMachineTests.Drive()
         drive.send(.start)
         let prepared = drive.send(.configRead(.v3, .success(#"{"Network":"10.1.0.0/16","Backend":{"Type":"vxlan","VNI":4}}"#)))
+        let plan = try #require(drive.machine.plan)
         #expect(prepared.last == .prepareBackend(BackendConfig(VXLANBackend(vni: 4)), device: .vxlan(vni: 4, port: 8472, mtu: 1450),
-                                                 plan: try #require(drive.machine.plan)))
+                                                 plan: plan))
         drive.send(.backendPrepared(deviceMAC: Self.mac))
         drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
         let created = drive.actions.compactMap { action -> LeaseAttributes? in

@@ -184,6 +184,7 @@ public final class Lab: Sendable {
 
     /// Stops every process and deletes every namespace of this run, and the run's files.
     public func destroy() {
+        for host in hosts { host.stopDocker() }
         for host in hosts { host.stopAgent() }
         etcd.stop()
         Self.deleteNamespaces(matching: names.run)
@@ -230,6 +231,8 @@ public final class Lab: Sendable {
             killProcesses(in: name)
             if (try? CommandRunner.run(["ip", "netns", "del", name], duringCleanup: true))?.succeeded == true { removed.append(name) }
         }
+        // Docker's containers live in namespaces of docker's making, found by their cgroups.
+        removed += DockerEngine.removeCgroups(matching: run)
         // The runs' files (logs, etcd data, subnet.env) go too.
         let temporary = FileManager.default.temporaryDirectory
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []

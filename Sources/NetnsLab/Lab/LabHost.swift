@@ -11,6 +11,7 @@ public final class LabHost: Sendable {
     public let directory: URL
     private unowned let lab: Lab
     private let agentState = Mutex<BackgroundProcess?>(nil)
+    private let dockerState = Mutex<DockerEngine?>(nil)
     private let containerCount = Mutex(0)
     private let hasDocker0 = Mutex(false)
     /// Containers' IPv6 addresses, by namespace name (dual-stack labs).
@@ -62,6 +63,25 @@ public final class LabHost: Sendable {
         if let bipIPv6 { try namespace.ip(["-6", "addr", "add", bipIPv6, "dev", "docker0", "nodad"]) }
         try namespace.ip(["link", "set", "docker0", "mtu", String(mtu), "up"])
         hasDocker0.withLock { $0 = true }
+    }
+
+    /// The host's docker engine, once `startDocker` has run.
+    public var docker: DockerEngine? { dockerState.withLock { $0 } }
+
+    /// Starts Debian's dockerd on this host with `options` (the walkthrough's
+    /// `$DOCKER_NETWORK_OPTIONS`); it makes docker0 itself, so start it before any `addContainer`.
+    @discardableResult
+    public func startDocker(options: [String]) throws -> DockerEngine {
+        let engine = DockerEngine(namespace: namespace, directory: directory.appendingPathComponent("docker"), options: options)
+        dockerState.withLock { $0 = engine }
+        try engine.start()
+        hasDocker0.withLock { $0 = true }
+        return engine
+    }
+
+    /// Removes the docker engine's containers, stops it and removes its cgroups.
+    public func stopDocker() {
+        dockerState.withLock { $0 }?.stop()
     }
 
     @discardableResult

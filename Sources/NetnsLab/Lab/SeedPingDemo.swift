@@ -49,26 +49,9 @@ public struct SeedPingDemo {
         }
 
         // One echo request, captured on every device it crosses on host 1.
-        let captures: [(String, [String])] = [
-            ("veth1", ["-i", "veth1", "icmp"]),
-            ("docker0", ["-i", "docker0", "icmp"]),
-            ("flannel0", ["-i", "flannel0", "icmp"]),
-            ("eth0", ["-i", "eth0", "udp", "port", "8285"]),
-        ]
-        var running: [(String, BackgroundProcess)] = []
-        for (device, filter) in captures {
-            let process = BackgroundProcess(command: hosts[0].namespace.command(["tcpdump", "-l", "-n", "-c", "1"] + filter),
-                                            logFile: lab.directory.appendingPathComponent("capture-\(device).txt"))
-            try process.start()
-            running.append((device, process))
-        }
-        for (_, process) in running {
-            try Poll.until("tcpdump to listen", timeout: .seconds(5)) { process.log.contains("listening on") }
-        }
-        let ping = try containers[0].namespace.run(["ping", "-c", "3", "-W", "2", containers[1].address.description])
-        for (_, process) in running {
-            try? Poll.until("a capture", timeout: .seconds(3)) { !process.isRunning }
-            process.stop(grace: .milliseconds(100))
+        let capture = PathCapture.walkthrough(namespace: hosts[0].namespace, directory: lab.directory, veth: "veth1")
+        let (ping, flows) = try capture.around {
+            try containers[0].namespace.run(["ping", "-c", "3", "-W", "2", containers[1].address.description])
         }
         output("")
         output("[5/6] ping -c 3 \(containers[1].address) from h1's container:")
@@ -78,23 +61,12 @@ public struct SeedPingDemo {
         output("")
         output("| device | captured on h1 |")
         output("|---|---|")
-        for (device, process) in running {
-            let line = process.log.split(separator: "\n").first { $0.contains(" IP ") } ?? "(nothing captured)"
-            output("| \(device) | \(Self.flow(String(line))) |")
-        }
+        for (device, flow) in flows { output("| \(device) | \(flow) |") }
         output("")
         output("$ etcdctl get --prefix /coreos.com/network/subnets")
         for line in try lab.etcdctl(["get", "--prefix", "/coreos.com/network/subnets"]).stdout.split(separator: "\n") {
             output("    \(line)")
         }
         output("")
-    }
-
-    /// "12:00:00.000 IP 10.1.62.2 > 10.1.61.2: ICMP echo request, ..." → the part after "IP ".
-    static func flow(_ line: String) -> String {
-        guard let range = line.range(of: " IP ") else { return line }
-        let rest = String(line[range.upperBound...])
-        if rest.contains(": UDP") { return rest }
-        return String(rest.split(separator: ",").first ?? Substring(rest))
     }
 }

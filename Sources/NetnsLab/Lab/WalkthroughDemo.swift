@@ -136,15 +136,7 @@ public struct WalkthroughDemo {
             }
             result.dockerOptions.append(combined)
             try host.createDocker0(bip: bip, mtu: mtu)
-            let shown = try host.namespace.check(["ip", "-j", "addr", "show", "docker0"]).stdout
-            let document = try JSONParser.parse(shown)
-            guard case let .array(links) = document, let link = links.first,
-                  case let .array(addresses)? = link.member("addr_info"),
-                  let address = addresses.first(where: { $0.member("family")?.stringValue == "inet" }) else {
-                throw Poll.TimedOut(what: "docker0's address on h\(host.index)", after: .zero)
-            }
-            let docker0 = (address: "\(address.member("local")?.stringValue ?? "?")/\(address.member("prefixlen")?.integerValue ?? 0)",
-                           mtu: link.member("mtu")?.integerValue ?? 0)
+            let docker0 = try host.docker0()
             result.docker0.append(docker0)
             output("h\(host.index)# dockerd $DOCKER_NETWORK_OPTIONS  →  docker0 \(docker0.address) mtu \(docker0.mtu)")
             containers.append(try host.addContainer())

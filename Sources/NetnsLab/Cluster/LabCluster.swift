@@ -157,17 +157,9 @@ public final class LabCluster: ClusterHarness {
         Data(base64Encoded: text).flatMap { String(data: $0, encoding: .utf8) }
     }
 
-    public func etcdRevision() throws -> Int64 {
-        let json = try JSONParser.parse(try lab.etcdctl(["get", Self.prefix + "config", "--write-out=json"]).stdout)
-        guard let revision = json.member("header")?.member("revision")?.integerValue else {
-            throw ScenarioFailure("no revision in etcdctl's answer")
-        }
-        return Int64(revision)
-    }
+    public func etcdRevision() throws -> Int64 { try lab.etcdRevision() }
 
-    public func compactEtcd() throws {
-        try lab.etcdctl(["compact", String(try etcdRevision())])
-    }
+    public func compactEtcd() throws { try lab.compactEtcd() }
 
     public func stopEtcd() throws { lab.stopEtcd() }
     public func startEtcd() throws { try lab.startEtcd() }

@@ -5,7 +5,8 @@ import Agent
 /// a TTL flag that upstream does not have.
 extension ConformanceCase {
     public static let catalogue: [ConformanceCase] = [seedPing, vxlanSeedPing, vxlanKernelEntries, hostGWSeedPing, restartKeepsSubnet,
-                                                      peerLeaves, ownLeaseExpires, watchBurst, hijackingKey]
+                                                      peerLeaves, ownLeaseExpires, watchBurst, hijackingKey, reservation, allocationRace,
+                                                      subnetTakenDrift, etcdOutage, etcdPartition, watchCompaction]
 
     /// S1: the walkthrough's udp backend, two hosts, containers ping both ways with ttl 60.
     static let seedPing = ConformanceCase(id: "seed-ping", origin: "S1", summary: "udp: two hosts, containers ping both ways, ttl=60") { run in
@@ -82,12 +83,8 @@ extension ConformanceCase {
                 return try run.etcd.get(key) != nil
             }
         } catch {
-            let exited = h1.agent?.isRunning != true
-            // Why it exited, in its own words: a panic's first line, else its last line.
-            let lines = (h1.agent?.log ?? "").split(separator: "\n")
-            let reason = (lines.first { $0.contains("panic:") } ?? lines.last).map(String.init) ?? ""
             throw ConformanceFailure(check: "h1's lease after it expired", expected: "\(subnet) taken back within 30 s by the running agent",
-                                     happened: exited ? "the agent exited: \(reason)" : "etcd has no lease for \(subnet), and the agent runs on without one")
+                                     happened: run.exitReason(h1).map { "the agent exited: \($0)" } ?? "etcd has no lease for \(subnet), and the agent runs on without one")
         }
     }
 

@@ -59,4 +59,25 @@ struct ConformanceEtcd {
         return output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             .map { String($0.dropFirst(Self.prefix.count)) }.sorted()
     }
+
+    /// The key's expiry as etcd shows it ("a lease granted with TTL(…)" for v3, "TTL: …" for
+    /// v2), or nil when it has none, as a reservation.
+    func expiry(_ key: String) throws -> String? {
+        if v2 {
+            let shown = try CommandRunner.check(lab.etcdctlV2Command(["-o", "extended", "get", Self.prefix + key])).stdout
+            let ttl = shown.split(separator: "\n").first { $0.hasPrefix("TTL: ") }.flatMap { Int($0.dropFirst(5)) } ?? 0
+            return ttl > 0 ? "TTL: \(ttl)" : nil
+        }
+        let shown = try lab.etcdctl(["get", Self.prefix + key, "-w", "json"]).stdout
+        guard case let .array(kvs)? = try JSONParser.parse(shown).member("kvs"), let lease = kvs.first?.member("lease")?.integerValue,
+              lease != 0 else { return nil }
+        let granted = (try? lab.etcdctl(["lease", "timetolive", String(lease, radix: 16)]).stdout) ?? ""
+        return "a lease " + (granted.range(of: "granted with ").map { String(granted[$0.upperBound...]) } ?? "\(lease)")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Compacts etcd's history up to its current revision (v3).
+    func compact() throws {
+        try lab.compactEtcd()
+    }
 }

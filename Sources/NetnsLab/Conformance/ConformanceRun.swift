@@ -17,9 +17,44 @@ final class ConformanceRun {
         etcd = ConformanceEtcd(lab: lab, v2: subject.etcdV2)
     }
 
-    func writeConfig(backend: String) throws {
+    /// The network config: 10.1.0.0/16, `backend`, and `extra` members (e.g. `"SubnetMin": …`).
+    func writeConfig(backend: String, extra: String = "") throws {
         self.backend = backend
-        try etcd.put("config", #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "\#(backend)" } }"#)
+        try etcd.put("config", #"{ "Network": "10.1.0.0/16", \#(extra.isEmpty ? "" : extra + ", ")"Backend": { "Type": "\#(backend)" } }"#)
+    }
+
+    /// Cuts `host` off from etcd alone (its peers and the data path stay up), on etcd's side:
+    /// packets between them dropped both ways, or (`reset`) its connection attempts answered
+    /// with a TCP reset, so it fails fast and retries.
+    func cutFromEtcd(_ host: LabHost, reset: Bool = false) throws {
+        for rule in etcdRules(host, reset: reset) { try lab.etcdNamespace.check(["iptables", "-I"] + rule) }
+    }
+
+    func healFromEtcd(_ host: LabHost, reset: Bool = false) throws {
+        for rule in etcdRules(host, reset: reset) { try lab.etcdNamespace.check(["iptables", "-D"] + rule) }
+    }
+
+    private func etcdRules(_ host: LabHost, reset: Bool) -> [[String]] {
+        let address = host.address.description
+        if reset { return [["INPUT", "-s", address, "-p", "tcp", "--dport", "2379", "-j", "REJECT", "--reject-with", "tcp-reset"]] }
+        return [["INPUT", "-s", address, "-j", "DROP"], ["OUTPUT", "-d", address, "-j", "DROP"]]
+    }
+
+    /// `count` echoes `interval` apart from `from` to `to`, left running.
+    func backgroundPing(_ from: (namespace: Namespace, address: IPv4Address), _ to: (namespace: Namespace, address: IPv4Address),
+                        count: Int, interval: Duration) throws -> BackgroundPing {
+        try BackgroundPing(from: from.namespace, to: to.address, count: count, interval: interval,
+                           logFile: lab.directory.appendingPathComponent("ping-\(from.namespace.name).txt"))
+    }
+
+    /// Fails unless every echo of `ping` was answered, saying how many were lost and the
+    /// longest silence.
+    func expectNoLoss(_ ping: BackgroundPing, during what: String) throws {
+        let outcome = try ping.finish()
+        guard outcome.lost == 0 else {
+            throw ConformanceFailure(check: "container pings during \(what)", expected: "every echo answered (the data path does not need etcd)",
+                                     happened: "\(outcome.lost) of \(outcome.transmitted) lost, the longest silence \(outcome.longestSilence)")
+        }
     }
 
     /// The usual start: `backend` in the config, then h1 and h2 each running the binary, h1
@@ -89,7 +124,8 @@ final class ConformanceRun {
         } catch {
             let inEtcd = (try? etcd.get("subnets/\(subnet.address)-\(subnet.prefixLength)")) != nil
             throw ConformanceFailure(check: "\(host.namespace.name)'s route to \(subnet)", expected: "\(subnet) \(expected.joined(separator: " … ")) within \(timeout)",
-                                     happened: (try route(on: host, to: subnet) ?? "no route") + (inEtcd ? " (the lease is in etcd: the agent never programmed it)" : ""))
+                                     happened: (try route(on: host, to: subnet) ?? "no route") + (inEtcd ? " (the lease is in etcd: the agent never programmed it)" : "")
+                                        + exitNote(host))
         }
     }
 
@@ -101,7 +137,7 @@ final class ConformanceRun {
                 try from.namespace.run(["ping", "-c", "1", "-W", "1", to.address.description]).succeeded
             }
         } catch {
-            throw ConformanceFailure(check: check, expected: "replies within 20 s", happened: "no reply" + missingRoutes())
+            throw ConformanceFailure(check: check, expected: "replies within 20 s", happened: "no reply" + missingRoutes() + hosts.map(exitNote).joined())
         }
         let ping = try from.namespace.run(["ping", "-c", "3", "-W", "2", to.address.description])
         guard ping.succeeded, ping.stdout.components(separatedBy: "ttl=\(ttl) ").count - 1 == 3 else {
@@ -123,6 +159,19 @@ final class ConformanceRun {
             }
         }
         return missing.isEmpty ? "" : "; " + missing.joined(separator: "; ")
+    }
+
+    /// Why `host`'s agent exited, in its own words (its panic line, else its last line), or
+    /// nil while it runs.
+    func exitReason(_ host: LabHost) -> String? {
+        guard let agent = host.agent, !agent.isRunning else { return nil }
+        let lines = agent.log.split(separator: "\n")
+        return (lines.first { $0.contains("panic:") } ?? lines.last).map(String.init) ?? ""
+    }
+
+    /// "; h1's agent exited: …" when it no longer runs, else "".
+    func exitNote(_ host: LabHost) -> String {
+        exitReason(host).map { "; h\(host.index)'s agent exited: \($0)" } ?? ""
     }
 
     static func modificationDate(_ path: String) -> Date? {

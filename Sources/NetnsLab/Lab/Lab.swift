@@ -1,4 +1,5 @@
 import Agent
+import ClusterScenarios
 import Foundation
 import Synchronization
 
@@ -115,6 +116,20 @@ public final class Lab: Sendable {
         try Poll.until("etcd in \(etcdNamespace) to answer", timeout: .seconds(20), interval: .milliseconds(100)) {
             (try? etcdctl(["endpoint", "health", "--command-timeout=1s"]))?.succeeded ?? false
         }
+    }
+
+    /// etcd's current revision (v3).
+    public func etcdRevision() throws -> Int64 {
+        let shown = try etcdctl(["get", "/", "--prefix", "--keys-only", "--limit=1", "--write-out=json"]).stdout
+        guard let revision = try JSONParser.parse(shown).member("header")?.member("revision")?.integerValue else {
+            throw ScenarioFailure("no revision in etcdctl's answer: \(shown)")
+        }
+        return Int64(revision)
+    }
+
+    /// Compacts etcd's history up to its current revision (v3): older watches get "compacted".
+    public func compactEtcd() throws {
+        try etcdctl(["compact", String(try etcdRevision())])
     }
 
     /// etcdctl (v3) inside the etcd namespace.

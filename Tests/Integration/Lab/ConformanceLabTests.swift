@@ -56,4 +56,21 @@ struct ConformanceLabTests {
             #expect(try Self.verdict("vxlan-kernel-entries", subject).cell == "N/A")
         }
     }
+
+    /// Both verdicts are deterministic: `updateSubnet` always grants a lease, and a watch
+    /// response without events is indexed at `Events[0]`.
+    @Test("upstream 0.20.2 turns a reservation into a 24 h lease and panics on a compacted watch")
+    func upstream0202LosesReservationsAndCompactedWatches() throws {
+        guard LabGate.requireRoot(), let subject = Self.subject(.v0202) else { return }
+        let reservation = try Self.verdict("reservation", subject)
+        guard case let .fail(_, _, happened) = reservation else { Issue.record("reservation: expected a failure, got \(reservation)"); return }
+        #expect(happened.contains("TTL(86400s)"), "\(happened)")
+        let compaction = try Self.verdict("watch-compaction", subject)
+        guard case let .fail(_, _, exited) = compaction else { Issue.record("watch-compaction: expected a failure, got \(compaction)"); return }
+        #expect(exited.contains("agent exited: panic: runtime error: index out of range [0] with length 0"), "\(exited)")
+        if let old = Self.subject(.v070) {
+            #expect(try Self.verdict("reservation", old) == .pass)
+            #expect(try Self.verdict("watch-compaction", old).cell == "N/A")
+        }
+    }
 }

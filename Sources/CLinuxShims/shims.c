@@ -180,6 +180,10 @@ int flannel_eventfd_open(void) {
     return fd < 0 ? -errno : fd;
 }
 
+int flannel_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno;
+}
+
 int flannel_eventfd_signal(int fd) {
     uint64_t one = 1;
     return write(fd, &one, sizeof(one)) == sizeof(one) ? 0 : -errno;

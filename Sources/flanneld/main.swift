@@ -1,5 +1,6 @@
 import Agent
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 // flanneld: upstream's command line (`-flag` or `--flag`, FLANNELD_* fallback, glog's log
@@ -7,18 +8,24 @@ import Logging
 // 2 on bad flags or when no log directory is usable.
 let environment = ProcessInfo.processInfo.environment
 
+/// One line on standard error, before logging is set up.
+func printToStandardError(_ line: String) {
+    var text = line + "\n"
+    text.withUTF8 { bytes in _ = Glibc.write(STDERR_FILENO, bytes.baseAddress, bytes.count) }
+}
+
 let commandLine: FlanneldCommandLine
 do {
     commandLine = try FlanneldCommandLine.parse(Array(CommandLine.arguments.dropFirst()), environment: environment)
 } catch let refused as FlanneldCommandLine.Refused {
-    FileHandle.standardError.write(Data("flanneld: \(refused)\n".utf8))
+    printToStandardError("flanneld: \(refused)")
     exit(2)
 } catch where FlanneldOptions.exitCode(for: error) == .success {
     // -help: the usage, exit 0.
     FlanneldOptions.exit(withError: error)
 } catch {
     // A bad flag: exit 2, as Go's flag package (argument-parser's own code would be 64).
-    FileHandle.standardError.write(Data("flanneld: \(FlanneldOptions.fullMessage(for: error))\n".utf8))
+    printToStandardError("flanneld: \(FlanneldOptions.fullMessage(for: error))")
     exit(2)
 }
 let options = commandLine.options
@@ -43,7 +50,7 @@ if logSettings.writesFiles {
             break
         } catch {
             let next = directory == logSettings.directory ? logSettings.fallbackDirectory.map { "; logging to \($0) instead" } ?? "" : ""
-            FileHandle.standardError.write(Data("flanneld: -log_dir: \(error)\(next)\n".utf8))
+            printToStandardError("flanneld: -log_dir: \(error)\(next)")
         }
     }
     if logFiles == nil { exit(2) }

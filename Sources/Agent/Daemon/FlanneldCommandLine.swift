@@ -72,7 +72,7 @@ public struct FlanneldCommandLine: Sendable {
 
     /// `FLANNELD_ETCD_ENDPOINTS` for `etcd-endpoints`, `FLANNELD_LOG_DIR` for `log_dir`.
     public static func environmentName(_ flag: String) -> String {
-        "FLANNELD_" + flag.uppercased().replacingOccurrences(of: "-", with: "_")
+        "FLANNELD_" + String(flag.uppercased().map { $0 == "-" ? "_" : $0 })
     }
 
     /// `--name=value` → (name, value); `--name` → (name, nil).

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Writes subnet.env so that a reader never sees half a file and nobody can steer the write:
 /// a temporary file made by mkstemp in the same folder (an unpredictable name, created
@@ -19,7 +20,7 @@ public enum SubnetFileWriter {
             let bytes = Array(file.rendered.utf8)
             var written = 0
             while written < bytes.count {
-                let result = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + written, $0.count - written) }
+                let result = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, $0.count - written) }
                 if result < 0 && errno == EINTR { continue }
                 guard result > 0 else { throw SystemError(call: "write", object: temporary, errno: errno) }
                 written += result

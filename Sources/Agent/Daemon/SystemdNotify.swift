@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// sd_notify for `Type=notify` units: "READY=1" to `$NOTIFY_SOCKET` once subnet.env is
 /// written, so `ExecStartPost=mk-docker-opts.sh` (and docker after it) never run before it.

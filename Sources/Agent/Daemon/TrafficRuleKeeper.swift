@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Keeps the `--ip-masq` and `--iptables-forward-rules` rules in force with the tool the

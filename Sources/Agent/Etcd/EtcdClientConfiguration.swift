@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How to reach etcd: endpoints, TLS files, credentials, and the per-request deadline.
 public struct EtcdClientConfiguration: Sendable {

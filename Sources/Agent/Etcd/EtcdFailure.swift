@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GRPCCore
 
 /// Turns gRPC failures into messages a flannel operator can act on. The transport reports TLS

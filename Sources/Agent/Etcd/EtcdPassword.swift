@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where the etcd password comes from: `--etcd-password-file` (so no secret shows in `ps`),
 /// `--etcd-password`, or `FLANNELD_ETCD_PASSWORD`. The command line wins over the
@@ -15,12 +15,13 @@ public enum EtcdPassword {
             }
             let text = String(decoding: data, as: UTF8.self)
             // The first line, without its line break: `echo secret > file` must work.
-            let password = String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-                .trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+            var password = Substring(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+            while password.first == "\r" { password = password.dropFirst() }
+            while password.last == "\r" { password = password.dropLast() }
             guard !password.isEmpty else {
                 throw EtcdClientSetupError(option: "--etcd-password-file", "\(file) is empty; put the password on its first line")
             }
-            return password
+            return String(password)
         }
         return flag ?? environment["FLANNELD_ETCD_PASSWORD"]
     }

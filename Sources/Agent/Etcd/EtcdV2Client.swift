@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -104,7 +104,7 @@ public final class EtcdV2Client: Sendable {
                                     index: response.headers.first(name: "X-Etcd-Index").flatMap { Int64($0) }, body: String(buffer: body))
                 }
                 if response.status >= 500 {
-                    failures.append("\(endpoint): HTTP \(response.status) \(response.body.prefix(200).trimmingCharacters(in: .whitespacesAndNewlines))")
+                    failures.append("\(endpoint): HTTP \(response.status) \(response.body.prefix(200).trimmingWhitespace())")
                     continue
                 }
                 return response
@@ -140,15 +140,22 @@ public final class EtcdV2Client: Sendable {
         .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
-    private static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
-
     static func encode(_ pairs: [(String, String)]) -> String {
-        pairs.map { name, value in
-            "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? value)"
-        }.joined(separator: "&")
+        pairs.map { name, value in "\(name)=\(percentEncoded(value, keeping: ""))" }.joined(separator: "&")
     }
 
     static func escapePath(_ key: String) -> String {
-        key.addingPercentEncoding(withAllowedCharacters: unreserved.union(CharacterSet(charactersIn: "/"))) ?? key
+        percentEncoded(key, keeping: "/")
+    }
+
+    /// RFC 3986: every UTF-8 byte but the unreserved characters (and `extra`) as %XX.
+    static func percentEncoded(_ text: String, keeping extra: String) -> String {
+        let kept = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~".utf8).union(extra.utf8)
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        for byte in text.utf8 {
+            if kept.contains(byte) { bytes.append(byte) } else { bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]] }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -1,5 +1,5 @@
 import EtcdProto
-import Foundation
+import FoundationEssentials
 import GRPCCore
 
 /// The key-value and lease calls of `EtcdKV`.

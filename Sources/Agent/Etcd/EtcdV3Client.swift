@@ -1,5 +1,5 @@
 import EtcdProto
-import Foundation
+import FoundationEssentials
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Synchronization

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Chooses the interface and public IP as upstream does: `--iface` (names or addresses, in
 /// order), then `--iface-regex`, then `--iface-can-reach`, else the default route's
@@ -44,13 +44,12 @@ public struct InterfaceSelection: Sendable {
         }
         if !ifaceRegexes.isEmpty {
             for pattern in ifaceRegexes {
-                guard let regex = try? NSRegularExpression(pattern: pattern) else {
+                guard let regex = try? Regex(pattern) else {
                     throw Failure(description: "--iface-regex: \"\(pattern)\" is not a valid regular expression")
                 }
                 for candidate in interfaces {
                     for text in [candidate.name] + (candidate.hasIPv4 ? [candidate.address.description] : []) {
-                        let range = NSRange(text.startIndex..., in: text)
-                        if regex.firstMatch(in: text, range: range) != nil { return candidate }
+                        if text.contains(regex) { return candidate }
                     }
                 }
             }

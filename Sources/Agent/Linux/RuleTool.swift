@@ -1,5 +1,6 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What a run of a rule tool (iptables-save, iptables-restore, nft) failed with.
 public struct RuleToolFailure: Error, CustomStringConvertible {
@@ -15,36 +16,23 @@ enum RuleTool {
     /// standard output. `installHint` says what needs the tool and how to get it; only the
     /// first `errorLines` of its complaint are kept (nft underlines the failing line).
     static func run(_ arguments: [String], input: String?, installHint: String, errorLines: Int? = nil) throws(RuleToolFailure) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.environment = environment(from: ProcessInfo.processInfo.environment)
         // stderr to a file, so stdout can be read to its end without either pipe filling up.
-        let errorsURL = FileManager.default.temporaryDirectory.appendingPathComponent("flanneld-\(arguments[0])-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: errorsURL.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errorsURL) }
-        let output = Pipe(), feed = Pipe()
-        process.standardOutput = output
-        process.standardInput = input == nil ? FileHandle.nullDevice : feed
+        let errorsPath = FileManager.default.temporaryDirectory.appendingPathComponent("flanneld-\(arguments[0])-\(UUID().uuidString).err").path
+        defer { unlink(errorsPath) }
+        let outcome: ChildProcess.Outcome
         do {
-            process.standardError = try FileHandle(forWritingTo: errorsURL)
-            try process.run()
+            outcome = try ChildProcess.run(["/usr/bin/env"] + arguments, environment: environment(from: ProcessInfo.processInfo.environment),
+                                           input: input, errorsPath: errorsPath)
         } catch {
             throw RuleToolFailure(command: arguments[0], reason: "cannot run it (\(error)); \(installHint)")
         }
-        if let input {
-            // A tool that exits before reading gives EPIPE here (SIGPIPE is ignored), not a crash.
-            try? feed.fileHandleForWriting.write(contentsOf: Data(input.utf8))
-            try? feed.fileHandleForWriting.close()
-        }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        var problem = ((try? String(contentsOf: errorsURL, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let errors = FileManager.default.contents(atPath: errorsPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        var problem = errors.trimmingWhitespace()
         if let errorLines { problem = problem.split(separator: "\n").prefix(errorLines).joined(separator: ": ") }
-        switch process.terminationStatus {
-        case 0: return text
+        switch outcome.status {
+        case 0: return outcome.output
         case 127: throw RuleToolFailure(command: arguments[0], reason: "not installed; \(installHint)")
-        default: throw RuleToolFailure(command: arguments.joined(separator: " "), reason: "exit \(process.terminationStatus): \(problem)")
+        default: throw RuleToolFailure(command: arguments.joined(separator: " "), reason: "exit \(outcome.status): \(problem)")
         }
     }
 

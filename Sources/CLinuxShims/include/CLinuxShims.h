@@ -86,6 +86,9 @@ int flannel_if_set_txqueuelen(const char *name, int length);
 int flannel_eventfd_open(void);
 
 /// Makes an eventfd readable. Returns 0 or -errno.
+/// pipe2(fds, O_CLOEXEC): a pipe whose ends no other child inherits (0, or -errno).
+int flannel_pipe_cloexec(int fds[2]);
+
 int flannel_eventfd_signal(int fd);
 
 /// Reads an eventfd back to not readable.

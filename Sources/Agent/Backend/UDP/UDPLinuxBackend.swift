@@ -65,7 +65,7 @@ struct UDPLinuxBackend: LinuxBackend {
             }
             let proxy = try UDPProxy(tun: tun, socket: bound, subnet: subnet, mtu: mtu, port: port, offloads: offloads,
                                      onFailure: onFailure)
-            proxy.start()
+            try proxy.start()
             started = true
             logger.info("udp backend: flannel0 \(subnet.address)/32 MTU \(mtu), route \(network) dev flannel0, UDP \(external.address):\(port)")
             logger.info("udp fast path (--udp-offload=\(udpOffload.rawValue)): \(offloads)")

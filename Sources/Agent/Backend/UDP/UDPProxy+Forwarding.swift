@@ -1,5 +1,5 @@
 import CLinuxShims
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,5 @@
 import CLinuxShims
-import Foundation
+import FoundationEssentials
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -126,20 +126,23 @@ public final class UDPProxy: Sendable {
 
     public var snapshot: Counters { counters.withLock { $0 } }
 
-    public func start() {
+    public func start() throws {
         // Both threads drain the TUN until it is empty: reads must not block.
         _ = fcntl(tun.fd, F_SETFL, fcntl(tun.fd, F_GETFL) | O_NONBLOCK)
         // Named from inside (what top -H and perf show), in Linux's 15 characters.
-        let outbound = Thread { [self] in
+        try OSThread.detach { [self] in
             Self.nameThread("flannel-tun2udp")
             runOutbound()
         }
-        outbound.start()
-        let inbound = Thread { [self] in
-            Self.nameThread("flannel-udp2tun")
-            runInbound()
+        do {
+            try OSThread.detach { [self] in
+                Self.nameThread("flannel-udp2tun")
+                runInbound()
+            }
+        } catch {
+            stop()
+            throw error
         }
-        inbound.start()
     }
 
     private static func nameThread(_ name: String) {

@@ -6,7 +6,7 @@ import Agent
 extension ConformanceCase {
     public static let catalogue: [ConformanceCase] = [seedPing, vxlanSeedPing, vxlanKernelEntries, hostGWSeedPing, restartKeepsSubnet,
                                                       peerLeaves, ownLeaseExpires, watchBurst, hijackingKey, reservation, allocationRace,
-                                                      subnetTakenDrift, etcdOutage, etcdPartition, watchCompaction]
+                                                      subnetTakenDrift, etcdOutage, etcdPartition, watchCompaction, malformedLeases, dualStack]
 
     /// S1: the walkthrough's udp backend, two hosts, containers ping both ways with ttl 60.
     static let seedPing = ConformanceCase(id: "seed-ping", origin: "S1", summary: "udp: two hosts, containers ping both ways, ttl=60") { run in

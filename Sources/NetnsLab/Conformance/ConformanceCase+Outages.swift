@@ -50,10 +50,11 @@ extension ConformanceCase {
             subject.etcdV2 ? "etcd's v2 API has no compaction (its 1,000-event window is another mechanism, which the harness cannot force on a watcher)" : nil
         }) { run in
         try run.writeConfig(backend: "host-gw")
-        let h1 = try run.addHost()
-        try run.start(h1)
+        // A first peer in h1's listing: once it is routed, h1 has listed and watches on.
         let first = IPv4Network(address: IPv4Address(10, 1, 240, 0), prefixLength: 24)
         try run.etcd.put("subnets/10.1.240.0-24", #"{"PublicIP":"192.0.2.50","BackendType":"host-gw"}"#)
+        let h1 = try run.addHost()
+        try run.start(h1)
         try run.waitForRoute(on: h1, to: first, containing: "via 192.0.2.50 dev eth0")
         try run.cutFromEtcd(h1, reset: true)
         run.lab.stopEtcd()

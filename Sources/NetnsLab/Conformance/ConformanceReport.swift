@@ -14,7 +14,7 @@ public struct ConformanceReport: Sendable {
     public static func run(_ scenario: ConformanceCase, _ subject: ConformanceSubject, names: LabNames = LabNames()) -> ConformanceVerdict {
         if let reason = scenario.notApplicable(subject) { return .notApplicable(reason) }
         do {
-            let lab = try Lab(names: names, enableV2: subject.etcdV2)
+            let lab = try Lab(names: names, enableV2: subject.etcdV2, ipv6: scenario.needsIPv6)
             defer { lab.destroy() }
             try scenario.story(ConformanceRun(lab: lab, subject: subject))
             return .pass

@@ -91,7 +91,7 @@ final class ConformanceRun {
         try Poll.until("\(host.namespace)'s subnet.env", timeout: .seconds(30), interval: .milliseconds(100)) {
             guard let agent = host.agent, agent.isRunning || Self.modificationDate(host.subnetFilePath) != before else {
                 throw ConformanceFailure(check: "\(host.namespace.name)'s agent starts", expected: "a running agent writing subnet.env",
-                                         happened: "it exited: \(host.agent?.log.suffix(300) ?? "")")
+                                         happened: "it exited: \(self.exitReason(host) ?? "")")
             }
             return Self.modificationDate(host.subnetFilePath) != before
         }
@@ -131,17 +131,26 @@ final class ConformanceRun {
 
     /// Pings until answered (up to 20 s), then three echoes, each answer with `ttl`.
     func ping(_ from: (namespace: Namespace, address: IPv4Address), _ to: (namespace: Namespace, address: IPv4Address), ttl: Int) throws {
-        let check = "ping \(from.namespace.name) → \(to.address)"
+        try ping(from.namespace, to.address.description, options: [], ttl: ttl)
+    }
+
+    /// The same over IPv6, each answer with `hopLimit`.
+    func ping6(_ from: Namespace, _ to: IPv6Address, hopLimit: Int) throws {
+        try ping(from, to.description, options: ["-6"], ttl: hopLimit)
+    }
+
+    private func ping(_ from: Namespace, _ to: String, options: [String], ttl: Int) throws {
+        let check = (["ping"] + options).joined(separator: " ") + " \(from.name) → \(to)"
         do {
-            try Poll.until("\(from.namespace) to reach \(to.address)", timeout: .seconds(20), interval: .milliseconds(200)) {
-                try from.namespace.run(["ping", "-c", "1", "-W", "1", to.address.description]).succeeded
+            try Poll.until("\(from) to reach \(to)", timeout: .seconds(20), interval: .milliseconds(200)) {
+                try from.run(["ping"] + options + ["-c", "1", "-W", "1", to]).succeeded
             }
         } catch {
             throw ConformanceFailure(check: check, expected: "replies within 20 s", happened: "no reply" + missingRoutes() + hosts.map(exitNote).joined())
         }
-        let ping = try from.namespace.run(["ping", "-c", "3", "-W", "2", to.address.description])
+        let ping = try from.run(["ping"] + options + ["-c", "3", "-W", "2", to])
         guard ping.succeeded, ping.stdout.components(separatedBy: "ttl=\(ttl) ").count - 1 == 3 else {
-            throw ConformanceFailure(check: check, expected: "3 replies with ttl=\(ttl)",
+            throw ConformanceFailure(check: check, expected: "3 replies with \(options.isEmpty ? "ttl" : "hop limit") \(ttl)",
                                      happened: ping.stdout.split(separator: "\n").suffix(3).joined(separator: " | "))
         }
     }
@@ -166,7 +175,11 @@ final class ConformanceRun {
     func exitReason(_ host: LabHost) -> String? {
         guard let agent = host.agent, !agent.isRunning else { return nil }
         let lines = agent.log.split(separator: "\n")
-        return (lines.first { $0.contains("panic:") } ?? lines.last).map(String.init) ?? ""
+        guard let panic = lines.firstIndex(where: { $0.contains("panic:") }) else { return lines.last.map(String.init) ?? "" }
+        // Where in flannel's own source: the first frame of the panicking goroutine that is not the runtime's.
+        let frame = lines[panic...].first { $0.contains("/flannel/") && $0.contains(".go:") && !$0.contains("/runtime/") }
+            .flatMap { line in line.range(of: "/flannel/").map { String(line[$0.upperBound...].split(separator: " ").first ?? "") } }
+        return String(lines[panic]) + (frame.map { " (at \($0))" } ?? "")
     }
 
     /// "; h1's agent exited: …" when it no longer runs, else "".

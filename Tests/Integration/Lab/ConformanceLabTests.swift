@@ -73,4 +73,13 @@ struct ConformanceLabTests {
             #expect(try Self.verdict("watch-compaction", old).cell == "N/A")
         }
     }
+
+    /// nodeToLease formats its error with `*sn` while sn is nil (subnet/registry.go:400).
+    @Test("upstream 0.7.0 panics at start on a key under subnets/ that is not a subnet")
+    func upstream070PanicsOnAKeyThatIsNoSubnet() throws {
+        guard LabGate.requireRoot(), let subject = Self.subject(.v070) else { return }
+        let verdict = try Self.verdict("malformed-leases", subject)
+        guard case let .fail(check, _, happened) = verdict else { Issue.record("expected a failure, got \(verdict)"); return }
+        #expect(check.hasSuffix("agent starts") && happened.contains("nil pointer dereference (at subnet/registry.go:400)"), "\(check): \(happened)")
+    }
 }

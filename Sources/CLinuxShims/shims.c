@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "CLinuxShims.h"
 #include <errno.h>
+#include <signal.h>
+#include <spawn.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <net/route.h>
@@ -178,6 +180,17 @@ int flannel_if_set_txqueuelen(const char *name, int length) {
 int flannel_eventfd_open(void) {
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     return fd < 0 ? -errno : fd;
+}
+
+int flannel_spawn_clean(posix_spawnattr_t *attributes, posix_spawn_file_actions_t *actions) {
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    int failed = posix_spawnattr_setsigmask(attributes, &none);
+    if (!failed) failed = posix_spawnattr_setsigdefault(attributes, &all);
+    if (!failed) failed = posix_spawnattr_setflags(attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (!failed) failed = posix_spawn_file_actions_addclosefrom_np(actions, 3);
+    return failed;
 }
 
 int flannel_pipe_cloexec(int fds[2]) {

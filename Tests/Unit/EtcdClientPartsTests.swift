@@ -91,6 +91,11 @@ struct EtcdClientPartsTests {
         defer { try? FileManager.default.removeItem(at: file) }
         #expect(try EtcdPassword.resolve(flag: nil, file: file.path, environment: ["FLANNELD_ETCD_PASSWORD": "env"]) == "mypassword")
         #expect(throws: EtcdClientSetupError.self) { try EtcdPassword.resolve(flag: "x", file: file.path, environment: [:]) }
+        // A file written on Windows, or without a final line break: the first line alone.
+        for text in ["mypassword\r\nsecond line\r\n", "mypassword\r", "mypassword"] {
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            #expect(try EtcdPassword.resolve(flag: nil, file: file.path, environment: [:]) == "mypassword", "\(text.debugDescription)")
+        }
         #expect {
             try EtcdPassword.resolve(flag: nil, file: "/nonexistent/pw", environment: [:])
         } throws: { "\($0)" == "--etcd-password-file: /nonexistent/pw does not exist" }

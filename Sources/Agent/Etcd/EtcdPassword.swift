@@ -15,9 +15,8 @@ public enum EtcdPassword {
             }
             let text = String(decoding: data, as: UTF8.self)
             // The first line, without its line break: `echo secret > file` must work.
-            var password = Substring(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-            while password.first == "\r" { password = password.dropFirst() }
-            while password.last == "\r" { password = password.dropLast() }
+            // "\r\n" is one Character: split on any line break, CRLF files included.
+            let password = text.split(maxSplits: 1, omittingEmptySubsequences: false, whereSeparator: \.isNewline).first ?? ""
             guard !password.isEmpty else {
                 throw EtcdClientSetupError(option: "--etcd-password-file", "\(file) is empty; put the password on its first line")
             }

@@ -29,6 +29,9 @@ enum ChildProcess {
         }
         defer { for descriptor in inputPipe where descriptor >= 0 { close(descriptor) } }
 
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -39,35 +42,23 @@ enum ChildProcess {
         }
         posix_spawn_file_actions_adddup2(&actions, outputPipe[1], STDOUT_FILENO)
         posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errorsPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // After the dup2s: it closes everything from 3 up in the child.
+        let cleaned = flannel_spawn_clean(&attributes, &actions)
+        guard cleaned == 0 else { throw Failure(call: "posix_spawn's attributes", code: cleaned) }
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for pointer in argv + envp { free(pointer) } }
         var pid = pid_t()
-        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
+        let spawned = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw Failure(call: "posix_spawn \(arguments[0])", code: spawned) }
         // Our copies of the child's ends go, so end of file comes when the child is done.
         close(outputPipe[1]); outputPipe[1] = -1
-        if let input {
+        if input != nil {
             close(inputPipe[0]); inputPipe[0] = -1
-            // A tool that exits before reading gives EPIPE here (SIGPIPE is ignored), not a crash.
-            var remaining = Array(input.utf8)[...]
-            while !remaining.isEmpty {
-                let written = remaining.withUnsafeBytes { write(inputPipe[1], $0.baseAddress, $0.count) }
-                if written < 0 && errno == EINTR { continue }
-                if written <= 0 { break }
-                remaining = remaining.dropFirst(written)
-            }
-            close(inputPipe[1]); inputPipe[1] = -1
+            _ = fcntl(inputPipe[1], F_SETFL, fcntl(inputPipe[1], F_GETFL) | O_NONBLOCK)
         }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(outputPipe[0], $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            output += buffer[..<count]
-        }
+        let output = exchange(input: Array((input ?? "").utf8), writingTo: &inputPipe[1], readingFrom: outputPipe[0])
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             guard errno == EINTR else { throw Failure(call: "waitpid", code: errno) }
@@ -75,5 +66,35 @@ enum ChildProcess {
         // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import as macros.
         let exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Outcome(status: exitStatus, output: String(decoding: output, as: UTF8.self))
+    }
+
+    /// Feeds `input` and reads the output at the same time, so neither side waits on a full
+    /// pipe. The input side is closed (and set to -1) once all is written or the child stops
+    /// reading (EPIPE: SIGPIPE is ignored). Returns all the output.
+    private static func exchange(input: [UInt8], writingTo inputEnd: inout Int32, readingFrom outputEnd: Int32) -> [UInt8] {
+        var remaining = input[...]
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var reading = true
+        if inputEnd >= 0 && remaining.isEmpty { close(inputEnd); inputEnd = -1 }
+        while reading || inputEnd >= 0 {
+            var descriptors = [pollfd(fd: reading ? outputEnd : -1, events: Int16(POLLIN), revents: 0),
+                               pollfd(fd: inputEnd, events: Int16(POLLOUT), revents: 0)]
+            if poll(&descriptors, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            if descriptors[1].revents != 0 {
+                let written = remaining.withUnsafeBytes { write(inputEnd, $0.baseAddress, $0.count) }
+                if written > 0 { remaining = remaining.dropFirst(written) }
+                if remaining.isEmpty || (written < 0 && errno != EAGAIN && errno != EINTR) { close(inputEnd); inputEnd = -1 }
+            }
+            if descriptors[0].revents != 0 {
+                let count = buffer.withUnsafeMutableBytes { read(outputEnd, $0.baseAddress, $0.count) }
+                if count > 0 { output += buffer[..<count] } else if count == 0 || (errno != EINTR && errno != EAGAIN) { reading = false }
+            }
+        }
+        if inputEnd >= 0 { close(inputEnd); inputEnd = -1 }
+        return output
     }
 }

@@ -1,6 +1,7 @@
 #ifndef CLINUXSHIMS_H
 #define CLINUXSHIMS_H
 
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/netlink.h>
@@ -86,10 +87,16 @@ int flannel_if_set_txqueuelen(const char *name, int length);
 int flannel_eventfd_open(void);
 
 /// Makes an eventfd readable. Returns 0 or -errno.
+int flannel_eventfd_signal(int fd);
+
 /// pipe2(fds, O_CLOEXEC): a pipe whose ends no other child inherits (0, or -errno).
 int flannel_pipe_cloexec(int fds[2]);
 
-int flannel_eventfd_signal(int fd);
+/// Spawn attributes and file actions for a child that starts clean, as a shell would start
+/// it: every signal at its default and none blocked (our threads block or ignore some, and
+/// both survive exec), and no descriptor beyond 0–2 (another thread may have just opened one
+/// without close-on-exec). Returns 0 or an error number.
+int flannel_spawn_clean(posix_spawnattr_t *attributes, posix_spawn_file_actions_t *actions);
 
 /// Reads an eventfd back to not readable.
 void flannel_eventfd_clear(int fd);

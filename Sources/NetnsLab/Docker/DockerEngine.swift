@@ -9,7 +9,8 @@ import Synchronization
 /// theirs lands in the root namespace's files. Started with `nsenter --net` rather than
 /// `ip netns exec`, which remounts /sys and so hides the cgroup mounts dockerd needs. vfs
 /// storage under the host's folder; containers' cgroups under `/<run>-h<N>`, where cleanup
-/// finds them even after a crash.
+/// finds them even after a crash. One effect reaches beyond the lab: where the kernel has
+/// br_netfilter as a module that is not loaded, dockerd loads it (machine-wide, and it stays).
 public final class DockerEngine: Sendable {
     public static let dockerd = "/usr/sbin/dockerd"
     /// Debian's client of the same release (a newer one may sit earlier on PATH).
@@ -50,10 +51,16 @@ public final class DockerEngine: Sendable {
         self.cgroupParent = namespace.name
         self.options = options
         let socket = directory.appendingPathComponent("docker.sock").path
-        let privateMounts = #"mount -t tmpfs lab-run /run && { [ ! -d /etc/docker ] || mount -t tmpfs lab-etc /etc/docker; } && exec "$@""#
+        // The host's /run stays reachable at $1 for one file: iptables' lock, which dockerd and
+        // the agent in the same namespace must share (iptables-legacy loses updates without it).
+        let privateMounts = #"""
+            mount --bind /run "$1" && mount -t tmpfs lab-run /run && touch "$1/xtables.lock" /run/xtables.lock \
+            && mount --bind "$1/xtables.lock" /run/xtables.lock \
+            && { [ ! -d /etc/docker ] || mount -t tmpfs lab-etc /etc/docker; } && shift && exec "$@"
+            """#
         process = BackgroundProcess(
             command: ["nsenter", "--net=\(namespace.path)", "unshare", "--mount", "--propagation", "private",
-                      "sh", "-c", privateMounts, "dockerd-in-\(namespace.name)",
+                      "sh", "-c", privateMounts, "dockerd-in-\(namespace.name)", directory.appendingPathComponent("host-run").path,
                       Self.dockerd, "--data-root", directory.appendingPathComponent("data").path, "-H", "unix://\(socket)",
                       "--storage-driver", "vfs", "--cgroup-parent", "/\(namespace.name)"] + options,
             logFile: directory.appendingPathComponent("dockerd.log"))
@@ -64,6 +71,7 @@ public final class DockerEngine: Sendable {
         let missing = Self.missingTools
         guard missing.isEmpty else { throw Unavailable(what: "docker in the lab needs " + missing.joined(separator: ", ")) }
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("host-run"), withIntermediateDirectories: true)
         try process.start()
         try Poll.until("dockerd in \(namespace) to answer on \(socket)", timeout: timeout, interval: .milliseconds(200)) {
             guard process.isRunning else {
@@ -135,7 +143,9 @@ public final class DockerEngine: Sendable {
     @discardableResult
     public static func removeCgroups(matching prefix: String?) -> [String] {
         let root = "/sys/fs/cgroup"
-        let hierarchies = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" }
+        // cgroup v2 alone: one hierarchy at the root; v1 (or hybrid): one per controller.
+        let hierarchies = FileManager.default.fileExists(atPath: "\(root)/cgroup.controllers") ? [root]
+            : ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" }
         var removed: [String] = []
         for hierarchy in hierarchies {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: hierarchy)) ?? []
@@ -154,6 +164,10 @@ public final class DockerEngine: Sendable {
             if FileManager.default.fileExists(atPath: "\(path)/\(child)", isDirectory: &isDirectory), isDirectory.boolValue {
                 _ = removeCgroup("\(path)/\(child)")
             }
+        }
+        // cgroup v2 kills a whole subtree at once; v1 needs its processes one by one.
+        if FileManager.default.fileExists(atPath: "\(path)/cgroup.kill") {
+            _ = try? "1".write(toFile: "\(path)/cgroup.kill", atomically: false, encoding: .utf8)
         }
         for attempt in 0..<50 {
             let processes = ((try? String(contentsOfFile: "\(path)/cgroup.procs", encoding: .utf8)) ?? "")

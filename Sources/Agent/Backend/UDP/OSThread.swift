@@ -1,9 +1,11 @@
 import Glibc
 
-/// A detached OS thread running a closure: the udp proxy's two forwarding loops, which block
+/// An OS thread running a closure: the udp proxy's two forwarding loops, which block
 /// in poll(2) and must never sit on Swift's cooperative pool. (Foundation's `Thread` does the
 /// same, at the price of linking all of Foundation.)
-enum OSThread {
+struct OSThread {
+    private let thread: pthread_t
+
     private final class Body {
         let run: () -> Void
         init(_ run: @escaping () -> Void) { self.run = run }
@@ -17,7 +19,8 @@ enum OSThread {
         }
     }
 
-    static func detach(_ body: @escaping @Sendable () -> Void) throws(Refused) {
+    /// Starts `body` on a new thread; `detach()` or `join()` it.
+    static func start(_ body: @escaping @Sendable () -> Void) throws(Refused) -> OSThread {
         let box = Unmanaged.passRetained(Body(body)).toOpaque()
         var thread = pthread_t()
         let created = pthread_create(&thread, nil, { raw in
@@ -28,6 +31,16 @@ enum OSThread {
             Unmanaged<Body>.fromOpaque(box).release()
             throw Refused(code: created)
         }
+        return OSThread(thread: thread)
+    }
+
+    /// Lets the thread end on its own.
+    func detach() {
         pthread_detach(thread)
+    }
+
+    /// Waits for the thread to end.
+    func join() {
+        pthread_join(thread, nil)
     }
 }

@@ -130,19 +130,24 @@ public final class UDPProxy: Sendable {
         // Both threads drain the TUN until it is empty: reads must not block.
         _ = fcntl(tun.fd, F_SETFL, fcntl(tun.fd, F_GETFL) | O_NONBLOCK)
         // Named from inside (what top -H and perf show), in Linux's 15 characters.
-        try OSThread.detach { [self] in
+        let outbound = try OSThread.start { [self] in
             Self.nameThread("flannel-tun2udp")
             runOutbound()
         }
+        let inbound: OSThread
         do {
-            try OSThread.detach { [self] in
+            inbound = try OSThread.start { [self] in
                 Self.nameThread("flannel-udp2tun")
                 runInbound()
             }
         } catch {
+            // The caller closes the TUN and the socket next: the first thread must be gone by then.
             stop()
+            outbound.join()
             throw error
         }
+        outbound.detach()
+        inbound.detach()
     }
 
     private static func nameThread(_ name: String) {

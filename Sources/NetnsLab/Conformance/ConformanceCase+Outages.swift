@@ -62,7 +62,7 @@ extension ConformanceCase {
         let missed = IPv4Network(address: IPv4Address(10, 1, 241, 0), prefixLength: 24)
         try run.etcd.put("subnets/10.1.241.0-24", #"{"PublicIP":"192.0.2.51","BackendType":"host-gw"}"#)
         for index in 0..<5 { try run.etcd.put("filler", "\(index)") }
-        try run.etcd.compact()
+        try run.lab.compactEtcd()
         try run.healFromEtcd(h1, reset: true)
         try run.waitForRoute(on: h1, to: missed, containing: "via 192.0.2.51 dev eth0", timeout: .seconds(30))
     }

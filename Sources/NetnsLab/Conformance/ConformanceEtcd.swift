@@ -75,9 +75,4 @@ struct ConformanceEtcd {
         return "a lease " + (granted.range(of: "granted with ").map { String(granted[$0.upperBound...]) } ?? "\(lease)")
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
-
-    /// Compacts etcd's history up to its current revision (v3).
-    func compact() throws {
-        try lab.compactEtcd()
-    }
 }

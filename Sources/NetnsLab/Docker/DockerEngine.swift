@@ -23,13 +23,10 @@ public final class DockerEngine: Sendable {
     public let directory: URL
     /// The containers' cgroup parent (no leading slash), named after the lab host.
     public let cgroupParent: String
-    /// dockerd's options beyond the lab's own (the walkthrough's `$DOCKER_NETWORK_OPTIONS`).
-    public let options: [String]
     private let process: BackgroundProcess
     private let containers = Mutex<[String]>([])
 
     public var socket: String { directory.appendingPathComponent("docker.sock").path }
-    public var log: String { process.log }
 
     /// What the lab needs from the machine to run docker, each with the package that has it.
     public static var missingTools: [String] {
@@ -49,7 +46,6 @@ public final class DockerEngine: Sendable {
         self.namespace = namespace
         self.directory = directory
         self.cgroupParent = namespace.name
-        self.options = options
         let socket = directory.appendingPathComponent("docker.sock").path
         // The host's /run stays reachable at $1 for one file: iptables' lock, which dockerd and
         // the agent in the same namespace must share (iptables-legacy loses updates without it).
@@ -80,8 +76,6 @@ public final class DockerEngine: Sendable {
             return (try? CommandRunner.run(clientCommand(["version", "--format", "{{.Server.Version}}"])))?.succeeded == true
         }
     }
-
-    public var isRunning: Bool { process.isRunning }
 
     func clientCommand(_ arguments: [String]) -> [String] {
         [Self.client, "-H", "unix://\(socket)"] + arguments

@@ -65,9 +65,6 @@ public final class LabHost: Sendable {
         hasDocker0.withLock { $0 = true }
     }
 
-    /// The host's docker engine, once `startDocker` has run.
-    public var docker: DockerEngine? { dockerState.withLock { $0 } }
-
     /// Starts Debian's dockerd on this host with `options` (the walkthrough's
     /// `$DOCKER_NETWORK_OPTIONS`); it makes docker0 itself, so start it before any `addContainer`.
     @discardableResult

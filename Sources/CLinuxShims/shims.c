@@ -457,7 +457,11 @@ int flannel_socket_set_buffers(int fd, int bytes) {
 }
 
 int flannel_netlink_open(void) {
-    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    return flannel_netlink_open_protocol(NETLINK_ROUTE);
+}
+
+int flannel_netlink_open_protocol(int protocol) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0) {
         return -errno;
     }

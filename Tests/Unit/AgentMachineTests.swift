@@ -40,7 +40,7 @@ struct AgentMachineTests {
         mutating func toDataPath() {
             send(.start)
             send(.configRead(.v3, .success(AgentMachineTests.config)))
-            send(.backendPrepared(deviceMAC: nil))
+            send(.backendPrepared(device: nil))
             send(.leasesListed(LeaseListing(records: [], revision: 3)))
             send(.leaseCreated(modRevision: 4))
             send(.dataPathStarted)

@@ -11,7 +11,7 @@ struct BackendTests {
 
     @Test func everyBackendIsRegisteredOnceOnEachSide() {
         let pure = BackendCatalogue.typeNames
-        #expect(pure == ["udp", "vxlan", "host-gw"])
+        #expect(pure == ["udp", "vxlan", "host-gw", "wireguard"])
         #expect(Set(pure).count == pure.count)
         #expect(LinuxBackends.registered.map { $0.typeName } == pure, "each pure backend needs its Linux half registered")
         #expect(BackendCatalogue.backend(named: "Host-GW") == HostGWBackend.self)
@@ -27,9 +27,9 @@ struct BackendTests {
                 return error.message
             }
         }
-        #expect(message("wireguard") == #""wireguard" is an upstream flannel backend that this agent does not implement; use one of udp, vxlan, host-gw"#)
-        #expect(message("vxlna") == #""vxlna" is not a known backend; use one of udp, vxlan, host-gw"#)
-        #expect(message("") == "is empty; set it to one of udp, vxlan, host-gw")
+        #expect(message("ipip") == #""ipip" is an upstream flannel backend that this agent does not implement; use one of udp, vxlan, host-gw, wireguard"#)
+        #expect(message("vxlna") == #""vxlna" is not a known backend; use one of udp, vxlan, host-gw, wireguard"#)
+        #expect(message("") == "is empty; set it to one of udp, vxlan, host-gw, wireguard")
     }
 
     @Test func mtuPerBackendAsCOMPATSays() {
@@ -56,10 +56,10 @@ struct BackendTests {
         #expect(UDPBackend().device(on: Self.host) == nil)
         #expect(HostGWBackend().device(on: Self.host) == nil)
         #expect(VXLANBackend(vni: 4, port: 4789).device(on: Self.host) == .vxlan(vni: 4, port: 4789, mtu: 1450))
-        #expect(UDPBackend().leaseAttributes(publicIP: Self.me, deviceMAC: nil).encoded == #"{"PublicIP":"192.0.2.1","PublicIPv6":null}"#)
-        #expect(HostGWBackend().leaseAttributes(publicIP: Self.me, deviceMAC: nil).encoded
+        #expect(UDPBackend().leaseAttributes(publicIP: Self.me, device: nil).encoded == #"{"PublicIP":"192.0.2.1","PublicIPv6":null}"#)
+        #expect(HostGWBackend().leaseAttributes(publicIP: Self.me, device: nil).encoded
             == #"{"PublicIP":"192.0.2.1","PublicIPv6":null,"BackendType":"host-gw"}"#)
-        #expect(VXLANBackend().leaseAttributes(publicIP: Self.me, deviceMAC: Self.mac).encoded
+        #expect(VXLANBackend().leaseAttributes(publicIP: Self.me, device: .mac(Self.mac)).encoded
             == #"{"PublicIP":"192.0.2.1","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:44"}}"#)
         #expect(UDPBackend(port: 9000).forwarding == .userSpaceUDP(port: 9000))
         #expect(VXLANBackend().forwarding == .kernel)
@@ -73,7 +73,7 @@ struct BackendTests {
         let plan = try #require(drive.machine.plan)
         #expect(prepared.last == .prepareBackend(BackendConfig(VXLANBackend(vni: 4)), device: .vxlan(vni: 4, port: 8472, mtu: 1450),
                                                  plan: plan))
-        drive.send(.backendPrepared(deviceMAC: Self.mac))
+        drive.send(.backendPrepared(device: .mac(Self.mac)))
         drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
         let created = drive.actions.compactMap { action -> LeaseAttributes? in
             if case let .lease(.create(_, attributes, _)) = action { attributes } else { nil }

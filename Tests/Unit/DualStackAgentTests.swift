@@ -63,7 +63,7 @@ struct DualStackAgentTests {
             if case .prepareBackend(_, .vxlan(1, 8472, 1450)?, .vxlanIPv6(1, 8472, 1430)?, _, _) = action { true } else { false }
         })
         #expect(BackendDevice.vxlanIPv6(vni: 1, port: 8472, mtu: 1430).name == "flannel-v6.1")
-        let listing = drive.send(.backendPrepared(deviceMAC: MACAddress("0a:00:00:00:00:01"), ipv6DeviceMAC: MACAddress("0a:00:00:00:00:02")))
+        let listing = drive.send(.backendPrepared(device: .mac(MACAddress("0a:00:00:00:00:01")!), ipv6Device: .mac(MACAddress("0a:00:00:00:00:02")!)))
         #expect(listing.contains(.lease(.list)))
         let create = drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
         guard case let .lease(.create(key, attributes, _))? = create.first(where: { if case .lease = $0 { true } else { false } }) else {
@@ -88,7 +88,7 @@ struct DualStackAgentTests {
         var drive = Drive()
         let prepared = drive.read(Self.config("host-gw"))
         #expect(prepared.contains { if case .prepareBackend(_, nil, nil, _, _) = $0 { true } else { false } })
-        drive.send(.backendPrepared(deviceMAC: nil))
+        drive.send(.backendPrepared(device: nil))
         let create = drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
         #expect(create.contains { action in
             if case let .lease(.create(_, attributes, _)) = action {
@@ -131,7 +131,7 @@ extension DualStackAgentTests {
     @Test func anOlderKeyWithOurIPv6SubnetSeenOnTheWatchMovesUs() throws {
         var drive = Drive()
         _ = drive.read(Self.config("vxlan"))
-        drive.send(.backendPrepared(deviceMAC: MACAddress("0a:00:00:00:00:01"), ipv6DeviceMAC: MACAddress("0a:00:00:00:00:02")))
+        drive.send(.backendPrepared(device: .mac(MACAddress("0a:00:00:00:00:01")!), ipv6Device: .mac(MACAddress("0a:00:00:00:00:02")!)))
         drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
         drive.send(.leaseCreated(modRevision: 4))
         drive.send(.dataPathStarted)

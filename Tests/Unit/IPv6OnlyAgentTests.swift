@@ -27,7 +27,7 @@ struct IPv6OnlyAgentTests {
         #expect(prepared.contains { action in
             if case .prepareBackend(_, nil, .vxlanIPv6(1, 8472, 1430)?, nil, _?) = action { true } else { false }
         }, "no flannel.1, no IPv4 plan: \(prepared)")
-        drive.send(.backendPrepared(deviceMAC: nil, ipv6DeviceMAC: MACAddress("0a:00:00:00:00:02")))
+        drive.send(.backendPrepared(device: nil, ipv6Device: .mac(MACAddress("0a:00:00:00:00:02")!)))
         let create = drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
         let (key, attributes) = try #require(Self.first(create) { if case let .lease(.create(key, attributes, _)) = $0 { (key, attributes) } else { nil } })
         #expect(key.ipv4 == nil)
@@ -47,7 +47,7 @@ struct IPv6OnlyAgentTests {
     @Test func hostGWWritesNoBackendData() throws {
         var drive = Drive(host: Self.hostWithoutIPv4)
         #expect(drive.read(Self.config("host-gw")).contains { if case .prepareBackend(_, nil, nil, nil, _?) = $0 { true } else { false } })
-        drive.send(.backendPrepared(deviceMAC: nil))
+        drive.send(.backendPrepared(device: nil))
         let create = drive.send(.leasesListed(LeaseListing(records: [], revision: 3)))
         let attributes = try #require(Self.first(create) { if case let .lease(.create(_, attributes, _)) = $0 { attributes } else { nil } })
         #expect(attributes.encoded == #"{"PublicIP":"0.0.0.0","PublicIPv6":"2001:db8::1","BackendType":"host-gw"}"#)
@@ -76,7 +76,7 @@ struct IPv6OnlyAgentTests {
                                    isReservation: false, modRevision: 6)
         var drive = Drive(host: Self.hostWithoutIPv4)
         _ = drive.read(Self.config("host-gw"))
-        drive.send(.backendPrepared(deviceMAC: nil))
+        drive.send(.backendPrepared(device: nil))
         let reuse = drive.send(.leasesListed(LeaseListing(records: [other, previous], revision: 7)))
         #expect(reuse.contains { if case let .lease(.update(key, _, _, 6)) = $0 { key == mine } else { false } }, "\(reuse)")
         drive.send(.leaseUpdated(.updated(modRevision: 8)))
@@ -142,7 +142,7 @@ extension IPv6OnlyAgentTests {
     func hostsBehindOneNATAddressAreToldApart() throws {
         var drive = Drive(host: Self.natHost)
         _ = drive.read(Self.config("host-gw"))
-        drive.send(.backendPrepared(deviceMAC: nil))
+        drive.send(.backendPrepared(device: nil))
         let othersKey = try SubnetKey(parsing: "0.0.0.0-0&fd00:10:1:3::-64")
         let other = LeaseRecord(key: othersKey, attributes: LeaseAttributes(publicIP: .any, publicIPv6: IPv6Address("2001:db8::2"), backendType: "host-gw"),
                                 isReservation: false, modRevision: 5)

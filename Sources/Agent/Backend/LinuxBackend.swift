@@ -13,10 +13,10 @@ protocol LinuxBackend: Sendable {
 
 /// A backend made ready before the lease.
 protocol PreparedBackend: AnyObject {
-    /// The MAC of the device the pure half asked for, for our lease.
-    var deviceMAC: MACAddress? { get }
-    /// The MAC of its IPv6 device (dual-stack), for our lease's `BackendV6Data`.
-    var ipv6DeviceMAC: MACAddress? { get }
+    /// What identifies the device the pure half asked for (a MAC, a public key), for our lease.
+    var deviceIdentity: BackendDeviceIdentity? { get }
+    /// The same of its IPv6 device (dual-stack), for our lease's `BackendV6Data`.
+    var ipv6DeviceIdentity: BackendDeviceIdentity? { get }
 
     /// Brings the data path up for our subnets. `onFailure` reports a data path that breaks
     /// later (a proxy thread): the agent exits so that the service manager restarts it.
@@ -40,7 +40,7 @@ protocol RunningDataPath: AnyObject {
 }
 
 extension PreparedBackend {
-    var ipv6DeviceMAC: MACAddress? { nil }
+    var ipv6DeviceIdentity: BackendDeviceIdentity? { nil }
 }
 
 extension RunningDataPath {
@@ -59,6 +59,7 @@ struct LinuxBackendHost {
     var ipv6: SubnetPlan<IPv6Address>?
     var externalIPv6: IPv6Address?
     var udpOffload: UDPOffloadMode
+    var wireguardImplementation: WireGuardImplementation = .auto
     var logger: Logger
 }
 

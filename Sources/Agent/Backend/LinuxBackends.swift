@@ -5,6 +5,7 @@ enum LinuxBackends {
         UDPLinuxBackend.self,
         VXLANLinuxBackend.self,
         HostGWLinuxBackend.self,
+        WireGuardLinuxBackend.self,
     ]
 
     struct Missing: Error, CustomStringConvertible {

@@ -305,11 +305,12 @@ final class AgentRunner {
     private func prepareBackend(_ config: BackendConfig, device: BackendDevice?, ipv6Device: BackendDevice?,
                                 plan: SubnetPlan<IPv4Address>?, ipv6Plan: SubnetPlan<IPv6Address>?) -> Event {
         let host = LinuxBackendHost(external: external, publicIP: publicIP, ipv4: plan,
-                                    ipv6: ipv6Plan, externalIPv6: externalIPv6, udpOffload: options.udpOffload, logger: logger)
+                                    ipv6: ipv6Plan, externalIPv6: externalIPv6, udpOffload: options.udpOffload,
+                                    wireguardImplementation: options.wireguardImplementation, logger: logger)
         do {
             let prepared = try LinuxBackends.prepare(config, device: device, ipv6Device: ipv6Device, on: host)
             backend = prepared
-            return .backendPrepared(deviceMAC: prepared.deviceMAC, ipv6DeviceMAC: prepared.ipv6DeviceMAC)
+            return .backendPrepared(device: prepared.deviceIdentity, ipv6Device: prepared.ipv6DeviceIdentity)
         } catch {
             return .backendFailed("\(config.typeName) backend: \(error)")
         }

@@ -79,6 +79,9 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("udp-offload"), help: "udp backend fast path: auto (TUN TSO, UDP GSO/GRO where the kernel takes them) or off (no offloads; packets still sent and received in batches)")
     public var udpOffload: UDPOffloadMode = .auto
 
+    @Option(name: .customLong("wireguard-implementation"), help: "wireguard backend: auto (the kernel's WireGuard if it has one, else wireguard-go), kernel, or userspace (wireguard-go from PATH, or WG_QUICK_USERSPACE_IMPLEMENTATION)")
+    public var wireguardImplementation: WireGuardImplementation = .auto
+
     // glog's flags, as flannel 0.7 (all of them) and 0.20.2 (-v, -vmodule, -log_backtrace_at) take them.
 
     @Option(name: .customLong("v"), help: "log verbosity, as glog's -v: 0 info and up, 1 to 4 adds debug, 5 and up adds trace")
@@ -127,7 +130,7 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
         "etcd-endpoints", "etcd-prefix", "etcd-api", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-username",
         "etcd-password", "etcd-password-file", "iface", "iface-regex", "iface-can-reach", "public-ip", "public-ipv6", "subnet-file",
         "subnet-lease-renew-margin", "subnet-lease-ttl", "ip-masq", "iptables-resync", "iptables-forward-rules",
-        "healthz-ip", "healthz-port", "udp-offload",
+        "healthz-ip", "healthz-port", "udp-offload", "wireguard-implementation",
         "v", "logtostderr", "alsologtostderr", "log_dir", "stderrthreshold", "vmodule", "log_backtrace_at",
     ]
 
@@ -149,7 +152,7 @@ public struct FlanneldOptions: ParsableArguments, Sendable {
             ("subnet-lease-renew-margin", String(subnetLeaseRenewMargin)), ("subnet-lease-ttl", subnetLeaseTTL),
             ("ip-masq", String(ipMasq)), ("iptables-resync", String(iptablesResync)),
             ("iptables-forward-rules", String(iptablesForwardRules)), ("healthz-ip", healthzIP),
-            ("healthz-port", String(healthzPort)), ("udp-offload", udpOffload.rawValue),
+            ("healthz-port", String(healthzPort)), ("udp-offload", udpOffload.rawValue), ("wireguard-implementation", wireguardImplementation.rawValue),
             ("v", String(verbosity ?? 0)), ("logtostderr", String(logToStandardError)),
             ("alsologtostderr", String(alsoLogToStandardError)), ("log_dir", logDirectory),
             ("stderrthreshold", standardErrorThreshold.name), ("vmodule", text(vmodule)),

@@ -8,9 +8,9 @@ extension AgentMachine {
         // The network config.
         case configRead(EtcdAPI, Result<String?, EtcdError>)
         // The backend, prepared before the lease (vxlan: the device whose MAC the lease carries).
-        /// Ready; `deviceMAC` is the MAC of the device the backend asked for (vxlan's VtepMAC),
-        /// `ipv6DeviceMAC` that of its IPv6 device (dual-stack).
-        case backendPrepared(deviceMAC: MACAddress?, ipv6DeviceMAC: MACAddress? = nil)
+        /// Ready; `device` identifies the device the backend asked for (vxlan's VtepMAC,
+        /// wireguard's public key), `ipv6Device` its IPv6 device (dual-stack).
+        case backendPrepared(device: BackendDeviceIdentity?, ipv6Device: BackendDeviceIdentity? = nil)
         case backendFailed(String)
         // Answers to the lease machine's registry calls.
         case leasesListed(LeaseListing)

@@ -138,8 +138,8 @@ public struct AgentMachine: Sendable {
             return timerFired(timer, now: now)
         case let .configRead(api, answer):
             return configRead(api, answer, now: now)
-        case let .backendPrepared(deviceMAC, ipv6DeviceMAC):
-            return backendPrepared(deviceMAC: deviceMAC, ipv6DeviceMAC: ipv6DeviceMAC, now: now)
+        case let .backendPrepared(device, ipv6Device):
+            return backendPrepared(device: device, ipv6Device: ipv6Device, now: now)
         case let .backendFailed(message):
             return exit(.failed(message))
         case let .leasesListed(listing):
@@ -259,7 +259,7 @@ public struct AgentMachine: Sendable {
             ipv6Device = backend.ipv6Device(on: configuration.host)
         }
         phase = .preparingBackend
-        // The backend's device comes before the lease: vxlan's lease carries the device's MAC.
+        // The backend's device comes before the lease: vxlan's lease carries its MAC, wireguard's its key.
         return actions + [.prepareBackend(config.backend, device: config.ipv4 == nil ? nil : backend.device(on: configuration.host),
                                           ipv6Device: ipv6Device, plan: config.ipv4, ipv6Plan: config.ipv6)]
     }
@@ -278,13 +278,13 @@ public struct AgentMachine: Sendable {
         return backend.ipv6Refusal(on: host)
     }
 
-    private mutating func backendPrepared(deviceMAC: MACAddress?, ipv6DeviceMAC: MACAddress?, now: Timestamp) -> [Action] {
+    private mutating func backendPrepared(device: BackendDeviceIdentity?, ipv6Device: BackendDeviceIdentity?, now: Timestamp) -> [Action] {
         guard phase == .preparingBackend, let config else { return [] }
         let backend = config.backend.backend
         // IPv6-only, every packet crosses the IPv6 device: its MTU is the containers'.
         mtu = config.ipv4 == nil ? backend.ipv6MTU(on: configuration.host) : backend.mtu(on: configuration.host)
         phase = .acquiring
-        var attributes = backend.leaseAttributes(publicIP: configuration.publicIP, deviceMAC: deviceMAC)
+        var attributes = backend.leaseAttributes(publicIP: configuration.publicIP, device: device)
         if config.ipv4 == nil {
             // As upstream: PublicIP 0.0.0.0 (the host is known by PublicIPv6, even if it has an
             // IPv4 address, which NAT may give several hosts), no IPv4 backend data.
@@ -293,7 +293,7 @@ public struct AgentMachine: Sendable {
         }
         if config.ipv6 != nil {
             attributes.publicIPv6 = configuration.host.publicIPv6
-            attributes.backendV6Data = backend.ipv6LeaseData(deviceMAC: ipv6DeviceMAC)
+            attributes.backendV6Data = backend.ipv6LeaseData(device: ipv6Device)
         }
         lease = LeaseMachine(configuration: .init(plan: config.ipv4, ipv6Plan: config.ipv6, attributes: attributes, ttl: configuration.leaseTTL,
                                                   renewMargin: configuration.renewMargin, previousSubnet: configuration.previousSubnet,

@@ -18,11 +18,11 @@ public protocol Backend: Sendable, Equatable, CustomStringConvertible {
     /// The data path's MTU on `host` (subnet.env's `FLANNEL_MTU`).
     func mtu(on host: BackendHost) -> Int
 
-    /// The device to have before the lease is taken (its MAC goes into the lease), or nil.
+    /// The device to have before the lease is taken (its identity goes into the lease), or nil.
     func device(on host: BackendHost) -> BackendDevice?
 
-    /// Our lease's attributes; `deviceMAC` is the MAC of the device `device(on:)` asked for.
-    func leaseAttributes(publicIP: IPv4Address, deviceMAC: MACAddress?) -> LeaseAttributes
+    /// Our lease's attributes; `device` identifies the device `device(on:)` asked for.
+    func leaseAttributes(publicIP: IPv4Address, device: BackendDeviceIdentity?) -> LeaseAttributes
 
     /// Whether the backend carries IPv6 (a dual-stack network's second family).
     var carriesIPv6: Bool { get }
@@ -37,8 +37,8 @@ public protocol Backend: Sendable, Equatable, CustomStringConvertible {
     /// Dual-stack: the IPv6 device to have before the lease is taken, or nil.
     func ipv6Device(on host: BackendHost) -> BackendDevice?
 
-    /// Dual-stack: our lease's `BackendV6Data`; `deviceMAC` is the MAC of `ipv6Device(on:)`.
-    func ipv6LeaseData(deviceMAC: MACAddress?) -> JSONValue?
+    /// Dual-stack: our lease's `BackendV6Data`; `device` identifies `ipv6Device(on:)`'s device.
+    func ipv6LeaseData(device: BackendDeviceIdentity?) -> JSONValue?
 
     /// How peers' traffic is carried.
     var forwarding: BackendForwarding { get }
@@ -64,7 +64,7 @@ extension Backend {
     public func ipv6Refusal(on host: BackendHost) -> String? { nil }
     public func ipv6Device(on host: BackendHost) -> BackendDevice? { nil }
     public func ipv6MTU(on host: BackendHost) -> Int { mtu(on: host) }
-    public func ipv6LeaseData(deviceMAC: MACAddress?) -> JSONValue? { nil }
+    public func ipv6LeaseData(device: BackendDeviceIdentity?) -> JSONValue? { nil }
     public func ignoreReason(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> String? { nil }
     public func program(_ peer: Peer, on host: KernelPeerContext<IPv4Address>) -> KernelPeerProgram<IPv4Address>? { nil }
     public func ipv6IgnoreReason(_ peer: Peer, on host: KernelPeerContext<IPv6Address>) -> String? { nil }
@@ -83,6 +83,9 @@ public enum BackendForwarding: Equatable, Sendable {
     case userSpaceUDP(port: Int)
     /// The kernel does, from per-peer entries (`Backend.program`) that the agent keeps in sync.
     case kernel
+    /// A WireGuard device does (kernel or wireguard-go), from one peer per host
+    /// (`WireGuardBackend.peerConfig`) and one route for the whole network.
+    case wireguard
 }
 
 /// A device a backend wants before its lease is taken.
@@ -91,11 +94,14 @@ public enum BackendDevice: Equatable, Sendable {
     case vxlan(vni: Int, port: Int, mtu: Int)
     /// `flannel-v6.<vni>`: the same over the external interface's IPv6 address (dual-stack).
     case vxlanIPv6(vni: Int, port: Int, mtu: Int)
+    /// `flannel-wg`: a WireGuard device listening on `port`, with `mtu`.
+    case wireguard(name: String, port: Int, mtu: Int)
 
     public var name: String {
         switch self {
         case let .vxlan(vni, _, _): "flannel.\(vni)"
         case let .vxlanIPv6(vni, _, _): "flannel-v6.\(vni)"
+        case let .wireguard(name, _, _): name
         }
     }
 }

@@ -5,13 +5,14 @@ public enum BackendCatalogue {
         UDPBackend.self,
         VXLANBackend.self,
         HostGWBackend.self,
+        WireGuardBackend.self,
     ]
 
     /// A config without `Backend` runs udp, as upstream does.
     static var defaultBackend: BackendConfig { BackendConfig(UDPBackend(port: UDPBackend.defaultPort)) }
 
     /// Upstream backends we do not run: named as such in the error, not as typos.
-    static let upstreamOnly: Set<String> = ["ipip", "wireguard", "ipsec", "alloc", "gce", "aws-vpc", "ali-vpc", "tencent-vpc", "extension"]
+    static let upstreamOnly: Set<String> = ["ipip", "ipsec", "alloc", "gce", "aws-vpc", "ali-vpc", "tencent-vpc", "extension"]
 
     public static var typeNames: [String] { registered.map { $0.typeName } }
 

@@ -9,6 +9,7 @@
 #include <linux/if_link.h>
 #include <linux/if_addr.h>
 #include <linux/neighbour.h>
+#include <linux/genetlink.h>
 
 /// Whether the calling process has CAP_NET_ADMIN in its effective set (libcap).
 /// Returns false when the capability state cannot be read.
@@ -118,6 +119,8 @@ int flannel_socket_set_buffers(int fd, int bytes);
 /// kernel's error text) and capped acks enabled where supported, and a 5 s receive timeout.
 /// Returns the fd, or -errno.
 int flannel_netlink_open(void);
+/// The same for another netlink protocol (NETLINK_GENERIC: the wireguard family).
+int flannel_netlink_open_protocol(int protocol);
 
 /// Same, but the socket lives in the network namespace at `netns_path` (e.g.
 /// /var/run/netns/NAME): the calling thread enters it, opens the socket and returns to its

@@ -35,7 +35,7 @@ struct WatchOnlyAgent {
             for action in machine.handle(event, now: now, random: &random) {
                 switch action {
                 case .readConfig: answers.append(.configRead(.v3, .success(#"{ "Network": "10.1.0.0/16" }"#)))
-                case .prepareBackend: answers.append(.backendPrepared(deviceMAC: nil))
+                case .prepareBackend: answers.append(.backendPrepared(device: nil))
                 case .lease(.list): answers.append(.leasesListed(LeaseListing(records: [], revision: revision)))
                 case .lease(.create): answers.append(.leaseCreated(modRevision: 1))
                 case .startDataPath: answers.append(.dataPathStarted)

@@ -13,8 +13,8 @@ final class KernelPreparedBackend: PreparedBackend {
         self.describe = describe
     }
 
-    var deviceMAC: MACAddress? { kernel.deviceMAC }
-    var ipv6DeviceMAC: MACAddress? { kernel.ipv6DeviceMAC }
+    var deviceIdentity: BackendDeviceIdentity? { kernel.deviceMAC.map { .mac($0) } }
+    var ipv6DeviceIdentity: BackendDeviceIdentity? { kernel.ipv6DeviceMAC.map { .mac($0) } }
 
     func start(_ subnets: OwnSubnets, onFailure: @escaping @Sendable (String) -> Void) throws -> any RunningDataPath {
         try kernel.activate(subnets)

@@ -18,7 +18,7 @@ struct UDPLinuxBackend: LinuxBackend {
             self.mtu = mtu
         }
 
-        var deviceMAC: MACAddress? { nil }
+        var deviceIdentity: BackendDeviceIdentity? { nil }
 
         func start(_ subnets: OwnSubnets, onFailure: @escaping @Sendable (String) -> Void) throws -> any RunningDataPath {
             guard let subnet = subnets.subnet, let network = subnets.network else { throw UDPBackend.IPv4Only() }

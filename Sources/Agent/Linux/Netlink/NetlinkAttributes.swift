@@ -18,6 +18,19 @@ struct NetlinkAttributes {
 
     subscript(type: Int) -> ArraySlice<UInt8>? { payloads[type] }
 
+    /// Every attribute in order, repeats kept: the elements of a nested list (peers, allowed IPs).
+    static func list(_ bytes: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
+        var elements: [ArraySlice<UInt8>] = []
+        var offset = bytes.startIndex
+        while offset + 4 <= bytes.endIndex {
+            let length = Int(u16(bytes, offset) ?? 0)
+            guard length >= 4, offset + length <= bytes.endIndex else { break }
+            elements.append(bytes[(offset + 4)..<(offset + length)])
+            offset += (length + 3) & ~3
+        }
+        return elements
+    }
+
     func nested(_ type: Int) -> NetlinkAttributes? { payloads[type].map { NetlinkAttributes($0) } }
 
     func u32(_ type: Int) -> UInt32? { payloads[type].flatMap { Self.u32($0, $0.startIndex) } }

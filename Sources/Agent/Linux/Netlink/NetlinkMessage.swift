@@ -35,6 +35,10 @@ struct NetlinkMessage {
 
     mutating func attribute(_ type: Int, u8 value: UInt8) { attribute(type, [value]) }
 
+    mutating func attribute(_ type: Int, u16 value: UInt16) {
+        attribute(type, withUnsafeBytes(of: value.littleEndian) { Array($0) })
+    }
+
     /// A big-endian 16-bit value (ports).
     mutating func attribute(_ type: Int, be16 value: UInt16) {
         attribute(type, withUnsafeBytes(of: value.bigEndian) { Array($0) })

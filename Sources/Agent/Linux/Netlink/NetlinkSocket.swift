@@ -4,7 +4,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// A NETLINK_ROUTE socket: one request at a time, each acknowledged (or refused) before the
+/// A NETLINK_ROUTE (or NETLINK_GENERIC) socket: one request at a time, each acknowledged (or refused) before the
 /// next, dumps read to their end. Used from any task; the mutex keeps requests apart.
 public final class NetlinkSocket: Sendable {
     private let fd: Int32
@@ -17,6 +17,11 @@ public final class NetlinkSocket: Sendable {
         } else {
             fd = try SystemError.check(flannel_netlink_open(), "socket(AF_NETLINK)", "NETLINK_ROUTE")
         }
+    }
+
+    /// A socket of another netlink protocol in our own namespace (NETLINK_GENERIC).
+    public init(protocol number: Int32) throws(SystemError) {
+        fd = try SystemError.check(flannel_netlink_open_protocol(number), "socket(AF_NETLINK)", "protocol \(number)")
     }
 
     deinit { close(fd) }

@@ -65,6 +65,21 @@ public struct RouteNetlink: Sendable {
         }, operation: "create vxlan device \(name) (id \(vni), local \(local), dstport \(port), address \(mac))")
     }
 
+    /// `ip link add <name> mtu <mtu> type <kind>`: a device with no settings of its kind
+    /// (`wireguard`, configured over generic netlink afterwards).
+    public func createLink(name: String, kind: String, mtu: Int) throws(NetlinkError) {
+        try socket.request({ sequence in
+            var message = NetlinkMessage(type: Int(RTM_NEWLINK), flags: Self.request | Self.create | Self.exclusive, sequence: sequence)
+            Self.appendLinkHeader(&message, index: 0)
+            message.attribute(Int(IFLA_IFNAME), string: name)
+            message.attribute(Int(IFLA_MTU), u32: UInt32(mtu))
+            message.beginNested(Int(IFLA_LINKINFO))
+            message.attribute(Int(IFLA_INFO_KIND), string: kind)
+            message.endNested()
+            return message
+        }, operation: "create \(kind) device \(name)")
+    }
+
     /// `ip link set <device> up`.
     public func setUp(_ device: KernelDevice) throws(NetlinkError) {
         try socket.request({ sequence in

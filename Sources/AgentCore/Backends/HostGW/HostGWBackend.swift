@@ -17,7 +17,7 @@ public struct HostGWBackend: Backend {
 
     public func mtu(on host: BackendHost) -> Int { host.externalMTU }
 
-    public func leaseAttributes(publicIP: IPv4Address, deviceMAC: MACAddress?) -> LeaseAttributes {
+    public func leaseAttributes(publicIP: IPv4Address, device: BackendDeviceIdentity?) -> LeaseAttributes {
         LeaseAttributes(publicIP: publicIP, backendType: Self.typeName)
     }
 

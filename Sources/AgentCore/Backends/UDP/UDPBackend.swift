@@ -27,7 +27,7 @@ public struct UDPBackend: Backend {
 
     public func mtu(on host: BackendHost) -> Int { host.externalMTU - Self.overhead }
 
-    public func leaseAttributes(publicIP: IPv4Address, deviceMAC: MACAddress?) -> LeaseAttributes {
+    public func leaseAttributes(publicIP: IPv4Address, device: BackendDeviceIdentity?) -> LeaseAttributes {
         LeaseAttributes(publicIP: publicIP)
     }
 

@@ -57,9 +57,9 @@ public struct VXLANBackend: Backend {
         .vxlan(vni: vni, port: port, mtu: mtu(on: host))
     }
 
-    public func leaseAttributes(publicIP: IPv4Address, deviceMAC: MACAddress?) -> LeaseAttributes {
+    public func leaseAttributes(publicIP: IPv4Address, device: BackendDeviceIdentity?) -> LeaseAttributes {
         LeaseAttributes(publicIP: publicIP, backendType: Self.typeName, backendData: .object([
-            ("VNI", .number("\(vni)")), ("VtepMAC", .string(deviceMAC.map { "\($0)" } ?? "")),
+            ("VNI", .number("\(vni)")), ("VtepMAC", .string(device?.mac.map { "\($0)" } ?? "")),
         ]))
     }
 
@@ -89,8 +89,8 @@ public struct VXLANBackend: Backend {
     }
 
     /// `BackendV6Data` as upstream writes it: the same VNI, the IPv6 device's MAC.
-    public func ipv6LeaseData(deviceMAC: MACAddress?) -> JSONValue? {
-        .object([("VNI", .number("\(vni)")), ("VtepMAC", .string(deviceMAC.map { "\($0)" } ?? ""))])
+    public func ipv6LeaseData(device: BackendDeviceIdentity?) -> JSONValue? {
+        .object([("VNI", .number("\(vni)")), ("VtepMAC", .string(device?.mac.map { "\($0)" } ?? ""))])
     }
 
     public var forwarding: BackendForwarding { .kernel }

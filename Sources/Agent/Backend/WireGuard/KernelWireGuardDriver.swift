@@ -1,0 +1,74 @@
+import CLinuxShims
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+
+/// The kernel's WireGuard: the link made through rtnetlink (`type wireguard`), its key, port
+/// and peers through the "wireguard" generic netlink family. A kernel without the module
+/// has no such family; `unavailableReason` says so before anything is made.
+final class KernelWireGuardDriver: WireGuardDriver {
+    let kind = "kernel"
+    private let netlink: RouteNetlink
+    private let generic: NetlinkSocket
+    private var family: Int?
+    private var name = WireGuardBackend.deviceName
+
+    init(netlink: RouteNetlink) throws {
+        self.netlink = netlink
+        generic = try NetlinkSocket(protocol: Int32(NETLINK_GENERIC))
+    }
+
+    /// Why the kernel's WireGuard cannot be used (no "wireguard" family), or nil.
+    func unavailableReason(logger: Logger) -> String? {
+        do {
+            let answers = try generic.dump({ sequence in WireGuardNetlink.familyRequest(sequence: sequence) },
+                                           operation: "look up the generic netlink family \"wireguard\"")
+            family = answers.lazy.compactMap { WireGuardNetlink.familyID(in: $0.payload) }.first
+            return family == nil ? "the kernel answered without a wireguard family id" : nil
+        } catch {
+            return error.errno == ENOENT ? "this kernel has no WireGuard (no \"wireguard\" generic netlink family)" : "\(error)"
+        }
+    }
+
+    func ensureDevice(name: String, mtu: Int, logger: Logger) throws -> Bool {
+        self.name = name
+        if let link = try netlink.link(named: name) {
+            if link.kind == "wireguard" {
+                if link.mtu != mtu { try netlink.setMTU(link.device, mtu) }
+                if !link.isUp { try netlink.setUp(link.device) }
+                return false
+            }
+            logger.warning("replacing \(link): it is a \(link.kind ?? "plain") device, not wireguard")
+            try netlink.deleteLink(link.device)
+        }
+        try netlink.createLink(name: name, kind: "wireguard", mtu: mtu)
+        guard let made = try netlink.link(named: name) else { throw NetlinkError(operation: "find \(name) after creating it", errno: ENODEV) }
+        try netlink.setUp(made.device)
+        logger.info("created \(made)")
+        return true
+    }
+
+    func configure(privateKey: WireGuardSecret?, listenPort: Int?, plan: WireGuardPeerPlan) throws {
+        let family = try familyID()
+        try generic.request({ sequence in
+            WireGuardNetlink.setDevice(family: family, sequence: sequence, name: name, privateKey: privateKey, listenPort: listenPort, plan: plan)
+        }, operation: "configure \(name) (\(plan.removals.count) peer(s) removed, \(plan.updates.count) set)")
+    }
+
+    func read() throws -> WireGuardDeviceState {
+        let family = try familyID()
+        let answers = try generic.dump({ sequence in WireGuardNetlink.getDevice(family: family, sequence: sequence, name: name) },
+                                       operation: "read \(name)'s WireGuard settings")
+        return WireGuardNetlink.parseDevice(answers.map(\.payload))
+    }
+
+    func detach(logger: Logger) {
+        logger.info("leaving \(name) and its peers in place; the next start reuses them")
+    }
+
+    private func familyID() throws -> Int {
+        if let family { return family }
+        throw WireGuardSetupError("the kernel's WireGuard family was never found; the driver was chosen without checking")
+    }
+}

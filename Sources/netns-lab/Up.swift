@@ -15,7 +15,7 @@ extension NetnsLabCommand {
         @Option(help: "The network config written to /coreos.com/network/config (default: 10.1.0.0/16 with --backend)")
         var config: String?
 
-        @Option(help: "The backend when --config is not given: udp (default), vxlan or host-gw")
+        @Option(help: "The backend when --config is not given: udp (default), vxlan, host-gw or wireguard (wireguard-go on a kernel without WireGuard)")
         var backend: String?
 
         @Flag(help: "Dual-stack: an IPv6 underlay (2001:db8::/64) beside the IPv4 one, and with --backend an IPv6Network (fd00:10:1::/48) in the config")
@@ -36,12 +36,15 @@ extension NetnsLabCommand {
             if ipv6 || ipv6Only, backend == "udp" {
                 throw ValidationError("\(ipv6Only ? "--ipv6-only" : "--ipv6") with --backend udp: the udp backend carries IPv4 only (as upstream's); use vxlan or host-gw")
             }
+            if ipv6 || ipv6Only, backend == "wireguard" {
+                throw ValidationError("\(ipv6Only ? "--ipv6-only" : "--ipv6") with --backend wireguard: this agent's wireguard backend carries IPv4 only so far; use vxlan or host-gw")
+            }
             if ipv6 && ipv6Only {
                 throw ValidationError("--ipv6 and --ipv6-only: choose one (dual-stack, or IPv6 alone)")
             }
             if let backend {
-                guard ["udp", "vxlan", "host-gw"].contains(backend) else {
-                    throw ValidationError("--backend \(backend) is not a backend this agent has; use udp, vxlan or host-gw")
+                guard ["udp", "vxlan", "host-gw", "wireguard"].contains(backend) else {
+                    throw ValidationError("--backend \(backend) is not a backend this agent has; use udp, vxlan, host-gw or wireguard")
                 }
                 guard config == nil else {
                     throw ValidationError("--config and --backend both set the backend; put it in the config: \"Backend\": {\"Type\": \"\(backend)\"}")

@@ -26,13 +26,25 @@ public final class LabHost: Sendable {
     }
 
     public var subnetFilePath: String { directory.appendingPathComponent("subnet.env").path }
+    /// This host's stand-ins for `/var/run/wireguard` and `/run/flannel/wgkey`.
+    public var wireGuard: WireGuardSandbox {
+        WireGuardSandbox(socketDirectory: directory.appendingPathComponent("wireguard").path,
+                         keyFile: directory.appendingPathComponent("wgkey").path)
+    }
+
+    /// `wg show <device> dump` as this host sees it: the private key (not printed), the listen
+    /// port, then a line per peer (public key, PSK, endpoint, allowed IPs, handshake, rx, tx,
+    /// keepalive), tab-separated.
+    public func wireGuardDump(device: String = "flannel-wg") throws -> String {
+        try namespace.check(wireGuard.wrap(["wg", "show", device, "dump"])).stdout
+    }
     public var agent: BackgroundProcess? { agentState.withLock { $0 } }
 
     /// Starts the real flanneld binary in this host's namespace; `wrapper` (e.g. `setpriv …
     /// --`) comes before it.
     public func startAgent(binary: String, arguments: [String] = [], wrapper: [String] = []) throws {
         let process = BackgroundProcess(
-            command: namespace.command(wrapper + [binary, "--etcd-endpoints=\(lab.agentEtcdEndpoint)", "--subnet-file=\(subnetFilePath)"] + arguments),
+            command: namespace.command(wireGuard.wrap(wrapper + [binary, "--etcd-endpoints=\(lab.agentEtcdEndpoint)", "--subnet-file=\(subnetFilePath)"] + arguments)),
             logFile: directory.appendingPathComponent("flanneld.log"))
         try process.start()
         agentState.withLock { $0 = process }

@@ -168,10 +168,13 @@ public struct RunningLab: Sendable {
     }
 
     /// The backend's device: "flannel0 up, mtu 1472" (udp), "flannel.1 up, mtu 1450" (vxlan),
-    /// "flannel-v6.1 up, mtu 1430" (vxlan, IPv6-only), or "none" (host-gw, or no agent has run).
+    /// "flannel-v6.1 up, mtu 1430" (vxlan, IPv6-only), "flannel-wg up, mtu 1420" (wireguard),
+    /// or "none" (host-gw, or no agent has run).
     static func backendDevice(in namespace: Namespace) -> String {
-        if let link = try? namespace.run(["ip", "-o", "link", "show", "dev", "flannel0"]), link.succeeded {
-            return "flannel0 " + linkSummary(link.stdout)
+        for name in ["flannel0", "flannel-wg"] {
+            if let link = try? namespace.run(["ip", "-o", "link", "show", "dev", name]), link.succeeded {
+                return "\(name) " + linkSummary(link.stdout)
+            }
         }
         let vxlan = (try? namespace.run(["ip", "-o", "link", "show", "type", "vxlan"]))?.stdout ?? ""
         let lines = vxlan.split(separator: "\n")

@@ -30,8 +30,12 @@ struct WireGuardLabTests {
         defer { lab.destroy() }
         try lab.etcdctl(["put", "/coreos.com/network/config", Self.config])
         let hosts = try (1...3).map { try lab.addHost($0) }
+        // h1 was on host-gw before: its per-peer route would take traffic past the tunnel.
+        try hosts[0].namespace.ip(["route", "add", "10.1.250.0/24", "via", "192.0.2.250", "dev", "eth0"])
         for host in hosts { try host.startAgent(binary: SeedPingTests.flanneld) }
         let files = try hosts.map { try $0.waitForSubnetFile() }
+        #expect(try hosts[0].namespace.ip(["-4", "route", "show", "10.1.250.0/24"]).stdout.isEmpty)
+        #expect(hosts[0].agent?.log.contains("removed 10.1.250.0/24 via 192.0.2.250 dev eth0") == true, "\(hosts[0].agent?.log ?? "")")
         #expect(files.allSatisfy { $0.mtu == 1420 }, "wireguard MTU is 1500 − 80")
 
         // Each lease carries the public key wg shows for that host's flannel-wg.

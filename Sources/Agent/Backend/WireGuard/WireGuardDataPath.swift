@@ -6,14 +6,18 @@ import Logging
 final class WireGuardDataPath: RunningDataPath {
     private let device: WireGuardDevice
     private var peerSet: WireGuardPeerSet
+    private let subnetLength: Int
+    private let external: String
     private let logger: Logger
     private var lastPeers: [Peer] = []
     /// The last resync's error, so that a lasting failure is logged once, not every 10 s.
     private var lastSyncProblem: String?
 
-    init(device: WireGuardDevice, peers: WireGuardPeerSet, logger: Logger) {
+    init(device: WireGuardDevice, peers: WireGuardPeerSet, subnetLength: Int, external: String, logger: Logger) {
         self.device = device
         peerSet = peers
+        self.subnetLength = subnetLength
+        self.external = external
         self.logger = logger
     }
 
@@ -29,7 +33,7 @@ final class WireGuardDataPath: RunningDataPath {
     func move(to subnets: OwnSubnets) throws {
         guard let subnet = subnets.subnet else { return }
         peerSet.ownSubnet = subnet
-        try device.address(subnet: subnet, network: peerSet.network)
+        try device.address(subnet: subnet, network: peerSet.network, subnetLength: subnetLength, external: external)
     }
 
     func tick(peers: () -> [Peer]) {
@@ -45,7 +49,7 @@ final class WireGuardDataPath: RunningDataPath {
         do {
             if checkDevice {
                 try device.ensure()
-                if let subnet = peerSet.ownSubnet { try device.address(subnet: subnet, network: peerSet.network) }
+                if let subnet = peerSet.ownSubnet { try device.address(subnet: subnet, network: peerSet.network, subnetLength: subnetLength, external: external) }
             }
             let wanted = peerSet.wanted(peers)
             let plan = WireGuardPeerPlan(current: try device.driver.read().peers, wanted: wanted)

@@ -48,8 +48,11 @@ final class WireGuardDevice {
     }
 
     /// `<subnet base>/32` on the device (other addresses removed), and `<network> dev
-    /// flannel-wg scope link`, as upstream sets them.
-    func address(subnet: IPv4Network, network: IPv4Network) throws {
+    /// flannel-wg scope link`, as upstream sets them. Per-peer routes into the network that
+    /// another backend left (vxlan's via `flannel.<VNI>`, host-gw's via a gateway on
+    /// `external`: ours by mark, or lease-sized as upstream's are) would take the traffic
+    /// past the tunnel: they go.
+    func address(subnet: IPv4Network, network: IPv4Network, subnetLength: Int, external: String) throws {
         let device = try link().device
         let wanted = InterfaceAddress(address: subnet.address, prefixLength: 32)
         let present = try netlink.addresses(on: device, family: IPv4Address.self)
@@ -58,11 +61,17 @@ final class WireGuardDevice {
             logger.info("removed address \(stale) from \(name) (no longer our subnet)")
         }
         if !present.contains(wanted) { try netlink.replaceAddress(wanted, on: device) }
-        let route = KernelRoute(destination: network, gateway: nil, device: device, onlink: false)
-        let routes = try netlink.routes(devices: [device], family: IPv4Address.self)
+        let links = try netlink.links()
+        let routes = try netlink.routes(devices: links.map(\.device), family: IPv4Address.self)
         if !routes.contains(where: { $0.destination == network && $0.device.index == device.index }) {
-            try netlink.replaceRoute(route)
+            try netlink.replaceRoute(KernelRoute(destination: network, gateway: nil, device: device, onlink: false))
             logger.info("route \(network) dev \(name)")
+        }
+        for route in routes where network.contains(route.destination) && route.destination.prefixLength > network.prefixLength
+            && (route.isOurs || route.destination.prefixLength == subnetLength)
+            && (route.device.name.hasPrefix("flannel.") || route.device.name.hasPrefix("flannel-v6.") || (route.device.name == external && route.gateway != nil)) {
+            try netlink.deleteRoute(route)
+            logger.info("removed \(route): another backend's, it would bypass \(name)")
         }
     }
 }

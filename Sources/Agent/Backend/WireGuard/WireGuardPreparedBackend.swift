@@ -21,8 +21,9 @@ final class WireGuardPreparedBackend: PreparedBackend {
         guard let subnet = subnets.subnet, let plan = host.ipv4 else {
             throw WireGuardSetupError("wireguard backend: no IPv4 subnet to run with")
         }
-        try device.address(subnet: subnet, network: plan.network)
+        try device.address(subnet: subnet, network: plan.network, subnetLength: plan.subnetLength, external: host.external.name)
         host.logger.info("wireguard backend: \(device.name) \(subnet.address)/32 MTU \(device.mtu) (\(device.driver.kind)), public key \(publicKey), UDP \(host.publicIP):\(backend.listenPort) on \(host.external.name), \(plan.network) routed through it")
-        return WireGuardDataPath(device: device, peers: WireGuardPeerSet(backend: backend, network: plan.network, ownSubnet: subnet), logger: host.logger)
+        return WireGuardDataPath(device: device, peers: WireGuardPeerSet(backend: backend, network: plan.network, ownSubnet: subnet),
+                                 subnetLength: plan.subnetLength, external: host.external.name, logger: host.logger)
     }
 }

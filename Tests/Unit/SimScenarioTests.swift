@@ -24,9 +24,11 @@ struct SimScenarioTests {
 
     @Test func chaosOver200SeedsKeepsEveryInvariant() {
         var failed: [String] = []
+        var wireguardRuns = 0
         for seed in UInt64(1)...200 {
             let run = SimScenario.chaos.run(seed: seed, keepsTrace: false)
             if !run.passed { failed.append(run.summary) }
+            if run.world.hosts.contains(where: { $0.wireguard != nil }) { wireguardRuns += 1 }
             // Determinism on a sample of the seeds (all of them would double the time).
             // The world's decoded index of live leases (what agents list) is what etcd holds.
             #expect(run.world.liveListing(revision: run.world.etcd.revision) == run.world.etcd.listLeases(layout: run.world.layout),
@@ -37,6 +39,7 @@ struct SimScenarioTests {
             }
         }
         #expect(failed.isEmpty, "\(failed.joined(separator: "\n"))")
+        #expect(wireguardRuns >= 30, "chaos over wireguard: \(wireguardRuns) of 200 seeds")
     }
 
     @Test func chaosCatchesAnAllocatorThatIgnoresExistingLeases() {

@@ -87,3 +87,60 @@ extension Scenario {
         try run.expectPing(containers[0], containers[1], ttl: 62)
     }
 }
+
+extension Scenario {
+    /// S20: S1 with the wireguard backend (wireguard-go where the kernel has no WireGuard).
+    public static let wireguardSeedPing = Scenario(
+        id: "S20", name: "wireguard-seed-ping",
+        summary: "3 hosts, wireguard backend: leases carry each host's PublicKey, MTU 1420, each device lists the others (key, PublicIP:51820, subnet); pings ttl=62; the underlay carries only UDP 51820; a peer leaving is removed; flannel-wg deleted by hand comes back with the same key; a restart keeps the key and traffic never stops") { run in
+        let harness = run.harness
+        let (hosts, containers) = try run.cluster(
+            hosts: 3, config: #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "wireguard" } }"#, ttl: shortTTL)
+        let subnets = try hosts.map { try run.waitForSubnet($0) }
+        var keys: [String] = []
+        for (host, subnet) in zip(hosts, subnets) {
+            let lease = try run.lease(subnet)?.attributes
+            run.expect(try harness.subnetFile(of: host)?.mtu == 1420, "\(host): subnet.env MTU 1420 (1500 − 80)")
+            let key = try harness.wireGuardDevice(on: host)?.publicKey ?? "none"
+            keys.append(key)
+            run.expect(lease?.backendType == "wireguard" && lease?.backendData?.member("PublicKey")?.stringValue == key,
+                       "\(host)'s lease says wireguard and carries its flannel-wg's public key \(key)")
+        }
+        func expected(_ peers: [Int]) -> [String] {
+            peers.map { "\(keys[$0]) \(hosts[$0].publicIP):51820 \(subnets[$0])" }.sorted()
+        }
+        func peers() throws -> [String] { try harness.wireGuardDevice(on: hosts[0])?.peers ?? [] }
+        try harness.waitUntil("h1's peers h2 and h3", timeout: .seconds(15)) { try peers() == expected([1, 2]) }
+        run.expect(true, "h1's flannel-wg has exactly h2 and h3: their keys, PublicIP:51820, subnets")
+        try run.expectPing(containers[0], containers[1], ttl: 62)
+        try run.expectPing(containers[1], containers[0], ttl: 62)
+        try run.expect(needs: .underlayCapture, {
+            let underlay = try harness.underlayCapture().filter { $0.contains(" eth0 ") && $0.contains(" > ") }
+            return underlay.contains { $0.hasSuffix("\(hosts[0].publicIP).51820 > \(hosts[1].publicIP).51820: UDP, length 128") }
+                && underlay.allSatisfy { $0.contains(".51820 > ") && $0.contains(".51820: UDP") }
+        }, "the underlay carries UDP 51820 only (a ping: 84 bytes padded to 96, sealed into 128)")
+
+        try harness.stopAgent(on: hosts[2])
+        try harness.waitUntil("h1 to remove h3's peer", timeout: .seconds(35)) { try peers() == expected([1]) }
+        run.expect(true, "h1 removes h3's peer once its lease expires")
+
+        try harness.deleteDevice("flannel-wg", on: hosts[0])
+        try harness.waitUntil("h1 to make flannel-wg again", timeout: .seconds(25)) {
+            try harness.wireGuardDevice(on: hosts[0])?.publicKey == keys[0] && peers() == expected([1])
+        }
+        run.expect(true, "h1 makes flannel-wg again with the key in its lease, and its peer, within a resync")
+        try run.waitForPing(containers[0], containers[1], timeout: .seconds(15))
+        try run.expectPing(containers[1], containers[0], ttl: 62)
+
+        try harness.stopAgent(on: hosts[0])
+        try run.expectPing(containers[1], containers[0], ttl: 62)
+        run.expect(true, "traffic flows while h1's agent is down")
+        try run.startAgent(hosts[0], ttl: shortTTL)
+        try harness.waitUntil("h1's restarted agent to know h2", timeout: .seconds(30)) { try harness.knowsPeer(subnets[1], on: hosts[0]) }
+        let lease = try run.lease(subnets[0])?.attributes
+        run.expect(try harness.wireGuardDevice(on: hosts[0])?.publicKey == keys[0] && lease?.backendData?.member("PublicKey")?.stringValue == keys[0],
+                   "h1 keeps its public key across the restart, in the device and the lease")
+        try harness.waitUntil("h1's peers after its restart", timeout: .seconds(15)) { try peers() == expected([1]) }
+        try run.expectPing(containers[0], containers[1], ttl: 62)
+    }
+}

@@ -6,7 +6,7 @@ extension Scenario {
         seedPing, restartKeepsSubnet, expiredLeaseComesBack, subnetTakenDrift, containerRedeploy, peerLeaves,
         reservation, allocationRace, etcdOutage, watchCompaction,
         badInput,
-        vxlanSeedPing, hostGWSeedPing,
+        vxlanSeedPing, hostGWSeedPing, wireguardSeedPing,
         Scenario(id: "S13", name: "scale",
                  summary: "1,000 and 10,000 hosts join 10.0.0.0/8 and churn for 24 simulated hours: convergence, no duplicates, etcd requests per host per hour, wall time",
                  body: .only(.simulator, how: "flannel-sim bench --hosts 1000,10000")),

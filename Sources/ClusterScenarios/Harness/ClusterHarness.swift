@@ -64,6 +64,8 @@ public protocol ClusterHarness: AnyObject {
     func kernelEntries(on host: ClusterHost, ipv6Network network: IPv6Network) throws -> [String]
     /// The MAC of `device` on `host`; nil when there is no such device.
     func deviceMAC(_ device: String, on host: ClusterHost) throws -> MACAddress?
+    /// `host`'s `flannel-wg` (wireguard backend); nil when there is none.
+    func wireGuardDevice(on host: ClusterHost) throws -> ClusterWireGuardDevice?
     /// `ip link del <device>` on `host`, as an operator would.
     func deleteDevice(_ device: String, on host: ClusterHost) throws
 

@@ -16,6 +16,16 @@ extension LabCluster {
         try labHost(host).namespace.deviceMAC(device)
     }
 
+    public func wireGuardDevice(on host: ClusterHost) throws -> ClusterWireGuardDevice? {
+        let lab = try labHost(host)
+        guard try lab.namespace.run(["ip", "link", "show", "dev", WireGuardBackend.deviceName]).succeeded else { return nil }
+        // `wg show <device> dump`: the device's line (private key, public key, port, fwmark), then
+        // per peer: public key, PSK, endpoint, allowed IPs, handshake, rx, tx, keepalive.
+        let lines = try lab.wireGuardDump().split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        guard let device = lines.first, device.count > 1 else { return nil }
+        return ClusterWireGuardDevice(publicKey: device[1], peers: lines.dropFirst().filter { $0.count >= 4 }.map { "\($0[0]) \($0[2]) \($0[3])" })
+    }
+
     public func deleteDevice(_ device: String, on host: ClusterHost) throws {
         try labHost(host).namespace.ip(["link", "del", device])
     }

@@ -137,8 +137,18 @@ public final class SimCluster: ClusterHarness {
         return [simHost.vxlan, simHost.ipv6VXLAN].compactMap { $0 }.first { $0.device.name == device }?.mac
     }
 
+    public func wireGuardDevice(on host: ClusterHost) throws -> ClusterWireGuardDevice? {
+        simHost(host).wireguard.map { device in
+            ClusterWireGuardDevice(publicKey: device.publicKey.base64, peers: device.peers.values.map {
+                "\($0.config.publicKey) \($0.config.endpoint) \($0.config.allowedIPs.joined(separator: ","))"
+            })
+        }
+    }
+
     public func deleteDevice(_ device: String, on host: ClusterHost) throws {
-        if simHost(host).vxlan?.device.name == device {
+        if device == WireGuardBackend.deviceName, simHost(host).wireguard != nil {
+            world.deleteWireGuardDevice(on: simHost(host))
+        } else if simHost(host).vxlan?.device.name == device {
             world.deleteVXLANDevice(on: simHost(host))
         } else if simHost(host).ipv6VXLAN?.device.name == device {
             world.deleteIPv6VXLANDevice(on: simHost(host))

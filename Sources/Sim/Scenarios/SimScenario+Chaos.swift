@@ -5,7 +5,7 @@ import AgentCore
 extension SimScenario {
     public static let chaos = SimScenario(
         id: "chaos", name: "chaos",
-        summary: "2–6 hosts, any backend (udp, vxlan, host-gw), 10 minutes of random faults (etcd cuts, outages, lost and slow etcd messages, partitions both and one way, loss, duplication, reordering, compaction, crashes, agent pauses, hosts leaving for good), then heal, settle, check",
+        summary: "2–6 hosts, any backend (udp, vxlan, host-gw, wireguard), 10 minutes of random faults (etcd cuts, outages, lost and slow etcd messages, partitions both and one way, loss, duplication, reordering, compaction, crashes, agent pauses, hosts leaving for good), then heal, settle, check",
         options: shortLeases
     ) { run in
         chaosBody(run, dualStack: false)
@@ -25,8 +25,8 @@ extension SimScenario {
         let world = run.world
         let count = Int.random(in: 2...6, using: &world.random)
         let subnets = count + Int.random(in: 1...3, using: &world.random)
-        // Any backend: the kernel backends' entries are judged like the proxy's routes.
-        let backends = dualStack ? ["vxlan", "host-gw"] : ["udp", "vxlan", "host-gw"]
+        // Any backend: the kernel backends' entries and flannel-wg's peers are judged like the proxy's routes.
+        let backends = dualStack ? ["vxlan", "host-gw"] : ["udp", "vxlan", "host-gw", "wireguard"]
         let backend = backends[Int.random(in: 0..<backends.count, using: &world.random)]
         // Dual-stack: an IPv6 range as tight as the IPv4 one, so that both halves contend.
         let ipv6 = dualStack ? #", "EnableIPv6": true, "IPv6Network": "fd00:10:1::/48", "IPv6SubnetMin": "fd00:10:1:1::", "IPv6SubnetMax": "fd00:10:1:\#(String(subnets, radix: 16))::""# : ""

@@ -162,8 +162,7 @@ public final class SimAgent {
             backend = config
             if let device { ensure(device) }
             if let ipv6Device { ensure(ipv6Device) }
-            return [.backendPrepared(device: device == nil ? nil : host.vxlan.map { .mac($0.mac) },
-                                     ipv6Device: ipv6Device == nil ? nil : host.ipv6VXLAN.map { .mac($0.mac) })]
+            return [.backendPrepared(device: identity(of: device), ipv6Device: ipv6Device == nil ? nil : host.ipv6VXLAN.map { .mac($0.mac) })]
         case let .startDataPath(subnets), let .moveDataPath(subnets):
             if let subnet = subnets.subnet, let network = subnets.network { bringUpDevice(subnet: subnet, network: network) }
             if let subnet = subnets.ipv6Subnet, host.ipv6VXLAN != nil {
@@ -309,10 +308,35 @@ public final class SimAgent {
             ensureVXLAN(device.name, vni: vni, port: port, index: 3, slot: \.vxlan, mac: \.vtepMAC)
         case let .vxlanIPv6(vni, port, _):
             ensureVXLAN(device.name, vni: vni, port: port, index: 4, slot: \.ipv6VXLAN, mac: \.ipv6VtepMAC)
-        case .wireguard:
-            // Not modelled yet: the agent runs, but no packet crosses.
-            world.record("\(host.name) \(device.name): WireGuard devices are not modelled by the simulator")
+        case let .wireguard(name, port, mtu):
+            ensureWireGuard(name, port: port, mtu: mtu)
         }
+    }
+
+    /// What the lease says of the device the backend asked for: vxlan's MAC, wireguard's key.
+    private func identity(of device: BackendDevice?) -> BackendDeviceIdentity? {
+        switch device {
+        case .vxlan?: host.vxlan.map { .mac($0.mac) }
+        case .wireguard?: host.wireguard.map { .publicKey($0.publicKey) }
+        case .vxlanIPv6?, nil: nil
+        }
+    }
+
+    /// `flannel-wg` with the key from the host's key file (made on first use): a device
+    /// already running with that key and port is kept with its peers and sessions.
+    private func ensureWireGuard(_ name: String, port: Int, mtu: Int) {
+        let privateKey = host.wireGuardKeyFile ?? SimWireGuardCrypto.newPrivateKey(using: &world.random)
+        if host.wireGuardKeyFile == nil {
+            host.wireGuardKeyFile = privateKey
+            world.record("\(host.name) made a new WireGuard key: public key \(SimWireGuardCrypto.publicKey(of: privateKey))")
+        }
+        if let existing = host.wireguard, existing.privateKey == privateKey, existing.listenPort == port {
+            host.wireguard?.mtu = mtu
+            world.record("\(host.name) reusing \(name) with \(existing.peers.count) peer(s)")
+            return
+        }
+        host.wireguard = SimWireGuardDevice(privateKey: privateKey, publicKey: SimWireGuardCrypto.publicKey(of: privateKey), listenPort: port, mtu: mtu)
+        world.record("\(host.name) created \(name) (public key \(SimWireGuardCrypto.publicKey(of: privateKey)), port \(port))")
     }
 
     /// One vxlan device (`flannel.<VNI>` or `flannel-v6.<VNI>`) in `slot` of the host, its MAC
@@ -340,6 +364,10 @@ public final class SimAgent {
         if forwardsInUserSpace {
             host.tunnel = SimHost.Tunnel(subnet: subnet, mtu: mtu, network: network)
             world.record("\(host.name) lease \(subnet) in use (flannel0 \(subnet.address)/32 mtu \(mtu))")
+        } else if backend.backend.forwarding == .wireguard, host.wireguard != nil {
+            host.wireguard?.address = subnet.address
+            host.wireguard?.network = network
+            world.record("\(host.name) lease \(subnet) in use (flannel-wg \(subnet.address)/32 mtu \(mtu), \(network) routed through it)")
         } else if backend.backend.device(on: host.backendHost) != nil, host.vxlan != nil {
             host.vxlan?.address = subnet.address
             world.record("\(host.name) lease \(subnet) in use (\(host.vxlan.map { $0.device.name } ?? "?") \(subnet.address)/32 mtu \(mtu))")
@@ -363,6 +391,12 @@ public final class SimAgent {
                 device: host.vxlan, underlay: host.underlayNetwork, ownSubnet: held?.key.ipv4)
     }
 
+    /// The wireguard backend's wanted peers, as the daemon's data path builds them; nil for other backends.
+    public var wireGuardPeerSet: WireGuardPeerSet? {
+        guard let wireguard = backend.backend as? WireGuardBackend, let plan = machine.plan else { return nil }
+        return WireGuardPeerSet(backend: wireguard, network: plan.network, ownSubnet: held?.key.ipv4)
+    }
+
     /// The kernel backends' planner for the IPv6 half of a dual-stack network, as the daemon's builds it.
     public var ipv6KernelPlanner: KernelBackendPlanner<IPv6Address>? {
         planner(plan: machine.config?.ipv6, wantsDevice: backend.backend.ipv6Device(on: host.backendHost) != nil,
@@ -373,7 +407,7 @@ public final class SimAgent {
     /// while the device the backend wants is missing.
     private func planner<Address>(plan: SubnetPlan<Address>?, wantsDevice: Bool, device: SimHost.VXLANDevice?,
                                   underlay: IPNetwork<Address>, ownSubnet: IPNetwork<Address>?) -> KernelBackendPlanner<Address>? {
-        guard let plan, !forwardsInUserSpace, !wantsDevice || device != nil else { return nil }
+        guard let plan, backend.backend.forwarding == .kernel, !wantsDevice || device != nil else { return nil }
         let context = KernelPeerContext(external: host.eth0, externalNetwork: underlay, device: wantsDevice ? device?.device : nil)
         return KernelBackendPlanner(backend: backend, context: context, network: plan.network,
                                     subnetLength: plan.subnetLength, ownSubnet: ownSubnet)
@@ -382,6 +416,15 @@ public final class SimAgent {
     /// The data path's periodic tick: the kernel backends' resync, anything missing comes back.
     private func resync() {
         if forwardsInUserSpace { return }
+        if let wireguard = backend.backend as? WireGuardBackend, let device = wireguard.device(on: host.backendHost) {
+            if host.wireguard == nil {
+                world.record("\(host.name) \(device.name) is gone; making it again with the same key")
+                ensure(device)
+                host.wireguard?.address = held?.key.ipv4?.address
+                host.wireguard?.network = machine.plan?.network
+            }
+            return programKernel()
+        }
         if let device = backend.backend.device(on: host.backendHost), host.vxlan == nil {
             world.record("\(host.name) \(device.name) is gone; re-creating it")
             ensure(device)
@@ -397,6 +440,15 @@ public final class SimAgent {
 
     /// The same diff the real agent applies through netlink, applied to the simulated tables.
     private func programKernel() {
+        if let peerSet = wireGuardPeerSet, let peers = machine.table?.peers, let device = host.wireguard {
+            let plan = WireGuardPeerPlan(current: device.state.peers, wanted: peerSet.wanted(peers))
+            host.wireguard?.apply(plan)
+            if world.options.tracesDetail {
+                for key in plan.removals { world.record("\(host.name) removed WireGuard peer \(key)") }
+                for peer in plan.updates { world.record("\(host.name) set WireGuard \(peer)") }
+            }
+            return
+        }
         guard let planner = kernelPlanner, let peers = machine.table?.peers else { return }
         let broken = world.options.brokenKernelDeletes
         trace(planner.plan(peers: peers, current: host.kernelTables).execute { step in host.apply(step, ignoringDeletes: broken) })

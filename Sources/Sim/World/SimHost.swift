@@ -63,6 +63,10 @@ public final class SimHost {
     public internal(set) var vxlan: VXLANDevice?
     /// `flannel-v6.<VNI>`, if a dual-stack vxlan agent ever ran here.
     public internal(set) var ipv6VXLAN: VXLANDevice?
+    /// `flannel-wg`, if a wireguard agent ever ran here.
+    public internal(set) var wireguard: SimWireGuardDevice?
+    /// `/run/flannel/wgkey`: the private key, kept across agent restarts.
+    public internal(set) var wireGuardKeyFile: WireGuardKey?
     /// The routes, neighbours and forwarding entries the kernel backends program; like the
     /// real kernel's, they stay when the agent stops.
     public internal(set) var kernelTables = KernelTables<IPv4Address>()

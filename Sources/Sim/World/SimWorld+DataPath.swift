@@ -32,6 +32,8 @@ extension SimWorld {
         /// The IPv6 half's: a vxlan datagram from `flannel-v6.<VNI>`, an IPv6 packet routed.
         case vxlanIPv6(vni: Int, port: Int, mac: MACAddress, [UInt8])
         case routedIPv6([UInt8])
+        /// Between two WireGuard devices (UDP 51820): a handshake message or a sealed packet.
+        case wireguard(WireGuardFrame)
     }
 
     /// One echo request from `container` (on `host`) to `destination`; runs the world until
@@ -99,6 +101,10 @@ extension SimWorld {
             case let .vxlan(device, mac, peer): underlaySend(from: host, to: peer, .vxlan(vni: device.vni, port: device.port, mac: mac, packet))
             case let .dropped(reason): drop(host, reason)
             }
+        } else if let network = host.wireguard?.network, network.contains(destination) {
+            // `<network> dev flannel-wg`: forwarded into the device, agent or no agent.
+            guard SimPacket.forward(&packet) else { return drop(host, "ttl expired in the kernel") }
+            wireGuardSend(host, packet)
         } else {
             drop(host, "no route to \(destination)")
         }
@@ -149,6 +155,7 @@ extension SimWorld {
             case let .udp(payload): record("\(host.name) eth0 \(host.publicIP).8285 > \(publicIP).8285: UDP, length \(payload.count)")
             case let .vxlan(vni, port, _, payload): record("\(host.name) eth0 \(host.publicIP) > \(publicIP).\(port): VXLAN vni \(vni), inner length \(payload.count)")
             case let .routed(packet): record("\(host.name) eth0 \(SimPacket.source(packet)) > \(SimPacket.destination(packet)) via \(publicIP): IP, length \(packet.count)")
+            case let .wireguard(frame): record("\(host.name) eth0 \(host.publicIP).\(frame.sourcePort) > \(publicIP).\(frame.destinationPort): UDP, length \(frame.length)")
             case .vxlanIPv6, .routedIPv6: break
             }
         }
@@ -184,6 +191,7 @@ extension SimWorld {
                 case let .routed(packet): hostReceive(target, packet, from: .underlay)
                 case let .vxlanIPv6(vni, port, mac, packet): ipv6VXLANReceive(target, vni: vni, port: port, mac: mac, packet)
                 case let .routedIPv6(packet): ipv6HostReceive(target, packet, from: .underlay)
+                case let .wireguard(frame): wireGuardReceive(target, from: host.publicIP, frame)
                 }
             }
         }

@@ -66,7 +66,7 @@ extension SimWorld.UnderlayFrame {
     var isVXLAN: Bool {
         switch self {
         case .vxlan, .vxlanIPv6: true
-        case .udp, .routed, .routedIPv6: false
+        case .udp, .routed, .routedIPv6, .wireguard: false
         }
     }
 
@@ -74,6 +74,7 @@ extension SimWorld.UnderlayFrame {
         switch self {
         case let .udp(bytes), let .routed(bytes), let .routedIPv6(bytes): bytes.count
         case let .vxlan(_, _, _, bytes), let .vxlanIPv6(_, _, _, bytes): bytes.count
+        case let .wireguard(frame): frame.length
         }
     }
 }

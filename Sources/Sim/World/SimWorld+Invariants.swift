@@ -33,7 +33,14 @@ extension SimWorld {
                 violation("\(host.name) holds \(subnet) but etcd says \(record.map { "it is \($0.attributes.publicIP)'s" } ?? "it is free")")
             }
             let others = live.filter { $0.key != held.key }
-            if let planner = agent.kernelPlanner {
+            if let peerSet = agent.wireGuardPeerSet {
+                // flannel-wg's peers must be exactly what the other live leases need.
+                let wanted = peerSet.wanted(others.map { Peer(key: $0.key, attributes: $0.attributes) })
+                let plan = WireGuardPeerPlan(current: host.wireguard?.state.peers ?? [], wanted: wanted)
+                if host.wireguard == nil || !plan.isEmpty {
+                    violation("\(host.name)'s flannel-wg differs from etcd: \(host.wireguard == nil ? "no device" : "would remove \(plan.removals.count), set \(plan.updates.map(\.description).prefix(3))")")
+                }
+            } else if let planner = agent.kernelPlanner {
                 // The kernel's entries must be exactly what the other live leases need.
                 let plan = planner.plan(peers: others.map { Peer(key: $0.key, attributes: $0.attributes) }, current: host.kernelTables)
                 if !plan.isEmpty {

@@ -36,9 +36,6 @@ extension NetnsLabCommand {
             if ipv6 || ipv6Only, backend == "udp" {
                 throw ValidationError("\(ipv6Only ? "--ipv6-only" : "--ipv6") with --backend udp: the udp backend carries IPv4 only (as upstream's); use vxlan or host-gw")
             }
-            if ipv6 || ipv6Only, backend == "wireguard" {
-                throw ValidationError("\(ipv6Only ? "--ipv6-only" : "--ipv6") with --backend wireguard: this agent's wireguard backend carries IPv4 only so far; use vxlan or host-gw")
-            }
             if ipv6 && ipv6Only {
                 throw ValidationError("--ipv6 and --ipv6-only: choose one (dual-stack, or IPv6 alone)")
             }

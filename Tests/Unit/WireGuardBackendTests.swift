@@ -80,7 +80,9 @@ struct WireGuardBackendTests {
         var small = Self.host
         small.externalMTU = 140
         #expect(backend.refusal(on: small)?.hasPrefix("wireguard backend: eth0's MTU 140 leaves 60 after 80 bytes") == true)
-        #expect(backend.ipv6Refusal(on: Self.host)?.contains("set EnableIPv6 to false") == true)
+        #expect(backend.ipv6Refusal(on: Self.host) == nil, "IPv6 runs on flannel-wg-v6 in Mode separate")
+        #expect(WireGuardBackend(mode: .auto).ipv6Refusal(on: Self.host)?.hasPrefix(#"wireguard backend: Mode "auto" (one device for both families) is not implemented"#) == true)
+        #expect(WireGuardBackend(underlayMTU: 1300).ipv6Refusal(on: Self.host)?.contains("below IPv6's minimum of 1280") == true)
     }
 
     @Test func eachPeerIsItsKeyItsPublicIPAtOurPortAndItsSubnet() {
@@ -191,5 +193,24 @@ struct WireGuardBackendTests {
             if case let .writeSubnetFile(file) = action { file } else { nil }
         }
         #expect(files.map(\.mtu) == [1420])
+    }
+
+    @Test func theIPv6HalfIsFlannelWGV6WithTheSameKey() {
+        let backend = WireGuardBackend(persistentKeepalive: 5)
+        #expect(backend.ipv6Device(on: Self.host) == .wireguard(name: "flannel-wg-v6", port: 51821, mtu: 1420))
+        #expect(backend.ipv6LeaseData(device: .publicKey(Self.alicePublic))?.encoded == #"{"PublicKey":"hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="}"#)
+        let data: JSONValue = .object([("PublicKey", .string(Self.bobPublic.base64))])
+        let peer = Peer(key: SubnetKey(IPv4Network("10.1.15.0/24")!, ipv6: IPv6Network("fd00:10:1:f::/64")!),
+                        attributes: LeaseAttributes(publicIP: IPv4Address(192, 0, 2, 12), publicIPv6: IPv6Address("2001:db8::12")!,
+                                                    backendType: "wireguard", backendData: data, backendV6Data: data))
+        #expect(backend.ipv6PeerConfig(peer) == WireGuardPeerConfig(publicKey: Self.bobPublic, endpoint: "[2001:db8::12]:51821",
+                                                                    allowedIPs: ["fd00:10:1:f::/64"], persistentKeepalive: 5))
+        let set = WireGuardPeerSet(backend: backend, network: IPv6Network("fd00:10:1::/48")!, ownSubnet: IPv6Network("fd00:10:1:1::/64")!)
+        #expect(set.wanted([peer]).map(\.endpoint) == ["[2001:db8::12]:51821"])
+        var noV6 = peer
+        noV6.attributes.backendV6Data = nil
+        #expect(set.ignoreReason(noV6) == "its BackendV6Data has no usable PublicKey (found nothing)")
+        #expect(WireGuardPeerSet(backend: backend, network: IPv6Network("fd00:99::/48")!, ownSubnet: nil).ignoreReason(peer)
+            == "its IPv6 subnet is outside the network fd00:99::/48")
     }
 }

@@ -109,4 +109,13 @@ struct WireGuardLinuxPartsTests {
         #expect(Array(family[4..<6]) == [0x10, 0] && Array(family[16..<18]) == [3, 1])
         #expect(NetlinkAttributes(family[20...]).string(2) == "wireguard")
     }
+
+    @Test func ipv6EndpointsAndAllowedIPsAreSockaddrIn6AndAF_INET6() {
+        #expect(WireGuardNetlink.sockaddr("[2001:db8::12]:51821") == [10, 0, 0xca, 0x6d, 0, 0, 0, 0, 0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [0x12, 0, 0, 0, 0])
+        #expect(WireGuardNetlink.sockaddr("2001:db8::12:51821") == nil, "an IPv6 endpoint needs its brackets")
+        let plan = WireGuardPeerPlan(updates: [WireGuardPeerConfig(publicKey: Self.alice, endpoint: "[2001:db8::12]:51821", allowedIPs: ["fd00:10:1:f::/64"])])
+        let bytes = WireGuardNetlink.setDevice(family: 0x1d, sequence: 1, name: "flannel-wg-v6", privateKey: nil, listenPort: 51821, plan: plan).finished
+        let state = WireGuardNetlink.parseDevice([bytes[16...]])
+        #expect(state.peers == [WireGuardDeviceState.Peer(publicKey: Self.alice, endpoint: "[2001:db8::12]:51821", allowedIPs: ["fd00:10:1:f::/64"])])
+    }
 }

@@ -309,6 +309,9 @@ public final class SimAgent {
         case let .vxlanIPv6(vni, port, _):
             ensureVXLAN(device.name, vni: vni, port: port, index: 4, slot: \.ipv6VXLAN, mac: \.ipv6VtepMAC)
         case let .wireguard(name, port, mtu):
+            // The IPv6 half (flannel-wg-v6) is not modelled: a dual-stack wireguard network
+            // runs its IPv4 half here, and the lab runs both.
+            guard name == WireGuardBackend.deviceName else { return world.record("\(host.name) \(name): not modelled by the simulator") }
             ensureWireGuard(name, port: port, mtu: mtu)
         }
     }
@@ -392,7 +395,7 @@ public final class SimAgent {
     }
 
     /// The wireguard backend's wanted peers, as the daemon's data path builds them; nil for other backends.
-    public var wireGuardPeerSet: WireGuardPeerSet? {
+    public var wireGuardPeerSet: WireGuardPeerSet<IPv4Address>? {
         guard let wireguard = backend.backend as? WireGuardBackend, let plan = machine.plan else { return nil }
         return WireGuardPeerSet(backend: wireguard, network: plan.network, ownSubnet: held?.key.ipv4)
     }

@@ -148,4 +148,31 @@ struct WireGuardLabTests {
         #expect(hosts[0].agent?.log.contains("reusing flannel-wg (wireguard-go)") == true, "\(hosts[0].agent?.log ?? "")")
         #expect(try c2.namespace.run(["ping", "-c", "1", "-W", "2", c1.address.description]).succeeded)
     }
+
+    @Test func dualStackRunsFlannelWGV6BesideFlannelWG() throws {
+        guard LabGate.requireRoot() else { return }
+        let pair = try DualStackLabTests.pair(backend: "wireguard")
+        defer { pair.lab.destroy() }
+        #expect(pair.files.allSatisfy { $0.mtu == 1420 && $0.ipv6Subnet != nil }, "\(pair.files)")
+        var keys: [String] = []
+        for (host, file) in zip(pair.hosts, pair.files) {
+            let lease = try DualStackLabTests.lease(pair.lab, file)
+            let key = try #require(lease.backendData?.member("PublicKey")?.stringValue)
+            #expect(lease.backendV6Data?.member("PublicKey")?.stringValue == key, "both halves carry the one key, as upstream's")
+            #expect(try Dump(host.wireGuardDump()).publicKey == key && Dump(host.wireGuardDump(device: "flannel-wg-v6")).publicKey == key)
+            keys.append(key)
+        }
+        let peerV6 = "\(keys[1]) [\(Lab.ipv6Address(ofHost: 2))]:51821 \(try #require(pair.files[1].ipv6Subnet))"
+        var seen: [String] = []
+        let found = (try? Poll.until("h1's flannel-wg-v6 to have h2", timeout: .seconds(15)) {
+            seen = Dump(try pair.hosts[0].wireGuardDump(device: "flannel-wg-v6")).peers
+            return seen == [peerV6]
+        }) != nil
+        #expect(found, "h1's flannel-wg-v6 peers: \(seen), wanted \(peerV6)")
+        #expect(Dump(try pair.hosts[0].wireGuardDump()).peers == ["\(keys[1]) \(pair.hosts[1].address):51820 \(try #require(pair.files[1].subnet))"])
+        let route = try pair.hosts[0].namespace.ip(["-6", "route", "show", "fd00:10:1::/48"]).stdout
+        #expect(route.contains("dev flannel-wg-v6"), "\(route)")
+        try DualStackLabTests.pingBothFamilies(pair, from: 0, to: 1)
+        try DualStackLabTests.pingBothFamilies(pair, from: 1, to: 0)
+    }
 }

@@ -6,29 +6,39 @@ import Logging
 
 /// The kernel's WireGuard: the link made through rtnetlink (`type wireguard`), its key, port
 /// and peers through the "wireguard" generic netlink family. A kernel without the module
-/// has no such family; `unavailableReason` says so before anything is made.
+/// has no such family: `unavailableReason` says so before anything is made, and `init` throws.
 final class KernelWireGuardDriver: WireGuardDriver {
     let kind = "kernel"
     private let netlink: RouteNetlink
     private let generic: NetlinkSocket
-    private var family: Int?
+    private let family: Int
     private var name = WireGuardBackend.deviceName
 
     init(netlink: RouteNetlink) throws {
         self.netlink = netlink
         generic = try NetlinkSocket(protocol: Int32(NETLINK_GENERIC))
+        family = try Self.familyID(generic)
     }
 
     /// Why the kernel's WireGuard cannot be used (no "wireguard" family), or nil.
-    func unavailableReason(logger: Logger) -> String? {
+    static func unavailableReason() -> String? {
         do {
-            let answers = try generic.dump({ sequence in WireGuardNetlink.familyRequest(sequence: sequence) },
-                                           operation: "look up the generic netlink family \"wireguard\"")
-            family = answers.lazy.compactMap { WireGuardNetlink.familyID(in: $0.payload) }.first
-            return family == nil ? "the kernel answered without a wireguard family id" : nil
+            _ = try familyID(try NetlinkSocket(protocol: Int32(NETLINK_GENERIC)))
+            return nil
+        } catch let error as NetlinkError where error.errno == ENOENT {
+            return "this kernel has no WireGuard (no \"wireguard\" generic netlink family)"
         } catch {
-            return error.errno == ENOENT ? "this kernel has no WireGuard (no \"wireguard\" generic netlink family)" : "\(error)"
+            return "\(error)"
         }
+    }
+
+    private static func familyID(_ socket: NetlinkSocket) throws -> Int {
+        let answers = try socket.dump({ sequence in WireGuardNetlink.familyRequest(sequence: sequence) },
+                                      operation: "look up the generic netlink family \"wireguard\"")
+        guard let family = answers.lazy.compactMap({ WireGuardNetlink.familyID(in: $0.payload) }).first else {
+            throw WireGuardSetupError("the kernel answered the wireguard family lookup without an id")
+        }
+        return family
     }
 
     func ensureDevice(name: String, mtu: Int, logger: Logger) throws -> Bool {
@@ -50,14 +60,12 @@ final class KernelWireGuardDriver: WireGuardDriver {
     }
 
     func configure(privateKey: WireGuardSecret?, listenPort: Int?, plan: WireGuardPeerPlan) throws {
-        let family = try familyID()
         try generic.request({ sequence in
             WireGuardNetlink.setDevice(family: family, sequence: sequence, name: name, privateKey: privateKey, listenPort: listenPort, plan: plan)
         }, operation: "configure \(name) (\(plan.removals.count) peer(s) removed, \(plan.updates.count) set)")
     }
 
     func read() throws -> WireGuardDeviceState {
-        let family = try familyID()
         let answers = try generic.dump({ sequence in WireGuardNetlink.getDevice(family: family, sequence: sequence, name: name) },
                                        operation: "read \(name)'s WireGuard settings")
         return WireGuardNetlink.parseDevice(answers.map(\.payload))
@@ -65,10 +73,5 @@ final class KernelWireGuardDriver: WireGuardDriver {
 
     func detach(logger: Logger) {
         logger.info("leaving \(name) and its peers in place; the next start reuses them")
-    }
-
-    private func familyID() throws -> Int {
-        if let family { return family }
-        throw WireGuardSetupError("the kernel's WireGuard family was never found; the driver was chosen without checking")
     }
 }

@@ -47,22 +47,23 @@ final class WireGuardDevice {
         return link
     }
 
-    /// `<subnet base>/32` on the device (other addresses removed), and `<network> dev
-    /// flannel-wg scope link`, as upstream sets them. Per-peer routes into the network that
-    /// another backend left (vxlan's via `flannel.<VNI>`, host-gw's via a gateway on
-    /// `external`: ours by mark, or lease-sized as upstream's are) would take the traffic
-    /// past the tunnel: they go.
-    func address(subnet: IPv4Network, network: IPv4Network, subnetLength: Int, external: String) throws {
+    /// `<subnet base>/32` (IPv6: `/128`) on the device, other addresses removed (an IPv6
+    /// link-local one aside), and `<network> dev flannel-wg` (or `flannel-wg-v6`), as upstream
+    /// sets them. Per-peer routes into the network that another backend left (vxlan's via
+    /// `flannel.<VNI>` or `flannel-v6.<VNI>`, host-gw's via a gateway on `external`: ours by
+    /// mark, or lease-sized as upstream's are) would take the traffic past the tunnel: they go.
+    func address<Address: NetlinkAddress>(subnet: IPNetwork<Address>, network: IPNetwork<Address>, subnetLength: Int, external: String) throws {
         let device = try link().device
-        let wanted = InterfaceAddress(address: subnet.address, prefixLength: 32)
-        let present = try netlink.addresses(on: device, family: IPv4Address.self)
+        let wanted = InterfaceAddress(address: subnet.address, prefixLength: Address.bitWidth)
+        let linkLocal = IPNetwork<Address>(address: Address(bits: Address.Bits(0xfe80) << (Address.bitWidth - 16)), prefixLength: 10)
+        let present = try netlink.addresses(on: device, family: Address.self).filter { Address.bitWidth == 32 || !linkLocal.contains($0.address) }
         for stale in present where stale != wanted {
             try netlink.deleteAddress(stale, on: device)
             logger.info("removed address \(stale) from \(name) (no longer our subnet)")
         }
         if !present.contains(wanted) { try netlink.replaceAddress(wanted, on: device) }
         let links = try netlink.links()
-        let routes = try netlink.routes(devices: links.map(\.device), family: IPv4Address.self)
+        let routes = try netlink.routes(devices: links.map(\.device), family: Address.self)
         if !routes.contains(where: { $0.destination == network && $0.device.index == device.index }) {
             try netlink.replaceRoute(KernelRoute(destination: network, gateway: nil, device: device, onlink: false))
             logger.info("route \(network) dev \(name)")

@@ -6,57 +6,58 @@ import Logging
 struct WireGuardLinuxBackend: LinuxBackend {
     static func prepare(_ backend: WireGuardBackend, device: BackendDevice?, ipv6Device: BackendDevice?,
                         on host: LinuxBackendHost) throws -> any PreparedBackend {
-        guard host.ipv4 != nil else {
-            throw WireGuardSetupError("wireguard backend: an IPv6-only network is not implemented in this agent yet; use the vxlan backend")
-        }
         let environment = ProcessInfo.processInfo.environment
         let keyFile = WireGuardKeyFile(environment: environment)
         let (privateKey, publicKey, created) = try keyFile.loadOrCreate()
         host.logger.info(created ? "made a new WireGuard key in \(keyFile.path): public key \(publicKey)"
                                  : "WireGuard key from \(keyFile.path): public key \(publicKey)")
-        let mtu: Int
-        if case let .wireguard(_, _, deviceMTU)? = device { mtu = deviceMTU } else { mtu = backend.mtu(on: host.backendHost) }
         let netlink = try RouteNetlink()
-        let driver = try chooseDriver(host.wireguardImplementation, netlink: netlink, keyFile: keyFile, environment: environment, logger: host.logger)
-        let wireguard = WireGuardDevice(name: WireGuardBackend.deviceName, mtu: mtu, listenPort: backend.listenPort,
-                                        privateKey: privateKey, driver: driver, netlink: netlink, logger: host.logger)
-        try wireguard.ensure()
-        return WireGuardPreparedBackend(backend: backend, device: wireguard, publicKey: publicKey, host: host)
+        let makeDriver = try chooseDriver(host.wireguardImplementation, netlink: netlink, keyFile: keyFile, environment: environment, logger: host.logger)
+        // Both families' devices share the key, as upstream's do.
+        func make(_ wanted: BackendDevice?) throws -> WireGuardDevice? {
+            guard case let .wireguard(name, port, mtu)? = wanted else { return nil }
+            let made = WireGuardDevice(name: name, mtu: mtu, listenPort: port, privateKey: privateKey, driver: try makeDriver(name),
+                                       netlink: netlink, logger: host.logger)
+            try made.ensure()
+            return made
+        }
+        let ipv4 = host.ipv4 == nil ? nil : try make(device ?? backend.device(on: host.backendHost))
+        let ipv6 = host.ipv6 == nil ? nil : try make(ipv6Device)
+        return WireGuardPreparedBackend(backend: backend, ipv4Device: ipv4, ipv6Device: ipv6, publicKey: publicKey, host: host)
     }
 
-    /// `auto`: the kernel's WireGuard when a `wireguard` link can be made, else wireguard-go.
+    /// `auto`: the kernel's WireGuard when it has the generic netlink family, else wireguard-go.
+    /// The choice is logged once; the maker gives each device its own driver.
     static func chooseDriver(_ implementation: WireGuardImplementation, netlink: RouteNetlink, keyFile: WireGuardKeyFile,
-                             environment: [String: String], logger: Logger) throws -> any WireGuardDriver {
-        let logPath = keyFile.path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-            + "/wireguard-go.\(WireGuardBackend.deviceName).log"
-        func userspace(_ why: String) throws -> any WireGuardDriver {
+                             environment: [String: String], logger: Logger) throws -> (String) throws -> any WireGuardDriver {
+        let folder = keyFile.path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        func userspace(_ why: String) throws -> (String) throws -> any WireGuardDriver {
             switch WireGuardGoDriver.findBinary(environment: environment) {
             case let .success(binary):
                 logger.info("WireGuard: wireguard-go (\(binary))\(why)")
-                return WireGuardGoDriver(binary: binary, netlink: netlink, logPath: logPath)
+                return { name in WireGuardGoDriver(binary: binary, netlink: netlink, logPath: "\(folder)/wireguard-go.\(name).log") }
             case let .failure(error):
                 throw error
             }
+        }
+        func kernel() -> (String) throws -> any WireGuardDriver {
+            { _ in try KernelWireGuardDriver(netlink: netlink) }
         }
         switch implementation {
         case .userspace:
             return try userspace(", as --wireguard-implementation=userspace asks")
         case .kernel:
-            let kernel = try KernelWireGuardDriver(netlink: netlink)
-            if let missing = kernel.unavailableReason(logger: logger) {
+            if let missing = KernelWireGuardDriver.unavailableReason() {
                 throw WireGuardSetupError("--wireguard-implementation=kernel: \(missing); load the wireguard module, or use --wireguard-implementation=userspace (wireguard-go)")
             }
             logger.info("WireGuard: the kernel's, as --wireguard-implementation=kernel asks")
-            return kernel
+            return kernel()
         case .auto:
-            if let kernel = try? KernelWireGuardDriver(netlink: netlink) {
-                if let missing = kernel.unavailableReason(logger: logger) {
-                    return try userspace(": \(missing)")
-                }
-                logger.info("WireGuard: the kernel's")
-                return kernel
+            if let missing = KernelWireGuardDriver.unavailableReason() {
+                return try userspace(": \(missing)")
             }
-            return try userspace(": no generic netlink socket for the kernel's")
+            logger.info("WireGuard: the kernel's")
+            return kernel()
         }
     }
 }

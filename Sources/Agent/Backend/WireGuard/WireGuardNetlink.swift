@@ -95,11 +95,16 @@ enum WireGuardNetlink {
             message.attribute(PeerAttribute.persistentKeepaliveInterval.rawValue, u16: UInt16(clamping: peer.persistentKeepalive))
             message.beginNested(PeerAttribute.allowedIPs.rawValue | nested)
             for (position, allowed) in peer.allowedIPs.enumerated() {
-                guard let network = IPv4Network(allowed) else { continue }
                 message.beginNested(position | nested)
-                message.attribute(AllowedIP.family.rawValue, u16: UInt16(AF_INET))
-                message.attribute(AllowedIP.ipAddress.rawValue, address: network.address)
-                message.attribute(AllowedIP.cidrMask.rawValue, u8: UInt8(network.prefixLength))
+                if let network = IPv4Network(allowed) {
+                    message.attribute(AllowedIP.family.rawValue, u16: UInt16(AF_INET))
+                    message.attribute(AllowedIP.ipAddress.rawValue, address: network.address)
+                    message.attribute(AllowedIP.cidrMask.rawValue, u8: UInt8(network.prefixLength))
+                } else if let network = IPv6Network(allowed) {
+                    message.attribute(AllowedIP.family.rawValue, u16: UInt16(AF_INET6))
+                    message.attribute(AllowedIP.ipAddress.rawValue, address: network.address)
+                    message.attribute(AllowedIP.cidrMask.rawValue, u8: UInt8(network.prefixLength))
+                }
                 message.endNested()
             }
             message.endNested()
@@ -110,16 +115,18 @@ enum WireGuardNetlink {
         return message
     }
 
-    /// `struct sockaddr_in` for `a.b.c.d:port`: family (host order), port (network order),
-    /// address, eight zero bytes.
+    /// `struct sockaddr_in` for `a.b.c.d:port` (family in host order, port in network order,
+    /// the address, eight zero bytes), `struct sockaddr_in6` for `[v6]:port` (family, port,
+    /// flow info 0, the address, scope 0).
     static func sockaddr(_ endpoint: String) -> [UInt8]? {
-        guard let colon = endpoint.lastIndex(of: ":"), let address = IPv4Address(String(endpoint[..<colon])),
-              let port = UInt16(endpoint[endpoint.index(after: colon)...]) else { return nil }
-        var bytes = withUnsafeBytes(of: UInt16(AF_INET).littleEndian) { Array($0) }
-        bytes += [UInt8(port >> 8), UInt8(port & 0xff)]
-        bytes += address.netlinkBytes
-        bytes += [UInt8](repeating: 0, count: 8)
-        return bytes
+        guard let colon = endpoint.lastIndex(of: ":"), let port = UInt16(endpoint[endpoint.index(after: colon)...]) else { return nil }
+        let host = endpoint[..<colon]
+        let portBytes = [UInt8(port >> 8), UInt8(port & 0xff)]
+        if let address = IPv4Address(String(host)) {
+            return withUnsafeBytes(of: UInt16(AF_INET).littleEndian) { Array($0) } + portBytes + address.netlinkBytes + [UInt8](repeating: 0, count: 8)
+        }
+        guard host.hasPrefix("["), host.hasSuffix("]"), let address = IPv6Address(String(host.dropFirst().dropLast())) else { return nil }
+        return withUnsafeBytes(of: UInt16(AF_INET6).littleEndian) { Array($0) } + portBytes + [0, 0, 0, 0] + address.netlinkBytes + [0, 0, 0, 0]
     }
 
     /// The device in `WG_CMD_GET_DEVICE` answers (one device may span several messages, each
@@ -141,19 +148,25 @@ enum WireGuardNetlink {
                 if let psk = peer[PeerAttribute.presharedKey.rawValue].flatMap({ WireGuardKey(bytes: Array($0)) }), !psk.isZero {
                     entry.presharedKey = WireGuardSecret(psk)
                 }
-                if let endpoint = peer[PeerAttribute.endpoint.rawValue], endpoint.count >= 8,
-                   NetlinkAttributes.u16(endpoint, endpoint.startIndex) == UInt16(AF_INET),
-                   let address = IPv4Address(netlinkBytes: endpoint.dropFirst(4).prefix(4)) {
+                if let endpoint = peer[PeerAttribute.endpoint.rawValue], endpoint.count >= 8 {
+                    let family = NetlinkAttributes.u16(endpoint, endpoint.startIndex)
                     let port = UInt16(endpoint[endpoint.startIndex + 2]) << 8 | UInt16(endpoint[endpoint.startIndex + 3])
-                    entry.endpoint = "\(address):\(port)"
+                    if family == UInt16(AF_INET), let address = IPv4Address(netlinkBytes: endpoint.dropFirst(4).prefix(4)) {
+                        entry.endpoint = "\(address):\(port)"
+                    } else if family == UInt16(AF_INET6), let address = IPv6Address(netlinkBytes: endpoint.dropFirst(8).prefix(16)) {
+                        entry.endpoint = "[\(address)]:\(port)"
+                    }
                 }
                 entry.persistentKeepalive = peer[PeerAttribute.persistentKeepaliveInterval.rawValue]
                     .flatMap { NetlinkAttributes.u16($0, $0.startIndex) }.map(Int.init) ?? 0
                 for allowed in peer[PeerAttribute.allowedIPs.rawValue].map(NetlinkAttributes.list) ?? [] {
                     let fields = NetlinkAttributes(allowed)
-                    guard let address = fields.address(AllowedIP.ipAddress.rawValue, as: IPv4Address.self),
-                          let mask = fields.u8(AllowedIP.cidrMask.rawValue), mask <= 32 else { continue }
-                    entry.allowedIPs.append("\(IPv4Network(address: address, prefixLength: Int(mask)))")
+                    guard let mask = fields.u8(AllowedIP.cidrMask.rawValue) else { continue }
+                    if let address = fields.address(AllowedIP.ipAddress.rawValue, as: IPv4Address.self), mask <= 32 {
+                        entry.allowedIPs.append("\(IPv4Network(address: address, prefixLength: Int(mask)))")
+                    } else if let address = fields.address(AllowedIP.ipAddress.rawValue, as: IPv6Address.self), mask <= 128 {
+                        entry.allowedIPs.append("\(IPv6Network(address: address, prefixLength: Int(mask)))")
+                    }
                 }
                 // A peer continued from the previous message has the same key: merge.
                 if let index = state.peers.firstIndex(where: { $0.publicKey == key }) {

@@ -94,11 +94,55 @@ public struct WireGuardBackend: Backend {
         ]))
     }
 
-    /// Upstream carries IPv6 too; this agent does not yet, and says so rather than running half a network.
     public var carriesIPv6: Bool { true }
 
+    /// IPv6 runs on `flannel-wg-v6` (`Mode` `separate`, upstream's default); the single-device
+    /// modes are not implemented, and say so rather than running half a network.
     public func ipv6Refusal(on host: BackendHost) -> String? {
-        "wireguard backend: IPv6 (\(Self.ipv6DeviceName)) is not implemented in this agent yet; set EnableIPv6 to false, or use the vxlan backend for a dual-stack network"
+        guard mode == .separate else {
+            return "wireguard backend: Mode \"\(mode.rawValue)\" (one device for both families) is not implemented in this agent; use Mode \"separate\" (the default: \(Self.ipv6DeviceName) for IPv6), or set EnableIPv6 to false"
+        }
+        let mtu = ipv6MTU(on: host)
+        guard mtu >= 1280 else {
+            return "wireguard backend: \(Self.ipv6DeviceName)'s MTU would be \(mtu) (\(underlayMTU == 0 ? "\(host.externalName)'s MTU \(host.externalMTU)" : "Backend.MTU \(underlayMTU)") − \(Self.overhead)), below IPv6's minimum of 1280; raise the MTU, or set EnableIPv6 to false"
+        }
+        return nil
+    }
+
+    public func ipv6Device(on host: BackendHost) -> BackendDevice? {
+        .wireguard(name: Self.ipv6DeviceName, port: listenPortV6, mtu: ipv6MTU(on: host))
+    }
+
+    /// `BackendV6Data` as upstream writes it: the same key.
+    public func ipv6LeaseData(device: BackendDeviceIdentity?) -> JSONValue? {
+        .object([("PublicKey", .string(device?.publicKey.map { $0.base64 } ?? ""))])
+    }
+
+    /// The peer's public key from `BackendV6Data.PublicKey`.
+    public static func ipv6PublicKey(of peer: Peer) -> WireGuardKey? {
+        guard let text = peer.attributes.backendV6Data?.member("PublicKey")?.stringValue else { return nil }
+        return WireGuardKey(base64: text)
+    }
+
+    /// Why the IPv6 half of `peer`'s lease gets no entry on `flannel-wg-v6`, or nil.
+    public func ipv6PeerIgnoreReason(_ peer: Peer) -> String? {
+        guard peer.ipv6Subnet != nil else { return "its lease has no IPv6 subnet" }
+        guard peer.publicIPv6 != nil else { return "its lease has no PublicIPv6" }
+        guard Self.ipv6PublicKey(of: peer) == nil else { return nil }
+        let data = LogText.bounded(peer.attributes.backendV6Data?.encoded ?? "nothing", limit: 120)
+        return "its BackendV6Data has no usable PublicKey (found \(data))"
+    }
+
+    /// `peer`'s entry on `flannel-wg-v6`: its key, `[PublicIPv6]:<port>` (ListenPortV6, or
+    /// the `Port` of its `BackendV6Data`), its IPv6 subnet.
+    public func ipv6PeerConfig(_ peer: Peer) -> WireGuardPeerConfig? {
+        guard let subnet = peer.ipv6Subnet, let address = peer.publicIPv6, let key = Self.ipv6PublicKey(of: peer) else { return nil }
+        var port = listenPortV6
+        if let leasePort = peer.attributes.backendV6Data?.member("Port")?.integerValue, (1...65_535).contains(leasePort) {
+            port = leasePort
+        }
+        return WireGuardPeerConfig(publicKey: key, endpoint: "[\(address)]:\(port)", allowedIPs: ["\(subnet)"],
+                                   presharedKey: presharedKey, persistentKeepalive: persistentKeepalive)
     }
 
     public var forwarding: BackendForwarding { .wireguard }

@@ -1,12 +1,13 @@
-/// The WireGuard peers a host wants: one per usable lease of the wireguard backend, inside
-/// the network, other than our own. The checks are the kernel planner's, so both data paths
-/// ignore the same leases for the same reasons.
-public struct WireGuardPeerSet: Equatable, Sendable {
+/// The WireGuard peers one of a host's devices wants (`flannel-wg` for IPv4, `flannel-wg-v6`
+/// for IPv6): one per usable lease of the wireguard backend with a subnet of that family
+/// inside the network, other than our own. The checks are the kernel planner's, so every data
+/// path ignores the same leases for the same reasons.
+public struct WireGuardPeerSet<Address: WireGuardAddressFamily>: Equatable, Sendable {
     public var backend: WireGuardBackend
-    public var network: IPv4Network
-    public var ownSubnet: IPv4Network?
+    public var network: IPNetwork<Address>
+    public var ownSubnet: IPNetwork<Address>?
 
-    public init(backend: WireGuardBackend, network: IPv4Network, ownSubnet: IPv4Network?) {
+    public init(backend: WireGuardBackend, network: IPNetwork<Address>, ownSubnet: IPNetwork<Address>?) {
         self.backend = backend
         self.network = network
         self.ownSubnet = ownSubnet
@@ -17,10 +18,10 @@ public struct WireGuardPeerSet: Equatable, Sendable {
         guard peer.attributes.effectiveBackendType == WireGuardBackend.typeName else {
             return "its lease is for backend \(LogText.bounded(peer.attributes.effectiveBackendType, limit: 40)), this host runs wireguard"
         }
-        if let subnet = peer.subnet, !network.contains(subnet) {
-            return "its subnet is outside the network \(network)"
+        if let subnet = Address.subnet(of: peer), !network.contains(subnet) {
+            return "its \(Address.bitWidth == 32 ? "" : "IPv6 ")subnet is outside the network \(network)"
         }
-        return backend.peerIgnoreReason(peer)
+        return Address.peerIgnoreReason(backend, peer)
     }
 
     /// Each usable peer's entry, in subnet order. Two leases with one key (a host that moved
@@ -29,9 +30,9 @@ public struct WireGuardPeerSet: Equatable, Sendable {
     public func wanted(_ peers: [Peer]) -> [WireGuardPeerConfig] {
         var configs: [WireGuardPeerConfig] = []
         var indexByKey: [WireGuardKey: Int] = [:]
-        for peer in peers.sorted(by: { ($0.subnet ?? network) < ($1.subnet ?? network) }) {
-            guard let subnet = peer.subnet, subnet != ownSubnet, ignoreReason(peer) == nil,
-                  let config = backend.peerConfig(peer) else { continue }
+        for peer in peers.sorted(by: { (Address.subnet(of: $0) ?? network) < (Address.subnet(of: $1) ?? network) }) {
+            guard let subnet = Address.subnet(of: peer), subnet != ownSubnet, ignoreReason(peer) == nil,
+                  let config = Address.peerConfig(backend, peer) else { continue }
             if let index = indexByKey[config.publicKey] {
                 configs[index].allowedIPs += config.allowedIPs
             } else {

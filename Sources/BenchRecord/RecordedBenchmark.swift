@@ -36,9 +36,14 @@ public struct RecordedBenchmark: Sendable, Equatable {
             figures: ["underlay", "flanneld 1 stream", "× by hand", "4 streams", "RTT median, flanneld vs by hand"])
     }
 
+    /// wireguard next to the other backends in one lab.
+    public static let backends = RecordedBenchmark(
+        section: "wireguard backend, beside the others",
+        figures: ["underlay", "wireguard 1 stream", "× udp", "4 streams", "CPU s per Gbit, wireguard vs udp", "RTT median, wireguard vs udp"])
+
     public static let simulatorScale = RecordedBenchmark(
         section: "simulator scale (S13)",
         figures: ["hosts", "simulated", "wall", "peak memory", "broken invariants"])
 
-    public static let all: [RecordedBenchmark] = [.udp, .udpRTTOnly, .kernel(backend: "vxlan"), .kernel(backend: "host-gw"), .simulatorScale]
+    public static let all: [RecordedBenchmark] = [.udp, .udpRTTOnly, .kernel(backend: "vxlan"), .kernel(backend: "host-gw"), .backends, .simulatorScale]
 }

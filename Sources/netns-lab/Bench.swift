@@ -19,7 +19,7 @@ extension NetnsLabCommand {
                 --rtt-only runs just those, e.g. to compare two builds with --flanneld.
                 """)
 
-        @Option(help: "The backend to measure: udp, vxlan or host-gw")
+        @Option(help: "The backend to measure: udp, vxlan, host-gw, or wireguard (beside udp, vxlan and host-gw in one lab)")
         var backend = "udp"
 
         @Option(help: "Seconds per iperf3 run")
@@ -49,8 +49,8 @@ extension NetnsLabCommand {
         var rttRounds: Int?
 
         func validate() throws {
-            guard ["udp", "vxlan", "host-gw"].contains(backend) else {
-                throw ValidationError("--backend \(backend) is not a backend this agent has; use udp, vxlan or host-gw")
+            guard ["udp", "vxlan", "host-gw", "wireguard"].contains(backend) else {
+                throw ValidationError("--backend \(backend) is not a backend this agent has; use udp, vxlan, host-gw or wireguard")
             }
             guard (1...120).contains(seconds) else { throw ValidationError("--seconds must be 1…120, got \(seconds)") }
             guard (1...20).contains(passes) else { throw ValidationError("--passes must be 1…20, got \(passes)") }
@@ -82,7 +82,34 @@ extension NetnsLabCommand {
             let benchmark: RecordedBenchmark
             let results: String
             let figures: [String]
-            if let kernelBackend = KernelBench.Backend(rawValue: backend) {
+            if backend == "wireguard" {
+                for tool in ["wireguard-go", "wg"] where !CommandRunner.isInstalled(tool) {
+                    throw LabCommandError("\(tool) is not installed; run lab/setup (it installs wireguard-go and wireguard-tools)")
+                }
+                var bench = BackendComparisonBench(flanneld: flanneldPath) { print($0) }
+                bench.seconds = seconds
+                bench.passes = passes
+                bench.underlayGRO = underlayGro == .on
+                let paths = BackendComparisonReport.Path.allCases.count
+                print("bench --backend wireguard: \(passes) passes × \(paths) paths, iperf3 \(seconds) s with 1 and 4 streams (\(Self.buildConfiguration) build)")
+                let report = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
+                benchmark = .backends
+                results = """
+                    Medians of \(passes) passes of \(seconds) s.
+
+                    Container to container across two lab hosts, the backend switched in turn in one lab (agents
+                    restarted with the new config, each host keeping its subnet; the containers' MTU is each backend's
+                    FLANNEL_MTU); \(underlay). This kernel has no WireGuard: the wireguard path is wireguard-go, which
+                    the agent starts. CPU is the whole machine's busy time during the 4-stream run over the gigabits
+                    it carried (iperf3, the kernel's forwarding and any user-space forwarder alike); the last column
+                    is the part spent in flanneld's udp proxy or in wireguard-go.
+
+                    \(report.markdown)
+
+                    \(report.verdict)
+                    """
+                figures = Self.headlineFigures(report, underlayGRO: underlayGro)
+            } else if let kernelBackend = KernelBench.Backend(rawValue: backend) {
                 var bench = KernelBench(backend: kernelBackend, flanneld: flanneldPath) { print($0) }
                 bench.seconds = seconds
                 bench.passes = passes
@@ -222,6 +249,15 @@ extension NetnsLabCommand.Bench {
         return ["\(differences.count)", mean, String(format: "%.3f vs %.3f ms", median, plainMedian),
                 String(format: "%.3f vs %.3f ms", BenchProbes.percentile(ours, 0.1), BenchProbes.percentile(plain, 0.1)),
                 median <= plainMedian ? "met" : "NOT MET"]
+    }
+
+    static func headlineFigures(_ report: BackendComparisonReport, underlayGRO: Switch) -> [String] {
+        let cpu = [BackendComparisonReport.Path.wireguard, .udp].map { path in report.median(path) { $0.cpuSecondsPerGigabit } }
+        let rtt = [BackendComparisonReport.Path.wireguard, .udp].map { path in report.median(path) { $0.rttMilliseconds } }
+        return [underlayName(underlayGRO), gbit(report.median(.wireguard) { $0.single.bitsPerSecond }),
+                report.wireguardOverUDP.map { String(format: "%.2f×", $0) } ?? "-", gbit(report.median(.wireguard) { $0.multi.bitsPerSecond }),
+                cpu[0].flatMap { a in cpu[1].map { String(format: "%.2f vs %.2f", a, $0) } } ?? "-",
+                rtt[0].flatMap { a in rtt[1].map { String(format: "%.3f vs %.3f ms", a, $0) } } ?? "-"]
     }
 
     static func headlineFigures(_ report: KernelBenchReport, underlayGRO: Switch) -> [String] {

@@ -229,7 +229,8 @@ struct BenchmarkRecordTests {
     @Test func theRealRecordRoundTrips() throws {
         let markdown = try String(contentsOf: Self.realRecord, encoding: .utf8)
         let sections = BenchmarkRecord.sections(in: markdown)
-        #expect(sections == ["udp backend", "udp backend, RTT only", "vxlan backend", "host-gw backend", "simulator scale (S13)", "large registry", "package"])
+        #expect(sections == ["udp backend", "udp backend, RTT only", "vxlan backend", "host-gw backend", "wireguard backend, beside the others",
+                             "simulator scale (S13)", "large registry", "package"])
         for section in sections {
             let latest = try #require(BenchmarkRecord.latest(in: markdown, section: section), "every section has a Latest")
             let history = try #require(BenchmarkRecord.history(in: markdown, section: section), "every section has a History")

@@ -29,29 +29,16 @@ enum ChildProcess {
         }
         defer { for descriptor in inputPipe where descriptor >= 0 { close(descriptor) } }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if input != nil {
-            posix_spawn_file_actions_adddup2(&actions, inputPipe[0], STDIN_FILENO)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
+        let inputEnd = inputPipe[0], outputEnd = outputPipe[1]
+        let pid = try spawn(arguments, environment: environment) { actions in
+            if input != nil {
+                posix_spawn_file_actions_adddup2(&actions, inputEnd, STDIN_FILENO)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
+            }
+            posix_spawn_file_actions_adddup2(&actions, outputEnd, STDOUT_FILENO)
+            posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errorsPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         }
-        posix_spawn_file_actions_adddup2(&actions, outputPipe[1], STDOUT_FILENO)
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errorsPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        // After the dup2s: it closes everything from 3 up in the child.
-        let cleaned = flannel_spawn_clean(&attributes, &actions)
-        guard cleaned == 0 else { throw Failure(call: "posix_spawn's attributes", code: cleaned) }
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in argv + envp { free(pointer) } }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
-        guard spawned == 0 else { throw Failure(call: "posix_spawn \(arguments[0])", code: spawned) }
         // Our copies of the child's ends go, so end of file comes when the child is done.
         close(outputPipe[1]); outputPipe[1] = -1
         if input != nil {
@@ -66,6 +53,34 @@ enum ChildProcess {
         // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import as macros.
         let exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Outcome(status: exitStatus, output: String(decoding: output, as: UTF8.self))
+    }
+
+    /// posix_spawn with a clean signal mask and default dispositions, descriptors from 3 up
+    /// closed in the child after `files` set up 0–2, and `flags` (e.g. POSIX_SPAWN_SETSID) added.
+    static func spawn(_ arguments: [String], environment: [String: String], flags: Int16 = 0,
+                      files: (inout posix_spawn_file_actions_t) -> Void) throws(Failure) -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        files(&actions)
+        // After the dup2s: it closes everything from 3 up in the child.
+        let cleaned = flannel_spawn_clean(&attributes, &actions)
+        guard cleaned == 0 else { throw Failure(call: "posix_spawn's attributes", code: cleaned) }
+        if flags != 0 {
+            var current: Int16 = 0
+            posix_spawnattr_getflags(&attributes, &current)
+            posix_spawnattr_setflags(&attributes, current | flags)
+        }
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+        guard spawned == 0 else { throw Failure(call: "posix_spawn \(arguments[0])", code: spawned) }
+        return pid
     }
 
     /// Feeds `input` and reads the output at the same time, so neither side waits on a full

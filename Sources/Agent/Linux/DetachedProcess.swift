@@ -9,27 +9,11 @@ struct DetachedProcess {
 
     /// Starts `arguments` (the first is the executable's path) with exactly `environment`.
     static func start(_ arguments: [String], environment: [String: String], logPath: String) throws(ChildProcess.Failure) -> DetachedProcess {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO)
-        let cleaned = flannel_spawn_clean(&attributes, &actions)
-        guard cleaned == 0 else { throw ChildProcess.Failure(call: "posix_spawn's attributes", code: cleaned) }
-        var flags: Int16 = 0
-        posix_spawnattr_getflags(&attributes, &flags)
-        posix_spawnattr_setflags(&attributes, flags | 0x80 /* POSIX_SPAWN_SETSID, which Swift does not import */)
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in argv + envp { free(pointer) } }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
-        guard spawned == 0 else { throw ChildProcess.Failure(call: "posix_spawn \(arguments[0])", code: spawned) }
+        let pid = try ChildProcess.spawn(arguments, environment: environment, flags: 0x80 /* POSIX_SPAWN_SETSID, which Swift does not import */) { actions in
+            posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO)
+        }
         return DetachedProcess(pid: pid)
     }
 

@@ -85,17 +85,7 @@ final class KernelFamilyBackend<Address: NetlinkAddress> {
 
     private func configureDeviceAddress() throws {
         guard let device, let ownSubnet else { return }
-        let wanted = InterfaceAddress(address: ownSubnet.address, prefixLength: Address.bitWidth)
-        // IPv6 devices also carry a link-local fe80::/10 address of the kernel's: not ours to touch.
-        let linkLocal = IPNetwork<Address>(address: Address(bits: Address.Bits(0xfe80) << (Address.bitWidth - 16)), prefixLength: 10)
-        let present = try netlink.addresses(on: device, family: Address.self).filter { Address.bitWidth == 32 || !linkLocal.contains($0.address) }
-        for stale in present where stale != wanted {
-            try netlink.deleteAddress(stale, on: device)
-            logger.info("removed address \(stale) from \(device.name) (no longer our subnet)")
-        }
-        if !present.contains(wanted) {
-            try netlink.replaceAddress(wanted, on: device)
-        }
+        try netlink.keepOnlyBaseAddress(of: ownSubnet, on: device, logger: logger)
         if let link = try netlink.links().first(where: { $0.index == device.index }), !link.isUp {
             try netlink.setUp(device)
         }

@@ -54,14 +54,7 @@ final class WireGuardDevice {
     /// mark, or lease-sized as upstream's are) would take the traffic past the tunnel: they go.
     func address<Address: NetlinkAddress>(subnet: IPNetwork<Address>, network: IPNetwork<Address>, subnetLength: Int, external: String) throws {
         let device = try link().device
-        let wanted = InterfaceAddress(address: subnet.address, prefixLength: Address.bitWidth)
-        let linkLocal = IPNetwork<Address>(address: Address(bits: Address.Bits(0xfe80) << (Address.bitWidth - 16)), prefixLength: 10)
-        let present = try netlink.addresses(on: device, family: Address.self).filter { Address.bitWidth == 32 || !linkLocal.contains($0.address) }
-        for stale in present where stale != wanted {
-            try netlink.deleteAddress(stale, on: device)
-            logger.info("removed address \(stale) from \(name) (no longer our subnet)")
-        }
-        if !present.contains(wanted) { try netlink.replaceAddress(wanted, on: device) }
+        try netlink.keepOnlyBaseAddress(of: subnet, on: device, logger: logger)
         let links = try netlink.links()
         let routes = try netlink.routes(devices: links.map(\.device), family: Address.self)
         if !routes.contains(where: { $0.destination == network && $0.device.index == device.index }) {

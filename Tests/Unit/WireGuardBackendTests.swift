@@ -81,7 +81,8 @@ struct WireGuardBackendTests {
         small.externalMTU = 140
         #expect(backend.refusal(on: small)?.hasPrefix("wireguard backend: eth0's MTU 140 leaves 60 after 80 bytes") == true)
         #expect(backend.ipv6Refusal(on: Self.host) == nil, "IPv6 runs on flannel-wg-v6 in Mode separate")
-        #expect(WireGuardBackend(mode: .auto).ipv6Refusal(on: Self.host)?.hasPrefix(#"wireguard backend: Mode "auto" (one device for both families) is not implemented"#) == true)
+        #expect(WireGuardBackend(mode: .auto).ipv6Refusal(on: Self.host) == nil && WireGuardBackend(mode: .auto).ipv6Device(on: Self.host) == nil,
+                "Mode auto: flannel-wg carries IPv6 too")
         #expect(WireGuardBackend(underlayMTU: 1300).ipv6Refusal(on: Self.host)?.contains("below IPv6's minimum of 1280") == true)
     }
 
@@ -212,5 +213,43 @@ struct WireGuardBackendTests {
         #expect(set.ignoreReason(noV6) == "its BackendV6Data has no usable PublicKey (found nothing)")
         #expect(WireGuardPeerSet(backend: backend, network: IPv6Network("fd00:99::/48")!, ownSubnet: nil).ignoreReason(peer)
             == "its IPv6 subnet is outside the network fd00:99::/48")
+    }
+
+    @Test(arguments: [
+        // (mode, peer PublicIP, peer PublicIPv6, we have a public IPv6, endpoint)
+        (WireGuardMode.auto, "192.0.2.12", "2001:db8::12", true, "192.0.2.12:51820"),
+        (.auto, "10.0.0.12", "2001:db8::12", true, "[2001:db8::12]:51820"),
+        (.auto, "10.0.0.12", "2001:db8::12", false, "10.0.0.12:51820"),
+        (.auto, "10.0.0.12", "fd00::12", true, "10.0.0.12:51820"),
+        (.auto, "0.0.0.0", "2001:db8::12", false, "[2001:db8::12]:51820"),
+        (.ipv4, "10.0.0.12", "2001:db8::12", true, "10.0.0.12:51820"),
+        (.ipv6, "192.0.2.12", "2001:db8::12", false, "[2001:db8::12]:51820"),
+    ])
+    func oneDeviceForBothFamiliesChoosesTheEndpointAsUpstream(mode: WireGuardMode, publicIP: String, publicIPv6: String, localPublicIPv6: Bool, endpoint: String) {
+        let backend = WireGuardBackend(mode: mode)
+        let peers = WireGuardSharedDevicePeers(backend: backend, ipv4Network: IPv4Network("10.1.0.0/16")!, ipv6Network: IPv6Network("fd00:10:1::/48")!,
+                                               ownKey: nil, localIPv4: true, localPublicIPv6: localPublicIPv6)
+        let v4: JSONValue = .object([("PublicKey", .string(Self.alicePublic.base64))])
+        let v6: JSONValue = .object([("PublicKey", .string(Self.bobPublic.base64))])
+        let peer = Peer(key: SubnetKey(IPv4Network("10.1.15.0/24")!, ipv6: IPv6Network("fd00:10:1:f::/64")!),
+                        attributes: LeaseAttributes(publicIP: IPv4Address(publicIP)!, publicIPv6: IPv6Address(publicIPv6)!,
+                                                    backendType: "wireguard", backendData: v4, backendV6Data: v6))
+        // The key of the IPv6 half, both subnets, one endpoint.
+        #expect(peers.wanted([peer]) == [WireGuardPeerConfig(publicKey: Self.bobPublic, endpoint: endpoint, allowedIPs: ["10.1.15.0/24", "fd00:10:1:f::/64"])])
+    }
+
+    @Test func oneDeviceForBothFamiliesSkipsOurselvesAndSaysWhyAPeerIsIgnored() {
+        let own = SubnetKey(IPv4Network("10.1.1.0/24")!, ipv6: IPv6Network("fd00:10:1:1::/64")!)
+        let peers = WireGuardSharedDevicePeers(backend: WireGuardBackend(mode: .ipv6), ipv4Network: IPv4Network("10.1.0.0/16")!,
+                                               ipv6Network: IPv6Network("fd00:10:1::/48")!, ownKey: own, localIPv4: true, localPublicIPv6: true)
+        let data: JSONValue = .object([("PublicKey", .string(Self.bobPublic.base64))])
+        let ourselves = Peer(key: own, attributes: LeaseAttributes(publicIP: Self.me, publicIPv6: IPv6Address("2001:db8::11")!,
+                                                                   backendType: "wireguard", backendData: data, backendV6Data: data))
+        let ipv4Only = Peer(key: SubnetKey(IPv4Network("10.1.2.0/24")!), attributes: LeaseAttributes(publicIP: IPv4Address(192, 0, 2, 12), backendType: "wireguard", backendData: data))
+        #expect(peers.wanted([ourselves, ipv4Only]).isEmpty)
+        #expect(peers.ignoreReason(ipv4Only) == "its lease has no PublicIPv6 for Mode ipv6")
+        var keyless = ourselves
+        keyless.attributes.backendV6Data = nil
+        #expect(peers.ignoreReason(keyless) == "its BackendV6Data has no usable PublicKey (found nothing)")
     }
 }

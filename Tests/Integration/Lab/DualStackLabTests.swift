@@ -25,10 +25,10 @@ struct DualStackLabTests {
     /// once the previous one has its lease: upstream 0.20.2 lists the leases when it starts but
     /// can miss one created while it opens its watch (COMPAT.md), so it never starts first.
     /// `upstreamOn`: the hosts running upstream 0.20.2 instead of ours.
-    static func pair(backend: String, upstreamOn hostIndexes: Set<Int> = [], ours extra: [String] = []) throws -> Pair {
+    static func pair(backend: String, upstreamOn hostIndexes: Set<Int> = [], ours extra: [String] = [], config: String? = nil) throws -> Pair {
         let lab = try Lab(ipv6: true)
         do {
-            try lab.etcdctl(["put", "/coreos.com/network/config", LabBringUp.dualStackConfig(backend: backend)])
+            try lab.etcdctl(["put", "/coreos.com/network/config", config ?? LabBringUp.dualStackConfig(backend: backend)])
             let hosts = try (1...2).map { try lab.addHost($0) }
             var files: [SubnetFile] = []
             for host in hosts {

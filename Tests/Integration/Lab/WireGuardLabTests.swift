@@ -175,4 +175,31 @@ struct WireGuardLabTests {
         try DualStackLabTests.pingBothFamilies(pair, from: 0, to: 1)
         try DualStackLabTests.pingBothFamilies(pair, from: 1, to: 0)
     }
+
+    @Test func modeAutoCarriesBothFamiliesOnFlannelWG() throws {
+        guard LabGate.requireRoot() else { return }
+        let config = #"{ "Network": "10.1.0.0/16", "EnableIPv6": true, "IPv6Network": "fd00:10:1::/48", "Backend": { "Type": "wireguard", "Mode": "auto" } }"#
+        let pair = try DualStackLabTests.pair(backend: "wireguard", config: config)
+        defer { pair.lab.destroy() }
+        var keys: [String] = []
+        for file in pair.files {
+            let lease = try DualStackLabTests.lease(pair.lab, file)
+            let key = try #require(lease.backendV6Data?.member("PublicKey")?.stringValue)
+            #expect(lease.backendData?.member("PublicKey")?.stringValue == key)
+            keys.append(key)
+        }
+        #expect(try !pair.hosts[0].namespace.run(["ip", "link", "show", "dev", "flannel-wg-v6"]).succeeded, "one device for both families")
+        // Both public (TEST-NET and 2001:db8::/32): auto sends over IPv4, as upstream's selectPublicEndpoint.
+        let wanted = "\(keys[1]) \(pair.hosts[1].address):51820 \(try #require(pair.files[1].subnet)),\(try #require(pair.files[1].ipv6Subnet))"
+        var seen: [String] = []
+        let found = (try? Poll.until("h1's flannel-wg to have h2 for both families", timeout: .seconds(15)) {
+            seen = Dump(try pair.hosts[0].wireGuardDump()).peers
+            return seen == [wanted]
+        }) != nil
+        #expect(found, "h1's flannel-wg peers: \(seen), wanted \(wanted)")
+        let routes = try pair.hosts[0].namespace.ip(["-6", "route", "show", "fd00:10:1::/48"]).stdout
+        #expect(routes.contains("dev flannel-wg "), "\(routes)")
+        try DualStackLabTests.pingBothFamilies(pair, from: 0, to: 1)
+        try DualStackLabTests.pingBothFamilies(pair, from: 1, to: 0)
+    }
 }

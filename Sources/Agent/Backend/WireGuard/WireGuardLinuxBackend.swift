@@ -21,6 +21,11 @@ struct WireGuardLinuxBackend: LinuxBackend {
             try made.ensure()
             return made
         }
+        if backend.sharesOneDevice, host.ipv6 != nil {
+            // Mode auto, ipv4 or ipv6 with IPv6 in the network: flannel-wg carries both families.
+            let shared = try make(device ?? backend.device(on: host.backendHost))
+            return WireGuardPreparedBackend(backend: backend, ipv4Device: nil, ipv6Device: nil, sharedDevice: shared, publicKey: publicKey, host: host)
+        }
         let ipv4 = host.ipv4 == nil ? nil : try make(device ?? backend.device(on: host.backendHost))
         let ipv6 = host.ipv6 == nil ? nil : try make(ipv6Device)
         return WireGuardPreparedBackend(backend: backend, ipv4Device: ipv4, ipv6Device: ipv6, publicKey: publicKey, host: host)

@@ -96,21 +96,21 @@ public struct WireGuardBackend: Backend {
 
     public var carriesIPv6: Bool { true }
 
-    /// IPv6 runs on `flannel-wg-v6` (`Mode` `separate`, upstream's default); the single-device
-    /// modes are not implemented, and say so rather than running half a network.
+    /// IPv6 runs on `flannel-wg-v6` in `Mode` `separate` (upstream's default), else on
+    /// `flannel-wg` beside IPv4; either way the device must leave IPv6's minimum MTU.
     public func ipv6Refusal(on host: BackendHost) -> String? {
-        guard mode == .separate else {
-            return "wireguard backend: Mode \"\(mode.rawValue)\" (one device for both families) is not implemented in this agent; use Mode \"separate\" (the default: \(Self.ipv6DeviceName) for IPv6), or set EnableIPv6 to false"
-        }
         let mtu = ipv6MTU(on: host)
-        guard mtu >= 1280 else {
-            return "wireguard backend: \(Self.ipv6DeviceName)'s MTU would be \(mtu) (\(underlayMTU == 0 ? "\(host.externalName)'s MTU \(host.externalMTU)" : "Backend.MTU \(underlayMTU)") − \(Self.overhead)), below IPv6's minimum of 1280; raise the MTU, or set EnableIPv6 to false"
-        }
-        return nil
+        guard mtu < 1280 else { return nil }
+        let device = mode == .separate ? Self.ipv6DeviceName : Self.deviceName
+        return "wireguard backend: \(device)'s MTU would be \(mtu) (\(underlayMTU == 0 ? "\(host.externalName)'s MTU \(host.externalMTU)" : "Backend.MTU \(underlayMTU)") − \(Self.overhead)), below IPv6's minimum of 1280; raise the MTU, or set EnableIPv6 to false"
     }
 
+    /// Whether one device (`flannel-wg`) carries both families: `Mode` `auto`, `ipv4`, `ipv6`.
+    public var sharesOneDevice: Bool { mode != .separate }
+
+    /// `flannel-wg-v6` in `Mode` `separate`; none otherwise (`flannel-wg` carries IPv6 too).
     public func ipv6Device(on host: BackendHost) -> BackendDevice? {
-        .wireguard(name: Self.ipv6DeviceName, port: listenPortV6, mtu: ipv6MTU(on: host))
+        sharesOneDevice ? nil : .wireguard(name: Self.ipv6DeviceName, port: listenPortV6, mtu: ipv6MTU(on: host))
     }
 
     /// `BackendV6Data` as upstream writes it: the same key.

@@ -10,7 +10,7 @@
 /// - capacity ≥ 1 and equals (max − min) / size + 1; the subnets at SubnetMin and SubnetMax fit;
 ///   `freeSubnets` with nothing taken starts at SubnetMin and every one it gives fits;
 /// - the backend is a catalogued type, and its lease attributes round-trip through the value
-///   encoding with that BackendType.
+///   encoding with that BackendType; vxlan's MAC and wireguard's key read back.
 enum NetworkConfigFuzz {
     static func run(_ data: UnsafeRawBufferPointer) {
         var input = FuzzReader(data)
@@ -24,12 +24,18 @@ enum NetworkConfigFuzz {
         check(BackendCatalogue.typeNames.contains(typeName), "backend type \(typeName) is not catalogued")
         _ = config.backend.description
         let mac = MACAddress.locallyAdministered(from: [1, 2, 3, 4, 5, 6])
-        let attributes = backend.leaseAttributes(publicIP: IPv4Address(192, 0, 2, 11), deviceMAC: mac)
+        let key = WireGuardKey(bytes: [UInt8](repeating: 7, count: 32))!
+        let device: BackendDeviceIdentity = typeName == WireGuardBackend.typeName ? .publicKey(key) : .mac(mac)
+        let attributes = backend.leaseAttributes(publicIP: IPv4Address(192, 0, 2, 11), device: device)
         check(attributes.effectiveBackendType == typeName, "the lease says \(attributes.effectiveBackendType), the config \(typeName)")
         check((try? LeaseAttributes.decode(attributes.encoded)) == attributes, "our own lease value does not round-trip: \(attributes.encoded)")
         if typeName == VXLANBackend.typeName {
             let peer = Peer(key: SubnetKey(IPv4Network("10.1.15.0/24")!), attributes: attributes)
             check(VXLANBackend.vtepMAC(of: peer) == mac, "our own VtepMAC does not read back")
+        }
+        if typeName == WireGuardBackend.typeName {
+            let peer = Peer(key: SubnetKey(IPv4Network("10.1.15.0/24")!), attributes: attributes)
+            check(WireGuardBackend.publicKey(of: peer) == key, "our own PublicKey does not read back")
         }
     }
 
@@ -101,13 +107,16 @@ enum NetworkConfigFuzz {
         if fields & 512 != 0 { add("IPv6SubnetMax", JSONValue.string(ipv6Text(&input)).encoded) }
         if fields & 1024 != 0 { add("EnableNFTables", input.bool() ? "true" : "null") }
         if fields & 2048 != 0 {
-            let type = ["udp", "vxlan", "host-gw", "VXLAN", "ipip", "", "nope"][Int(input.byte()) % 7]
+            let type = ["udp", "vxlan", "host-gw", "VXLAN", "ipip", "", "nope", "wireguard"][Int(input.byte()) % 8]
             var backend = ["\"Type\":\"\(type)\""]
             let extra = input.byte()
             if extra & 1 != 0 { backend.append("\"Port\":\(number(&input, 0...70_000))") }
             if extra & 2 != 0 { backend.append("\"VNI\":\(number(&input, 0...16_777_216))") }
             if extra & 4 != 0 { backend.append("\"MTU\":\(number(&input, 0...70_000))") }
             if extra & 8 != 0 { backend.append("\"DirectRouting\":\(input.bool() ? "true" : "1")") }
+            if extra & 16 != 0 { backend.append("\"ListenPort\":\(number(&input, 0...70_000))") }
+            if extra & 32 != 0 { backend.append("\"Mode\":\"\(["separate", "auto", "ipv4", "ipv6", "Auto", ""][Int(input.byte()) % 6])\"") }
+            if extra & 64 != 0 { backend.append("\"PSK\":\(JSONValue.string(input.bool() ? String(repeating: "A", count: 43) + "=" : "not base64").encoded)") }
             add("Backend", "{" + backend.joined(separator: ",") + "}")
         }
         return "{" + members.joined(separator: ",") + "}"

@@ -252,4 +252,40 @@ struct WireGuardBackendTests {
         keyless.attributes.backendV6Data = nil
         #expect(peers.ignoreReason(keyless) == "its BackendV6Data has no usable PublicKey (found nothing)")
     }
+
+    @Test func aPeerThatRoamedKeepsItsEndpointWhileItsLeaseSaysTheSame() {
+        let wanted = [WireGuardPeerConfig(publicKey: Self.alicePublic, endpoint: "192.0.2.12:51820", allowedIPs: ["10.1.15.0/24"])]
+        // WireGuard moved the endpoint to where the peer's packets came from (a NAT, another address).
+        let roamed = [WireGuardDeviceState.Peer(publicKey: Self.alicePublic, endpoint: "198.51.100.7:40001", allowedIPs: ["10.1.15.0/24"])]
+        #expect(WireGuardPeerPlan(current: roamed, wanted: wanted, setEndpoints: [Self.alicePublic: "192.0.2.12:51820"]).isEmpty)
+        #expect(WireGuardPeerPlan(current: roamed, wanted: wanted).updates == wanted, "not set by us yet (a restart): set once")
+        var moved = wanted
+        moved[0].endpoint = "192.0.2.99:51820"
+        #expect(WireGuardPeerPlan(current: roamed, wanted: moved, setEndpoints: [Self.alicePublic: "192.0.2.12:51820"]).updates == moved,
+                "a lease naming a new address is set")
+    }
+
+    @Test func aLargePlanIsCutIntoPiecesRemovalsFirst() {
+        let keys = (0..<250).map { WireGuardKey(bytes: [UInt8(truncatingIfNeeded: $0), UInt8($0 >> 8)] + [UInt8](repeating: 1, count: 30))! }
+        let plan = WireGuardPeerPlan(removals: Array(keys[0..<50]), updates: keys[50...].map {
+            WireGuardPeerConfig(publicKey: $0, endpoint: "192.0.2.12:51820", allowedIPs: ["10.1.15.0/24", "fd00:10:1:f::/64"])
+        })
+        let pieces = plan.chunks(of: 100)
+        #expect(pieces.map { $0.removals.count + $0.updates.count } == [100, 100, 50])
+        #expect(pieces[0].removals == Array(keys[0..<50]) && pieces.flatMap(\.updates) == plan.updates)
+        #expect(plan.chunks(of: 1000) == [plan])
+    }
+
+    @Test func ourOwnKeyIsNeverAPeer() {
+        let set = WireGuardPeerSet(backend: WireGuardBackend(), network: IPv4Network("10.1.0.0/16")!, ownSubnet: IPv4Network("10.1.82.0/24")!,
+                                   ownPublicKey: Self.alicePublic)
+        let oldLease = Self.peer("10.1.9.0/24", "192.0.2.11")
+        #expect(set.ignoreReason(oldLease) == "its PublicKey is this host's own (an old lease of ours, or a key file copied from this host)")
+        #expect(set.wanted([oldLease]).isEmpty)
+    }
+
+    @Test func twoDevicesOnOnePortAreRefused() {
+        #expect(WireGuardBackend(listenPort: 51900, listenPortV6: 51900).ipv6Refusal(on: Self.host)?.hasPrefix("wireguard backend: ListenPort and ListenPortV6 are both 51900") == true)
+        #expect(WireGuardBackend(listenPort: 51900, listenPortV6: 51900, mode: .auto).ipv6Refusal(on: Self.host) == nil, "one device, one port")
+    }
 }

@@ -33,6 +33,11 @@ struct WireGuardLinuxPartsTests {
         #expect(!second.created && second.publicKey == first.publicKey && second.privateKey == first.privateKey)
         #expect(try file.publicKey(of: first.privateKey.key) == first.publicKey)
 
+        // An unclamped key is clamped on load, as the kernel stores it (so the two compare equal).
+        try Base64.encode([UInt8](repeating: 0xff, count: 32)).write(toFile: path, atomically: false, encoding: .utf8)
+        let clamped = try file.loadOrCreate().privateKey.key.bytes
+        #expect(clamped[0] == 0xf8 && clamped[31] == 0x7f && clamped[1...30].allSatisfy { $0 == 0xff })
+
         // A key written by hand (or by upstream, which chmods 0400) with a trailing newline is read.
         try (WireGuardBackendTests.alicePrivate.base64 + "\n").write(toFile: path, atomically: false, encoding: .utf8)
         #expect(try file.loadOrCreate().publicKey == Self.alice)

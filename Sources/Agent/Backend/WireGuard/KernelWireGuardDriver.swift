@@ -60,9 +60,26 @@ final class KernelWireGuardDriver: WireGuardDriver {
     }
 
     func configure(privateKey: WireGuardSecret?, listenPort: Int?, plan: WireGuardPeerPlan) throws {
-        try generic.request({ sequence in
-            WireGuardNetlink.setDevice(family: family, sequence: sequence, name: name, privateKey: privateKey, listenPort: listenPort, plan: plan)
-        }, operation: "configure \(name) (\(plan.removals.count) peer(s) removed, \(plan.updates.count) set)")
+        // Device settings with the first piece; 100 peers keep a message near 15 KB.
+        let pieces = plan.chunks(of: 100)
+        for index in pieces.indices {
+            let result = send(pieces[index], privateKey: index == 0 ? privateKey : nil, listenPort: index == 0 ? listenPort : nil)
+            if case let .failure(error) = result {
+                if error.errno == EADDRINUSE {
+                    throw WireGuardSetupError("\(name): UDP port \(listenPort.map(String.init) ?? "?") is in use by another socket; free it, or set Backend.\(name == WireGuardBackend.ipv6DeviceName ? "ListenPortV6" : "ListenPort") to another port")
+                }
+                throw error
+            }
+        }
+    }
+
+    private func send(_ piece: WireGuardPeerPlan, privateKey: WireGuardSecret?, listenPort: Int?) -> Result<Void, NetlinkError> {
+        let (family, name) = (family, name)
+        return Result { () throws(NetlinkError) in
+            try generic.request({ sequence in
+                WireGuardNetlink.setDevice(family: family, sequence: sequence, name: name, privateKey: privateKey, listenPort: listenPort, plan: piece)
+            }, operation: "configure \(name) (\(piece.removals.count) peer(s) removed, \(piece.updates.count) set)")
+        }
     }
 
     func read() throws -> WireGuardDeviceState {

@@ -28,6 +28,9 @@ final class WireGuardDataPath: RunningDataPath {
     private let logger: Logger
     /// The last resync's error per device, so that a lasting failure is logged once, not every 10 s.
     private var lastSyncProblem: [String: String] = [:]
+    /// Per device, the endpoint last set for each peer: one that roamed since (WireGuard follows
+    /// where a peer's packets come from) is left where it went while its lease says the same.
+    private var setEndpoints: [String: [WireGuardKey: String]] = [:]
 
     init(ipv4: Family<IPv4Address>?, ipv6: Family<IPv6Address>?, shared: Shared? = nil, external: String, logger: Logger) {
         self.ipv4 = ipv4
@@ -124,9 +127,12 @@ final class WireGuardDataPath: RunningDataPath {
         do {
             // First what `wanted` checks: it may make the device again before it can be read.
             let wantedPeers = try wanted()
-            let plan = WireGuardPeerPlan(current: try device.driver.read().peers, wanted: wantedPeers)
+            let plan = WireGuardPeerPlan(current: try device.driver.read().peers, wanted: wantedPeers,
+                                         setEndpoints: setEndpoints[device.name] ?? [:])
             if !plan.isEmpty {
                 try device.driver.configure(privateKey: nil, listenPort: nil, plan: plan)
+                for key in plan.removals { setEndpoints[device.name]?[key] = nil }
+                for peer in plan.updates { setEndpoints[device.name, default: [:]][peer.publicKey] = peer.endpoint }
                 for key in plan.removals { logger.info("removed WireGuard peer \(key) from \(device.name)") }
                 for peer in plan.updates { logger.info("set WireGuard \(peer) on \(device.name)") }
             }

@@ -36,7 +36,7 @@ final class WireGuardGoDriver: WireGuardDriver {
         for directory in path.split(separator: ":") where access("\(directory)/\(name)", X_OK) == 0 {
             return .success("\(directory)/\(name)")
         }
-        return .failure(WireGuardSetupError("this kernel has no WireGuard and \(name) is not in PATH (\(path)); install wireguard-go (Debian: apt install wireguard-go), or load the wireguard module"))
+        return .failure(WireGuardSetupError("\(name) is not in PATH (\(path)); install wireguard-go (Debian: apt install wireguard-go), or run on a kernel with WireGuard (--wireguard-implementation=auto or kernel)"))
     }
 
     func ensureDevice(name: String, mtu: Int, logger: Logger) throws -> Bool {
@@ -46,9 +46,15 @@ final class WireGuardGoDriver: WireGuardDriver {
             logger.warning("wireguard-go for \(name) (pid \(process.pid)) exited with status \(status); starting it again (its log: \(logPath))")
             self.process = nil
         }
-        if try netlink.link(named: name) != nil, socket.exists, (try? socket.exchange(WireGuardUAPI.getRequest)) != nil {
-            try setMTU(name: name, mtu: mtu, logger: logger)
-            return false
+        if try netlink.link(named: name) != nil, socket.exists {
+            do {
+                _ = try socket.exchange(WireGuardUAPI.getRequest)
+                try setMTU(name: name, mtu: mtu, logger: logger)
+                return false
+            } catch let failure as WireGuardUAPISocket.Failure where failure.timedOut {
+                // Busy, not gone: its sessions are worth more than a restart.
+                throw WireGuardSetupError("wireguard-go for \(name) did not answer on \(socket.path) within 3 s; left running, asked again at the next resync")
+            } catch {}
         }
         if let process {
             // Running but not serving the device (deleted by hand): start afresh.
@@ -61,6 +67,8 @@ final class WireGuardGoDriver: WireGuardDriver {
             logger.warning("replacing \(stale): no wireguard-go answers on \(socket.path)")
             try netlink.deleteLink(stale.device)
         }
+        // The previous run's log is kept once, as <log>.1: a restart never grows it without end.
+        _ = rename(logPath, logPath + ".1")
         let started = try DetachedProcess.start([binary, "-f", name], environment: ["LOG_LEVEL": "error", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], logPath: logPath)
         process = started
         // Up to 5 s for the TUN device and the socket to appear.
@@ -94,6 +102,9 @@ final class WireGuardGoDriver: WireGuardDriver {
         guard let socket else { throw WireGuardSetupError("wireguard-go: configure before the device exists") }
         let answer = try socket.exchange(WireGuardUAPI.setRequest(privateKey: privateKey, listenPort: listenPort, plan: plan))
         let code = try WireGuardUAPI.errno(of: answer)
+        if code == -98, let listenPort {
+            throw WireGuardSetupError("wireguard-go on \(socket.path): UDP port \(listenPort) is in use by another socket; free it, or set Backend.ListenPort (ListenPortV6 for flannel-wg-v6) to another port")
+        }
         guard code == 0 else {
             throw WireGuardSetupError("wireguard-go refused the configuration on \(socket.path): errno=\(code)\(Self.explain(code))")
         }

@@ -21,9 +21,11 @@ struct WireGuardKeyFile {
     /// The key in the file, or a new one written to it; `created` says which.
     func loadOrCreate() throws(WireGuardSetupError) -> (privateKey: WireGuardSecret, publicKey: WireGuardKey, created: Bool) {
         if let text = try read() {
-            guard let key = WireGuardKey(base64: text.trimmingWhitespace()) else {
+            guard let read = WireGuardKey(base64: text.trimmingWhitespace()) else {
                 throw WireGuardSetupError("the WireGuard key file \(path) does not hold base64 of 32 bytes; fix it, or delete it to make a new key (peers learn the new one from our lease)")
             }
+            // Clamped as the kernel stores it, so that the key read back from the device equals ours.
+            let key = Self.clamped(read)
             return (WireGuardSecret(key), try publicKey(of: key), false)
         }
         let key = Self.newPrivateKey()
@@ -33,7 +35,12 @@ struct WireGuardKeyFile {
 
     /// A random Curve25519 private key, clamped as `wg genkey` writes it.
     static func newPrivateKey() -> WireGuardKey {
-        var bytes = Array(Curve25519.KeyAgreement.PrivateKey().rawRepresentation)
+        clamped(WireGuardKey(bytes: Array(Curve25519.KeyAgreement.PrivateKey().rawRepresentation))!)
+    }
+
+    /// Curve25519's clamping (RFC 7748 §5): the same key, as every WireGuard stores it.
+    static func clamped(_ key: WireGuardKey) -> WireGuardKey {
+        var bytes = key.bytes
         bytes[0] &= 248
         bytes[31] = (bytes[31] & 127) | 64
         return WireGuardKey(bytes: bytes)!

@@ -21,6 +21,13 @@ struct WireGuardLinuxBackend: LinuxBackend {
             try made.ensure()
             return made
         }
+        // A flannel-wg-v6 this configuration does not use (Mode changed, IPv6 turned off) would
+        // keep its wireguard-go and its route: deleting the device ends both.
+        let usesIPv6Device = host.ipv6 != nil && !backend.sharesOneDevice
+        if !usesIPv6Device, let stale = try netlink.link(named: WireGuardBackend.ipv6DeviceName) {
+            try netlink.deleteLink(stale.device)
+            host.logger.info("deleted \(WireGuardBackend.ipv6DeviceName): this configuration carries no IPv6 on a device of its own")
+        }
         if backend.sharesOneDevice, host.ipv6 != nil {
             // Mode auto, ipv4 or ipv6 with IPv6 in the network: flannel-wg carries both families.
             let shared = try make(device ?? backend.device(on: host.backendHost))
@@ -35,7 +42,8 @@ struct WireGuardLinuxBackend: LinuxBackend {
     /// The choice is logged once; the maker gives each device its own driver.
     static func chooseDriver(_ implementation: WireGuardImplementation, netlink: RouteNetlink, keyFile: WireGuardKeyFile,
                              environment: [String: String], logger: Logger) throws -> (String) throws -> any WireGuardDriver {
-        let folder = keyFile.path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let parent = keyFile.path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let folder = keyFile.path.contains("/") ? parent : "."
         func userspace(_ why: String) throws -> (String) throws -> any WireGuardDriver {
             switch WireGuardGoDriver.findBinary(environment: environment) {
             case let .success(binary):

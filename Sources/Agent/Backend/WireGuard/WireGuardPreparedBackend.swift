@@ -32,12 +32,14 @@ final class WireGuardPreparedBackend: PreparedBackend {
         if let device = ipv4Device, let subnet = subnets.subnet, let plan = host.ipv4 {
             try device.address(subnet: subnet, network: plan.network, subnetLength: plan.subnetLength, external: external)
             host.logger.info("wireguard backend: \(device.name) \(subnet.address)/32 MTU \(device.mtu) (\(device.driver.kind)), public key \(publicKey), UDP \(host.publicIP):\(device.listenPort) on \(external), \(plan.network) routed through it")
-            ipv4 = .init(device: device, peers: WireGuardPeerSet(backend: backend, network: plan.network, ownSubnet: subnet), subnetLength: plan.subnetLength)
+            ipv4 = .init(device: device, peers: WireGuardPeerSet(backend: backend, network: plan.network, ownSubnet: subnet, ownPublicKey: publicKey),
+                         subnetLength: plan.subnetLength)
         }
         if let device = ipv6Device, let subnet = subnets.ipv6Subnet, let plan = host.ipv6 {
             try device.address(subnet: subnet, network: plan.network, subnetLength: plan.subnetLength, external: external)
             host.logger.info("wireguard backend: \(device.name) \(subnet.address)/128 MTU \(device.mtu) (\(device.driver.kind)), public key \(publicKey), UDP [\(host.externalIPv6.map { "\($0)" } ?? "?")]:\(device.listenPort) on \(external), \(plan.network) routed through it")
-            ipv6 = .init(device: device, peers: WireGuardPeerSet(backend: backend, network: plan.network, ownSubnet: subnet), subnetLength: plan.subnetLength)
+            ipv6 = .init(device: device, peers: WireGuardPeerSet(backend: backend, network: plan.network, ownSubnet: subnet, ownPublicKey: publicKey),
+                         subnetLength: plan.subnetLength)
         }
         guard ipv4 != nil || ipv6 != nil else { throw WireGuardSetupError("wireguard backend: no subnet to run with") }
         return WireGuardDataPath(ipv4: ipv4, ipv6: ipv6, external: external, logger: host.logger)
@@ -50,7 +52,7 @@ final class WireGuardPreparedBackend: PreparedBackend {
         let peers = WireGuardSharedDevicePeers(
             backend: backend, ipv4Network: ipv4?.network, ipv6Network: ipv6?.network, ownKey: ownKey,
             localIPv4: host.ipv4 != nil && host.external.address != .any,
-            localPublicIPv6: host.externalIPv6.map { !WireGuardSharedDevicePeers.isPrivate($0) } ?? false)
+            localPublicIPv6: host.externalIPv6.map { !WireGuardSharedDevicePeers.isPrivate($0) } ?? false, ownPublicKey: publicKey)
         let shared = WireGuardDataPath.Shared(device: device, peers: peers, ipv4: ipv4, ipv6: ipv6)
         let path = WireGuardDataPath(ipv4: nil, ipv6: nil, shared: shared, external: host.external.name, logger: host.logger)
         try path.move(to: subnets)

@@ -15,6 +15,8 @@ struct WireGuardUAPISocket {
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
+        /// The socket's receive or send timed out: wireguard-go is busy or wedged, not gone.
+        var timedOut = false
     }
 
     var exists: Bool {
@@ -57,8 +59,10 @@ struct WireGuardUAPISocket {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else {
-                let why = count == 0 ? "the connection closed" : String(cString: strerror(errno))
-                throw Failure(description: "reading \(path): \(why) before the answer's errno line")
+                let code = errno
+                let why = count == 0 ? "the connection closed" : String(cString: strerror(code))
+                throw Failure(description: "reading \(path): \(why) before the answer's errno line",
+                              timedOut: count < 0 && (code == EAGAIN || code == EWOULDBLOCK))
             }
             answer += buffer[..<count]
             guard answer.count < 1 << 24 else { throw Failure(description: "\(path) answered more than 16 MiB") }

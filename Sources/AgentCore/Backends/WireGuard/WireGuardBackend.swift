@@ -99,6 +99,9 @@ public struct WireGuardBackend: Backend {
     /// IPv6 runs on `flannel-wg-v6` in `Mode` `separate` (upstream's default), else on
     /// `flannel-wg` beside IPv4; either way the device must leave IPv6's minimum MTU.
     public func ipv6Refusal(on host: BackendHost) -> String? {
+        if !sharesOneDevice, listenPort == listenPortV6 {
+            return "wireguard backend: ListenPort and ListenPortV6 are both \(listenPort), but flannel-wg and flannel-wg-v6 each bind their port on both families; give ListenPortV6 another port (default 51821)"
+        }
         let mtu = ipv6MTU(on: host)
         guard mtu < 1280 else { return nil }
         let device = mode == .separate ? Self.ipv6DeviceName : Self.deviceName

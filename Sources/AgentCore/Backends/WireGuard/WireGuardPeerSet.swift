@@ -6,11 +6,14 @@ public struct WireGuardPeerSet<Address: WireGuardAddressFamily>: Equatable, Send
     public var backend: WireGuardBackend
     public var network: IPNetwork<Address>
     public var ownSubnet: IPNetwork<Address>?
+    /// Our own public key: never a peer (an old lease of ours, a key file copied from this host).
+    public var ownPublicKey: WireGuardKey?
 
-    public init(backend: WireGuardBackend, network: IPNetwork<Address>, ownSubnet: IPNetwork<Address>?) {
+    public init(backend: WireGuardBackend, network: IPNetwork<Address>, ownSubnet: IPNetwork<Address>?, ownPublicKey: WireGuardKey? = nil) {
         self.backend = backend
         self.network = network
         self.ownSubnet = ownSubnet
+        self.ownPublicKey = ownPublicKey
     }
 
     /// Why `peer` gets no entry on the device, or nil when it gets one.
@@ -21,7 +24,11 @@ public struct WireGuardPeerSet<Address: WireGuardAddressFamily>: Equatable, Send
         if let subnet = Address.subnet(of: peer), !network.contains(subnet) {
             return "its \(Address.bitWidth == 32 ? "" : "IPv6 ")subnet is outside the network \(network)"
         }
-        return Address.peerIgnoreReason(backend, peer)
+        if let reason = Address.peerIgnoreReason(backend, peer) { return reason }
+        if let ownPublicKey, Address.peerConfig(backend, peer)?.publicKey == ownPublicKey {
+            return "its PublicKey is this host's own (an old lease of ours, or a key file copied from this host)"
+        }
+        return nil
     }
 
     /// Each usable peer's entry, in subnet order. Two leases with one key (a host that moved

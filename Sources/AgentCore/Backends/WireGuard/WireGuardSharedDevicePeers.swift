@@ -12,9 +12,12 @@ public struct WireGuardSharedDevicePeers: Equatable, Sendable {
     /// IPv6 address: what `auto` weighs, as upstream's `selectPublicEndpoint`.
     public var localIPv4: Bool
     public var localPublicIPv6: Bool
+    /// Our own public key: never a peer.
+    public var ownPublicKey: WireGuardKey?
 
     public init(backend: WireGuardBackend, ipv4Network: IPv4Network?, ipv6Network: IPv6Network?, ownKey: SubnetKey?,
-                localIPv4: Bool, localPublicIPv6: Bool) {
+                localIPv4: Bool, localPublicIPv6: Bool, ownPublicKey: WireGuardKey? = nil) {
+        self.ownPublicKey = ownPublicKey
         self.backend = backend
         self.ipv4Network = ipv4Network
         self.ipv6Network = ipv6Network
@@ -35,7 +38,8 @@ public struct WireGuardSharedDevicePeers: Equatable, Sendable {
         }
         if let subnet = peer.subnet, let network = ipv4Network, !network.contains(subnet) { return "its subnet is outside the network \(network)" }
         if let subnet = peer.ipv6Subnet, let network = ipv6Network, !network.contains(subnet) { return "its IPv6 subnet is outside the network \(network)" }
-        guard Self.key(of: peer) == nil else {
+        if let key = Self.key(of: peer) {
+            if key == ownPublicKey { return "its PublicKey is this host's own (an old lease of ours, or a key file copied from this host)" }
             return endpoint(of: peer) == nil ? "its lease has no \(backend.mode == .ipv6 ? "PublicIPv6" : "usable PublicIP") for Mode \(backend.mode.rawValue)" : nil
         }
         let half = peer.ipv6Subnet != nil ? "BackendV6Data" : "BackendData"

@@ -86,19 +86,8 @@ extension SimWorld {
         }
         guard frame.receiver == device.publicKey else { return drop(host, "flannel-wg: message for another key") }
         guard var peer = device.peers[frame.sender] else { return drop(host, "flannel-wg: message from an unknown key") }
-        switch frame.kind {
-        case .initiation:
-            peer.session = now
-            peer.lastReceived = now
-            let queued = peer.queued
-            peer.queued = []
-            device.peers[frame.sender] = peer
-            host.wireguard = device
-            underlaySend(from: host, to: sender, .wireguard(WireGuardFrame(
-                kind: .response, sender: device.publicKey, receiver: frame.sender, sourcePort: device.listenPort, destinationPort: frame.sourcePort)))
-            for packet in queued { sealAndSend(from: host, device: device, to: peer, packet) }
-        case .response:
-            guard peer.initiatedAt != nil else { return drop(host, "flannel-wg: response to no handshake") }
+        /// A handshake done (either side): the session starts, and what waited for it goes.
+        func establish() {
             peer.session = now
             peer.lastReceived = now
             peer.initiatedAt = nil
@@ -107,6 +96,15 @@ extension SimWorld {
             device.peers[frame.sender] = peer
             host.wireguard = device
             for packet in queued { sealAndSend(from: host, device: device, to: peer, packet) }
+        }
+        switch frame.kind {
+        case .initiation:
+            underlaySend(from: host, to: sender, .wireguard(WireGuardFrame(
+                kind: .response, sender: device.publicKey, receiver: frame.sender, sourcePort: device.listenPort, destinationPort: frame.sourcePort)))
+            establish()
+        case .response:
+            guard peer.initiatedAt != nil else { return drop(host, "flannel-wg: response to no handshake") }
+            establish()
         case .data:
             guard let session = peer.session, now - session < Self.wireGuardRejectAfter + .seconds(10) else {
                 return drop(host, "flannel-wg: data without a session")

@@ -114,7 +114,7 @@ struct LabCommandTests {
 
         let wrong = try netnsLab(["bench", "--backend", "ipip"])
         #expect(!wrong.succeeded)
-        #expect(wrong.stderr.contains("--backend ipip is not a backend this agent has; use udp, vxlan or host-gw"), "\(wrong.stderr)")
+        #expect(wrong.stderr.contains("--backend ipip is not a backend this agent has; use udp, vxlan, host-gw or wireguard"), "\(wrong.stderr)")
     }
 
     /// `--rtt-only`: the side-by-side RTT rounds alone, without the throughput passes.

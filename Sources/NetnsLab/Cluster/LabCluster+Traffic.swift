@@ -149,10 +149,12 @@ extension LabCluster {
     }
 
     public func iperf(from container: ClusterContainer, to target: ClusterContainer) throws -> Double {
-        let server = BackgroundProcess(command: try namespace(of: target).command(["iperf3", "-s", "-1"]),
+        let server = BackgroundProcess(command: try namespace(of: target).command(["iperf3", "-s", "-1", "--forceflush"]),
                                        logFile: lab.directory.appendingPathComponent("iperf3-server.log"))
         try server.start()
         defer { server.stop() }
+        // A client started before the server listens is refused (seen once in CI).
+        try Poll.until("iperf3 to listen in \(target)", timeout: .seconds(10)) { server.log.contains("listening") }
         return try BenchTraffic.iperf(from: try namespace(of: container), to: target.address, seconds: 5, streams: 1).bitsPerSecond
     }
 

@@ -325,23 +325,6 @@ public final class SimAgent {
         }
     }
 
-    /// `flannel-wg` with the key from the host's key file (made on first use): a device
-    /// already running with that key and port is kept with its peers and sessions.
-    private func ensureWireGuard(_ name: String, port: Int, mtu: Int) {
-        let privateKey = host.wireGuardKeyFile ?? SimWireGuardCrypto.newPrivateKey(using: &world.random)
-        if host.wireGuardKeyFile == nil {
-            host.wireGuardKeyFile = privateKey
-            world.record("\(host.name) made a new WireGuard key: public key \(SimWireGuardCrypto.publicKey(of: privateKey))")
-        }
-        if let existing = host.wireguard, existing.privateKey == privateKey, existing.listenPort == port {
-            host.wireguard?.mtu = mtu
-            world.record("\(host.name) reusing \(name) with \(existing.peers.count) peer(s)")
-            return
-        }
-        host.wireguard = SimWireGuardDevice(privateKey: privateKey, publicKey: SimWireGuardCrypto.publicKey(of: privateKey), listenPort: port, mtu: mtu)
-        world.record("\(host.name) created \(name) (public key \(SimWireGuardCrypto.publicKey(of: privateKey)), port \(port))")
-    }
-
     /// One vxlan device (`flannel.<VNI>` or `flannel-v6.<VNI>`) in `slot` of the host, its MAC
     /// remembered in `mac`.
     private func ensureVXLAN(_ name: String, vni: Int, port: Int, index: Int,
@@ -394,12 +377,6 @@ public final class SimAgent {
                 device: host.vxlan, underlay: host.underlayNetwork, ownSubnet: held?.key.ipv4)
     }
 
-    /// The wireguard backend's wanted peers, as the daemon's data path builds them; nil for other backends.
-    public var wireGuardPeerSet: WireGuardPeerSet<IPv4Address>? {
-        guard let wireguard = backend.backend as? WireGuardBackend, let plan = machine.plan else { return nil }
-        return WireGuardPeerSet(backend: wireguard, network: plan.network, ownSubnet: held?.key.ipv4)
-    }
-
     /// The kernel backends' planner for the IPv6 half of a dual-stack network, as the daemon's builds it.
     public var ipv6KernelPlanner: KernelBackendPlanner<IPv6Address>? {
         planner(plan: machine.config?.ipv6, wantsDevice: backend.backend.ipv6Device(on: host.backendHost) != nil,
@@ -443,15 +420,7 @@ public final class SimAgent {
 
     /// The same diff the real agent applies through netlink, applied to the simulated tables.
     private func programKernel() {
-        if let peerSet = wireGuardPeerSet, let peers = machine.table?.peers, let device = host.wireguard {
-            let plan = WireGuardPeerPlan(current: device.state.peers, wanted: peerSet.wanted(peers))
-            host.wireguard?.apply(plan)
-            if world.options.tracesDetail {
-                for key in plan.removals { world.record("\(host.name) removed WireGuard peer \(key)") }
-                for peer in plan.updates { world.record("\(host.name) set WireGuard \(peer)") }
-            }
-            return
-        }
+        if programWireGuard() { return }
         guard let planner = kernelPlanner, let peers = machine.table?.peers else { return }
         let broken = world.options.brokenKernelDeletes
         trace(planner.plan(peers: peers, current: host.kernelTables).execute { step in host.apply(step, ignoringDeletes: broken) })

@@ -24,6 +24,9 @@ extension NetnsLabCommand {
         @Flag(help: "IPv6-only: hosts with the IPv6 underlay alone (etcd at [2001:db8::2]), an IPv6-only network (EnableIPv4 false, fd00:10:1::/48) and IPv6-only containers")
         var ipv6Only = false
 
+        @Option(help: "etcd as a cluster of this many members (1, 3 or 5), each in its own namespace at 192.0.2.2, .3, …; the agents get every member's endpoint")
+        var etcdMembers = 1
+
         @Option(help: "Path of the flanneld binary (default: next to netns-lab)")
         var flanneld: String?
 
@@ -35,6 +38,9 @@ extension NetnsLabCommand {
             guard (0...50).contains(containers) else { throw ValidationError("--containers must be between 0 and 50, got \(containers)") }
             if ipv6 || ipv6Only, backend == "udp" {
                 throw ValidationError("\(ipv6Only ? "--ipv6-only" : "--ipv6") with --backend udp: the udp backend carries IPv4 only (as upstream's); use vxlan or host-gw")
+            }
+            guard [1, 3, 5].contains(etcdMembers) else {
+                throw ValidationError("--etcd-members must be 1, 3 or 5 (an odd number keeps a majority), got \(etcdMembers)")
             }
             if ipv6 && ipv6Only {
                 throw ValidationError("--ipv6 and --ipv6-only: choose one (dual-stack, or IPv6 alone)")
@@ -56,6 +62,7 @@ extension NetnsLabCommand {
             bringUp.containersPerHost = containers
             bringUp.ipv6 = ipv6
             bringUp.ipv6Only = ipv6Only
+            bringUp.etcdMembers = etcdMembers
             if ipv6Only {
                 bringUp.networkConfig = config ?? LabBringUp.ipv6OnlyConfig(backend: backend ?? "vxlan")
             } else if ipv6 {

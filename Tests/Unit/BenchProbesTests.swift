@@ -172,10 +172,12 @@ struct BenchProbesTests {
     @Test func runningLabsAreFoundFromNamespaceNames() throws {
         let labs = RunningLab.parse(namespaces: [
             "fl0a1b2c-sw", "fl0a1b2c-etcd", "fl0a1b2c-h2", "fl0a1b2c-h1", "fl0a1b2c-h1c10", "fl0a1b2c-h1c2", "fl0a1b2c-h1c1",
-            "ffffffff-h1", "fl-etcd-1234", "other", "fl99aabb-h1",
+            "ffffffff-h1", "fl-etcd-1234", "other", "fl99aabb-h1", "fl99aabb-etcd3", "fl99aabb-etcd", "fl99aabb-etcd2",
         ])
         #expect(labs.map(\.run) == ["fl0a1b2c", "fl99aabb"])
-        #expect(labs[0].hasEtcd && !labs[1].hasEtcd)
+        #expect(labs[0].hasEtcd && labs[0].etcdMembers == [1])
+        #expect(labs[1].hasEtcd && labs[1].etcdMembers == [1, 2, 3], "an etcd cluster's members: \(labs[1].etcdMembers)")
+        #expect(labs[1].hosts.map(\.name) == ["h1"])
         #expect(labs[0].hosts.map(\.name) == ["h1", "h2"])
         #expect(labs[0].hosts[0].containers.map(\.name) == ["fl0a1b2c-h1c1", "fl0a1b2c-h1c2", "fl0a1b2c-h1c10"])
         #expect(throws: RunningLab.SelectionError.self) { try labs[0].namespace(of: "h3") }

@@ -36,10 +36,13 @@ extension LabCluster {
     /// sees its watch break at once, and every new request time out.
     public func cutFromEtcd(_ host: ClusterHost, _ cut: Bool) throws {
         let namespace = try labHost(host).namespace
-        let rules = [["OUTPUT", "-p", "tcp", "-d", "\(Lab.etcdAddress)", "--dport", "2379", "-j", "DROP"],
-                     ["INPUT", "-p", "tcp", "-s", "\(Lab.etcdAddress)", "--sport", "2379", "-j", "DROP"]]
-        for rule in rules { try namespace.check(["iptables", cut ? "-I" : "-D"] + rule) }
-        if cut { try namespace.check(["ss", "-K", "dst", "\(Lab.etcdAddress)", "dport", "=", "2379"]) }
+        // Every member: a host cut off from etcd reaches none of them.
+        for member in lab.etcdMembers {
+            let rules = [["OUTPUT", "-p", "tcp", "-d", "\(member.address)", "--dport", "2379", "-j", "DROP"],
+                         ["INPUT", "-p", "tcp", "-s", "\(member.address)", "--sport", "2379", "-j", "DROP"]]
+            for rule in rules { try namespace.check(["iptables", cut ? "-I" : "-D"] + rule) }
+            if cut { try namespace.check(["ss", "-K", "dst", "\(member.address)", "dport", "=", "2379"]) }
+        }
     }
 
     public func cutLink(_ first: ClusterHost, _ second: ClusterHost, _ cut: Bool) throws {

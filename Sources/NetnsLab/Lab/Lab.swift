@@ -10,6 +10,7 @@ import Synchronization
 ///        ┌──────────┼──────────────┬──────────────┐
 ///   <run>-etcd    <run>-h1       <run>-h2   …  (eth0 192.0.2.2, .11, .12, …; 2001:db8::2, ::11, …)
 ///   etcd :2379    flanneld       flanneld
+///   (<run>-etcd2, <run>-etcd3, … at .3, .4, …: the other members of an etcd cluster)
 ///                 docker0        docker0       (from each host's subnet.env)
 ///                 <run>-h1c1     <run>-h2c1    (containers behind veths)
 /// ```
@@ -34,14 +35,16 @@ public final class Lab: Sendable {
     public let ipv6Only: Bool
     /// The file that marks a directory as a lab run's.
     static let marker = ".netns-lab-run"
-    public var etcdEndpoint: String { "\(etcdTLS == nil ? "http" : "https")://\(Self.etcdAddress):2379" }
-    /// The endpoint the agents are given: over IPv6 on IPv6-only hosts.
+    /// Every member's client URL, comma-separated (etcdctl's and flanneld's endpoint list).
+    public var etcdEndpoint: String { etcdMembers.map(\.clientURL).joined(separator: ",") }
+    /// The endpoints the agents are given: over IPv6 on IPv6-only hosts.
     public var agentEtcdEndpoint: String {
-        ipv6Only ? "\(etcdTLS == nil ? "http" : "https")://[\(Self.etcdIPv6Address)]:2379" : etcdEndpoint
+        ipv6Only ? etcdMembers.compactMap(\.ipv6ClientURL).joined(separator: ",") : etcdEndpoint
     }
     /// etcd serves TLS with these certificates and requires client certificates (S14).
     public let etcdTLS: TestCertificates?
-    private let etcd: BackgroundProcess
+    /// etcd's members: one, or a cluster of 3 or 5 (`etcdMembers`).
+    public let etcdMembers: [LabEtcdMember]
     private let hostsState = Mutex<[LabHost]>([])
 
     public var hosts: [LabHost] { hostsState.withLock { $0 } }
@@ -50,8 +53,12 @@ public final class Lab: Sendable {
     /// its v2 API too (the walkthrough's `etcdctl set`, users and roles).
     /// `ipv6`: every host's eth0 gets an address on `ipv6Underlay` as well.
     /// `ipv6Only`: eth0 gets the IPv6 address alone (implies `ipv6`).
+    /// `etcdMembers`: etcd as a cluster of this many members, each in its own namespace.
     public init(names: LabNames = LabNames(), etcdTLS: TestCertificates? = nil, enableV2: Bool = false, ipv6: Bool = false,
-                ipv6Only: Bool = false) throws {
+                ipv6Only: Bool = false, etcdMembers: Int = 1) throws {
+        guard (1...Self.maximumEtcdMembers).contains(etcdMembers) else {
+            throw EtcdProcess.StartFailure(reason: "a lab's etcd has 1 to \(Self.maximumEtcdMembers) members (192.0.2.2 up to the hosts' .11), not \(etcdMembers)")
+        }
         self.names = names
         self.ipv6 = ipv6 || ipv6Only
         self.ipv6Only = ipv6Only
@@ -61,39 +68,27 @@ public final class Lab: Sendable {
         // `netns-lab clean` deletes only directories that carry this marker.
         _ = FileManager.default.createFile(atPath: directory.appendingPathComponent(Self.marker).path, contents: Data(names.run.utf8))
         switchNamespace = Namespace(name: names.namespace("sw"))
-        etcdNamespace = Namespace(name: names.namespace("etcd"))
-        let dataDirectory = directory.appendingPathComponent("etcd-data").path
-        var clientURL = "\(etcdTLS == nil ? "http" : "https")://\(Self.etcdAddress):2379"
-        if ipv6 || ipv6Only { clientURL += ",\(etcdTLS == nil ? "http" : "https")://[\(Self.etcdIPv6Address)]:2379" }
-        var etcdCommand = [
-            "etcd", "--name", "lab", "--data-dir", dataDirectory,
-            "--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
-            "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-            "--initial-cluster", "lab=http://127.0.0.1:2380", "--log-level", "warn",
-        ]
-        if let etcdTLS {
-            etcdCommand += ["--cert-file", etcdTLS.serverCertFile, "--key-file", etcdTLS.serverKeyFile,
-                            "--trusted-ca-file", etcdTLS.caFile, "--client-cert-auth"]
+        let directory = directory
+        self.etcdMembers = (1...etcdMembers).map {
+            LabEtcdMember(index: $0, names: names, directory: directory, ipv6: ipv6 || ipv6Only, tls: etcdTLS, enableV2: enableV2)
         }
-        if enableV2 { etcdCommand.append("--enable-v2") }
-        etcd = BackgroundProcess(
-            command: etcdNamespace.command(etcdCommand),
-            logFile: directory.appendingPathComponent("etcd.log"))
+        etcdNamespace = self.etcdMembers[0].namespace
         do {
             try CommandRunner.check(["ip", "netns", "add", switchNamespace.name])
             try switchNamespace.ip(["link", "add", "br0", "type", "bridge"])
             try switchNamespace.ip(["link", "set", "br0", "up"])
-            try plug(etcdNamespace, address: Self.etcdAddress, role: "etcd", ipv6: self.ipv6 ? Self.etcdIPv6Address : nil)
-            try etcd.start()
-            try Poll.until("etcd in \(etcdNamespace) to answer", timeout: .seconds(20), interval: .milliseconds(100)) {
-                guard etcd.isRunning else { throw EtcdProcess.StartFailure(reason: etcd.log) }
-                return (try? etcdctl(["endpoint", "health", "--command-timeout=1s"]))?.succeeded ?? false
+            for member in self.etcdMembers {
+                try plug(member.namespace, address: member.address, role: LabEtcdMember.role(ofMember: member.index), ipv6: member.ipv6Address)
             }
+            try startEtcd()
         } catch {
             destroy()
             throw error
         }
     }
+
+    /// Members fit between the switch (.1) and the first host (.11).
+    public static let maximumEtcdMembers = 9
 
     /// A new namespace with `eth0` on the switch at `address` (none: an IPv6-only host) and `ipv6`.
     private func plug(_ namespace: Namespace, address: IPv4Address?, role: String, ipv6: IPv6Address? = nil) throws {
@@ -108,13 +103,27 @@ public final class Lab: Sendable {
         try namespace.ip(["link", "set", "eth0", "up"])
     }
 
-    /// Stops the lab's etcd (an outage); `startEtcd()` brings it back on the same data.
-    public func stopEtcd() { etcd.stop() }
+    /// Every member's `name=peerURL`: the cluster etcd starts as.
+    var initialCluster: String { etcdMembers.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ",") }
 
+    /// Stops every member of the lab's etcd (an outage); `startEtcd()` brings them back on the same data.
+    public func stopEtcd() { for member in etcdMembers { member.stop() } }
+
+    /// Starts every member that is not running and waits until all of them answer.
     public func startEtcd() throws {
-        try etcd.start()
-        try Poll.until("etcd in \(etcdNamespace) to answer", timeout: .seconds(20), interval: .milliseconds(100)) {
-            (try? etcdctl(["endpoint", "health", "--command-timeout=1s"]))?.succeeded ?? false
+        for member in etcdMembers where !member.isRunning { try member.start(initialCluster: initialCluster) }
+        try waitForEtcd(etcdMembers)
+    }
+
+    /// Waits until each of `members` answers `endpoint health` (a member of a cluster answers
+    /// once the cluster has a leader).
+    func waitForEtcd(_ members: [LabEtcdMember], timeout: Duration = .seconds(30)) throws {
+        let endpoints = members.map(\.clientURL).joined(separator: ",")
+        try Poll.until("etcd \(members.map(\.name).joined(separator: ", ")) to answer", timeout: timeout, interval: .milliseconds(100)) {
+            if let dead = members.first(where: { !$0.isRunning }) {
+                throw EtcdProcess.StartFailure(reason: "etcd member \(dead.name) in \(dead.namespace) exited: \(dead.log.suffix(800))")
+            }
+            return (try? etcdctl(["endpoint", "health", "--command-timeout=1s"], endpoints: endpoints))?.succeeded ?? false
         }
     }
 
@@ -132,10 +141,10 @@ public final class Lab: Sendable {
         try etcdctl(["compact", String(try etcdRevision())])
     }
 
-    /// etcdctl (v3) inside the etcd namespace.
+    /// etcdctl (v3) inside the etcd namespace, against every member (or `endpoints`).
     @discardableResult
-    public func etcdctl(_ arguments: [String]) throws -> CommandResult {
-        var command = ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", etcdEndpoint]
+    public func etcdctl(_ arguments: [String], endpoints: String? = nil) throws -> CommandResult {
+        var command = ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", endpoints ?? etcdEndpoint]
         if let etcdTLS { command += ["--cacert", etcdTLS.caFile, "--cert", etcdTLS.clientCertFile, "--key", etcdTLS.clientKeyFile] }
         return try CommandRunner.check(etcdNamespace.command(command + arguments))
     }
@@ -201,7 +210,7 @@ public final class Lab: Sendable {
     public func destroy() {
         for host in hosts { host.stopDocker() }
         for host in hosts { host.stopAgent() }
-        etcd.stop()
+        stopEtcd()
         Self.deleteNamespaces(matching: names.run)
         try? FileManager.default.removeItem(at: directory)
     }

@@ -13,6 +13,8 @@ public struct LabBringUp {
     public var ipv6 = false
     /// Hosts get the IPv6 underlay address alone, and containers IPv6 only (for IPv6-only configs).
     public var ipv6Only = false
+    /// etcd as a cluster of this many members (1: a single etcd).
+    public var etcdMembers = 1
 
     /// The lab's dual-stack network config: 10.1.0.0/16 and fd00:10:1::/48 (/24s and /64s).
     public static func dualStackConfig(backend: String) -> String {
@@ -40,9 +42,11 @@ public struct LabBringUp {
 
     /// Builds the lab; on failure everything made so far is removed again.
     public func run(names: LabNames, progress: (String) -> Void = { _ in }) throws -> Result {
-        let lab = try Lab(names: names, ipv6: ipv6, ipv6Only: ipv6Only)
+        let lab = try Lab(names: names, ipv6: ipv6, ipv6Only: ipv6Only, etcdMembers: etcdMembers)
         do {
-            progress("lab \(lab.names.run): switch \(lab.switchNamespace), etcd at \(lab.etcdEndpoint) in \(lab.etcdNamespace)")
+            let etcd = lab.etcdMembers.count == 1 ? "etcd at \(lab.etcdEndpoint) in \(lab.etcdNamespace)"
+                : "etcd members " + lab.etcdMembers.map { "\($0.name) \($0.clientURL)" }.joined(separator: ", ")
+            progress("lab \(lab.names.run): switch \(lab.switchNamespace), \(etcd)")
             try lab.etcdctl(["put", "/coreos.com/network/config", networkConfig])
             progress("etcdctl put /coreos.com/network/config '\(networkConfig)'")
             let labHosts = try (1...max(1, hosts)).map { try lab.addHost($0) }

@@ -18,10 +18,14 @@ public struct RunningLab: Sendable {
 
     public let run: String
     public let hosts: [Host]
-    public let hasEtcd: Bool
+    /// The etcd members whose namespaces exist (1 for a single etcd; 1, 2, 3 for a cluster).
+    public let etcdMembers: [Int]
+    public var hasEtcd: Bool { etcdMembers.contains(1) }
 
     public var directory: URL { FileManager.default.temporaryDirectory.appendingPathComponent(run) }
     public var etcdNamespace: Namespace { Namespace(name: "\(run)-etcd") }
+    /// Every member's client URL, comma-separated.
+    var etcdEndpoints: String { etcdMembers.map { "http://\(LabEtcdMember.address(ofMember: $0)):2379" }.joined(separator: ",") }
 
     /// Every lab whose namespaces exist, by run tag.
     public static func all() -> [RunningLab] {
@@ -50,7 +54,10 @@ public struct RunningLab: Sendable {
                 host.containers.sort { $0.name.count != $1.name.count ? $0.name.count < $1.name.count : $0.name < $1.name }
                 return host
             }
-            return RunningLab(run: run, hosts: sorted, hasEtcd: roles.contains("etcd"))
+            let members = roles.compactMap { role -> Int? in
+                role == "etcd" ? 1 : role.hasPrefix("etcd") ? Int(role.dropFirst(4)) : nil
+            }
+            return RunningLab(run: run, hosts: sorted, etcdMembers: members.sorted())
         }
     }
 
@@ -134,9 +141,7 @@ public struct RunningLab: Sendable {
     public func status() -> String {
         var lines = ["lab \(run) (files in \(directory.path))"]
         if hasEtcd {
-            let health = try? CommandRunner.run(etcdNamespace.command(
-                ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", "http://\(Lab.etcdAddress):2379", "endpoint", "health", "--command-timeout=2s"]))
-            lines.append("etcd http://\(Lab.etcdAddress):2379 in \(etcdNamespace): \(health?.succeeded == true ? "healthy" : "not answering")")
+            lines += etcdMembers.count == 1 ? [singleEtcdStatus()] : etcdClusterStatus()
         } else {
             lines.append("etcd: no etcd namespace")
         }
@@ -158,13 +163,40 @@ public struct RunningLab: Sendable {
             lines.append("| \(host.name) | \(eth0) | \(agent) | \(subnetText) | \(device) | \(containers.joined(separator: ", ").nilIfEmpty ?? "-") |")
         }
         if hasEtcd, let leases = try? CommandRunner.run(etcdNamespace.command(
-            ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", "http://\(Lab.etcdAddress):2379", "get", "--prefix", "/coreos.com/network/subnets", "--command-timeout=2s"])),
+            ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", etcdEndpoints, "get", "--prefix", "/coreos.com/network/subnets", "--command-timeout=2s"])),
             leases.succeeded {
             lines.append("")
             lines.append("$ etcdctl get --prefix /coreos.com/network/subnets")
             lines += leases.stdout.split(separator: "\n").map { "    \($0)" }
         }
         return lines.joined(separator: "\n")
+    }
+
+    private func singleEtcdStatus() -> String {
+        let health = try? CommandRunner.run(etcdNamespace.command(
+            ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", "http://\(Lab.etcdAddress):2379", "endpoint", "health", "--command-timeout=2s"]))
+        return "etcd http://\(Lab.etcdAddress):2379 in \(etcdNamespace): \(health?.succeeded == true ? "healthy" : "not answering")"
+    }
+
+    /// One line per member: its endpoint, namespace, health, and whether it leads.
+    private func etcdClusterStatus() -> [String] {
+        var lines = ["etcd: a cluster of \(etcdMembers.count) members"]
+        for member in etcdMembers {
+            let endpoint = "http://\(LabEtcdMember.address(ofMember: member)):2379"
+            let namespace = Namespace(name: "\(run)-\(LabEtcdMember.role(ofMember: member))")
+            let shown = (try? CommandRunner.run(etcdNamespace.command(
+                ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", endpoint, "endpoint", "status", "--write-out=json", "--command-timeout=2s"])))
+            var state = "not answering"
+            if let shown, shown.succeeded, case let .array(entries)? = try? JSONParser.parse(shown.stdout),
+               let status = entries.first?.member("Status"), let header = status.member("header") {
+                let id = Lab.unsigned(header.member("member_id")) ?? 0
+                let leader = Lab.unsigned(status.member("leader")) ?? 0
+                let revision = header.member("revision")?.integerValue ?? 0
+                state = "healthy, \(leader == 0 ? "no leader" : id == leader ? "LEADER" : "follower"), revision \(revision)"
+            }
+            lines.append("  m\(member) \(endpoint) in \(namespace): \(state)")
+        }
+        return lines
     }
 
     /// The backend's device: "flannel0 up, mtu 1472" (udp), "flannel.1 up, mtu 1450" (vxlan),

@@ -10,11 +10,17 @@ enum EtcdFailure {
     }
 
     /// One line on why `endpoint` could not be used, with the fix where we know it.
-    static func describe(_ error: any Error, endpoint: EtcdEndpoint, configuration: EtcdClientConfiguration) -> String {
+    /// `answeredBefore`: the endpoint has answered this client, so TLS and the protocol are
+    /// right and a dropped connection means etcd there stopped, restarted or was cut off.
+    static func describe(_ error: any Error, endpoint: EtcdEndpoint, configuration: EtcdClientConfiguration,
+                         answeredBefore: Bool = false) -> String {
         let chain = causeChain(error)
         let lower = chain.lowercased()
         if lower.contains("connection refused") || lower.contains("econnrefused") {
             return "connection refused: is etcd running and listening there?"
+        }
+        if answeredBefore && (lower.contains("closed") || lower.contains("connection reset") || lower.contains("eof")) {
+            return "the connection broke; it answered before, so etcd there stopped, restarted or was cut off (\(short(chain)))"
         }
         if lower.contains("certificate_verify_failed") || lower.contains("unable to get local issuer")
             || lower.contains("self signed") || lower.contains("unknown ca") && !lower.contains("alert") {

@@ -3,6 +3,7 @@ import FoundationEssentials
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 
 /// etcd's v2 keys API over HTTP(S), as flannel 0.7 and `etcdctl` (v2) speak it: plaintext or
 /// TLS (with a client certificate), basic auth, several endpoints tried in turn.
@@ -18,9 +19,13 @@ public final class EtcdV2Client: Sendable {
     public let configuration: EtcdClientConfiguration
     private let http: HTTPClient
     private let authorization: String?
+    /// The endpoint that answered last, tried first; it starts at a random one, as etcd's v2
+    /// client picks its endpoint, so a cluster's agents spread over its members.
+    private let preferred: Mutex<Int>
 
     public init(configuration: EtcdClientConfiguration) throws(EtcdClientSetupError) {
         self.configuration = configuration
+        preferred = Mutex(configuration.endpoints.isEmpty ? 0 : Int.random(in: 0..<configuration.endpoints.count))
         var tls: TLSConfiguration?
         if configuration.endpoints.contains(where: \.secure) || configuration.caFile != nil || configuration.certFile != nil {
             tls = try Self.tlsConfiguration(configuration)
@@ -78,7 +83,10 @@ public final class EtcdV2Client: Sendable {
     public func request(_ method: HTTPMethod, key: String, query: [(String, String)] = [], form: [(String, String)]? = nil,
                         timeout: Duration? = nil) async throws -> Response {
         var failures: [String] = []
-        for endpoint in configuration.endpoints {
+        let start = preferred.withLock { $0 }
+        let count = configuration.endpoints.count
+        for offset in 0..<count {
+            let endpoint = configuration.endpoints[(start + offset) % count]
             var url = "\(endpoint)/v2/keys\(Self.escapePath(key))"
             if !query.isEmpty { url += "?" + Self.encode(query) }
             var request = HTTPClientRequest(url: url)
@@ -107,6 +115,7 @@ public final class EtcdV2Client: Sendable {
                     failures.append("\(endpoint): HTTP \(response.status) \(response.body.prefix(200).trimmingWhitespace())")
                     continue
                 }
+                if offset > 0 { preferred.withLock { $0 = (start + offset) % count } }
                 return response
             } catch is CancellationError {
                 throw CancellationError()

@@ -20,8 +20,13 @@ public final class EtcdV3Client: EtcdKV {
     }
 
     struct State {
-        /// The endpoint that answered last: tried first.
+        /// The endpoint that answered last: tried first. It starts at a random one, as
+        /// clientv3's balancer spreads clients, so that a cluster's agents do not all load
+        /// (and all fail over from) its first member.
         var preferred = 0
+        /// Endpoints that have answered at least once: a broken connection to one of them is
+        /// an outage, never a TLS mismatch.
+        var answered: Set<Int> = []
         var token: String?
         /// Running watches, cancelled by `close()` (a graceful shutdown waits for open streams).
         var watches: [Int: Task<Void, Never>] = [:]
@@ -34,7 +39,7 @@ public final class EtcdV3Client: EtcdKV {
     public let configuration: EtcdClientConfiguration
     let connections: [Connection]
     private let runners: [Task<Void, Never>]
-    let state = Mutex(State())
+    let state: Mutex<State>
 
     public init(configuration: EtcdClientConfiguration) throws(EtcdClientSetupError) {
         guard !configuration.endpoints.isEmpty else {
@@ -66,6 +71,7 @@ public final class EtcdV3Client: EtcdKV {
             connections.append(Connection(endpoint: endpoint, client: GRPCClient(transport: transport)))
         }
         self.connections = connections
+        state = Mutex(State(preferred: Int.random(in: 0..<connections.count)))
         runners = connections.map { connection in
             Task { try? await connection.client.runConnections() }
         }
@@ -129,10 +135,14 @@ public final class EtcdV3Client: EtcdKV {
             let connection = connections[index]
             do {
                 let result = try await withAuthentication(connection) { metadata in try await call(connection.client, metadata) }
-                if offset > 0 { state.withLock { $0.preferred = index } }
+                state.withLock {
+                    $0.preferred = index
+                    $0.answered.insert(index)
+                }
                 return result
             } catch let error as RPCError where EtcdFailure.isConnectivity(error) {
-                failures.append("\(connection.endpoint) (\(EtcdFailure.describe(error, endpoint: connection.endpoint, configuration: configuration)))")
+                let answeredBefore = state.withLock { $0.answered.contains(index) }
+                failures.append("\(connection.endpoint) (\(EtcdFailure.describe(error, endpoint: connection.endpoint, configuration: configuration, answeredBefore: answeredBefore)))")
             } catch let error as RPCError {
                 throw translate(error, key: key, endpoint: connection.endpoint)
             } catch is RuntimeError {

@@ -82,6 +82,17 @@ struct EtcdClientPartsTests {
         #expect(EtcdFailure.describe(reset, endpoint: plain, configuration: configuration).contains("use https://"))
     }
 
+    @Test func aBrokenConnectionToAnEndpointThatAnsweredIsAnOutageNotTLS() throws {
+        let configuration = EtcdClientConfiguration(endpoints: [])
+        let plain = try EtcdEndpoint.parse("http://192.0.2.2:2379")
+        // What a SIGKILLed etcd member's open connection gives.
+        let closed = RPCError(code: .unavailable, message: "Stream unexpectedly closed.")
+        #expect(EtcdFailure.describe(closed, endpoint: plain, configuration: configuration).contains("use https://"))
+        let described = EtcdFailure.describe(closed, endpoint: plain, configuration: configuration, answeredBefore: true)
+        #expect(described.hasPrefix("the connection broke; it answered before, so etcd there stopped, restarted or was cut off"), "\(described)")
+        #expect(!described.contains("TLS") && !described.contains("https"))
+    }
+
     @Test func passwordSources() throws {
         #expect(try EtcdPassword.resolve(flag: nil, file: nil, environment: [:]) == nil)
         #expect(try EtcdPassword.resolve(flag: nil, file: nil, environment: ["FLANNELD_ETCD_PASSWORD": "env"]) == "env")

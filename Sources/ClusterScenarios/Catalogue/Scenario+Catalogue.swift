@@ -18,6 +18,7 @@ extension Scenario {
                  summary: "a cluster on upstream flannel (0.7.0 on etcd v2, 0.20.2 on v3) moved to ours one host at a time while containers ping, then one host moved back: no subnet changes, one lease per host, the longest ping gap per swap",
                  body: .only(.lab, how: "needs upstream's binary: netns-lab migrate --upstream PATH; RollingMigrationLabTests")),
         hostileWriter,
+        etcdLeaderKilled, etcdLeaderIsolated, etcdV2LeaderKilled, etcdQuorumLost, etcdMemberReplacement,
         dualStackVXLAN, dualStackHostGW,
         Scenario(id: "chaos", name: "chaos",
                  summary: "random faults (loss, partitions, etcd outages, crashes, pauses, compaction) over random clusters of any backend, judged by the invariants",

@@ -30,6 +30,21 @@ public protocol ClusterHarness: AnyObject {
     func stopEtcd() throws
     func startEtcd() throws
 
+    // MARK: etcd as a cluster (`Scenario.etcd.members` > 1)
+
+    /// The member that leads now (1, 2, …), as the members say; nil while none does.
+    func etcdLeader() throws -> Int?
+    /// Member `member` dies (SIGKILL); `startEtcdMember` brings it back on its data.
+    func killEtcdMember(_ member: Int) throws
+    /// Starts member `member` again and waits until it answers.
+    func startEtcdMember(_ member: Int) throws
+    /// Cuts `member` off from the other members (peer traffic) while clients still reach it,
+    /// or heals it.
+    func isolateEtcdMember(_ member: Int, _ isolated: Bool) throws
+    /// Replaces `member` as an operator replaces a failed machine: removed from the cluster,
+    /// its data wiped, added back as a new member of the same name, started, waited for.
+    func replaceEtcdMember(_ member: Int) throws
+
     // MARK: Hosts and agents
 
     /// One more host (h1, h2, … in order), no agent yet.
@@ -45,6 +60,8 @@ public protocol ClusterHarness: AnyObject {
     func knowsPeer(_ subnet: IPv4Network, on host: ClusterHost) throws -> Bool
     /// The subnet changes `host`'s agents reported (drifts), oldest first.
     func drifts(of host: ClusterHost) throws -> [ClusterDrift]
+    /// What `host`'s current agent did with the peer `subnet`, in order (its log lines).
+    func peerEvents(for subnet: IPv4Network, on host: ClusterHost) throws -> [PeerEvent]
     /// How many lines of `host`'s agent logs (every run) contain `text`.
     func logCount(_ text: String, on host: ClusterHost) throws -> Int
     /// The agent's `/metrics` (`.metrics`).

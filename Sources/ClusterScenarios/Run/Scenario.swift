@@ -15,19 +15,23 @@ public struct Scenario: Sendable, Identifiable, CustomStringConvertible {
     /// Hosts are interchangeable (which agents win a race is the world's chance): the outcome
     /// compares what the hosts hold, not who holds it.
     public let interchangeableHosts: Bool
+    /// The etcd the world builds for it: one member, or a cluster; the v3 API or v2.
+    public let etcd: ScenarioEtcd
     public let body: Body
 
-    public init(id: String, name: String, summary: String, interchangeableHosts: Bool = false, body: Body) {
+    public init(id: String, name: String, summary: String, interchangeableHosts: Bool = false, etcd: ScenarioEtcd = ScenarioEtcd(),
+                body: Body) {
         self.id = id
         self.name = name
         self.summary = summary
         self.interchangeableHosts = interchangeableHosts
+        self.etcd = etcd
         self.body = body
     }
 
-    public init(id: String, name: String, summary: String, interchangeableHosts: Bool = false,
+    public init(id: String, name: String, summary: String, interchangeableHosts: Bool = false, etcd: ScenarioEtcd = ScenarioEtcd(),
                 _ shared: @escaping @Sendable (ScenarioRun) throws -> Void) {
-        self.init(id: id, name: name, summary: summary, interchangeableHosts: interchangeableHosts, body: .shared(shared))
+        self.init(id: id, name: name, summary: summary, interchangeableHosts: interchangeableHosts, etcd: etcd, body: .shared(shared))
     }
 
     public var description: String { "\(id) \(name)" }

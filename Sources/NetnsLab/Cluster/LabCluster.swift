@@ -8,6 +8,8 @@ import Foundation
 public final class LabCluster: ClusterHarness {
     public let lab: Lab
     public let flanneld: String
+    /// The scenario's etcd is the v2 API: config and leases in the v2 store, agents on `--etcd-api=v2`.
+    public let etcdV2: Bool
     private var labHosts: [Int: LabHost] = [:]
     /// Where each host's current agent run starts in its log, in bytes (the log keeps every run).
     private var logStart: [Int: Int] = [:]
@@ -18,9 +20,10 @@ public final class LabCluster: ClusterHarness {
     /// `--healthz-port` of every agent (each host has its own namespace).
     static let healthzPort = 18_080
 
-    public init(lab: Lab, flanneld: String) {
+    public init(lab: Lab, flanneld: String, etcdV2: Bool = false) {
         self.lab = lab
         self.flanneld = flanneld
+        self.etcdV2 = etcdV2
     }
 
     public var kind: ClusterWorld { .lab }
@@ -35,9 +38,9 @@ public final class LabCluster: ClusterHarness {
         do {
             // Every scenario's hosts have an IPv6 underlay too, as the simulator's do; only
             // dual-stack configs use it.
-            let lab = try Lab(names: names, ipv6: true)
+            let lab = try Lab(names: names, enableV2: scenario.etcd.v2, ipv6: true, etcdMembers: scenario.etcd.members)
             defer { lab.destroy() }
-            let cluster = LabCluster(lab: lab, flanneld: flanneld)
+            let cluster = LabCluster(lab: lab, flanneld: flanneld, etcdV2: scenario.etcd.v2)
             report = scenario.run(on: cluster, progress: progress)
             if !report.passed {
                 report.diagnostics = ["agent logs (last lines):"] + lab.hosts.compactMap { host in
@@ -83,11 +86,15 @@ public final class LabCluster: ClusterHarness {
     // MARK: etcd
 
     public func writeConfig(_ json: String) throws {
-        try lab.etcdctl(["put", Self.prefix + "config", json])
+        try putKey("config", json)
     }
 
     public func putKey(_ relativeKey: String, _ value: String) throws {
-        try lab.etcdctl(["put", Self.prefix + relativeKey, value])
+        if etcdV2 {
+            try CommandRunner.check(lab.etcdctlV2Command(["set", Self.prefix + relativeKey, value]))
+        } else {
+            try lab.etcdctl(["put", Self.prefix + relativeKey, value])
+        }
     }
 
     /// Small values in transactions of 128 (etcd's limit), large ones one by one from a file
@@ -135,11 +142,16 @@ public final class LabCluster: ClusterHarness {
     }
 
     public func deleteKey(_ relativeKey: String) throws {
-        try lab.etcdctl(["del", Self.prefix + relativeKey])
+        if etcdV2 {
+            try CommandRunner.check(lab.etcdctlV2Command(["rm", Self.prefix + relativeKey]))
+        } else {
+            try lab.etcdctl(["del", Self.prefix + relativeKey])
+        }
     }
 
     /// From `etcdctl get -w json`: keys and values are base64.
     public func leases() throws -> [ClusterLease] {
+        if etcdV2 { return try v2Leases() }
         let json = try JSONParser.parse(try lab.etcdctl(["get", "--prefix", Self.prefix + "subnets/", "--write-out=json"]).stdout)
         guard case let .array(kvs)? = json.member("kvs") else { return [] }
         return kvs.compactMap { kv -> ClusterLease? in
@@ -157,7 +169,7 @@ public final class LabCluster: ClusterHarness {
         Data(base64Encoded: text).flatMap { String(data: $0, encoding: .utf8) }
     }
 
-    public func etcdRevision() throws -> Int64 { try lab.etcdRevision() }
+    public func etcdRevision() throws -> Int64 { etcdV2 ? try v2Index() : try lab.etcdRevision() }
 
     public func compactEtcd() throws { try lab.compactEtcd() }
 
@@ -178,6 +190,7 @@ public final class LabCluster: ClusterHarness {
         logStart[host.index] = labHost.agent?.log.utf8.count ?? 0
         var arguments = ["--healthz-port=\(Self.healthzPort)"]
         if let ttl = settings.leaseTTLText { arguments.append("--subnet-lease-ttl=\(ttl)") }
+        if etcdV2 { arguments.append("--etcd-api=v2") }
         try labHost.startAgent(binary: flanneld, arguments: arguments)
     }
 

@@ -22,8 +22,10 @@ public final class SimCluster: ClusterHarness {
                            progress: @escaping (String) -> Void = { _ in }) -> (report: ScenarioReport, cluster: SimCluster) {
         var options = SimOptions()
         options.keepsTrace = keepsTrace
+        options.etcdMembers = scenario.etcd.members
         let cluster = SimCluster(seed: seed, options: options)
         cluster.world.record("scenario \(scenario.id) \(scenario.name), seed \(seed)")
+        if scenario.etcd.members > 1 { cluster.world.record("etcd: a cluster of \(scenario.etcd.members) members, m1 leads") }
         var report = scenario.run(on: cluster, progress: progress)
         report.notes.append("seed \(seed): \(cluster.world.trace.count) trace lines, hash \(cluster.world.trace.hashText), \(SimTrace.format(cluster.world.now)) simulated")
         if !report.passed {
@@ -76,6 +78,22 @@ public final class SimCluster: ClusterHarness {
         world.record("etcd started")
     }
 
+    // MARK: etcd as a cluster
+
+    public func etcdLeader() throws -> Int? { world.etcdLeader }
+    public func killEtcdMember(_ member: Int) throws { world.killEtcdMember(member) }
+    public func startEtcdMember(_ member: Int) throws { world.startEtcdMember(member) }
+    public func isolateEtcdMember(_ member: Int, _ isolated: Bool) throws { world.isolateEtcdMember(member, isolated) }
+
+    /// Removed, wiped and added back: the member is gone for as long as that takes (a few
+    /// seconds in the lab), then catches up from the others.
+    public func replaceEtcdMember(_ member: Int) throws {
+        world.killEtcdMember(member)
+        world.record("etcd member m\(member) removed from the cluster and its data wiped; added back")
+        world.run(for: .seconds(3))
+        world.startEtcdMember(member)
+    }
+
     // MARK: Hosts and agents
 
     public func addHost() throws -> ClusterHost {
@@ -112,6 +130,18 @@ public final class SimCluster: ClusterHarness {
     public func logCount(_ text: String, on host: ClusterHost) throws -> Int {
         let marker = "] \(host.name) "
         return world.trace.lines.filter { $0.contains(marker) && $0.contains(text) }.count
+    }
+
+    /// From the trace since the host's agent last started: "h1 route 10.1.45.0/24 via 192.0.2.12
+    /// added", "… (was via …)", "… removed".
+    public func peerEvents(for subnet: IPv4Network, on host: ClusterHost) throws -> [PeerEvent] {
+        let lines = world.trace.lines
+        let started = lines.lastIndex { $0.contains("] \(host.name) agent started") } ?? 0
+        let marker = "] \(host.name) route \(subnet) via "
+        return lines[started...].compactMap { line in
+            guard line.contains(marker) else { return nil }
+            return line.hasSuffix(" added") ? .added : line.hasSuffix(" removed") ? .removed : .changed
+        }
     }
 
     public func metrics(of host: ClusterHost) throws -> String { throw ScenarioFailure("the simulator has no /metrics") }

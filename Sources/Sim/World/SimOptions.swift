@@ -7,6 +7,13 @@ public struct SimOptions: Sendable {
     public var etcdAPI: EtcdAPI = .auto
     public var leaseTTL: Duration = .seconds(24 * 3600)
     public var renewMargin: Duration = .seconds(3600)
+    /// The agents spread their renewals and retries as the daemon's do (`Jitter`).
+    public var spreadsTimers = true
+    /// etcd's members: 1, or a cluster (`SimEtcdCluster`).
+    public var etcdMembers = 1
+    /// How long an election takes once the leader is gone (etcd's election timeout of 1 s,
+    /// randomised up to twice that, plus the vote), drawn uniformly.
+    public var electionTime: ClosedRange<Double> = 1.0...2.0
     /// etcd request latency, each way, drawn uniformly.
     public var etcdLatency: ClosedRange<Double> = 0.0005...0.003
     /// How long a request to an unreachable etcd takes to fail.

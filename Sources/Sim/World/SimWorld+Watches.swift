@@ -95,7 +95,7 @@ extension SimWorld {
 
     func openWatch(_ agent: SimAgent, after revision: Int64) {
         let host = agent.host
-        guard etcdReachable(host) else {
+        guard etcdReachable(host), !clientMemberIsolated(host) else {
             after(options.watchBreakDetection, agent) { $0.watchBroken() }
             return
         }

@@ -29,6 +29,8 @@ public final class SimWorld {
     public let scheduler = SimScheduler()
     public var random: SeededGenerator
     public internal(set) var etcd = InMemoryEtcd()
+    /// etcd's members, their leader, and which member each host's client uses.
+    var etcdCluster: SimEtcdCluster
     public let layout = EtcdKeyLayout()
     public private(set) var hosts: [SimHost] = []
     /// Agents fed the same history hold one copy of the leases (memory ∝ hosts, not hosts²).
@@ -73,6 +75,7 @@ public final class SimWorld {
         self.options = options
         random = SeededGenerator(seed: seed)
         trace = SimTrace(keepsLines: options.keepsTrace)
+        etcdCluster = SimEtcdCluster(members: options.etcdMembers)
     }
 
     public var now: Timestamp { scheduler.now }
@@ -282,8 +285,9 @@ public final class SimWorld {
 
     // MARK: etcd
 
+    /// Whether `host` gets answers from etcd: etcd runs, has a leader, and the host is not cut off.
     var etcdReachable: (SimHost) -> Bool {
-        { [unowned self] host in !faults.etcdDown && !faults.cutFromEtcd.contains(host.index) }
+        { [unowned self] host in !faults.etcdDown && !faults.cutFromEtcd.contains(host.index) && etcdCluster.leader != nil }
     }
 
     /// One request from `host` to etcd and its answer, each way with latency; unreachable
@@ -299,7 +303,7 @@ public final class SimWorld {
             }
         }
         let timeout = options.requestTimeout
-        guard etcdReachable(host) else {
+        guard etcdReachable(host), !clientMemberIsolated(host) else {
             scheduler.schedule(after: timeout) { deliver(.failure(EtcdError.unavailable("etcd unreachable (simulated)"))) }
             return
         }
@@ -379,24 +383,35 @@ public final class SimWorld {
     }
 
     private func faultsChanged(from old: SimFaults) {
-        if faults.etcdDown != old.etcdDown {
-            if faults.etcdDown {
-                syncEtcdTime()
-                etcdChanged()
-                etcdDownSince = now
-            } else if let since = etcdDownSince {
-                etcdDowntime += now - since
-                etcdDownSince = nil
-                syncEtcdTime()
-                etcd.refreshAllLeases()
-                expiryCheckAt = nil
-                etcdChanged()
-            }
-        }
+        if faults.etcdDown != old.etcdDown { etcdServingChanged() }
         // Watches of hosts that lost etcd break; the agents notice after the keepalive.
-        for host in hosts where watches[host.index] != nil && !etcdReachable(host) {
+        breakWatches(keeping: { !faults.etcdDown && !faults.cutFromEtcd.contains($0.index) })
+    }
+
+    /// Breaks the watch of every watching host for which `keeps` is false.
+    func breakWatches(keeping keeps: (SimHost) -> Bool) {
+        for host in hosts where watches[host.index] != nil && !keeps(host) {
             setWatch(host.index, next: nil)
             if let agent = host.agent { after(options.watchBreakDetection, agent) { $0.watchBroken() } }
+        }
+    }
+
+    /// etcd stopped or started serving (stopped, restarted, lost or regained its leader). While
+    /// it does not serve, its time stands still; when it serves again every lease gets its full
+    /// TTL again (etcd's lessor promote on a new leader or after a restart).
+    func etcdServingChanged() {
+        let serving = !faults.etcdDown && etcdCluster.leader != nil
+        if !serving, etcdDownSince == nil {
+            syncEtcdTime()
+            etcdChanged()
+            etcdDownSince = now
+        } else if serving, let since = etcdDownSince {
+            etcdDowntime += now - since
+            etcdDownSince = nil
+            syncEtcdTime()
+            etcd.refreshAllLeases()
+            expiryCheckAt = nil
+            etcdChanged()
         }
     }
 

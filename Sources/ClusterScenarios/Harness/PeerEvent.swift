@@ -1,0 +1,6 @@
+/// What an agent did with one peer, as its log says it.
+public enum PeerEvent: String, Sendable, Equatable {
+    case added
+    case changed
+    case removed
+}

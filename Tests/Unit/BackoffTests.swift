@@ -28,4 +28,31 @@ struct BackoffTests {
         #expect(waits(.leaseCall, 8) == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16),
                                          .seconds(30), .seconds(30)])
     }
+
+    @Test("with jitter each wait is within ±25 % of the plain one, and two agents' waits differ")
+    func jitterSpreadsRetries() {
+        func waits(seed: UInt64) -> [Duration] {
+            var backoff = Backoff.leaseCall
+            backoff.jitter = Jitter(seed: seed)
+            return (0..<8).map { _ in backoff.failed() }
+        }
+        var plain = Backoff.leaseCall
+        let exact = (0..<8).map { _ in plain.failed() }
+        let first = waits(seed: 1), second = waits(seed: 2)
+        for (wait, base) in zip(first + second, exact + exact) {
+            #expect(wait >= base * 0.75 && wait <= base * 1.25, "\(wait) is not within ±25 % of \(base)")
+        }
+        #expect(zip(first, second).allSatisfy { $0 != $1 }, "agents failing together retry apart: \(first) \(second)")
+        #expect(waits(seed: 1) == first, "the same seed, the same waits (the simulator replays them)")
+    }
+
+    @Test("fractions are spread over [0, 1)")
+    func jitterFractions() {
+        var jitter = Jitter(seed: 42)
+        let fractions = (0..<10_000).map { _ in jitter.fraction() }
+        #expect(fractions.allSatisfy { $0 >= 0 && $0 < 1 })
+        let mean = fractions.reduce(0, +) / Double(fractions.count)
+        #expect(abs(mean - 0.5) < 0.02, "mean \(mean)")
+        #expect(Set((0..<10).map { _ in Int(jitter.fraction() * 1_000_000) }).count == 10)
+    }
 }

@@ -235,4 +235,29 @@ struct LeaseMachineTests {
         #expect(LeaseError.tooManyConflicts(attempts: 3).description.contains("3 times in a row"))
         #expect(machine.isFailed)
     }
+
+    /// Hosts that take their leases at the same instant (a cluster brought up at once) renew
+    /// apart: each up to a fifth of the margin early, drawn anew each time.
+    @Test func renewalsOfHostsStartedTogetherAreSpread() {
+        var generator = SeededGenerator(seed: 0)
+        var renewals: [Timestamp] = []
+        for seed: UInt64 in 1...20 {
+            var configuration = LeaseMachine.Configuration(plan: Fixtures.plan, attributes: Self.me, ttl: .seconds(20), candidateLimit: 1)
+            configuration.jitter = Jitter(seed: seed)
+            var machine = LeaseMachine(configuration: configuration)
+            _ = machine.start()
+            _ = machine.leasesListed(Fixtures.listing(), now: .zero, using: &generator)
+            let actions = machine.createCompleted(modRevision: 11, now: .zero)
+            guard case let .scheduleRenewal(at)? = actions.last else {
+                Issue.record("no renewal scheduled: \(actions)")
+                return
+            }
+            // TTL 20 s, margin 10 s (half the TTL): renewal 8…10 s after the write.
+            #expect(at >= .seconds(8) && at <= .seconds(10), "\(at)")
+            renewals.append(at)
+        }
+        #expect(Set(renewals).count == 20, "20 hosts, 20 different renewal instants")
+        let spread = renewals.max()! - renewals.min()!
+        #expect(spread > .seconds(1), "spread over \(spread)")
+    }
 }

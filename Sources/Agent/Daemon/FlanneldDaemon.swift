@@ -66,7 +66,7 @@ public struct FlanneldDaemon {
         let registries = try EtcdRegistries(api: options.etcdAPI, configuration: EtcdClientConfiguration(
             endpoints: endpoints, caFile: options.etcdCAFile, certFile: options.etcdCertFile, keyFile: options.etcdKeyFile,
             username: options.etcdUsername, password: password), layout: layout)
-        let machine = AgentMachine(configuration: .init(
+        var configuration = AgentMachine.Configuration(
             etcdAPI: options.etcdAPI, layout: layout,
             host: BackendHost(publicIP: publicIP, externalName: external.name, externalAddress: external.address, externalMTU: external.mtu,
                               publicIPv6: publicIPv6, externalIPv6Address: externalIPv6),
@@ -74,7 +74,10 @@ public struct FlanneldDaemon {
             renewMargin: .seconds(options.subnetLeaseRenewMargin * 60),
             previousSubnet: SubnetFileWriter.previousSubnet(at: options.subnetFile),
             ipMasq: options.ipMasq, forwardRules: options.iptablesForwardRules, trafficResyncSeconds: options.iptablesResync,
-            previousIPv6Subnet: SubnetFileWriter.previousIPv6Subnet(at: options.subnetFile)))
+            previousIPv6Subnet: SubnetFileWriter.previousIPv6Subnet(at: options.subnetFile))
+        // Agents started together must not renew and retry together.
+        configuration.spreadsTimers = true
+        let machine = AgentMachine(configuration: configuration)
         let (options, environment, logger) = (self.options, self.environment, self.logger)
         let agent = AgentService(machine: machine) { sink in
             AgentRunner(options: options, environment: environment, logger: logger, metrics: metrics, health: health,

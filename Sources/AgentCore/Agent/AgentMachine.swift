@@ -37,6 +37,9 @@ public struct AgentMachine: Sendable {
         /// Whether each peer change is reported (`Action.peer`): the daemon logs one line per
         /// peer; a simulation of thousands of hosts only wants the data path programmed.
         public var reportsPeerChanges = true
+        /// Spread renewals and retries (`Jitter`, seeded at start from the randomness handed
+        /// in), as a deployed agent does; off, timers are exact (tests that assert them).
+        public var spreadsTimers = false
 
         public init(etcdAPI: EtcdAPI, layout: EtcdKeyLayout, host: BackendHost, leaseTTL: Duration, leaseTTLText: String,
                     renewMargin: Duration, previousSubnet: IPv4Network?, ipMasq: Bool, forwardRules: Bool,
@@ -101,6 +104,8 @@ public struct AgentMachine: Sendable {
 
     var listingBackoff = Backoff.etcdRead
     var watchBackoff = Backoff.leaseWatch
+    /// Seeded at start when `spreadsTimers`; each timer draws from its own stream.
+    var jitter: Jitter?
     var watchRevision: Int64 = 0
     var watchProblem: String?
     /// The revision the watch found compacted, while re-listing.
@@ -130,6 +135,13 @@ public struct AgentMachine: Sendable {
         switch event {
         case .start:
             guard phase == .idle else { return [] }
+            if configuration.spreadsTimers {
+                let seeded = Jitter(seed: UInt64.random(in: 0...UInt64.max, using: &random))
+                jitter = seeded
+                configBackoff.jitter = seeded.derived(3)
+                listingBackoff.jitter = seeded.derived(4)
+                watchBackoff.jitter = seeded.derived(5)
+            }
             phase = .waitingForConfig
             return [.setReadiness("waiting for the network config"), .readConfig(configuration.etcdAPI.candidates[0])]
         case let .stop(signal):
@@ -295,9 +307,12 @@ public struct AgentMachine: Sendable {
             attributes.publicIPv6 = configuration.host.publicIPv6
             attributes.backendV6Data = backend.ipv6LeaseData(device: ipv6Device)
         }
-        lease = LeaseMachine(configuration: .init(plan: config.ipv4, ipv6Plan: config.ipv6, attributes: attributes, ttl: configuration.leaseTTL,
-                                                  renewMargin: configuration.renewMargin, previousSubnet: configuration.previousSubnet,
-                                                  previousIPv6Subnet: configuration.previousIPv6Subnet))
+        var leaseConfiguration = LeaseMachine.Configuration(
+            plan: config.ipv4, ipv6Plan: config.ipv6, attributes: attributes, ttl: configuration.leaseTTL,
+            renewMargin: configuration.renewMargin, previousSubnet: configuration.previousSubnet,
+            previousIPv6Subnet: configuration.previousIPv6Subnet)
+        leaseConfiguration.jitter = jitter?.derived(6)
+        lease = LeaseMachine(configuration: leaseConfiguration)
         return [.setReadiness("acquiring a subnet lease")] + runLease(now: now) { $0.start() }
     }
 

@@ -32,6 +32,9 @@ public struct LeaseMachine: Sendable {
         public var maximumConflicts: Int
         /// The random pick is among this many free subnets from SubnetMin upwards.
         public var candidateLimit: Int
+        /// Spreads renewals (up to a fifth of the margin earlier) and retries (±25 %); nil:
+        /// exact timers.
+        public var jitter: Jitter?
 
         public init(plan: SubnetPlan<IPv4Address>?, ipv6Plan: SubnetPlan<IPv6Address>? = nil, attributes: LeaseAttributes,
                     ttl: Duration = .seconds(24 * 3600), renewMargin: Duration = .seconds(3600),
@@ -139,11 +142,16 @@ public struct LeaseMachine: Sendable {
     public let configuration: Configuration
     private(set) var state: State = .idle
     private var retryDelay = Backoff.leaseCall
+    private var renewalJitter: Jitter?
     /// The revision that created the key we hold (a dual-stack subnet shared with an older key is given up).
     private var heldCreateRevision: Int64 = 0
+    /// Renewals come up to this share of the margin early, each drawn anew.
+    static let renewalSpread = 0.2
 
     public init(configuration: Configuration) {
         self.configuration = configuration
+        retryDelay.jitter = configuration.jitter?.derived(1)
+        renewalJitter = configuration.jitter?.derived(2)
     }
 
     /// The lease we hold, if any (also while renewing).
@@ -413,9 +421,15 @@ public struct LeaseMachine: Sendable {
         return actions
     }
 
-    private func renewalTime(_ held: HeldLease) -> Timestamp? {
+    private mutating func renewalTime(_ held: HeldLease) -> Timestamp? {
         guard case let .at(expiry) = held.expiry else { return nil }
-        return expiry - configuration.effectiveRenewMargin
+        let margin = configuration.effectiveRenewMargin
+        var early = Duration.zero
+        if var jitter = renewalJitter {
+            early = margin * (Self.renewalSpread * jitter.fraction())
+            renewalJitter = jitter
+        }
+        return expiry - margin - early
     }
 
     mutating func fail(_ error: LeaseError) -> [Action] {

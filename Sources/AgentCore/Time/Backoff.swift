@@ -1,12 +1,15 @@
 /// How long to wait before trying again: `initial` after the first failure, doubling with
 /// each consecutive one up to `maximum`, back to `initial` after a success. One type for
 /// every retry the agent makes, so that the daemon and the simulator wait alike; the presets
-/// name each retry and its bounds.
+/// name each retry and its bounds. With `jitter` each wait is drawn from ±25 % around it, so
+/// that agents failing together (an etcd outage) do not retry together.
 public struct Backoff: Equatable, Sendable {
     public let initial: Duration
     public let maximum: Duration
     /// What the next failure waits.
     public private(set) var upcoming: Duration
+    public var jitter: Jitter?
+    static let spread = 0.25
 
     public init(initial: Duration, maximum: Duration) {
         precondition(initial > .zero && maximum >= initial, "a backoff needs 0 < initial <= maximum")
@@ -19,7 +22,7 @@ public struct Backoff: Equatable, Sendable {
     public mutating func failed() -> Duration {
         let delay = upcoming
         upcoming = min(upcoming * 2, maximum)
-        return delay
+        return jitter?.spread(delay, by: Self.spread) ?? delay
     }
 
     /// A success: the next failure waits `initial` again.

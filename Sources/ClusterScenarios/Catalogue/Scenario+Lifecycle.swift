@@ -65,6 +65,8 @@ extension Scenario {
         let hosts = try run.addHosts(3)
         for host in hosts[0...1] { try run.startAgent(host, ttl: shortTTL) }
         let held = try hosts[0...1].map { try run.waitForSubnet($0) }
+        // h1 must know h2 before "h1 dropped h2" below means anything.
+        try run.waitForPeers(Array(hosts[0...1]))
         let all = ["10.1.1.0/24", "10.1.2.0/24", "10.1.3.0/24"].map { IPv4Network($0)! }
         guard let third = all.first(where: { !held.contains($0) }) else {
             throw ScenarioFailure("h1 and h2 hold \(held): not two of the three")

@@ -33,6 +33,7 @@ public final class SimAgent {
             ipMasq: false, forwardRules: false,
             previousIPv6Subnet: host.subnetFileText.flatMap { SubnetFile.previousIPv6Subnet(in: $0) })
         configuration.reportsPeerChanges = world.options.tracesDetail
+        configuration.spreadsTimers = world.options.spreadsTimers
         machine = AgentMachine(configuration: configuration)
     }
 

@@ -134,6 +134,7 @@ let package = Package(
             dependencies: [
                 "NetnsLab",
                 "ClusterScenarios",
+                "Sim",
                 "BenchRecord",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -45,5 +45,11 @@ public struct RecordedBenchmark: Sendable, Equatable {
         section: "simulator scale (S13)",
         figures: ["hosts", "simulated", "wall", "peak memory", "broken invariants"])
 
-    public static let all: [RecordedBenchmark] = [.udp, .udpRTTOnly, .kernel(backend: "vxlan"), .kernel(backend: "host-gw"), .backends, .simulatorScale]
+    /// The control plane at 50 hosts on a 3-member etcd, lab and simulator (a row per backend).
+    public static let controlPlane = RecordedBenchmark(
+        section: "control plane at 50 hosts",
+        figures: ["backend", "hosts", "cold start, lab", "join p50 / p99 / max, lab", "join p50 / p99 / max, simulator", "renewed after leader kill, lab"])
+
+    public static let all: [RecordedBenchmark] = [.udp, .udpRTTOnly, .kernel(backend: "vxlan"), .kernel(backend: "host-gw"), .backends, .simulatorScale,
+                                                  .controlPlane]
 }

@@ -21,5 +21,5 @@ struct NetnsLabCommand: ParsableCommand {
               netns-lab bench                throughput, RTT, loss and CPU per data path
               netns-lab clean                remove whatever any lab run left behind
             """,
-        subcommands: [Demo.self, Up.self, Status.self, Ping.self, Capture.self, Down.self, Clean.self, Scenario.self, Migrate.self, Conformance.self, Bench.self, PlainLoop.self])
+        subcommands: [Demo.self, Up.self, Status.self, Ping.self, Capture.self, Down.self, Clean.self, Scenario.self, Migrate.self, Conformance.self, Bench.self, ScaleBench.self, PlainLoop.self])
 }

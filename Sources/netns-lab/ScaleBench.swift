@@ -72,33 +72,27 @@ extension NetnsLabCommand {
             print("\(command) (\(NetnsLabCommand.Bench.buildConfiguration) build)")
             var runs: [ControlPlaneReport.Run] = []
             for backend in backendList {
-                var simulated = SimControlPlaneBench()
-                simulated.hosts = hosts
-                simulated.joins = joins
-                simulated.etcdMembers = etcdMembers
-                simulated.backend = backend
-                simulated.leaseTTL = .seconds(leaseTTL)
-                simulated.rest = .seconds(rest)
-                let simulator = try simulated.run()
+                var setup = ControlPlaneSetup()
+                setup.hosts = hosts
+                setup.joins = joins
+                setup.etcdMembers = etcdMembers
+                setup.backend = backend
+                setup.leaseTTL = .seconds(leaseTTL)
+                setup.rest = .seconds(rest)
+                let simulator = try SimControlPlaneBench(setup: setup).run()
                 print("\(backend): simulator done")
-                var bench = ControlPlaneBench(flanneld: flanneldPath) { print("\(backend): \($0)") }
-                bench.hosts = hosts
-                bench.joins = joins
-                bench.etcdMembers = etcdMembers
-                bench.backend = backend
-                bench.leaseTTL = .seconds(leaseTTL)
-                bench.rest = .seconds(rest)
+                let bench = ControlPlaneBench(setup: setup, flanneld: flanneldPath) { print("\(backend): \($0)") }
                 let names = LabNames()
                 let lab = try LabCommandSupport.interruptible(run: names.run) { try bench.run(names: names) }
                 runs.append(ControlPlaneReport.Run(backend: backend, lab: lab, simulator: simulator))
             }
             let report = ControlPlaneReport(runs: runs)
             let results = """
-                \(hosts) hosts started together, then \(joins) joining one at a time, on \(etcdMembers) etcd members; leases of \
-                \(leaseTTL) s; \(rest) s at rest. The simulator runs the same setup (seed 1) on virtual time: its etcd
-                answers in 0.5–3 ms each way and programs a route the instant the agent decides it, so its figures are
-                the agent's own logic; the lab's add process start-up, gRPC, the kernel and two cores shared by
-                \(hosts + joins) agents and \(etcdMembers) etcd members.
+                \(hosts) hosts started together, then \(joins) joining one at a time, on \(etcdMembers) etcd members; leases
+                of \(leaseTTL) s; \(rest) s at rest. The simulator runs the same setup (seed 1) on virtual time: its etcd
+                answers in 0.5–3 ms each way and a route is programmed the instant the agent decides it, so its
+                figures are the agent's own logic; the lab's add process start-up, gRPC, the kernel and two cores
+                shared by \(hosts + joins) agents and \(etcdMembers) etcd members.
 
                 \(report.markdown)
 

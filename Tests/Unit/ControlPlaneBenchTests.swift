@@ -59,11 +59,12 @@ struct ControlPlaneBenchTests {
     }
 
     @Test func theSimulatorsHalfMeasuresTheSameSetup() throws {
-        var bench = SimControlPlaneBench()
-        bench.hosts = 12
-        bench.joins = 4
-        bench.leaseTTL = .seconds(20)
-        bench.rest = .seconds(30)
+        var setup = ControlPlaneSetup()
+        setup.hosts = 12
+        setup.joins = 4
+        setup.leaseTTL = .seconds(20)
+        setup.rest = .seconds(30)
+        let bench = SimControlPlaneBench(setup: setup)
         let figures = try bench.run()
         #expect(figures.joinsFromLease.count == 4 && figures.joinsFromStart.count == 4)
         #expect(zip(figures.joinsFromLease, figures.joinsFromStart).allSatisfy { $0 >= .zero && $0 <= $1 && $1 > .zero },

@@ -27,22 +27,11 @@ extension Scenario {
     }
 
     private static func leaderKilled(_ run: ScenarioRun) throws {
-        let harness = run.harness
-        let (hosts, containers) = try run.cluster(hosts: 4, agents: 3, ttl: clusterTTL)
-        let leader = try currentLeader(run)
-        let observer = try EtcdFaultObserver(run, agents: Array(hosts[0..<3]), pinging: containers[0], containers[1])
-        let before = try harness.etcdRevision()
-        try harness.killEtcdMember(leader)
-        run.step("etcd's leader m\(leader) killed (SIGKILL); h4 joins")
-        try run.startAgent(hosts[3], ttl: clusterTTL)
-        try observer.pass(.seconds(15), "m\(leader) down")
-        let elected = try harness.etcdLeader()
-        run.expect(elected != nil && elected != leader, "the other two members elected a new leader (m\(elected.map(String.init) ?? "none"))")
-        try harness.startEtcdMember(leader)
-        run.step("m\(leader) started again")
-        try observer.pass(.seconds(5), "m\(leader) back")
-        try observer.finish(renewedAfter: before, newcomer: hosts[3], ttl: clusterTTL, maximumLogLines: clusterLogLines)
-        try run.addContainer(on: hosts[3])
+        try leaderLost(run, how: "killed (SIGKILL)", restored: "started again", elected: "the other two members elected a new leader") { leader in
+            try run.harness.killEtcdMember(leader)
+        } restore: { leader in
+            try run.harness.startEtcdMember(leader)
+        }
     }
 
     public static let etcdLeaderIsolated = Scenario(
@@ -50,19 +39,30 @@ extension Scenario {
         summary: "3 etcd members; the leader cut off from the other two for 15 s while the agents still reach it: it steps down, the agents move to the majority, a host joins meanwhile",
         etcd: .threeMembers
     ) { run in
+        try leaderLost(run, how: "cut off from the other members (the agents still reach it)", restored: "back in touch",
+                       elected: "it stepped down and the majority elected another") { leader in
+            try run.harness.isolateEtcdMember(leader, true)
+        } restore: { leader in
+            try run.harness.isolateEtcdMember(leader, false)
+        }
+    }
+
+    /// The leader lost for 15 s (`lose`), a host joining meanwhile, then `restore`d.
+    private static func leaderLost(_ run: ScenarioRun, how: String, restored: String, elected: String,
+                                   lose: (Int) throws -> Void, restore: (Int) throws -> Void) throws {
         let harness = run.harness
         let (hosts, containers) = try run.cluster(hosts: 4, agents: 3, ttl: clusterTTL)
         let leader = try currentLeader(run)
         let observer = try EtcdFaultObserver(run, agents: Array(hosts[0..<3]), pinging: containers[0], containers[1])
         let before = try harness.etcdRevision()
-        try harness.isolateEtcdMember(leader, true)
-        run.step("etcd's leader m\(leader) cut off from the other members (the agents still reach it); h4 joins")
+        try lose(leader)
+        run.step("etcd's leader m\(leader) \(how); h4 joins")
         try run.startAgent(hosts[3], ttl: clusterTTL)
-        try observer.pass(.seconds(15), "m\(leader) cut off")
-        let elected = try harness.etcdLeader()
-        run.expect(elected != nil && elected != leader, "m\(leader) stepped down and the majority elected m\(elected.map(String.init) ?? "none")")
-        try harness.isolateEtcdMember(leader, false)
-        run.step("m\(leader) back in touch")
+        try observer.pass(.seconds(15), "m\(leader) lost")
+        let now = try harness.etcdLeader()
+        run.expect(now != nil && now != leader, "\(elected) (m\(now.map(String.init) ?? "none"))")
+        try restore(leader)
+        run.step("m\(leader) \(restored)")
         try observer.pass(.seconds(5), "m\(leader) back")
         try observer.finish(renewedAfter: before, newcomer: hosts[3], ttl: clusterTTL, maximumLogLines: clusterLogLines)
         try run.addContainer(on: hosts[3])

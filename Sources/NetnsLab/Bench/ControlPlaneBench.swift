@@ -2,24 +2,19 @@ import Agent
 import ClusterScenarios
 import Foundation
 
-/// The control plane at scale in the lab: `hosts` host namespaces on a `etcdMembers`-member
-/// etcd, real agents of one backend, containers on the first three. It measures a cold start
+/// The control plane at scale in the lab: the setup's host namespaces on its etcd members,
+/// real agents of one backend, containers on the first three. It measures a cold start
 /// of every agent at once until each has every other as a peer, etcd's requests then and at
 /// rest, the agents' memory and CPU at rest, `joins` hosts joining one at a time (until each
 /// is reachable from every other host), and the time until every agent has renewed after
 /// etcd's leader is SIGKILLed. Times come from the agents' own log timestamps.
 public struct ControlPlaneBench {
-    public var hosts = 50
-    public var joins = 20
-    public var etcdMembers = 3
-    public var backend = "vxlan"
-    /// Short enough that renewals happen within the bench (every half TTL).
-    public var leaseTTL = Duration.seconds(60)
-    public var rest = Duration.seconds(60)
+    public let setup: ControlPlaneSetup
     public let flanneld: String
     private let progress: (String) -> Void
 
-    public init(flanneld: String, progress: @escaping (String) -> Void = { _ in }) {
+    public init(setup: ControlPlaneSetup, flanneld: String, progress: @escaping (String) -> Void = { _ in }) {
+        self.setup = setup
         self.flanneld = flanneld
         self.progress = progress
     }
@@ -29,9 +24,10 @@ public struct ControlPlaneBench {
     }
 
     public func run(names: LabNames) throws -> ControlPlaneFigures {
-        let lab = try Lab(names: names, etcdMembers: etcdMembers)
+        let (hosts, joins, backend, rest, leaseTTL) = (setup.hosts, setup.joins, setup.backend, setup.rest, setup.leaseTTL)
+        let lab = try Lab(names: names, etcdMembers: setup.etcdMembers)
         defer { lab.destroy() }
-        try lab.etcdctl(["put", "/coreos.com/network/config", #"{ "Network": "10.1.0.0/16", "Backend": { "Type": "\#(backend)" } }"#])
+        try lab.etcdctl(["put", "/coreos.com/network/config", setup.networkConfig])
         let all = try (1...(hosts + joins)).map { try lab.addHost($0) }
         progress("lab \(names.run): \(hosts + joins) hosts, etcd members \(lab.etcdMembers.map(\.name).joined(separator: ", ")), backend \(backend)")
         let arguments = ["--subnet-lease-ttl=\(LeaseTTLText.text(for: leaseTTL))"]

@@ -2,19 +2,16 @@ import AgentCore
 import ClusterScenarios
 
 /// The control-plane bench in the simulator, the same setup as the lab's (`netns-lab
-/// scale-bench`): `hosts` agents on a `etcdMembers`-member etcd start at once and converge; a
-/// rest; `joins` more hosts join one at a time; etcd's leader is killed. Times come from the
+/// scale-bench`): the setup's agents start at once and converge; a rest; more hosts join one
+/// at a time; etcd's leader is killed. Times come from the
 /// trace (microseconds of virtual time), requests from etcd's count.
 public struct SimControlPlaneBench: Sendable {
-    public var hosts = 50
-    public var joins = 20
-    public var etcdMembers = 3
-    public var backend = "vxlan"
-    public var leaseTTL = Duration.seconds(60)
-    public var rest = Duration.seconds(60)
+    public var setup: ControlPlaneSetup
     public var seed: UInt64 = 1
 
-    public init() {}
+    public init(setup: ControlPlaneSetup) {
+        self.setup = setup
+    }
 
     public enum Failure: Error, CustomStringConvertible {
         case notConverged(String)
@@ -26,11 +23,12 @@ public struct SimControlPlaneBench: Sendable {
     }
 
     public func run() throws -> ControlPlaneFigures {
+        let (hosts, joins, rest, leaseTTL) = (setup.hosts, setup.joins, setup.rest, setup.leaseTTL)
         var options = SimOptions()
-        options.etcdMembers = etcdMembers
+        options.etcdMembers = setup.etcdMembers
         options.leaseTTL = leaseTTL
         let world = SimWorld(seed: seed, options: options)
-        world.writeNetworkConfig(#"{ "Network": "10.1.0.0/16", "Backend": { "Type": "\#(backend)" } }"#)
+        world.writeNetworkConfig(setup.networkConfig)
         var running = (0..<hosts).map { _ in world.addHost() }
 
         // Cold start: every agent at once.

@@ -230,7 +230,7 @@ struct BenchmarkRecordTests {
         let markdown = try String(contentsOf: Self.realRecord, encoding: .utf8)
         let sections = BenchmarkRecord.sections(in: markdown)
         #expect(sections == ["udp backend", "udp backend, RTT only", "vxlan backend", "host-gw backend", "wireguard backend, beside the others",
-                             "simulator scale (S13)", "large registry", "package"])
+                             "simulator scale (S13)", "large registry", "package", "control plane at 50 hosts"])
         for section in sections {
             let latest = try #require(BenchmarkRecord.latest(in: markdown, section: section), "every section has a Latest")
             let history = try #require(BenchmarkRecord.history(in: markdown, section: section), "every section has a History")

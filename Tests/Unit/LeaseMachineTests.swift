@@ -260,4 +260,29 @@ struct LeaseMachineTests {
         let spread = renewals.max()! - renewals.min()!
         #expect(spread > .seconds(1), "spread over \(spread)")
     }
+
+    /// etcd down when a short lease is due: the retries back off, but the last comes just
+    /// before the lease would expire, not after it.
+    @Test func failedRenewalsRetryBeforeTheLeaseExpires() {
+        var generator = SeededGenerator(seed: 0)
+        var machine = LeaseMachine(configuration: .init(plan: Fixtures.plan, attributes: Self.me, ttl: .seconds(20), candidateLimit: 1))
+        _ = machine.start()
+        _ = machine.leasesListed(Fixtures.listing(), now: .zero, using: &generator)
+        _ = machine.createCompleted(modRevision: 11, now: .zero)
+        var now = Timestamp.seconds(10)
+        var retries: [Timestamp] = []
+        for _ in 0..<6 {
+            _ = machine.renewalDue(now: now)
+            guard case let .scheduleRenewal(at)? = machine.operationFailed(now: now).last else {
+                Issue.record("no retry scheduled")
+                return
+            }
+            retries.append(at)
+            now = at
+        }
+        // 10 + 0.5, + 1, + 2, + 4, then 17.5 + 8 would pass the expiry at 20 s: 19.5 instead.
+        let expected: [Int64] = [10_500, 11_500, 13_500, 17_500, 19_500]
+        #expect(Array(retries.prefix(5)) == expected.map { Timestamp(nanoseconds: $0 * 1_000_000) }, "\(retries)")
+        #expect(retries[5] > .seconds(20), "past the expiry the backoff goes on: \(retries[5])")
+    }
 }

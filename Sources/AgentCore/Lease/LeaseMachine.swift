@@ -32,8 +32,8 @@ public struct LeaseMachine: Sendable {
         public var maximumConflicts: Int
         /// The random pick is among this many free subnets from SubnetMin upwards.
         public var candidateLimit: Int
-        /// Spreads renewals (up to a fifth of the margin earlier) and retries (±25 %); nil:
-        /// exact timers.
+        /// Spreads renewals (up to a fifth of the margin earlier) and retries (75–100 % of the
+        /// backoff's wait); nil: exact timers.
         public var jitter: Jitter?
 
         public init(plan: SubnetPlan<IPv4Address>?, ipv6Plan: SubnetPlan<IPv6Address>? = nil, attributes: LeaseAttributes,
@@ -316,7 +316,8 @@ public struct LeaseMachine: Sendable {
     }
 
     /// A registry call failed (etcd unreachable, timeout, ...). The lease is kept as long as
-    /// it is ours; the call is retried with `Backoff.leaseCall` (0.5 s doubling to 30 s).
+    /// it is ours; the call is retried with `Backoff.leaseCall` (0.5 s doubling to 30 s), a
+    /// renewal at the latest just before the lease would expire.
     public mutating func operationFailed(now: Timestamp) -> [Action] {
         let delay = retryDelay.failed()
         switch state {
@@ -324,7 +325,10 @@ public struct LeaseMachine: Sendable {
             state = .acquiring(pending: .list, conflicts: conflicts, expected: expected, waitingRetry: true)
             return [.scheduleRetry(after: delay)]
         case let .renewing(held):
-            let retryAt = now + delay
+            var retryAt = now + delay
+            if case let .at(expiry) = held.expiry, expiry - retryDelay.initial > now {
+                retryAt = min(retryAt, expiry - retryDelay.initial)
+            }
             state = .holding(held, renewAt: retryAt)
             return [.scheduleRenewal(at: retryAt)]
         case let .reclaiming(held, false):

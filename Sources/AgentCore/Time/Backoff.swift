@@ -1,8 +1,8 @@
 /// How long to wait before trying again: `initial` after the first failure, doubling with
 /// each consecutive one up to `maximum`, back to `initial` after a success. One type for
 /// every retry the agent makes, so that the daemon and the simulator wait alike; the presets
-/// name each retry and its bounds. With `jitter` each wait is drawn from ±25 % around it, so
-/// that agents failing together (an etcd outage) do not retry together.
+/// name each retry and its bounds. With `jitter` each wait is drawn from 75–100 % of it, so
+/// that agents failing together (an etcd outage) do not retry together, even at the maximum.
 public struct Backoff: Equatable, Sendable {
     public let initial: Duration
     public let maximum: Duration
@@ -22,7 +22,9 @@ public struct Backoff: Equatable, Sendable {
     public mutating func failed() -> Duration {
         let delay = upcoming
         upcoming = min(upcoming * 2, maximum)
-        return jitter?.spread(delay, by: Self.spread) ?? delay
+        guard var jitter else { return delay }
+        defer { self.jitter = jitter }
+        return delay * (1 - Self.spread * jitter.fraction())
     }
 
     /// A success: the next failure waits `initial` again.

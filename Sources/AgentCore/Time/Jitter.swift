@@ -20,11 +20,6 @@ public struct Jitter: Equatable, Sendable {
         return Double(z >> 11) / Double(1 << 53)
     }
 
-    /// `duration` scaled by a factor drawn from 1 − `spread` … 1 + `spread`.
-    public mutating func spread(_ duration: Duration, by spread: Double) -> Duration {
-        duration * (1 - spread + 2 * spread * fraction())
-    }
-
     /// Independent generators for the agent's timers, from one seed.
     public func derived(_ stream: UInt64) -> Jitter {
         var copy = Jitter(seed: state ^ (stream &* 0xD6E8_FEB8_6659_FD93))

@@ -19,9 +19,6 @@ enum EtcdFailure {
         if lower.contains("connection refused") || lower.contains("econnrefused") {
             return "connection refused: is etcd running and listening there?"
         }
-        if answeredBefore && (lower.contains("closed") || lower.contains("connection reset") || lower.contains("eof")) {
-            return "the connection broke; it answered before, so etcd there stopped, restarted or was cut off (\(short(chain)))"
-        }
         if lower.contains("certificate_verify_failed") || lower.contains("unable to get local issuer")
             || lower.contains("self signed") || lower.contains("unknown ca") && !lower.contains("alert") {
             return configuration.caFile == nil
@@ -44,6 +41,10 @@ enum EtcdFailure {
             return configuration.certFile == nil
                 ? "it refused the TLS handshake; it probably requires a client certificate: pass --etcd-certfile and --etcd-keyfile [\(tlsReason(chain))]"
                 : "it refused the TLS handshake with our client certificate (\(configuration.certFile!)); is it signed by a CA that etcd trusts (--trusted-ca-file)? [\(tlsReason(chain))]"
+        }
+        if answeredBefore && (lower.contains("closed") || lower.contains("connection reset")) {
+            return "the connection broke; it answered before, so etcd there stopped, restarted or was cut off; "
+                + "the agent retries, meanwhile on the other endpoints; see that member's log (\(short(chain)))"
         }
         if !endpoint.secure && (lower.contains("preface") || lower.contains("connection reset") || lower.contains("closed")) {
             return "it closed the connection before speaking HTTP/2; if it serves TLS, use https:// (\(short(chain)))"

@@ -136,7 +136,7 @@ public final class EtcdV3Client: EtcdKV {
             do {
                 let result = try await withAuthentication(connection) { metadata in try await call(connection.client, metadata) }
                 state.withLock {
-                    $0.preferred = index
+                    if offset > 0 { $0.preferred = index }
                     $0.answered.insert(index)
                 }
                 return result

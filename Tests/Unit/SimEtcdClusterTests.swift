@@ -59,4 +59,39 @@ struct SimEtcdClusterTests {
         #expect(try cluster.leases().allSatisfy { $0.modRevision > created }, "every agent renewed once etcd had a leader again")
         #expect(world.drifts.isEmpty && world.violations.isEmpty, "\(world.violations)")
     }
+
+    /// A follower's death breaks only the watches on it; a leader cut off from the others
+    /// breaks those on it and moves its clients on, while the rest keep watching through the
+    /// election; a newcomer afterwards is seen by all.
+    @Test func onlyTheWatchesOnALostMemberBreak() throws {
+        var options = SimOptions()
+        options.etcdMembers = 3
+        let cluster = SimCluster(seed: 11, options: options)
+        let world = cluster.world
+        world.writeNetworkConfig(#"{ "Network": "10.1.0.0/16" }"#)
+        let hosts = (0..<6).map { _ in world.addHost() }
+        for host in hosts { world.startAgent(host) }
+        world.run(for: .seconds(1))
+        func interrupted() -> [String] {
+            hosts.filter { host in world.trace.lines.contains { $0.contains("] \(host.name) lease watch interrupted") } }.map(\.name)
+        }
+        #expect(interrupted().isEmpty)
+
+        world.killEtcdMember(2)
+        world.run(for: .seconds(5))
+        #expect(world.etcdLeader == 1, "a follower's death is no election")
+        #expect(interrupted() == ["h2", "h5"], "the clients start spread: h2 and h5 watched on m2")
+        world.startEtcdMember(2)
+
+        world.isolateEtcdMember(1, true)
+        world.run(for: .seconds(5))
+        #expect(world.etcdLeader == 2, "the majority elects m2")
+        #expect(interrupted() == ["h1", "h2", "h4", "h5"], "h1 and h4 watched on the cut-off m1; h3 and h6 kept theirs")
+        let newcomer = world.addHost()
+        world.startAgent(newcomer)
+        world.run(for: .seconds(10))
+        let subnet = try #require(newcomer.subnetFile?.subnet)
+        #expect(hosts.allSatisfy { $0.agent?.table.peers.contains { $0.subnet == subnet } == true }, "every agent sees the newcomer")
+        #expect(world.violations.isEmpty, "\(world.violations)")
+    }
 }

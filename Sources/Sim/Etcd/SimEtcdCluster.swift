@@ -13,6 +13,8 @@ struct SimEtcdCluster {
     var leader: Int?
     /// The election under way ends (a leader is chosen) at this time.
     var electionEnds: Timestamp?
+    /// Counts elections begun and abandoned: a timer of an abandoned one does nothing.
+    var election = 0
     /// Per host index, the member its client uses now (clients start spread over the members).
     private var memberOfHost: [Int: Int] = [:]
 

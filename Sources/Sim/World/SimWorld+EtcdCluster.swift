@@ -53,6 +53,9 @@ extension SimWorld {
             etcdServingChanged()
         }
         if !etcdCluster.hasQuorum {
+            // An election under way cannot finish; one starts afresh when a majority is back.
+            etcdCluster.electionEnds = nil
+            etcdCluster.election += 1
             if etcdCluster.leader != nil {
                 etcdCluster.leader = nil
                 record("etcd lost its quorum: no leader")
@@ -67,7 +70,9 @@ extension SimWorld {
         guard etcdCluster.leader == nil, etcdCluster.electionEnds == nil, etcdCluster.candidate != nil else { return }
         let ends = now + uniform(options.electionTime)
         etcdCluster.electionEnds = ends
+        let election = etcdCluster.election
         scheduler.schedule(at: ends) { [unowned self] in
+            guard etcdCluster.election == election else { return }
             etcdCluster.electionEnds = nil
             // The majority may have gone again meanwhile; a member's return calls again.
             guard etcdCluster.leader == nil, let winner = etcdCluster.candidate else { return }

@@ -18,6 +18,8 @@ public struct ControlPlaneFigures: Sendable {
     /// From the leader's SIGKILL until every agent has renewed (rewritten its lease); nil: not
     /// all did within the bench's limit.
     public var renewedAfterLeaderKill: Duration?
+    /// Renewal attempts that failed (and were retried) from the kill until every agent renewed.
+    public var failedRenewalsAfterLeaderKill = 0
     /// The agents at rest (lab only): resident memory, and CPU as a share of one core.
     public var residentKilobytes: [Int] = []
     public var cpuShares: [Double] = []

@@ -3,24 +3,30 @@ import Foundation
 
 /// What one agent's log says about when things happened, from its timestamps (glog's
 /// `I1207 23:00:01.250142`, microseconds, the machine's clock shared by every agent): its
-/// first line, its lease, and when it last programmed each peer subnet ("peer added: S" for
-/// udp, whose forwarding is the agent itself; "add route S" after it for the kernel backends).
+/// first line, its lease, and when it programmed each peer subnet ("peer added: S" for udp,
+/// whose forwarding is the agent itself; for the kernel backends only "add route S", which
+/// comes after it).
 struct AgentLogTimes {
     /// Seconds on a scale common to every agent of the run (month, day and time of day).
     var firstLine: Double?
     var subnet: IPv4Network?
     var leasedAt: Double?
     var reached: [IPv4Network: Double] = [:]
+    /// Renewals that failed (each retried).
+    var failedRenewals = 0
 
-    init(log text: String) {
+    /// `routes`: a peer counts as programmed at its "add route" line (kernel backends).
+    init(log text: String, routes: Bool) {
         for line in text.split(separator: "\n") {
             guard let time = Self.time(of: line) else { continue }
             if firstLine == nil { firstLine = time }
             if let subnet = Self.subnet(after: "acquired lease ", in: line) {
                 self.subnet = subnet
                 leasedAt = time
-            } else if let peer = Self.subnet(after: "peer added: ", in: line) ?? Self.subnet(after: "add route ", in: line) {
+            } else if let peer = Self.subnet(after: routes ? "add route " : "peer added: ", in: line) {
                 reached[peer] = max(reached[peer] ?? 0, time)
+            } else if line.contains("renewing the lease for ") && line.contains(" failed: ") {
+                failedRenewals += 1
             }
         }
     }

@@ -41,7 +41,7 @@ public struct ControlPlaneBench {
             if let dead = running.first(where: { $0.agent?.isRunning != true }) {
                 throw Failure(description: "the agent on h\(dead.index) exited: \(dead.agent?.log.suffix(600) ?? "")")
             }
-            logs = running.map(Self.logTimes)
+            logs = running.map(logTimes)
             return logs.allSatisfy { $0.subnet != nil && $0.reached.count >= hosts - 1 }
         }
         let coldRequests = try etcdRequests(lab) - requestsBefore
@@ -62,22 +62,25 @@ public struct ControlPlaneBench {
             return Double(after - before) / ticksPerSecond / rest.inSeconds
         }
         figures.residentKilobytes = running.compactMap(Self.residentKilobytes)
+        guard !figures.residentKilobytes.isEmpty else {
+            throw Failure(description: "no agent's /proc/<pid>/status could be read at rest: did the agents exit? (logs in \(lab.directory.path))")
+        }
         progress(String(format: "rest: %d etcd requests in %.0f s; RSS median %d kB", figures.restRequests, rest.inSeconds,
                         figures.residentKilobytes.sorted()[figures.residentKilobytes.count / 2]))
 
         // Joins, one at a time, a second apart.
         for newcomer in all.dropFirst(hosts) {
             try newcomer.startAgent(binary: flanneld, arguments: arguments)
-            var joined = AgentLogTimes(log: "")
+            var joined = AgentLogTimes(log: "", routes: false)
             // Only the hosts that have not programmed it yet are read again: the bench shares
             // the machine's cores with the agents it measures.
             var waiting = running
             var reached: Double = 0
             try Poll.until("h\(newcomer.index) to be reachable from every host", timeout: .seconds(30), interval: .milliseconds(100)) {
-                if joined.subnet == nil { joined = Self.logTimes(newcomer) }
+                if joined.subnet == nil { joined = logTimes(newcomer) }
                 guard let subnet = joined.subnet else { return false }
                 waiting = waiting.filter { host in
-                    guard let time = Self.logTimes(host).reached[subnet] else { return true }
+                    guard let time = logTimes(host).reached[subnet] else { return true }
                     reached = max(reached, time)
                     return false
                 }
@@ -95,7 +98,7 @@ public struct ControlPlaneBench {
         // etcd's leader killed: until every agent has renewed.
         if let leader = lab.etcdLeader() {
             let cluster = LabCluster(lab: lab, flanneld: flanneld)
-            let subnets = running.compactMap { Self.logTimes($0).subnet }
+            let subnets = running.compactMap { logTimes($0).subnet }
             let revision = try lab.etcdRevision()
             let clock = ContinuousClock()
             let killed = clock.now
@@ -108,14 +111,17 @@ public struct ControlPlaneBench {
             if subnets.allSatisfy({ subnet in leases.contains { $0.subnet == subnet && $0.modRevision > revision } }) {
                 figures.renewedAfterLeaderKill = clock.now - killed
             }
+            // The rest and the joins renewed without failing: every failure is the kill's.
+            figures.failedRenewalsAfterLeaderKill = running.map { logTimes($0).failedRenewals }.reduce(0, +)
             progress("etcd leader m\(leader) killed: every agent renewed after \(figures.renewedAfterLeaderKill?.secondsText ?? "more than \((leaseTTL * 3).secondsText)")")
             try lab.startEtcdMember(leader)
         }
         return figures
     }
 
-    static func logTimes(_ host: LabHost) -> AgentLogTimes {
-        AgentLogTimes(log: host.agent?.log ?? "")
+    /// What `host`'s agent log says; a kernel backend's peer counts once its route is in.
+    func logTimes(_ host: LabHost) -> AgentLogTimes {
+        AgentLogTimes(log: host.agent?.log ?? "", routes: setup.backend != "udp")
     }
 
     /// Pings across the first three hosts' containers: the converged cluster forwards.

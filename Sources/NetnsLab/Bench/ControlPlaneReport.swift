@@ -52,6 +52,7 @@ public struct ControlPlaneReport {
             return String(format: "%.2f / %.2f %%", 100 * sorted[sorted.count / 2], 100 * sorted.last!)
         }
         row("etcd leader SIGKILLed → every agent renewed") { figures, _ in figures.renewedAfterLeaderKill.map(Self.time) ?? "not within 3 TTLs" }
+        row("etcd leader SIGKILLed: renewals that failed and were retried") { figures, _ in "\(figures.failedRenewalsAfterLeaderKill)" }
         return lines.joined(separator: "\n")
     }
 

@@ -79,6 +79,10 @@ public struct SimControlPlaneBench: Sendable {
             }, timeout: leaseTTL * 3) {
                 figures.renewedAfterLeaderKill = world.now - killedAt
             }
+            let killLine = world.trace.lines.lastIndex { $0.contains("etcd member m\(leader) killed") } ?? world.trace.lines.endIndex
+            figures.failedRenewalsAfterLeaderKill = world.trace.lines[killLine...].filter {
+                $0.contains(" renewing the lease for ") && $0.contains(" failed: ")
+            }.count
         }
         return figures
     }

@@ -84,7 +84,14 @@ extension Scenario {
             run.expect(false, "\(to) has an IPv6 address")
             return
         }
-        let result = try run.harness.ping(from: from, to: address, wait: .seconds(2))
+        // The first echo may wait on neighbour discovery at both hosts (a CI run once saw it
+        // unanswered within 2 s): wait for the path, as the IPv4 scenarios' waitForPing does,
+        // then judge the answer.
+        var result = PingResult.noAnswer
+        try? run.harness.waitUntil("\(from) → \(to) over IPv6 to be answered", timeout: .seconds(10)) {
+            result = try run.harness.ping(from: from, to: address, wait: .seconds(1))
+            return result.isReply
+        }
         run.expect(result == .reply(ttl: 62), "\(from) → \(to) over IPv6 (\(address)): \(result) (expected ttl=62)")
     }
 }

@@ -81,10 +81,14 @@ public final class LabEtcdMember: Sendable {
         try? FileManager.default.removeItem(at: dataDirectory)
     }
 
-    /// Cuts its peer traffic (:2380 both ways) while clients still reach it on :2379, or heals it.
+    /// Cuts its peer traffic (:2380 both ways) while clients still reach it on :2379, or heals
+    /// it. Each rule is added or removed only when needed: cutting twice and healing once heals.
     public func isolateFromPeers(_ isolated: Bool) throws {
         let rules = [["INPUT", "-p", "tcp", "--dport", "2380"], ["INPUT", "-p", "tcp", "--sport", "2380"],
                      ["OUTPUT", "-p", "tcp", "--dport", "2380"], ["OUTPUT", "-p", "tcp", "--sport", "2380"]]
-        for rule in rules { try namespace.check(["iptables", isolated ? "-I" : "-D"] + rule + ["-j", "DROP"]) }
+        for rule in rules.map({ $0 + ["-j", "DROP"] }) {
+            let present = try namespace.run(["iptables", "-C"] + rule).succeeded
+            if present != isolated { try namespace.check(["iptables", isolated ? "-I" : "-D"] + rule) }
+        }
     }
 }

@@ -107,7 +107,11 @@ public final class Lab: Sendable {
     var initialCluster: String { etcdMembers.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ",") }
 
     /// Stops every member of the lab's etcd (an outage); `startEtcd()` brings them back on the same data.
-    public func stopEtcd() { for member in etcdMembers { member.stop() } }
+    public func stopEtcd() {
+        // At once, not one after another: each may take its grace period to exit.
+        let members = etcdMembers
+        DispatchQueue.concurrentPerform(iterations: members.count) { members[$0].stop() }
+    }
 
     /// Starts every member that is not running and waits until all of them answer.
     public func startEtcd() throws {

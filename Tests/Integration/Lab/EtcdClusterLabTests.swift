@@ -41,8 +41,10 @@ struct EtcdClusterLabTests {
         try #require(leaders.count == 1, "exactly one leader: \(members)")
         let leader = try #require(leaders[0].split(separator: " ").first.flatMap { Int($0.dropFirst()) })
         // The agents were given every member.
-        let log = try String(contentsOfFile: "/tmp/\(run)/h1/flanneld.log", encoding: .utf8)
-        #expect(try netnsLab(["ping", "h1c1", "h2c1", "--run", run, "--count", "1"]).succeeded, "\(log)")
+        let agent = try #require(RunningLab.processes(named: "flanneld", in: Namespace(name: "\(run)-h1")).first)
+        let arguments = try String(contentsOfFile: "/proc/\(agent)/cmdline", encoding: .utf8).split(separator: "\0")
+        #expect(arguments.contains("--etcd-endpoints=http://192.0.2.2:2379,http://192.0.2.3:2379,http://192.0.2.4:2379"), "\(arguments)")
+        #expect(try netnsLab(["ping", "h1c1", "h2c1", "--run", run, "--count", "1"]).succeeded)
 
         // The leader's etcd dies: another member leads, and the agents' subnets still ping.
         let namespace = Namespace(name: "\(run)-\(LabEtcdMember.role(ofMember: leader))")

@@ -303,6 +303,12 @@ public final class SimWorld {
             }
         }
         let timeout = options.requestTimeout
+        // etcd holds a request through a short election and answers once a leader is chosen.
+        if etcdCluster.leader == nil, let ends = etcdCluster.electionEnds, ends - now < timeout,
+           !faults.etcdDown, !faults.cutFromEtcd.contains(host.index), etcdCluster.isHealthy(etcdCluster.member(of: host.index)) {
+            scheduler.schedule(at: ends) { [unowned self] in etcdCall(host, operation, completion: completion) }
+            return
+        }
         guard etcdReachable(host), !clientMemberIsolated(host) else {
             scheduler.schedule(after: timeout) { deliver(.failure(EtcdError.unavailable("etcd unreachable (simulated)"))) }
             return

@@ -51,9 +51,7 @@ extension Scenario {
     private static func leaderLost(_ run: ScenarioRun, how: String, restored: String, elected: String,
                                    lose: (Int) throws -> Void, restore: (Int) throws -> Void) throws {
         let harness = run.harness
-        let (hosts, containers) = try run.cluster(hosts: 4, agents: 3, ttl: clusterTTL)
-        let leader = try currentLeader(run)
-        let observer = try EtcdFaultObserver(run, agents: Array(hosts[0..<3]), pinging: containers[0], containers[1])
+        let (hosts, leader, observer) = try watchedCluster(run)
         let before = try harness.etcdRevision()
         try lose(leader)
         run.step("etcd's leader m\(leader) \(how); h4 joins")
@@ -64,8 +62,7 @@ extension Scenario {
         try restore(leader)
         run.step("m\(leader) \(restored)")
         try observer.pass(.seconds(5), "m\(leader) back")
-        try observer.finish(renewedAfter: before, newcomer: hosts[3], ttl: clusterTTL, maximumLogLines: clusterLogLines)
-        try run.addContainer(on: hosts[3])
+        try judge(run, observer, renewedAfter: before, newcomer: hosts[3])
     }
 
     public static let etcdQuorumLost = Scenario(
@@ -74,11 +71,9 @@ extension Scenario {
         etcd: .threeMembers
     ) { run in
         let harness = run.harness
-        let (hosts, containers) = try run.cluster(hosts: 4, agents: 3, ttl: clusterTTL)
-        let leader = try currentLeader(run)
+        let (hosts, leader, observer) = try watchedCluster(run)
         // The leader and one follower go: the member left cannot lead alone.
         let stopped = [leader, leader % 3 + 1]
-        let observer = try EtcdFaultObserver(run, agents: Array(hosts[0..<3]), pinging: containers[0], containers[1])
         for member in stopped { try harness.killEtcdMember(member) }
         run.step("etcd members \(stopped.map { "m\($0)" }.joined(separator: " and ")) stopped: no quorum; h4 joins")
         try run.startAgent(hosts[3], ttl: clusterTTL)
@@ -90,8 +85,7 @@ extension Scenario {
         run.step("both members back")
         let restored = try harness.etcdRevision()
         try observer.pass(.seconds(2), "quorum back")
-        try observer.finish(renewedAfter: restored, newcomer: hosts[3], ttl: clusterTTL, maximumLogLines: clusterLogLines)
-        try run.addContainer(on: hosts[3])
+        try judge(run, observer, renewedAfter: restored, newcomer: hosts[3])
     }
 
     public static let etcdMemberReplacement = Scenario(
@@ -100,9 +94,7 @@ extension Scenario {
         etcd: .threeMembers
     ) { run in
         let harness = run.harness
-        let (hosts, containers) = try run.cluster(hosts: 4, agents: 3, ttl: clusterTTL)
-        _ = try currentLeader(run)
-        let observer = try EtcdFaultObserver(run, agents: Array(hosts[0..<3]), pinging: containers[0], containers[1])
+        let (hosts, _, observer) = try watchedCluster(run)
         let before = try harness.etcdRevision()
         for member in 1...3 {
             try harness.replaceEtcdMember(member)
@@ -111,8 +103,22 @@ extension Scenario {
             try observer.pass(.seconds(5), "after replacing m\(member)")
         }
         run.expect(try harness.etcdLeader() != nil, "the cluster of replaced members has a leader")
-        try observer.finish(renewedAfter: before, newcomer: hosts[3], ttl: clusterTTL, maximumLogLines: clusterLogLines)
-        try run.addContainer(on: hosts[3])
+        try judge(run, observer, renewedAfter: before, newcomer: hosts[3])
+    }
+
+    /// Three agents with a container each and a fourth host without one, etcd's leader, and an
+    /// observer watching the three from now on.
+    private static func watchedCluster(_ run: ScenarioRun) throws -> (hosts: [ClusterHost], leader: Int, observer: EtcdFaultObserver) {
+        let (hosts, containers) = try run.cluster(hosts: 4, agents: 3, ttl: clusterTTL)
+        let leader = try currentLeader(run)
+        return (hosts, leader, try EtcdFaultObserver(run, agents: Array(hosts[0..<3]), pinging: containers[0], containers[1]))
+    }
+
+    /// The observer's judgement once etcd serves again, then a container on the newcomer (the
+    /// outcome's reachability matrix includes it).
+    private static func judge(_ run: ScenarioRun, _ observer: EtcdFaultObserver, renewedAfter revision: Int64, newcomer: ClusterHost) throws {
+        try observer.finish(renewedAfter: revision, newcomer: newcomer, ttl: clusterTTL, maximumLogLines: clusterLogLines)
+        try run.addContainer(on: newcomer)
     }
 
     /// The leader now; a failure when the cluster has none before the fault.
